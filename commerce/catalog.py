@@ -1,0 +1,242 @@
+"""The catalog in the app database: sync a snapshot in, search it, read a product out."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from connectors.storage import MediaStore
+from reelcart.domain import CatalogProduct, CatalogSnapshot
+from reelcart.models import Product, ProductImage, ProductVariant, utcnow
+from reelcart.money import to_minor_units
+
+__all__ = [
+    "SyncReport",
+    "active_products",
+    "get_product",
+    "plain_text",
+    "search_products",
+    "sync_snapshot",
+]
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def plain_text(description_html: str) -> str:
+    """Description without markup, whitespace collapsed."""
+    return " ".join(html.unescape(_TAGS.sub(" ", description_html)).split())
+
+
+def _content_hash(product: CatalogProduct, currency: str) -> str:
+    payload = product.model_dump(mode="json", exclude={"updated_at", "created_at"})
+    payload["currency"] = currency
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class SyncReport:
+    """What a sync changed."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
+    images_stored: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.archived)
+
+
+def _fetch_image(url: str, scratch: Path) -> Path:
+    if url.startswith(("http://", "https://")):
+        suffix = Path(url.split("?")[0]).suffix.lower() or ".jpg"
+        target = scratch / (hashlib.sha256(url.encode()).hexdigest() + suffix)
+        with httpx.stream("GET", url, timeout=30.0, follow_redirects=True) as response:
+            response.raise_for_status()
+            with target.open("wb") as handle:
+                for chunk in response.iter_bytes():
+                    handle.write(chunk)
+        return target
+    path = Path(url.removeprefix("file://"))
+    if not path.is_file():
+        raise FileNotFoundError(f"image not found: {url}")
+    return path
+
+
+def _apply(
+    row: Product, product: CatalogProduct, currency: str, brand: str, source: str, store: MediaStore,
+    scratch: Path,
+) -> int:
+    row.handle = product.handle
+    row.title = product.title
+    row.description_html = product.description_html
+    row.vendor = product.vendor
+    row.product_type = product.product_type
+    row.tags = list(product.tags)
+    row.options = [o.model_dump() for o in product.options]
+    row.status = product.status
+    row.currency = currency
+    row.brand_name = product.vendor or brand
+    row.source = source
+    row.source_updated_at = product.updated_at
+    row.synced_at = utcnow()
+    row.variants = [
+        ProductVariant(
+            id=v.id,
+            position=i,
+            title=v.title,
+            sku=v.sku,
+            price_minor=to_minor_units(v.price, currency),
+            compare_at_minor=(
+                to_minor_units(v.compare_at_price, currency) if v.compare_at_price else None
+            ),
+            inventory_quantity=v.inventory_quantity,
+            available_for_sale=v.available_for_sale,
+            selected_options=[o.model_dump() for o in v.selected_options],
+        )
+        for i, v in enumerate(product.variants)
+    ]
+    images = []
+    for i, image in enumerate(product.images):
+        local = _fetch_image(image.url, scratch)
+        key, digest = store.put_content_addressed(local, "images")
+        images.append(
+            ProductImage(
+                id=image.id, position=i, source_url=image.url, media_key=key, sha256=digest,
+                alt_text=image.alt_text, width=image.width, height=image.height,
+            )
+        )
+    row.images = images
+    return len(images)
+
+
+def sync_snapshot(
+    session: Session, snapshot: CatalogSnapshot, store: MediaStore, *, source: str = "file",
+    full: bool = True,
+) -> SyncReport:
+    """Upsert a catalog snapshot in the caller's transaction.
+
+    Unchanged products (same content hash) are not touched. With ``full``, products of the
+    same source missing from the snapshot are archived: they stop being sold but keep their
+    history (creatives, events, orders).
+    """
+    report = SyncReport()
+    currency = snapshot.shop.currency_code
+    existing = {
+        p.id: p
+        for p in session.scalars(
+            select(Product).options(selectinload(Product.variants), selectinload(Product.images))
+        )
+    }
+    with tempfile.TemporaryDirectory(prefix="reelcart-sync-") as tmp:
+        for product in snapshot.products:
+            digest = _content_hash(product, currency)
+            row = existing.get(product.id)
+            if row is not None and row.content_hash == digest:
+                report.unchanged.append(product.id)
+                continue
+            if row is None:
+                row = Product(id=product.id, content_hash=digest)
+                session.add(row)
+                report.created.append(product.id)
+            else:
+                # Replace children explicitly so the old rows are gone before new ones insert.
+                row.variants.clear()
+                row.images.clear()
+                session.flush()
+                row.content_hash = digest
+                report.updated.append(product.id)
+            report.images_stored += _apply(
+                row, product, currency, snapshot.shop.name, source, store, Path(tmp)
+            )
+    if full:
+        seen = {p.id for p in snapshot.products}
+        for row in existing.values():
+            if row.source == source and row.id not in seen and row.status != "ARCHIVED":
+                row.status = "ARCHIVED"
+                report.archived.append(row.id)
+    session.flush()
+    return report
+
+
+def active_products(session: Session) -> Sequence[Product]:
+    """Products that are for sale, with variants and images loaded."""
+    return session.scalars(
+        select(Product)
+        .where(Product.status == "ACTIVE")
+        .options(selectinload(Product.variants), selectinload(Product.images))
+        .order_by(Product.title)
+    ).all()
+
+
+def get_product(session: Session, product_id: str) -> Product | None:
+    """An active product by id or handle, with variants and images loaded."""
+    return session.scalars(
+        select(Product)
+        .where(or_(Product.id == product_id, Product.handle == product_id))
+        .where(Product.status == "ACTIVE")
+        .options(selectinload(Product.variants), selectinload(Product.images))
+    ).first()
+
+
+_WEIGHTS = (("title", 5.0), ("product_type", 3.0), ("tags", 3.0), ("vendor", 1.0), ("text", 1.0))
+
+
+def _score(product: Product, tokens: Sequence[str]) -> float:
+    fields = {
+        "title": product.title.lower(),
+        "product_type": product.product_type.lower(),
+        "tags": " ".join(str(t) for t in product.tags).lower(),
+        "vendor": product.vendor.lower(),
+        "text": plain_text(product.description_html).lower(),
+    }
+    score = 0.0
+    for token in tokens:
+        hits = [weight for name, weight in _WEIGHTS if token in fields[name]]
+        if not hits:
+            return 0.0  # every token must match somewhere
+        score += max(hits)
+    return score
+
+
+def search_products(
+    session: Session,
+    query: str,
+    *,
+    limit: int = 10,
+    max_price_minor: int | None = None,
+    in_stock_only: bool = False,
+) -> list[Product]:
+    """Keyword search over active products, best match first.
+
+    Every word of the query must appear in the title, type, tags, vendor or description;
+    a title match outranks a description match. An empty query lists the catalog.
+    """
+    tokens = [t for t in re.split(r"\W+", query.lower()) if t]
+    products = active_products(session)
+    ranked: list[tuple[float, Product]] = []
+    for product in products:
+        score = _score(product, tokens) if tokens else 1.0
+        if score <= 0:
+            continue
+        prices = [v.price_minor for v in product.variants if v.available_for_sale or not in_stock_only]
+        if in_stock_only and not any(
+            v.available_for_sale and v.inventory_quantity > 0 for v in product.variants
+        ):
+            continue
+        if max_price_minor is not None and (not prices or min(prices) > max_price_minor):
+            continue
+        ranked.append((score, product))
+    ranked.sort(key=lambda pair: (-pair[0], pair[1].title))
+    return [product for _, product in ranked[:limit]]

@@ -1,0 +1,48 @@
+"""Publishing: rendered creatives move into the media store and get their public URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.storage import MediaStore
+from experiments.campaigns import mark_published
+from reelcart.domain import CreativeStatus
+from reelcart.models import Campaign, Creative
+
+__all__ = ["creatives_to_publish", "publish_creative"]
+
+
+def creatives_to_publish(session: Session, campaign_name: str) -> list[str]:
+    """Ids of the campaign's creatives that are rendered but not yet published."""
+    return list(
+        session.scalars(
+            select(Creative.id)
+            .join(Campaign)
+            .where(
+                Campaign.name == campaign_name,
+                Creative.status == CreativeStatus.RENDERED.value,
+            )
+            .order_by(Creative.name)
+        )
+    )
+
+
+def publish_creative(session: Session, store: MediaStore, creative_id: str) -> tuple[str, str]:
+    """Copy a rendered creative's video and poster to stable keys; returns the keys.
+
+    Keys are per creative, so a creative keeps its URL; a re-render overwrites the files
+    in place (write to a temporary name, then move).
+    """
+    creative = session.get(Creative, creative_id)
+    if creative is None:
+        raise LookupError(f"no creative {creative_id}")
+    if not creative.video_path or not creative.poster_path:
+        raise ValueError(f"creative {creative_id} has not been rendered")
+    base = f"creatives/{creative.campaign_id}/{creative.id}"
+    video_key = store.put_file(Path(creative.video_path), f"{base}.mp4")
+    poster_key = store.put_file(Path(creative.poster_path), f"{base}.jpg")
+    mark_published(session, creative.id, video_key, poster_key)
+    return video_key, poster_key

@@ -1,0 +1,190 @@
+"""Campaigns: the creatives a campaign plans per product, and what happened to each."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from reelcart.domain import CampaignPlan, CreativeJob, CreativeStatus
+from reelcart.models import Campaign, Creative, CreativeShot, Product, Shot, utcnow
+
+__all__ = [
+    "campaign_creatives",
+    "creative_id_for",
+    "ensure_campaign",
+    "mark_published",
+    "plan_creatives",
+    "record_render",
+    "retire_stale",
+]
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def creative_id_for(campaign_id: str, product_id: str, variant_key: str) -> str:
+    """Stable id: planning the same variant again finds the same creative."""
+    return "crv_" + _digest(campaign_id, product_id, variant_key)[:20]
+
+
+def ensure_campaign(session: Session, name: str, plan: CampaignPlan) -> Campaign:
+    """The campaign called ``name``, created on first use; its plan is updated to ``plan``."""
+    campaign = session.scalars(select(Campaign).where(Campaign.name == name)).first()
+    if campaign is None:
+        campaign = Campaign(name=name, plan=plan.model_dump())
+        session.add(campaign)
+    elif campaign.plan != plan.model_dump():
+        campaign.plan = plan.model_dump()
+    session.flush()
+    return campaign
+
+
+def _name(product: Product, factors: dict[str, str]) -> str:
+    return f"{product.handle}__" + "__".join(f"{k}-{v}" for k, v in sorted(factors.items()))
+
+
+def plan_creatives(
+    session: Session,
+    campaign: Campaign,
+    products: Sequence[Product],
+    image_path: Any,
+) -> list[CreativeJob]:
+    """One creative per product per variant of the plan; returns a job for each.
+
+    ``image_path(media_key) -> Path`` turns a stored image into a local file for the
+    renderer. Products without images are skipped (there is nothing to show).
+    """
+    plan = CampaignPlan.model_validate(campaign.plan)
+    existing = {
+        c.id: c
+        for c in session.scalars(select(Creative).where(Creative.campaign_id == campaign.id))
+    }
+    jobs: list[CreativeJob] = []
+    for product in products:
+        if not product.images:
+            continue
+        for factors in plan.variants():
+            key = CampaignPlan.variant_key(factors)
+            creative_id = creative_id_for(campaign.id, product.id, key)
+            creative = existing.get(creative_id)
+            if creative is None:
+                creative = Creative(
+                    id=creative_id,
+                    campaign_id=campaign.id,
+                    product_id=product.id,
+                    variant_key=key,
+                    name=_name(product, factors),
+                    factors=factors,
+                    seed=int(_digest(creative_id)[:8], 16),
+                    status=CreativeStatus.PLANNED.value,
+                )
+                session.add(creative)
+            price = min(v.price_minor for v in product.variants)
+            jobs.append(
+                CreativeJob(
+                    creative_id=creative.id,
+                    name=creative.name,
+                    product_id=product.id,
+                    product_title=product.title,
+                    price_minor=price,
+                    currency=product.currency,
+                    brand_name=product.brand_name,
+                    image_paths=tuple(str(image_path(i.media_key)) for i in product.images[:2]),
+                    factors=factors,
+                    # Footage depends on the product, not the variant: variants share shots.
+                    seed=int(_digest(product.id, product.content_hash)[:8], 16),
+                    rendered_hash=creative.render_hash,
+                    video_path=creative.video_path,
+                    poster_path=creative.poster_path,
+                )
+            )
+    session.flush()
+    return jobs
+
+
+def record_render(
+    session: Session,
+    creative_id: str,
+    *,
+    render_hash: str,
+    video_path: Path,
+    poster_path: Path,
+    manifest: dict[str, Any],
+    engine: str,
+) -> Creative:
+    """Store a finished render, and the distinct shots it used, on the creative."""
+    creative = session.get(Creative, creative_id, options=[selectinload(Creative.product)])
+    if creative is None:
+        raise LookupError(f"no creative {creative_id}")
+    if creative.render_hash != render_hash:
+        creative.status = CreativeStatus.RENDERED.value
+        creative.published_at = None
+    creative.render_hash = render_hash
+    creative.product_version = creative.product.content_hash
+    creative.video_path = str(video_path)
+    creative.poster_path = str(poster_path)
+    creative.manifest = manifest
+    creative.duration_s = float(manifest["duration_s"])
+    creative.width = int(manifest["width"])
+    creative.height = int(manifest["height"])
+    creative.rendered_at = creative.rendered_at or utcnow()
+    creative.shots.clear()
+    session.flush()
+    for position, shot in enumerate(manifest.get("shots", [])):
+        row = session.scalars(select(Shot).where(Shot.key == shot["key"])).first()
+        if row is None:
+            row = Shot(key=shot["key"], product_id=creative.product_id, engine=engine, spec=shot)
+            session.add(row)
+            session.flush()
+        creative.shots.append(CreativeShot(position=position, shot_id=row.id))
+    session.flush()
+    return creative
+
+
+def mark_published(session: Session, creative_id: str, video_key: str, poster_key: str) -> None:
+    """Record where a creative's files now live in the media store."""
+    creative = session.get(Creative, creative_id)
+    if creative is None:
+        raise LookupError(f"no creative {creative_id}")
+    creative.video_key = video_key
+    creative.poster_key = poster_key
+    creative.status = CreativeStatus.PUBLISHED.value
+    creative.published_at = creative.published_at or utcnow()
+
+
+def retire_stale(session: Session, campaign: Campaign) -> list[str]:
+    """Retire creatives whose product left the catalog or whose variant left the plan."""
+    plan_keys = {CampaignPlan.variant_key(f) for f in CampaignPlan.model_validate(campaign.plan).variants()}
+    retired = []
+    creatives = session.scalars(
+        select(Creative)
+        .where(Creative.campaign_id == campaign.id, Creative.status != CreativeStatus.RETIRED.value)
+        .options(selectinload(Creative.product))
+    )
+    for creative in creatives:
+        if creative.product.status != "ACTIVE" or creative.variant_key not in plan_keys:
+            creative.status = CreativeStatus.RETIRED.value
+            retired.append(creative.id)
+    return retired
+
+
+def campaign_creatives(session: Session, campaign_name: str) -> list[Creative]:
+    """The campaign's live (published) creatives with their products, by name."""
+    return list(
+        session.scalars(
+            select(Creative)
+            .join(Campaign)
+            .where(
+                Campaign.name == campaign_name,
+                Creative.status == CreativeStatus.PUBLISHED.value,
+            )
+            .options(selectinload(Creative.product))
+            .order_by(Creative.name)
+        )
+    )

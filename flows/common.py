@@ -1,0 +1,50 @@
+"""What every flow needs: settings, the database and the media store, opened once per process."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from connectors.storage import MediaStore
+from generation.storyboard import RenderConfig
+from reelcart.db import Database
+from reelcart.settings import Settings, get_settings
+
+__all__ = ["database", "media_store", "render_config", "settings"]
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@cache
+def _database(url: str) -> Database:
+    db = Database(url)
+    db.migrate()
+    return db
+
+
+def database() -> Database:
+    """The app database, migrated to the newest schema."""
+    return _database(settings().resolved_database_url)
+
+
+@cache
+def _store(root: str, base_url: str) -> MediaStore:
+    return MediaStore(root, base_url)
+
+
+def media_store() -> MediaStore:
+    s = settings()
+    return _store(s.resolved_media_url, s.resolved_public_base_url)
+
+
+def render_config() -> RenderConfig:
+    s = settings()
+    return RenderConfig(
+        width=s.video_width,
+        height=s.video_height,
+        fps=s.video_fps,
+        shot_seconds=s.shot_seconds,
+        end_card_seconds=s.end_card_seconds,
+        engine=s.engine,
+    )

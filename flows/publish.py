@@ -1,0 +1,89 @@
+"""Flow: publish rendered creatives to the media store and show what the campaign holds."""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.artifacts import (
+    create_image_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+
+from commerce.publishing import creatives_to_publish, publish_creative
+from experiments.campaigns import campaign_creatives
+from generation.contact_sheet import make_contact_sheet
+from reelcart import progress
+
+from .common import database, media_store, settings
+
+__all__ = ["publish_creatives"]
+
+
+@task(cache_policy=NO_CACHE)
+def pending(campaign: str) -> list[str]:
+    """Creatives rendered since they were last published."""
+    with database().session() as session:
+        return creatives_to_publish(session, campaign)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def publish_one(creative_id: str) -> str:
+    """Copy one creative's files to the media store; returns its video URL."""
+    with database().session() as session:
+        video_key, _ = publish_creative(session, media_store(), creative_id)
+    progress.advance("publish")
+    return media_store().url_for(video_key)
+
+
+@task(cache_policy=NO_CACHE)
+def report(campaign: str) -> dict[str, str]:
+    """Contact sheet of every live creative, and the Prefect artifacts that list them."""
+    store = media_store()
+    with database().session() as session:
+        creatives = campaign_creatives(session, campaign)
+        rows = [
+            {
+                "creative": c.name,
+                "product": c.product.title,
+                "factors": ", ".join(f"{k}={v}" for k, v in sorted(c.factors.items())),
+                "duration_s": f"{c.duration_s or 0:.1f}",
+                "size": f"{c.width}x{c.height}",
+                "video": store.url_for(c.video_key) if c.video_key else "",
+                "poster": store.url_for(c.poster_key) if c.poster_key else "",
+            }
+            for c in creatives
+        ]
+        entries = [
+            (c.poster_path, f"{c.product.title}\n" + " ".join(f"{v}" for _, v in sorted(c.factors.items())))
+            for c in creatives
+            if c.poster_path
+        ]
+    reports_dir = settings().data_dir / "reports"
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    sheet = reports_dir / f"{campaign}-contact-sheet.png"
+    make_contact_sheet([(path, label) for path, label in entries], sheet)
+    sheet_key = store.put_file(sheet, f"reports/{campaign}/contact-sheet.png")
+    sheet_url = store.url_for(sheet_key)
+    create_table_artifact(
+        key=f"{campaign}-creatives", table=rows, description=f"Creatives of campaign {campaign}"
+    )
+    create_image_artifact(image_url=sheet_url, key=f"{campaign}-contact-sheet")
+    create_markdown_artifact(
+        key=f"{campaign}-summary",
+        markdown=(
+            f"## Campaign `{campaign}`\n\n{len(rows)} live creatives.\n\n"
+            f"![contact sheet]({sheet_url})\n\nContact sheet file: `{sheet.resolve()}`\n"
+        ),
+    )
+    return {"contact_sheet": str(sheet.resolve()), "contact_sheet_url": sheet_url}
+
+
+@flow(name="publish-creatives")
+def publish_creatives(campaign: str = "demo") -> dict[str, str]:
+    """Publish what is rendered and unpublished, then report the campaign."""
+    ids = pending(campaign)
+    progress.start("publish", len(ids))
+    for creative_id in ids:
+        publish_one(creative_id)
+    return report(campaign)

@@ -1,0 +1,227 @@
+"""Immutable descriptions of what to render: one camera shot, and one whole creative.
+
+The specs are plain frozen dataclasses so they can be hashed, compared and cached by the
+callers (flows, experiments) without this package knowing anything about where the
+catalog data came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = [
+    "HOOKS",
+    "MOTIONS",
+    "CreativeSpec",
+    "FrozenFactors",
+    "ShotSpec",
+    "frames_for",
+]
+
+MOTIONS: frozenset[str] = frozenset({"push_in", "pull_out", "pan_left", "pan_right"})
+HOOKS: frozenset[str] = frozenset({"title", "price"})
+
+# Bumped when the meaning of a key changes, so old cache entries stop matching.
+_KEY_VERSION = 1
+
+
+def frames_for(duration_s: float, fps: int) -> int:
+    """Number of frames a segment of ``duration_s`` seconds occupies at ``fps``.
+
+    Engines and the renderer must agree on this exactly, hence one shared definition.
+    """
+    return round(duration_s * fps)
+
+
+@lru_cache(maxsize=256)
+def _sha256_of_file(path: str, mtime_ns: int, size: int) -> str:
+    # mtime and size are part of the cache key so an edited image is re-hashed.
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _image_sha256(path: Path) -> str:
+    st = path.stat()
+    return _sha256_of_file(str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def _check_duration(what: str, value: float) -> None:
+    if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{what} must be a positive number of seconds, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ShotSpec:
+    """One camera move over one product photo.
+
+    ``motion`` is one of :data:`MOTIONS`; ``seed`` picks small deterministic variations
+    (zoom amount, focal point, drift) so two shots of the same photo need not look alike.
+    """
+
+    image_path: Path
+    motion: str
+    duration_s: float
+    seed: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image_path", Path(self.image_path))
+        if self.motion not in MOTIONS:
+            raise ValueError(
+                f"unknown motion {self.motion!r}; expected one of {sorted(MOTIONS)}"
+            )
+        _check_duration("ShotSpec.duration_s", self.duration_s)
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ValueError(f"ShotSpec.seed must be an int, got {self.seed!r}")
+
+    def key(self) -> str:
+        """Stable hex digest identifying the footage this shot produces.
+
+        Built from the image *content* (not its path), so moving or renaming a file keeps
+        the key while re-uploading a different photo under the same name changes it. The
+        footage also depends on the engine and the frame size; callers caching footage
+        should combine this key with those.
+        """
+        payload = {
+            "v": _KEY_VERSION,
+            "image_sha256": _image_sha256(self.image_path),
+            "motion": self.motion,
+            # repr of a float round-trips exactly, so equal durations give equal keys.
+            "duration_s": repr(float(self.duration_s)),
+            "seed": self.seed,
+        }
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+class FrozenFactors(Mapping[str, str]):
+    """A read-only, hashable ``str -> str`` mapping (the experiment factors of a creative).
+
+    A plain dict would make :class:`CreativeSpec` unhashable; this keeps the friendly
+    mapping interface while staying immutable.
+    """
+
+    __slots__ = ("_items",)
+
+    _items: tuple[tuple[str, str], ...]
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = dict(items.items() if isinstance(items, Mapping) else items)
+        for k, v in pairs.items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                raise ValueError(f"factors must map str to str, got {k!r}: {v!r}")
+        object.__setattr__(self, "_items", tuple(sorted(pairs.items())))
+
+    def __getitem__(self, key: str) -> str:
+        for k, v in self._items:
+            if k == key:
+                return v
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenFactors):
+            return self._items == other._items
+        if isinstance(other, Mapping):
+            return dict(self._items) == dict(other)
+        return NotImplemented
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("FrozenFactors is immutable")
+
+    def __repr__(self) -> str:
+        return f"FrozenFactors({dict(self._items)!r})"
+
+
+@dataclass(frozen=True)
+class CreativeSpec:
+    """Everything needed to render one video ad variant.
+
+    ``hook`` chooses the opening: ``"title"`` leads with the product title big and the
+    price small; ``"price"`` leads with a large price badge. ``price_text`` is shown
+    verbatim: formatting money is the caller's job, as it knows the store's currency.
+    ``factors`` are passed through to the manifest (any plain mapping is accepted and
+    stored as a :class:`FrozenFactors`).
+    """
+
+    title: str
+    price_text: str
+    cta_text: str
+    hook: str
+    shots: tuple[ShotSpec, ...]
+    factors: Mapping[str, str]
+    brand_name: str
+    width: int = 1080
+    height: int = 1920
+    fps: int = 30
+    end_card_s: float = 1.5
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shots", tuple(self.shots))
+        object.__setattr__(self, "factors", FrozenFactors(self.factors))
+        for name in ("title", "price_text", "cta_text", "brand_name"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"CreativeSpec.{name} must be a non-empty string")
+        if self.hook not in HOOKS:
+            raise ValueError(f"unknown hook {self.hook!r}; expected one of {sorted(HOOKS)}")
+        if not self.shots:
+            raise ValueError("CreativeSpec.shots must contain at least one ShotSpec")
+        for shot in self.shots:
+            if not isinstance(shot, ShotSpec):
+                raise ValueError(f"CreativeSpec.shots must hold ShotSpec, got {shot!r}")
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            # yuv420p subsamples chroma 2x2, so H.264 needs even dimensions.
+            if not isinstance(value, int) or value < 16 or value % 2:
+                raise ValueError(
+                    f"CreativeSpec.{name} must be an even integer >= 16, got {value!r}"
+                )
+        if not isinstance(self.fps, int) or isinstance(self.fps, bool) or not 1 <= self.fps <= 120:
+            raise ValueError(f"CreativeSpec.fps must be an integer in 1..120, got {self.fps!r}")
+        _check_duration("CreativeSpec.end_card_s", self.end_card_s)
+        for i, shot in enumerate(self.shots):
+            if frames_for(shot.duration_s, self.fps) < 1:
+                raise ValueError(
+                    f"shot {i} lasts {shot.duration_s}s, shorter than one frame at {self.fps} fps"
+                )
+        if self.end_card_frames < 1:
+            raise ValueError(
+                f"end_card_s={self.end_card_s} is shorter than one frame at {self.fps} fps"
+            )
+
+    @property
+    def duration_s(self) -> float:
+        """Total length: all shots plus the end card."""
+        return sum(shot.duration_s for shot in self.shots) + self.end_card_s
+
+    @property
+    def frame_count(self) -> int:
+        """Total number of frames in the video, ``round(duration_s * fps)``."""
+        return frames_for(self.duration_s, self.fps)
+
+    @property
+    def shot_frames(self) -> tuple[int, ...]:
+        """Frames each shot occupies, in order (what the engine yields for it)."""
+        return tuple(frames_for(shot.duration_s, self.fps) for shot in self.shots)
+
+    @property
+    def end_card_frames(self) -> int:
+        """Frames of the end card: whatever remains, so the total is exactly right."""
+        return self.frame_count - sum(self.shot_frames)

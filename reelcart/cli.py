@@ -1,0 +1,206 @@
+"""The ``reelcart`` command line: a composition root (it wires every package; nothing imports it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from reelcart import progress
+from reelcart.settings import DEMO_CATALOG, Settings, get_settings
+
+app = typer.Typer(
+    name="reelcart",
+    help="Product video ads from a Shopify catalog, sold to AI agents over MCP.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+class RichProgress:
+    """The CLI's progress display for flows (see ``reelcart.progress``)."""
+
+    LABELS = {"frames": "Rendering frames", "publish": "Publishing creatives"}
+
+    def __init__(self, display: Progress) -> None:
+        self.display = display
+        self.tasks: dict[str, TaskID] = {}
+
+    def start(self, stage: str, total: int) -> None:
+        label = self.LABELS.get(stage, stage)
+        if stage in self.tasks:
+            self.display.reset(self.tasks[stage], total=total)
+        else:
+            self.tasks[stage] = self.display.add_task(label, total=total)
+
+    def advance(self, stage: str, amount: int = 1) -> None:
+        if stage in self.tasks:
+            self.display.advance(self.tasks[stage], amount)
+
+
+def _prefect_env(settings: Settings) -> None:
+    """Keep Prefect's state with reelcart's, and quiet its console while Rich draws."""
+    os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", "WARNING")
+
+
+@app.command()
+def sync(
+    file: Annotated[Path, typer.Option("--file", "-f", help="Catalog export (JSON/JSONL).")] = DEMO_CATALOG,
+) -> None:
+    """Load a catalog file in Shopify's product shape into the app database."""
+    from commerce.catalog import sync_snapshot
+    from connectors.catalog_file import CatalogFileError, load_catalog_file
+    from connectors.storage import MediaStore
+    from reelcart.db import Database
+
+    settings = get_settings()
+    try:
+        snapshot = load_catalog_file(file)
+    except CatalogFileError as exc:
+        err.print(f"[red]Catalog not loaded, nothing written:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    db = Database.from_settings(settings)
+    db.migrate()
+    with db.session() as session:
+        report = sync_snapshot(session, snapshot, MediaStore.from_settings(settings))
+    console.print(
+        f"Synced [bold]{len(snapshot.products)}[/bold] products from {file}: "
+        f"{len(report.created)} new, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.archived)} archived."
+    )
+
+
+@app.command()
+def demo(
+    campaign: Annotated[str, typer.Option(help="Campaign name.")] = "demo",
+    catalog: Annotated[Path, typer.Option(help="Catalog export file.")] = DEMO_CATALOG,
+    max_variants: Annotated[int, typer.Option(min=1, help="Variants per product.")] = 8,
+) -> None:
+    """Run a whole campaign on the demo store: sync, render, publish, report."""
+    settings = get_settings()
+    _prefect_env(settings)
+    from flows.campaign import run_campaign
+
+    started = time.perf_counter()
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console) as display:
+        progress.set_sink(RichProgress(display))
+        try:
+            result = run_campaign(
+                campaign=campaign, catalog_path=str(catalog), max_variants=max_variants
+            )
+        finally:
+            progress.set_sink(None)
+    _print_campaign(settings, campaign, result, time.perf_counter() - started)
+
+
+def _print_campaign(settings: Settings, campaign: str, result: dict[str, object], seconds: float) -> None:
+    from connectors.storage import MediaStore
+    from experiments.campaigns import campaign_creatives
+    from reelcart.db import Database
+
+    db = Database.from_settings(settings)
+    store = MediaStore.from_settings(settings)
+    table = Table(title=f"Campaign {campaign!r}: live creatives")
+    for column in ("creative", "factors", "duration", "video file"):
+        table.add_column(column)
+    with db.session() as session:
+        creatives = campaign_creatives(session, campaign)
+        for c in creatives:
+            table.add_row(
+                c.name,
+                ", ".join(f"{k}={v}" for k, v in sorted(c.factors.items())),
+                f"{c.duration_s or 0:.1f}s",
+                str(store.local_path(c.video_key) if c.video_key else ""),
+            )
+    console.print(table)
+    media = Path(settings.resolved_media_url)
+    console.print(f"[bold]Done in {seconds:.1f}s[/bold]: {result.get('rendered', 0)} rendered this run, "
+                  f"{len(creatives)} live.")
+    console.print(f"Videos and posters: {media / 'creatives'}")
+    console.print(f"Contact sheet:      {result.get('contact_sheet')}")
+    console.print(f"Prefect artifacts:  PREFECT_HOME={os.environ['PREFECT_HOME']} prefect artifact ls")
+    console.print("                    (or `make ui` and open http://127.0.0.1:4200/artifacts)")
+    console.print("Serve them to agents: REELCART_API_TOKEN=… reelcart serve  (MCP at /mcp)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8787).")] = None,
+) -> None:
+    """Serve MCP over streamable HTTP at /mcp and published media at /media."""
+    import uvicorn
+
+    from reelcart.app import create_app
+    from reelcart.db import Database
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides) if overrides else get_settings()
+    if settings.api_token is None:
+        err.print("[red]REELCART_API_TOKEN is not set.[/red] The MCP endpoint needs a bearer token; "
+                  "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        raise typer.Exit(2)
+    Database.from_settings(settings).migrate()
+    console.print(f"reelcart serving on http://{settings.host}:{settings.port} (MCP at /mcp)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def mcp() -> None:
+    """Run the MCP server over stdio (for desktop assistants that launch it)."""
+    from commerce.mcp_server import build_mcp_server
+    from connectors.storage import MediaStore
+    from reelcart.db import Database
+
+    settings = get_settings()
+    db = Database.from_settings(settings)
+    db.migrate()
+    build_mcp_server(db, MediaStore.from_settings(settings)).run("stdio")
+
+
+@app.command()
+def products(
+    query: Annotated[str, typer.Argument(help="Search words; empty lists all.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Search the synced catalog as an agent would."""
+    from commerce.catalog import search_products
+    from commerce.product_views import product_summary
+    from connectors.storage import MediaStore
+    from reelcart.db import Database
+
+    settings = get_settings()
+    db = Database.from_settings(settings)
+    db.migrate()
+    store = MediaStore.from_settings(settings)
+    with db.session() as session:
+        found = [product_summary(p, store) for p in search_products(session, query, limit=50)]
+    if as_json:
+        sys.stdout.write(json.dumps([p.model_dump() for p in found], indent=2) + "\n")
+        return
+    table = Table(title=f"{len(found)} products")
+    for column in ("id", "title", "from", "in stock"):
+        table.add_column(column)
+    for p in found:
+        table.add_row(p.id, p.title, p.price_from.display, "yes" if p.in_stock else "no")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,48 @@
+"""Builders for test data in the shapes the app reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image
+
+__all__ = ["make_product", "write_catalog"]
+
+
+def write_catalog(folder: Path, products: list[dict[str, object]], currency: str = "USD") -> Path:
+    """Write a catalog file (and a photo for each image it names) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for product in products:
+        for image in product.get("images", []):  # type: ignore[union-attr]
+            path = folder / image["url"]
+            if not path.exists():
+                shade = sum(map(ord, image["url"])) % 200
+                Image.new("RGB", (64, 64), (shade, 120, 255 - shade)).save(path)
+    catalog = {"shop": {"name": "Test Shop", "currencyCode": currency}, "products": products}
+    path = folder / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    return path
+
+
+def make_product(n: int, *, title: str | None = None, price: str = "24.00", stock: int = 5,
+                 tags: list[str] | None = None, images: int = 1) -> dict[str, object]:
+    """A product in Shopify's shape."""
+    return {
+        "id": f"gid://shopify/Product/{n}",
+        "handle": f"product-{n}",
+        "title": title or f"Product {n}",
+        "descriptionHtml": f"<p>Description of product {n}.</p>",
+        "vendor": "Test Vendor",
+        "productType": "Things",
+        "tags": tags or [],
+        "status": "ACTIVE",
+        "variants": [
+            {"id": f"gid://shopify/ProductVariant/{n}1", "title": "Default", "price": price,
+             "inventoryQuantity": stock, "availableForSale": stock > 0}
+        ],
+        "images": [
+            {"id": f"gid://shopify/MediaImage/{n}{i}", "url": f"p{n}-{i}.png", "width": 64, "height": 64}
+            for i in range(images)
+        ],
+    }
