@@ -34,10 +34,10 @@ FILL = _unit((0.8, -0.1, 0.6))
 HALF = _unit((LIGHT[0], LIGHT[1], LIGHT[2] + 1.0))
 
 
-def hex_rgb(code: str) -> RGB:
+def rgb(code: str) -> F:
+    """``"#rrggbb"`` -> float32 array of shape (3,), ready for arithmetic."""
     code = code.lstrip("#")
-    r, g, b = (int(code[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
-    return (r, g, b)
+    return np.array([int(code[i : i + 2], 16) / 255.0 for i in (0, 2, 4)], np.float32)
 
 
 def mix(a: Color, b: Color, t: F | float) -> F:
@@ -57,6 +57,11 @@ class Canvas:
         self.x: F = xx
         self.y: F = yy
         self.img: F = np.zeros((size, size, 3), np.float32)
+
+    def flat(self, nx: float, ny: float, nz: float) -> Normals:
+        """The same normal everywhere (a flat, tilted surface)."""
+        n = np.asarray(_unit((nx, ny, nz)), np.float32)
+        return tuple(np.full_like(self.x, v) for v in n)  # type: ignore[return-value]
 
     def paint(self, color: Color, alpha: F) -> None:
         a = np.clip(alpha, 0.0, 1.0)[..., None]
@@ -88,10 +93,18 @@ def sd_circle(c: Canvas, cx: float, cy: float, r: float) -> F:
 
 def sd_ellipse(c: Canvas, cx: float, cy: float, rx: float, ry: float,
                angle: float = 0.0) -> F:
+    """Approximate distance to an ellipse (exact on the curve, first order near it)."""
     ca, sa = float(np.cos(angle)), float(np.sin(angle))
-    dx, dy = c.x - cx, c.y - cy
-    k = np.hypot((dx * ca + dy * sa) / rx, (dy * ca - dx * sa) / ry)
-    return ((k - 1.0) * min(rx, ry)).astype(np.float32)
+    u = ((c.x - cx) * ca + (c.y - cy) * sa) / rx
+    v = ((c.y - cy) * ca - (c.x - cx) * sa) / ry
+    k = np.hypot(u, v) + 1e-6
+    grad = np.hypot(u / rx, v / ry) / k + 1e-6
+    return ((k - 1.0) / grad).astype(np.float32)
+
+
+def sd_ring(c: Canvas, cx: float, cy: float, rx: float, ry: float, half: float) -> F:
+    """A band of width ``2 * half`` centred on an ellipse."""
+    return np.abs(sd_ellipse(c, cx, cy, rx, ry)) - half
 
 
 def sd_box(c: Canvas, cx: float, cy: float, hw: float, hh: float, r: float = 0.0) -> F:
@@ -189,17 +202,24 @@ def strip_highlight(u: F, center: float, width: float, strength: float) -> F:
 # --- studio ----------------------------------------------------------------------------
 
 
-def backdrop(c: Canvas, top: RGB, bottom: RGB, horizon: float = 0.64) -> None:
+def studio(top: str, bottom: str, horizon: float = 0.64) -> Canvas:
+    """A fresh canvas with a seamless paper sweep: wall gradient, brighter floor, vignette.
+
+    ``horizon`` is where the wall meets the floor (fraction of the height); 1.0 gives a
+    plain flat-lay gradient.
+    """
+    c = Canvas()
     t = c.y / c.size
-    wall = mix(top, bottom, np.clip(t / horizon, 0.0, 1.0) ** 1.2)
+    wall = mix(rgb(top), rgb(bottom), np.clip(t / horizon, 0.0, 1.0) ** 1.2)
     floor_t = 1.0 / (1.0 + np.exp(-(t - horizon) / 0.035))
-    floor = mix(bottom, tuple(min(1.0, v * 1.03) for v in bottom), (t - horizon) * 2)
+    floor = mix(rgb(bottom), np.minimum(rgb(bottom) * 1.03, 1.0), (t - horizon) * 2)
     img = mix(wall, floor, floor_t)
     glow = np.exp(-(((c.x - c.size * 0.5) / (c.size * 0.45)) ** 2
                     + ((c.y - c.size * 0.5) / (c.size * 0.5)) ** 2))
     vignette = np.hypot((c.x / c.size - 0.5) * 1.4, (c.y / c.size - 0.48) * 1.2)
     img = img * (0.93 + 0.09 * glow)[..., None] * (1.0 - 0.14 * vignette**2.2)[..., None]
     c.img = img.astype(np.float32)
+    return c
 
 
 def contact_shadow(c: Canvas, cx: float, cy: float, rx: float, ry: float,

@@ -113,6 +113,8 @@ def render_bottle(paint: RGB, bg: tuple[RGB, RGB], seed: int) -> Canvas:
     col += (strip_highlight(body.u, -0.5, 0.12, 0.16 + 0.5 * steel)
             + strip_highlight(body.u, 0.78, 0.06, 0.08 + 0.25 * steel))[..., None]
     c.paint(col, body.alpha)
+    logo = text_mask(c, "NORTHWIND", (cx, 520), 22, tracking=0.35)
+    c.paint(mix(paint, (0.97, 0.96, 0.93), 0.85), wrap(logo, body, cx, r) * 0.9)
 
     def cap_radius(h: F) -> F:
         t = np.clip((h - y_cap) / (y_neck - y_cap), 0.0, 1.0)
@@ -148,7 +150,7 @@ def render_candle(bg: tuple[RGB, RGB], seed: int) -> Canvas:
         return (r - 22.0 * (1.0 - np.sqrt(1.0 - corner**2))).astype(np.float32)
 
     jar = lathe(c, cx, y0, y1, radius, tilt)
-    amber = np.asarray(hex_rgb("#8a4716"), np.float32)
+    amber = np.asarray(hex_rgb("#6a3210"), np.float32)
     wax_level = y0 + 26.0
     fresnel = (1.0 - jar.normals[2]) ** 1.5
     wax_seen = mix(amber * 1.05, amber * 0.62, fresnel) * (0.97 + 0.05 * smooth_noise(
@@ -156,10 +158,10 @@ def render_candle(bg: tuple[RGB, RGB], seed: int) -> Canvas:
     air_seen = behind * amber * 1.25
     col = np.where((jar.h < wax_level)[..., None], air_seen, wax_seen)
     col = col * (0.8 + 0.35 * np.clip(jar.normals[2], 0, 1))[..., None]
-    col += shade((0.0, 0.0, 0.0), jar.normals, spec=0.9, shininess=120, rim=0.25)
-    col += (strip_highlight(jar.u, -0.55, 0.06, 0.55)
-            + strip_highlight(jar.u, -0.38, 0.03, 0.25)
-            + strip_highlight(jar.u, 0.84, 0.04, 0.3))[..., None]
+    col += shade((0.0, 0.0, 0.0), jar.normals, spec=0.9, shininess=200, rim=0.2)
+    col += (strip_highlight(jar.u, -0.56, 0.035, 0.75)
+            + strip_highlight(jar.u, -0.45, 0.015, 0.3)
+            + strip_highlight(jar.u, 0.86, 0.025, 0.35))[..., None]
     c.paint(col, jar.alpha)
 
     # Paper label wrapped around the front, with its artwork drawn flat and then wrapped.
@@ -294,18 +296,16 @@ def render_planter(seed: int, bg: tuple[RGB, RGB]) -> Canvas:
 
     # A pilea: round leaves on thin stems, painted back to front.
     leaves = []
-    for i in range(17):
-        ang = -np.pi / 2 + (i / 16.0 - 0.5) * np.pi * 1.5 + rng.normal(0, 0.12)
-        reach = rng.uniform(120, 300)
+    for i in range(22):
+        ang = -np.pi / 2 + (i / 21.0 - 0.5) * np.pi * 1.45 + rng.normal(0, 0.12)
+        reach = rng.uniform(90, 290) * (1.0 - 0.25 * abs(np.cos(ang)))
         lx = cx + np.cos(ang) * reach * 1.1
         ly = 520.0 + np.sin(ang) * reach * 0.95 + rng.uniform(-20, 20)
         leaves.append((rng.uniform(0, 1), lx, ly, rng.uniform(46, 72), rng.uniform(-0.2, 0.2)))
     leaves.sort()
     for depth, lx, ly, lr, hue in leaves:
-        base = (cx + (lx - cx) * 0.12, 545.0)
-        bend = (base[0] + (lx - base[0]) * 0.45, base[1] + (ly - base[1]) * 0.75 - 30.0)
-        stem = np.minimum(sd_segment(c, base, bend, 2.6), sd_segment(c, bend, (lx, ly), 2.2))
-        c.paint(shade(hex_rgb("#7d9a52"), bevel_normals(stem, 2.5), spec=0.1), coverage(stem))
+        stem = sd_segment(c, (cx + (lx - cx) * 0.15, 548.0), (lx, ly), 2.2)
+        c.paint(shade(hex_rgb("#6f8c48"), bevel_normals(stem, 2.2), spec=0.1), coverage(stem))
         out_x, out_y = (lx - cx) / 300.0, (ly - 520.0) / 300.0
         tilt_a = float(np.arctan2(ly - 520.0, lx - cx))
         leaf = sd_ellipse(c, lx, ly, lr, lr * (0.62 + 0.3 * depth), tilt_a)
@@ -450,17 +450,15 @@ def render_sunglasses(frame: RGB, spots: RGB, bg: tuple[RGB, RGB], seed: int) ->
         k = (np.abs((c.x - lx) / (136.0 * stretch)) ** 3.2
              + np.abs((c.y - cy) / 102.0) ** 3.2) ** (1 / 3.2)
         lens_d = np.minimum(lens_d, (k - 1.0) * 102.0)
-        rim_d = np.minimum(rim_d, (k - 1.0) * 102.0 - np.where(c.y < cy, 26.0, 17.0))
-    bridge = np.maximum(np.abs(np.hypot((c.x - cx) / 64.0, (c.y - cy + 20) / 48.0) - 1.0) * 48
-                        - 11.0, c.y - cy + 36)
-    frame_d = np.minimum(np.maximum(rim_d, -lens_d), bridge)
-    arms = np.minimum(sd_segment(c, (cx - 350, 430), (cx + 150, 468), 9.0),
-                      sd_segment(c, (cx + 350, 430), (cx - 150, 472), 9.0))
-    shadow = np.maximum(coverage(np.minimum(frame_d, arms)), coverage(lens_d) * 0.45)
+        thickness = 21.0 + 5.0 * np.clip((cy - c.y) / 60.0, -1, 1)
+        rim_d = np.minimum(rim_d, (k - 1.0) * 102.0 - thickness)
+    arch = np.hypot((c.x - cx) / 52.0, (c.y - cy + 40) / 34.0)
+    bridge = np.maximum.reduce([np.abs(arch - 1.0) * 34 - 10.0, c.y - cy + 40, -lens_d])
+    hinges = np.minimum(sd_box(c, cx - 352, cy - 66, 22, 14, 6), sd_box(c, cx + 352, cy - 66, 22, 14, 6))
+    frame_d = np.minimum(np.minimum(np.maximum(rim_d, -lens_d), bridge), hinges)
+    shadow = np.maximum(coverage(frame_d), coverage(lens_d) * 0.45)
     drop_shadow(c, shadow, 10, 26, 14, 0.45)
-    behind = c.img.copy()
-    shell = mix(frame, spots, np.clip((smooth_noise(rng, c.size, 9) - 0.42) * 6, 0, 1))
-    c.paint(shade(shell, bevel_normals(arms, 9.0), spec=0.6, shininess=50), coverage(arms))
+    shell = mix(frame, spots, np.clip((smooth_noise(rng, c.size, 16) - 0.42) * 6, 0, 1))
     tint = mix(hex_rgb("#1f2925"), hex_rgb("#3f4c44"), np.clip((c.y - 400) / 220, 0, 1))
     lens_col = mix(c.img * 0.35, tint, 0.75)
     reflect = np.exp(-(((c.x - c.y * 0.6) - 300.0) / 70.0) ** 2) * np.clip((cy - c.y) / 90, 0, 1)
@@ -469,10 +467,9 @@ def render_sunglasses(frame: RGB, spots: RGB, bg: tuple[RGB, RGB], seed: int) ->
     c.paint(shade(shell, bevel_normals(frame_d, 12.0), spec=0.7, shininess=60, rim=0.15),
             coverage(frame_d))
     for side in (-1, 1):
-        stud = sd_circle(c, cx + side * 322, cy - 58, 5.0)
-        c.paint(shade(hex_rgb("#d4d6d8"), sphere_normals(c, cx + side * 322, cy - 58, 5, 5),
+        stud = sd_circle(c, cx + side * 318, cy - 66, 5.0)
+        c.paint(shade(hex_rgb("#d4d6d8"), sphere_normals(c, cx + side * 318, cy - 66, 5, 5),
                       spec=0.9), coverage(stud))
-    del behind
     return c
 
 

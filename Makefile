@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both set everything up.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PREFECT_HOME ?= $(CURDIR)/.reelcart/prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+
+.PHONY: demo test lint serve ui bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+## demo: install, then run a whole campaign on the demo store (embedded Prefect, CPU engine)
+demo: $(STAMP)
+	$(BIN)/reelcart demo
+
+## test: install, then run the whole suite (SQLite and the PostgreSQL on 127.0.0.1:5432)
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy reelcart connectors generation commerce experiments flows
+
+## serve: MCP at http://127.0.0.1:8787/mcp (needs REELCART_API_TOKEN)
+serve: $(STAMP)
+	$(BIN)/reelcart serve
+
+## ui: the Prefect UI over the demo's runs and artifacts, at http://127.0.0.1:4200
+ui: $(STAMP)
+	$(BIN)/prefect server start --host 127.0.0.1
+
+bench: $(STAMP)
+	$(BIN)/python bench/encode_motion.py
+
+clean:
+	rm -rf $(VENV) .reelcart

@@ -1,0 +1,218 @@
+"""Text primitives for overlays: font choice, word wrapping, fitting and drawing.
+
+Everything here produces small RGBA images that :mod:`generation.compose` positions on
+the frame; nothing here knows about the ad layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+__all__ = [
+    "RGB",
+    "RGBA",
+    "TextBlock",
+    "fit_text",
+    "load_font",
+    "render_pill",
+    "render_text",
+    "wrap_text",
+]
+
+RGB = tuple[int, int, int]
+RGBA = tuple[int, int, int, int]
+
+_ELLIPSIS = "…"
+# Extra space between wrapped lines, as a fraction of the font's natural line height.
+_LINE_GAP = 0.08
+
+
+@lru_cache(maxsize=64)
+def load_font(size: int, font_path: Path | None = None) -> ImageFont.FreeTypeFont:
+    """The one place fonts are chosen: a brand font file if given, else Pillow's built-in.
+
+    Pillow >= 10.1 embeds a scalable FreeType font (Aileron) as its default, so no font
+    files need to ship with the package. It covers Latin scripts only; titles in other
+    scripts need a ``font_path`` with suitable glyphs.
+    """
+    size = max(1, int(size))
+    font = (
+        ImageFont.truetype(str(font_path), size)
+        if font_path is not None
+        else ImageFont.load_default(size=size)
+    )
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        # Without FreeType Pillow falls back to a fixed-size bitmap font: overlays would
+        # silently come out tiny, so refuse instead.
+        raise RuntimeError("Pillow was built without FreeType; scalable fonts are required")
+    return font
+
+
+def _line_height(font: ImageFont.FreeTypeFont) -> int:
+    ascent, descent = font.getmetrics()
+    return round((ascent + descent) * (1 + _LINE_GAP))
+
+
+def _break_word(word: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
+    """Split a word wider than ``max_width`` into pieces that fit (e.g. long SKUs)."""
+    pieces: list[str] = []
+    current = ""
+    for ch in word:
+        if current and font.getlength(current + ch) > max_width:
+            pieces.append(current)
+            current = ch
+        else:
+            current += ch
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
+    """Greedy word wrap measured in real glyph widths; never returns an empty list."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}" if current else word
+        if font.getlength(candidate) <= max_width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        if font.getlength(word) <= max_width:
+            current = word
+        else:
+            *full, current = _break_word(word, font, max_width)
+            lines.extend(full)
+    if current or not lines:
+        lines.append(current)
+    return lines
+
+
+def _truncate(line: str, font: ImageFont.FreeTypeFont, max_width: float) -> str:
+    while line and font.getlength(line.rstrip() + _ELLIPSIS) > max_width:
+        line = line[:-1]
+    return line.rstrip() + _ELLIPSIS
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Wrapped lines in a chosen font, with the size they occupy when drawn."""
+
+    lines: tuple[str, ...]
+    font: ImageFont.FreeTypeFont
+    line_height: int
+
+    @property
+    def width(self) -> int:
+        return max(round(self.font.getlength(line)) for line in self.lines)
+
+    @property
+    def height(self) -> int:
+        return self.line_height * len(self.lines)
+
+
+def fit_text(
+    text: str,
+    max_width: float,
+    max_height: float,
+    max_size: int,
+    min_size: int,
+    max_lines: int,
+    *,
+    truncate: bool = True,
+    font_path: Path | None = None,
+) -> TextBlock:
+    """Largest font size in ``[min_size, max_size]`` at which ``text`` fits the box.
+
+    If even ``min_size`` does not fit: with ``truncate`` the last allowed line ends in an
+    ellipsis (fine for long product titles); without it the font keeps shrinking until
+    the text fits, for strings that must appear verbatim, such as prices.
+    """
+    text = " ".join(text.split())
+    size = max(1, max_size)
+    floor = max(1, min_size) if truncate else 1
+    while True:
+        font = load_font(size, font_path)
+        lines = wrap_text(text, font, max_width)
+        block = TextBlock(tuple(lines), font, _line_height(font))
+        if len(lines) <= max_lines and block.height <= max_height:
+            return block
+        if size <= floor:
+            break
+        size = max(floor, min(size - 1, int(size * 0.92)))
+    kept = max(1, min(max_lines, int(max_height // block.line_height)))
+    if len(lines) > kept:
+        lines = [*lines[: kept - 1], _truncate(lines[kept - 1], font, max_width)]
+    return TextBlock(tuple(lines), font, block.line_height)
+
+
+def render_text(
+    block: TextBlock,
+    fill: RGB,
+    *,
+    shadow: bool = True,
+    align_width: int | None = None,
+) -> Image.Image:
+    """Draw a block as a tight RGBA image, lines centred, with a soft drop shadow.
+
+    The shadow keeps white text legible over busy product photos without a solid box.
+    """
+    size = block.font.size
+    pad = max(2, round(size * 0.12)) if shadow else 1
+    width = max(block.width, align_width or 0) + 2 * pad
+    height = block.height + 2 * pad
+    image = Image.new("RGBA", (width, height), (*fill, 0))
+    if shadow:
+        shade = Image.new("L", (width, height), 0)
+        sdraw = ImageDraw.Draw(shade)
+        offset = max(1, round(size * 0.04))
+        for i, line in enumerate(block.lines):
+            y = pad + i * block.line_height + offset
+            sdraw.text((width / 2 + offset, y), line, font=block.font, fill=200, anchor="ma")
+        shade = shade.filter(ImageFilter.GaussianBlur(max(1.0, size * 0.06)))
+        image = Image.merge("RGBA", (*Image.new("RGB", (width, height), (0, 0, 0)).split(), shade))
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(block.lines):
+        y = pad + i * block.line_height
+        draw.text((width / 2, y), line, font=block.font, fill=(*fill, 255), anchor="ma")
+    return image
+
+
+def render_pill(
+    text: str,
+    font: ImageFont.FreeTypeFont,
+    background: RGB,
+    foreground: RGB,
+    *,
+    pad_x: float,
+    pad_y: float,
+    min_width: int = 0,
+) -> Image.Image:
+    """A rounded "sticker" with centred text, used for price badges and the CTA button."""
+    left, top, right, bottom = font.getbbox(text)
+    text_w, text_h = right - left, bottom - top
+    width = max(min_width, round(text_w + 2 * pad_x))
+    height = round(text_h + 2 * pad_y)
+    # Supersample the shape so its rounded edge is anti-aliased.
+    scale = 3
+    shape = Image.new("L", (width * scale, height * scale), 0)
+    ImageDraw.Draw(shape).rounded_rectangle(
+        (0, 0, width * scale - 1, height * scale - 1), radius=height * scale // 2, fill=255
+    )
+    alpha = shape.resize((width, height), Image.Resampling.LANCZOS)
+    image = Image.new("RGBA", (width, height), (*background, 0))
+    image.putalpha(alpha)
+    draw = ImageDraw.Draw(image)
+    # Centre the ink box, not the advance box, so digits sit optically centred.
+    draw.text(
+        ((width - text_w) / 2 - left, (height - text_h) / 2 - top),
+        text,
+        font=font,
+        fill=(*foreground, 255),
+    )
+    return image
