@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-F = NDArray[np.float32]
+F = NDArray[np.floating[Any]]  # float32 in practice
 RGB = tuple[float, float, float]
 Color = RGB | F
 Normals = tuple[F, F, F]
@@ -60,12 +61,12 @@ class Canvas:
 
     def flat(self, nx: float, ny: float, nz: float) -> Normals:
         """The same normal everywhere (a flat, tilted surface)."""
-        n = np.asarray(_unit((nx, ny, nz)), np.float32)
-        return tuple(np.full_like(self.x, v) for v in n)  # type: ignore[return-value]
+        ux, uy, uz = _unit((nx, ny, nz))
+        return np.full_like(self.x, ux), np.full_like(self.x, uy), np.full_like(self.x, uz)
 
     def paint(self, color: Color, alpha: F) -> None:
-        a = np.clip(alpha, 0.0, 1.0)[..., None]
-        self.img = self.img * (1.0 - a) + np.asarray(color, np.float32) * a
+        a = np.clip(alpha, 0.0, 1.0).astype(np.float32)[..., None]
+        self.img = (self.img * (1.0 - a) + np.asarray(color, np.float32) * a).astype(np.float32)
 
     def darken(self, amount: F, tint: RGB = (0.0, 0.0, 0.0)) -> None:
         a = np.clip(amount, 0.0, 1.0)[..., None]
@@ -194,7 +195,7 @@ def shade(base: Color, n: Normals, *, ambient: float = 0.34, diffuse: float = 0.
     return col.astype(np.float32)
 
 
-def strip_highlight(u: F, center: float, width: float, strength: float) -> F:
+def strip_highlight(u: F, center: float, width: float, strength: float | F) -> F:
     """A softbox reflection: a vertical glossy strip across a lathe body."""
     return (strength * np.exp(-(((u - center) / width) ** 2))).astype(np.float32)
 
