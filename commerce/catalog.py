@@ -75,7 +75,12 @@ def _fetch_image(url: str, scratch: Path) -> Path:
 
 
 def _apply(
-    row: Product, product: CatalogProduct, currency: str, brand: str, source: str, store: MediaStore,
+    row: Product,
+    product: CatalogProduct,
+    currency: str,
+    brand: str,
+    source: str,
+    store: MediaStore,
     scratch: Path,
 ) -> int:
     row.handle = product.handle
@@ -113,8 +118,14 @@ def _apply(
         key, digest = store.put_content_addressed(local, "images")
         images.append(
             ProductImage(
-                id=image.id, position=i, source_url=image.url, media_key=key, sha256=digest,
-                alt_text=image.alt_text, width=image.width, height=image.height,
+                id=image.id,
+                position=i,
+                source_url=image.url,
+                media_key=key,
+                sha256=digest,
+                alt_text=image.alt_text,
+                width=image.width,
+                height=image.height,
             )
         )
     row.images = images
@@ -122,7 +133,11 @@ def _apply(
 
 
 def sync_snapshot(
-    session: Session, snapshot: CatalogSnapshot, store: MediaStore, *, source: str = "file",
+    session: Session,
+    snapshot: CatalogSnapshot,
+    store: MediaStore,
+    *,
+    source: str = "file",
     full: bool = True,
 ) -> SyncReport:
     """Upsert a catalog snapshot in the caller's transaction.
@@ -230,7 +245,9 @@ def search_products(
         score = _score(product, tokens) if tokens else 1.0
         if score <= 0:
             continue
-        prices = [v.price_minor for v in product.variants if v.available_for_sale or not in_stock_only]
+        prices = [
+            v.price_minor for v in product.variants if v.available_for_sale or not in_stock_only
+        ]
         if in_stock_only and not any(
             v.available_for_sale and v.inventory_quantity > 0 for v in product.variants
         ):

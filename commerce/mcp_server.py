@@ -42,12 +42,17 @@ def build_mcp_server(db: Database, store: MediaStore) -> MCPServer:
         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
     )
     def search_products(
-        query: Annotated[str, Field(max_length=200, description="Words to look for; empty lists all.")],
+        query: Annotated[
+            str, Field(max_length=200, description="Words to look for; empty lists all.")
+        ],
         limit: Annotated[int, Field(ge=1, le=50, description="Most results to return.")] = 10,
         max_price: Annotated[
-            int | None, Field(ge=0, description="Only products from at most this price, minor units.")
+            int | None,
+            Field(ge=0, description="Only products from at most this price, minor units."),
         ] = None,
-        in_stock_only: Annotated[bool, Field(description="Hide products that are sold out.")] = False,
+        in_stock_only: Annotated[
+            bool, Field(description="Hide products that are sold out.")
+        ] = False,
     ) -> SearchResults:
         """Search the store's catalog by keywords (title, type, tags, description)."""
         with db.session() as session:
@@ -61,7 +66,10 @@ def build_mcp_server(db: Database, store: MediaStore) -> MCPServer:
         title="Get product",
         # Not read-only: showing the video counts an impression for the experiment.
         annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=False,
         ),
     )
     def get_product(

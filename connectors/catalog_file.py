@@ -43,7 +43,10 @@ def _parse_product(raw: Any, index: int, currency: str) -> CatalogProduct:
         ) from exc
     # Prices must be exact in the shop's currency: checked here so the error names the field.
     for v, variant in enumerate(product.variants):
-        for field, amount in (("price", variant.price), ("compareAtPrice", variant.compare_at_price)):
+        for field, amount in (
+            ("price", variant.price),
+            ("compareAtPrice", variant.compare_at_price),
+        ):
             if amount is None:
                 continue
             try:

@@ -76,7 +76,9 @@ class MediaStore:
 
     def local_path(self, key: str) -> Path | None:
         """The file's path when the store is on this machine's disk, else ``None``."""
-        if "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)):
+        if "file" in (
+            self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        ):
             return Path(self._path(key))
         return None
 

@@ -160,7 +160,9 @@ def mark_published(session: Session, creative_id: str, video_key: str, poster_ke
 
 def retire_stale(session: Session, campaign: Campaign) -> list[str]:
     """Retire creatives whose product left the catalog or whose variant left the plan."""
-    plan_keys = {CampaignPlan.variant_key(f) for f in CampaignPlan.model_validate(campaign.plan).variants()}
+    plan_keys = {
+        CampaignPlan.variant_key(f) for f in CampaignPlan.model_validate(campaign.plan).variants()
+    }
     retired = []
     creatives = session.scalars(
         select(Creative)

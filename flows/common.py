@@ -9,7 +9,7 @@ from generation.storyboard import RenderConfig
 from reelcart.db import Database
 from reelcart.settings import Settings, get_settings
 
-__all__ = ["database", "media_store", "render_config", "settings"]
+__all__ = ["clear_caches", "database", "media_store", "render_config", "settings"]
 
 
 def settings() -> Settings:
@@ -48,3 +48,9 @@ def render_config() -> RenderConfig:
         end_card_seconds=s.end_card_seconds,
         engine=s.engine,
     )
+
+
+def clear_caches() -> None:
+    """Forget opened databases and stores (tests change the environment between runs)."""
+    for cached in (_database, _store):
+        cached.cache_clear()

@@ -43,7 +43,10 @@ def render(job: CreativeJob, config: RenderConfig) -> RenderOutcome:
     """Render one creative (skipped when an identical render exists)."""
     out_dir = settings().renders_dir / job.creative_id[:6]
     outcome = render_job(
-        job, config, out_dir, get_engine(config.engine),
+        job,
+        config,
+        out_dir,
+        get_engine(config.engine),
         on_frame=lambda done, total: progress.advance("frames"),
     )
     if outcome.skipped:
@@ -68,7 +71,12 @@ def record(outcome: RenderOutcome, engine: str) -> None:
         )
 
 
-@flow(name="generate-creatives", task_runner=ThreadPoolTaskRunner(max_workers=2))
+# Two renders at a time keep 2 cores busy while either waits on I/O. (Prefect's annotations
+# declare TaskRunner invariant in its future type, hence the ignore.)
+@flow(
+    name="generate-creatives",
+    task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
+)
 def generate_creatives(
     campaign: str = "demo",
     factors: dict[str, list[str]] | None = None,

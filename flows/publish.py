@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generation.contact_sheet import make_contact_sheet
 from prefect import flow, task
 from prefect.artifacts import (
     create_image_artifact,
@@ -12,7 +13,6 @@ from prefect.cache_policies import NO_CACHE
 
 from commerce.publishing import creatives_to_publish, publish_creative
 from experiments.campaigns import campaign_creatives
-from generation.contact_sheet import make_contact_sheet
 from reelcart import progress
 
 from .common import database, media_store, settings
@@ -55,7 +55,10 @@ def report(campaign: str) -> dict[str, str]:
             for c in creatives
         ]
         entries = [
-            (c.poster_path, f"{c.product.title}\n" + " ".join(f"{v}" for _, v in sorted(c.factors.items())))
+            (
+                c.poster_path,
+                f"{c.product.title}\n" + " ".join(f"{v}" for _, v in sorted(c.factors.items())),
+            )
             for c in creatives
             if c.poster_path
         ]

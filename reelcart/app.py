@@ -23,9 +23,17 @@ from reelcart.settings import Settings
 
 __all__ = ["BearerAuth", "create_app"]
 
-_CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-                  ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif",
-                  ".vtt": "text/vtt", ".srt": "application/x-subrip", ".json": "application/json"}
+_CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".vtt": "text/vtt",
+    ".srt": "application/x-subrip",
+    ".json": "application/json",
+}
 
 
 class BearerAuth:
@@ -56,15 +64,17 @@ class BearerAuth:
         body = json.dumps(
             {"error": "unauthorized", "message": "a valid bearer token is required"}
         ).encode()
-        await send({
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"www-authenticate", b'Bearer realm="reelcart"'),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"www-authenticate", b'Bearer realm="reelcart"'),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -98,7 +108,9 @@ async def _health(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings, db: Database | None = None, store: MediaStore | None = None) -> Starlette:
+def create_app(
+    settings: Settings, db: Database | None = None, store: MediaStore | None = None
+) -> Starlette:
     """Build the app; ``db`` and ``store`` default to what ``settings`` name."""
     db = db or Database.from_settings(settings)
     store = store or MediaStore.from_settings(settings)

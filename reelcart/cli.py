@@ -1,4 +1,4 @@
-"""The ``reelcart`` command line: a composition root (it wires every package; nothing imports it)."""
+"""The ``reelcart`` command line: a composition root (wires every package; nothing imports it)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import typer
 from rich.console import Console
@@ -30,7 +30,10 @@ err = Console(stderr=True)
 class RichProgress:
     """The CLI's progress display for flows (see ``reelcart.progress``)."""
 
-    LABELS = {"frames": "Rendering frames", "publish": "Publishing creatives"}
+    LABELS: ClassVar[dict[str, str]] = {
+        "frames": "Rendering frames",
+        "publish": "Publishing creatives",
+    }
 
     def __init__(self, display: Progress) -> None:
         self.display = display
@@ -59,7 +62,9 @@ def _prefect_env(settings: Settings) -> None:
 
 @app.command()
 def sync(
-    file: Annotated[Path, typer.Option("--file", "-f", help="Catalog export (JSON/JSONL).")] = DEMO_CATALOG,
+    file: Annotated[
+        Path, typer.Option("--file", "-f", help="Catalog export (JSON/JSONL).")
+    ] = DEMO_CATALOG,
 ) -> None:
     """Load a catalog file in Shopify's product shape into the app database."""
     from commerce.catalog import sync_snapshot
@@ -96,8 +101,12 @@ def demo(
     from flows.campaign import run_campaign
 
     started = time.perf_counter()
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as display:
         progress.set_sink(RichProgress(display))
         try:
@@ -109,7 +118,9 @@ def demo(
     _print_campaign(settings, campaign, result, time.perf_counter() - started)
 
 
-def _print_campaign(settings: Settings, campaign: str, result: dict[str, object], seconds: float) -> None:
+def _print_campaign(
+    settings: Settings, campaign: str, result: dict[str, object], seconds: float
+) -> None:
     from connectors.storage import MediaStore
     from experiments.campaigns import campaign_creatives
     from reelcart.db import Database
@@ -130,11 +141,15 @@ def _print_campaign(settings: Settings, campaign: str, result: dict[str, object]
             )
     console.print(table)
     media = Path(settings.resolved_media_url)
-    console.print(f"[bold]Done in {seconds:.1f}s[/bold]: {result.get('rendered', 0)} rendered this run, "
-                  f"{len(creatives)} live.")
+    console.print(
+        f"[bold]Done in {seconds:.1f}s[/bold]: {result.get('rendered', 0)} rendered this run, "
+        f"{len(creatives)} live."
+    )
     console.print(f"Videos and posters: {media / 'creatives'}")
     console.print(f"Contact sheet:      {result.get('contact_sheet')}")
-    console.print(f"Prefect artifacts:  PREFECT_HOME={os.environ['PREFECT_HOME']} prefect artifact ls")
+    console.print(
+        f"Prefect artifacts:  PREFECT_HOME={os.environ['PREFECT_HOME']} prefect artifact ls"
+    )
     console.print("                    (or `make ui` and open http://127.0.0.1:4200/artifacts)")
     console.print("Serve them to agents: REELCART_API_TOKEN=… reelcart serve  (MCP at /mcp)")
 
@@ -151,10 +166,12 @@ def serve(
     from reelcart.db import Database
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = Settings(**overrides) if overrides else get_settings()
+    settings = get_settings().model_copy(update=overrides)
     if settings.api_token is None:
-        err.print("[red]REELCART_API_TOKEN is not set.[/red] The MCP endpoint needs a bearer token; "
-                  "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        err.print(
+            "[red]REELCART_API_TOKEN is not set.[/red] The MCP endpoint needs a bearer token; "
+            "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
         raise typer.Exit(2)
     Database.from_settings(settings).migrate()
     console.print(f"reelcart serving on http://{settings.host}:{settings.port} (MCP at /mcp)")

@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Interface `reelcart serve` binds.")
     port: int = Field(default=8787, ge=1, le=65535)
     public_base_url: str | None = Field(
-        default=None, description="Base URL that agents use to reach media; default http://host:port."
+        default=None,
+        description="Base URL that agents use to reach media; default http://host:port.",
     )
     media_url: str | None = Field(
         default=None,

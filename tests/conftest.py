@@ -26,8 +26,15 @@ POSTGRES_ADMIN_URL = os.environ.get(
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", api_token="test-token", video_width=144,
-                    video_height=256, video_fps=8, shot_seconds=0.5, end_card_seconds=0.5)
+    return Settings(
+        data_dir=tmp_path / "data",
+        api_token="test-token",
+        video_width=144,
+        video_height=256,
+        video_fps=8,
+        shot_seconds=0.5,
+        end_card_seconds=0.5,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,15 @@ def write_catalog(folder: Path, products: list[dict[str, object]], currency: str
     return path
 
 
-def make_product(n: int, *, title: str | None = None, price: str = "24.00", stock: int = 5,
-                 tags: list[str] | None = None, images: int = 1) -> dict[str, object]:
+def make_product(
+    n: int,
+    *,
+    title: str | None = None,
+    price: str = "24.00",
+    stock: int = 5,
+    tags: list[str] | None = None,
+    images: int = 1,
+) -> dict[str, object]:
     """A product in Shopify's shape."""
     return {
         "id": f"gid://shopify/Product/{n}",
@@ -38,11 +45,21 @@ def make_product(n: int, *, title: str | None = None, price: str = "24.00", stoc
         "tags": tags or [],
         "status": "ACTIVE",
         "variants": [
-            {"id": f"gid://shopify/ProductVariant/{n}1", "title": "Default", "price": price,
-             "inventoryQuantity": stock, "availableForSale": stock > 0}
+            {
+                "id": f"gid://shopify/ProductVariant/{n}1",
+                "title": "Default",
+                "price": price,
+                "inventoryQuantity": stock,
+                "availableForSale": stock > 0,
+            }
         ],
         "images": [
-            {"id": f"gid://shopify/MediaImage/{n}{i}", "url": f"p{n}-{i}.png", "width": 64, "height": 64}
+            {
+                "id": f"gid://shopify/MediaImage/{n}{i}",
+                "url": f"p{n}-{i}.png",
+                "width": 64,
+                "height": 64,
+            }
             for i in range(images)
         ],
     }

@@ -18,7 +18,9 @@ def _sync(db: Database, store: MediaStore, path: Path):
         return sync_snapshot(session, load_catalog_file(path), store)
 
 
-def test_sync_stores_products_with_minor_units(db: Database, store: MediaStore, tmp_path: Path) -> None:
+def test_sync_stores_products_with_minor_units(
+    db: Database, store: MediaStore, tmp_path: Path
+) -> None:
     path = write_catalog(tmp_path, [make_product(1, price="34.50", images=2), make_product(2)])
     report = _sync(db, store, path)
     assert len(report.created) == 2
@@ -31,7 +33,9 @@ def test_sync_stores_products_with_minor_units(db: Database, store: MediaStore, 
         assert all(store.exists(i.media_key) for i in product.images)
 
 
-def test_resync_of_same_file_changes_nothing(db: Database, store: MediaStore, tmp_path: Path) -> None:
+def test_resync_of_same_file_changes_nothing(
+    db: Database, store: MediaStore, tmp_path: Path
+) -> None:
     path = write_catalog(tmp_path, [make_product(1), make_product(2)])
     _sync(db, store, path)
     with db.session() as session:
@@ -76,7 +80,9 @@ def test_bad_file_writes_nothing(db: Database, store: MediaStore, tmp_path: Path
         assert session.scalar(select(func.count()).select_from(Product)) == 0
 
 
-def test_failure_mid_sync_rolls_back_everything(db: Database, store: MediaStore, tmp_path: Path) -> None:
+def test_failure_mid_sync_rolls_back_everything(
+    db: Database, store: MediaStore, tmp_path: Path
+) -> None:
     p2 = make_product(2)
     path = write_catalog(tmp_path, [make_product(1), p2])
     (tmp_path / p2["images"][0]["url"]).unlink()  # the second product's photo vanished
@@ -91,7 +97,9 @@ def shop(db: Database, store: MediaStore, tmp_path: Path) -> Database:
     products = [
         make_product(1, title="Stoneware Mug", tags=["kitchen", "ceramic"], price="24.00"),
         make_product(2, title="Steel Water Bottle", tags=["outdoor"], price="32.00"),
-        make_product(3, title="Ceramic Plant Pot", tags=["garden", "ceramic"], price="18.00", stock=0),
+        make_product(
+            3, title="Ceramic Plant Pot", tags=["garden", "ceramic"], price="18.00", stock=0
+        ),
         make_product(4, title="Travel Mug Lid", tags=["kitchen"], price="9.99"),
     ]
     _sync(db, store, write_catalog(tmp_path, products))

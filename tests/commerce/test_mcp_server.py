@@ -24,8 +24,10 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def shop(db: Database, store: MediaStore, tmp_path: Path) -> Database:
-    products = [make_product(1, title="Stoneware Mug", price="24.00"),
-                make_product(2, title="Steel Bottle", price="32.50", stock=0)]
+    products = [
+        make_product(1, title="Stoneware Mug", price="24.00"),
+        make_product(2, title="Steel Bottle", price="32.50", stock=0),
+    ]
     with db.session() as session:
         sync_snapshot(session, load_catalog_file(write_catalog(tmp_path, products)), store)
     return db
@@ -37,16 +39,28 @@ def _publish_two_variants(db: Database) -> list[str]:
         session.add(campaign)
         session.flush()
         for level in ("title", "price"):
-            session.add(Creative(
-                id=f"crv_{level}", campaign_id=campaign.id, product_id="gid://shopify/Product/1",
-                variant_key=f"hook={level}", name=f"mug__hook-{level}", factors={"hook": level},
-                status="published", video_key=f"creatives/c/crv_{level}.mp4",
-                poster_key=f"creatives/c/crv_{level}.jpg", duration_s=6.5, width=1080, height=1920,
-            ))
+            session.add(
+                Creative(
+                    id=f"crv_{level}",
+                    campaign_id=campaign.id,
+                    product_id="gid://shopify/Product/1",
+                    variant_key=f"hook={level}",
+                    name=f"mug__hook-{level}",
+                    factors={"hook": level},
+                    status="published",
+                    video_key=f"creatives/c/crv_{level}.mp4",
+                    poster_key=f"creatives/c/crv_{level}.jpg",
+                    duration_s=6.5,
+                    width=1080,
+                    height=1920,
+                )
+            )
     return ["crv_price", "crv_title"]
 
 
-async def test_tools_are_listed_with_schemas_and_annotations(shop: Database, store: MediaStore) -> None:
+async def test_tools_are_listed_with_schemas_and_annotations(
+    shop: Database, store: MediaStore
+) -> None:
     async with Client(build_mcp_server(shop, store)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == {"search_products", "get_product"}
@@ -91,14 +105,20 @@ async def test_get_product_serves_a_sticky_creative_and_counts_one_impression(
             )
             seen.append(result.structured_content["creative"]["creative_id"])
         shown = {
-            (await client.call_tool("get_product", {"product_id": "product-1", "shopper_id": f"s{i}"}))
-            .structured_content["creative"]["creative_id"]
+            (
+                await client.call_tool(
+                    "get_product", {"product_id": "product-1", "shopper_id": f"s{i}"}
+                )
+            ).structured_content["creative"]["creative_id"]
             for i in range(40)
         }
     assert len(set(seen)) == 1 and seen[0] in ids
     assert shown == set(ids)  # both variants get traffic
     creative = result.structured_content["creative"]
-    assert creative["video_url"].endswith(".mp4") and creative["factors"]["hook"] in ("title", "price")
+    assert creative["video_url"].endswith(".mp4") and creative["factors"]["hook"] in (
+        "title",
+        "price",
+    )
     with shop.session() as session:
         alice = session.scalars(select(Event).where(Event.subject == "alice")).all()
         assert [(e.kind, e.creative_id) for e in alice] == [("impression", seen[0])]
@@ -106,7 +126,9 @@ async def test_get_product_serves_a_sticky_creative_and_counts_one_impression(
 
 
 @pytest.mark.parametrize("product_id", ["gid://shopify/Product/999", "no-such-handle"])
-async def test_unknown_product_is_a_tool_error(shop: Database, store: MediaStore, product_id: str) -> None:
+async def test_unknown_product_is_a_tool_error(
+    shop: Database, store: MediaStore, product_id: str
+) -> None:
     async with Client(build_mcp_server(shop, store)) as client:
         result = await client.call_tool("get_product", {"product_id": product_id})
     assert result.is_error
@@ -116,11 +138,13 @@ async def test_unknown_product_is_a_tool_error(shop: Database, store: MediaStore
 
 @pytest.mark.parametrize(
     ("tool", "arguments"),
-    [("search_products", {"query": "mug", "limit": 0}),
-     ("search_products", {"query": "x" * 500}),
-     ("search_products", {"query": "mug", "max_price": -5}),
-     ("get_product", {"product_id": ""}),
-     ("get_product", {})],
+    [
+        ("search_products", {"query": "mug", "limit": 0}),
+        ("search_products", {"query": "x" * 500}),
+        ("search_products", {"query": "mug", "max_price": -5}),
+        ("get_product", {"product_id": ""}),
+        ("get_product", {}),
+    ],
 )
 async def test_invalid_arguments_are_tool_errors(
     shop: Database, store: MediaStore, tool: str, arguments: dict

@@ -31,8 +31,11 @@ def test_relative_image_urls_resolve_against_the_file(tmp_path: Path) -> None:
 
 
 def test_jsonl_form(tmp_path: Path) -> None:
-    lines = [json.dumps({"shop": {"name": "S", "currencyCode": "EUR"}}),
-             json.dumps(make_product(1)), json.dumps(make_product(2))]
+    lines = [
+        json.dumps({"shop": {"name": "S", "currencyCode": "EUR"}}),
+        json.dumps(make_product(1)),
+        json.dumps(make_product(2)),
+    ]
     path = tmp_path / "catalog.jsonl"
     path.write_text("\n".join(lines))
     snapshot = load_catalog_file(path)
@@ -42,12 +45,24 @@ def test_jsonl_form(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda p: p["variants"][0].update(price="twelve"), r"product 1 \(product-2\): field variants\[0\]\.price"),
-        (lambda p: p["variants"][0].update(price="12.345"), r"product 1 \(product-2\): field variants\[0\]\.price: .*decimals"),
+        (
+            lambda p: p["variants"][0].update(price="twelve"),
+            r"product 1 \(product-2\): field variants\[0\]\.price",
+        ),
+        (
+            lambda p: p["variants"][0].update(price="12.345"),
+            r"product 1 \(product-2\): field variants\[0\]\.price: .*decimals",
+        ),
         (lambda p: p.pop("title"), r"product 1 \(product-2\): field title"),
         (lambda p: p.update(variants=[]), r"product 1 \(product-2\): field variants"),
-        (lambda p: p["variants"][0].update(inventoryQuantity=-3), r"field variants\[0\]\.inventoryQuantity"),
-        (lambda p: p.update(handle="product-1"), r"product 1 \(product-1\): field handle: duplicate"),
+        (
+            lambda p: p["variants"][0].update(inventoryQuantity=-3),
+            r"field variants\[0\]\.inventoryQuantity",
+        ),
+        (
+            lambda p: p.update(handle="product-1"),
+            r"product 1 \(product-1\): field handle: duplicate",
+        ),
     ],
 )
 def test_malformed_product_names_product_and_field(tmp_path: Path, mutate, message: str) -> None:
@@ -58,7 +73,9 @@ def test_malformed_product_names_product_and_field(tmp_path: Path, mutate, messa
         load_catalog_file(path)
 
 
-@pytest.mark.parametrize("content", ["{not json", "[]", '{"shop": {"name": "S", "currencyCode": "usd"}, "products": []}'])
+@pytest.mark.parametrize(
+    "content", ["{not json", "[]", '{"shop": {"name": "S", "currencyCode": "usd"}, "products": []}']
+)
 def test_malformed_file(tmp_path: Path, content: str) -> None:
     path = tmp_path / "catalog.json"
     path.write_text(content)

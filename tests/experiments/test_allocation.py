@@ -18,7 +18,9 @@ def test_no_arms() -> None:
 
 def test_sticky_and_independent_of_order() -> None:
     first = choose_sticky(ARMS, "shopper-1", "product-1")
-    assert all(choose_sticky(list(reversed(ARMS)), "shopper-1", "product-1") == first for _ in range(5))
+    assert all(
+        choose_sticky(list(reversed(ARMS)), "shopper-1", "product-1") == first for _ in range(5)
+    )
 
 
 def test_uniform_split_is_roughly_even() -> None:

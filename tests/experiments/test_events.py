@@ -10,9 +10,12 @@ from reelcart.models import Event
 
 def test_same_dedupe_key_is_one_event(db: Database) -> None:
     with db.session() as session:
-        first, created = record_event(session, EventKind.PURCHASE, "order:1", amount_minor=2400,
-                                      currency="USD")
-        again, created_again = record_event(session, EventKind.PURCHASE, "order:1", amount_minor=9999)
+        first, created = record_event(
+            session, EventKind.PURCHASE, "order:1", amount_minor=2400, currency="USD"
+        )
+        again, created_again = record_event(
+            session, EventKind.PURCHASE, "order:1", amount_minor=9999
+        )
     assert created and not created_again
     assert again.id == first.id and again.amount_minor == 2400
 

@@ -17,9 +17,16 @@ from reelcart.settings import Settings
 from tests.factories import make_product, write_catalog
 from tests.servers import free_port, serve_on_loopback
 
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                   "clientInfo": {"name": "t", "version": "1"}}}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
 
 
 @pytest.fixture
@@ -30,20 +37,30 @@ def served(tmp_path: Path):
     db.migrate()
     store = MediaStore.from_settings(settings)
     with db.session() as session:
-        sync_snapshot(session, load_catalog_file(write_catalog(tmp_path / "cat", [make_product(1)])), store)
+        sync_snapshot(
+            session, load_catalog_file(write_catalog(tmp_path / "cat", [make_product(1)])), store
+        )
     with serve_on_loopback(create_app(settings, db, store), port) as url:
         yield url, store
 
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic t0ken-for-tests"},
-     {"Authorization": "Bearer"}, {"Authorization": "Bearer t0ken-for-tests-and-more"}],
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Basic t0ken-for-tests"},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer t0ken-for-tests-and-more"},
+    ],
 )
 def test_mcp_requires_the_bearer_token(served, headers: dict[str, str]) -> None:
     url, _ = served
-    response = httpx.post(f"{url}/mcp", json=INIT, headers={
-        **headers, "Accept": "application/json, text/event-stream"})
+    response = httpx.post(
+        f"{url}/mcp",
+        json=INIT,
+        headers={**headers, "Accept": "application/json, text/event-stream"},
+    )
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert response.json()["error"] == "unauthorized"

@@ -38,8 +38,16 @@ def test_foreign_keys_are_enforced(db: Database) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(IntegrityError), db.session() as session:
-        session.add(Creative(id="crv_x", campaign_id="nope", product_id="nope", variant_key="a=b",
-                             name="x", factors={}))
+        session.add(
+            Creative(
+                id="crv_x",
+                campaign_id="nope",
+                product_id="nope",
+                variant_key="a=b",
+                name="x",
+                factors={},
+            )
+        )
 
 
 def test_unique_event_dedupe_key(db: Database) -> None:
@@ -54,9 +62,17 @@ def test_unique_event_dedupe_key(db: Database) -> None:
 
 def test_product_round_trip_keeps_json_and_money(db: Database) -> None:
     with db.session() as session:
-        session.add(Product(id="gid://shopify/Product/1", handle="p1", title="Mug", currency="USD",
-                            tags=["a", "b"], options=[{"name": "Color", "values": ["Red"]}],
-                            content_hash="0" * 64))
+        session.add(
+            Product(
+                id="gid://shopify/Product/1",
+                handle="p1",
+                title="Mug",
+                currency="USD",
+                tags=["a", "b"],
+                options=[{"name": "Color", "values": ["Red"]}],
+                content_hash="0" * 64,
+            )
+        )
     with db.session() as session:
         product = session.get(Product, "gid://shopify/Product/1")
         assert product is not None

@@ -5,8 +5,14 @@ from reelcart.money import format_money, to_minor_units
 
 @pytest.mark.parametrize(
     ("amount", "currency", "minor"),
-    [("24.00", "USD", 2400), ("9.99", "USD", 999), ("0", "EUR", 0), ("1500", "JPY", 1500),
-     ("1.234", "KWD", 1234), ("129", "USD", 12900)],
+    [
+        ("24.00", "USD", 2400),
+        ("9.99", "USD", 999),
+        ("0", "EUR", 0),
+        ("1500", "JPY", 1500),
+        ("1.234", "KWD", 1234),
+        ("129", "USD", 12900),
+    ],
 )
 def test_to_minor_units_is_exact(amount: str, currency: str, minor: int) -> None:
     assert to_minor_units(amount, currency) == minor
@@ -25,8 +31,13 @@ def test_jpy_has_no_decimals() -> None:
 
 @pytest.mark.parametrize(
     ("minor", "currency", "text"),
-    [(2400, "USD", "$24.00"), (999, "USD", "$9.99"), (123456, "EUR", "€1,234.56"),
-     (1500, "JPY", "¥1,500"), (500, "PLN", "5.00 PLN")],
+    [
+        (2400, "USD", "$24.00"),
+        (999, "USD", "$9.99"),
+        (123456, "EUR", "€1,234.56"),
+        (1500, "JPY", "¥1,500"),
+        (500, "PLN", "5.00 PLN"),
+    ],
 )
 def test_format_money(minor: int, currency: str, text: str) -> None:
     assert format_money(minor, currency) == text

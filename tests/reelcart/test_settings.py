@@ -6,7 +6,12 @@ from reelcart.settings import Settings
 
 
 def test_defaults_are_local_and_safe(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("REELCART_DATA_DIR", "REELCART_DATABASE_URL", "REELCART_HOST", "REELCART_API_TOKEN"):
+    for name in (
+        "REELCART_DATA_DIR",
+        "REELCART_DATABASE_URL",
+        "REELCART_HOST",
+        "REELCART_API_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
     assert settings.data_dir == Path(".reelcart")
