@@ -108,6 +108,15 @@ class VideoWriter:
                 continue
         self.frames_written += 1
 
+    def _to_yuv(self, rgb: npt.NDArray[np.uint8]) -> av.VideoFrame:
+        # One numpy copy straight into the frame's (padded) plane instead of
+        # VideoFrame.from_ndarray, which copies twice with the GIL held.
+        frame = av.VideoFrame(self.width, self.height, "rgb24")
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, dtype=np.uint8).reshape(self.height, plane.line_size)
+        np.copyto(rows[:, : self.width * 3].reshape(self.height, self.width, 3), rgb)
+        return frame.reformat(format=_PIX_FMT)
+
     def _encode_loop(self) -> None:
         time_base = Fraction(1, self.fps)
         last_array: object = None
@@ -121,8 +130,8 @@ class VideoWriter:
                 if item is last_array and last_frame is not None:
                     video_frame = last_frame
                 else:
-                    rgb = av.VideoFrame.from_ndarray(item, format="rgb24")
-                    video_frame = rgb.reformat(format=_PIX_FMT)
+                    assert isinstance(item, np.ndarray)
+                    video_frame = self._to_yuv(item)
                     last_array, last_frame = item, video_frame
                 video_frame.pts = pts
                 video_frame.time_base = time_base
