@@ -99,6 +99,15 @@ class Layer:
         region[...] = np.asarray(base)
 
 
+def _shrink_to(image: Image.Image, max_w: int, max_h: int) -> Image.Image:
+    """``image`` scaled down (never up) to fit ``max_w`` x ``max_h``."""
+    ratio = min(1.0, max_w / image.width, max_h / image.height)
+    if ratio >= 1.0:
+        return image
+    size = (max(1, int(image.width * ratio)), max(1, int(image.height * ratio)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
 def _stack(
     parts: Sequence[Image.Image], gap: int, area: SafeArea, top: int | None = None
 ) -> list[tuple[Image.Image, int, int]]:
@@ -107,15 +116,13 @@ def _stack(
     Returns ``(image, x, y)`` triples. If the stack is taller than the safe area the
     whole stack is shrunk, so no text ever crosses into the reserved margins.
     """
+    parts = [_shrink_to(p, area.width, p.height) for p in parts]
     total = sum(p.height for p in parts) + gap * (len(parts) - 1)
     limit = area.bottom - (top if top is not None else area.top)
     if total > limit:
         ratio = limit / total
-        parts = [
-            p.resize((max(1, round(p.width * ratio)), max(1, round(p.height * ratio))))
-            for p in parts
-        ]
-        gap = round(gap * ratio)
+        parts = [_shrink_to(p, p.width, int(p.height * ratio)) for p in parts]
+        gap = int(gap * ratio)
         total = sum(p.height for p in parts) + gap * (len(parts) - 1)
     y = top if top is not None else area.top + (area.height - total) // 2
     placed = []
@@ -160,6 +167,9 @@ class Compositor:
         self.fade_frames = max(1, round(_FADE_S * spec.fps))
         self._unit = spec.width / 1080
         self._first_shot_frames = spec.shot_frames[0]
+        # Where each layer's parts were placed (left, top, right, bottom): lets tests and
+        # QA tooling check that nothing strays outside the safe area.
+        self.text_boxes: dict[str, list[tuple[int, int, int, int]]] = {}
         self.hook_layer = self._hook_layer()
         self.info_layer = self._info_layer()
         self.end_card_layer = self._end_card_layer()
@@ -169,46 +179,74 @@ class Compositor:
     def _px(self, value: float) -> int:
         return max(1, round(value * self._unit))
 
-    def _text(self, text: str, max_size: float, min_size: float, lines: int,
-              max_height: float, truncate: bool = True, fill: RGB | None = None) -> Image.Image:
+    def _text(
+        self,
+        text: str,
+        max_size: float,
+        min_size: float,
+        lines: int,
+        max_height: float,
+        truncate: bool = True,
+        fill: RGB | None = None,
+        bold: bool = False,
+    ) -> Image.Image:
         block = fit_text(
-            text, self.area.width, max_height, self._px(max_size), self._px(min_size), lines,
-            truncate=truncate, font_path=self.theme.font_path,
+            text,
+            # Leave room for the shadow padding render_text adds around the ink.
+            self.area.width * 0.94,
+            max_height,
+            self._px(max_size),
+            self._px(min_size),
+            lines,
+            truncate=truncate,
+            font_path=self.theme.font_path,
         )
-        return render_text(block, fill or self.theme.text)
+        return render_text(block, fill or self.theme.text, bold=bold)
 
     def _price_pill(self, max_size: float, max_width: float) -> Image.Image:
         # The price is the one string that must appear verbatim, so it shrinks, never clips.
         block = fit_text(
-            self.spec.price_text, max_width, self.area.height, self._px(max_size), 1, 1,
-            truncate=False, font_path=self.theme.font_path,
+            self.spec.price_text,
+            max_width,
+            self.area.height,
+            self._px(max_size),
+            1,
+            1,
+            truncate=False,
+            font_path=self.theme.font_path,
         )
         return render_pill(
-            self.spec.price_text, block.font, self.theme.accent, self.theme.on_accent,
-            pad_x=block.font.size * 0.55, pad_y=block.font.size * 0.32,
+            self.spec.price_text,
+            block.font,
+            self.theme.accent,
+            self.theme.on_accent,
+            pad_x=block.font.size * 0.55,
+            pad_y=block.font.size * 0.32,
         )
+
+    def _layer(
+        self, name: str, placed: list[tuple[Image.Image, int, int]], scrim_pad: float | None
+    ) -> Layer:
+        self.text_boxes[name] = [(x, y, x + im.width, y + im.height) for im, x, y in placed]
+        scrim_to = None
+        if scrim_pad is not None:
+            scrim_to = max(box[3] for box in self.text_boxes[name]) + self._px(scrim_pad)
+        return _flatten(placed, (self.spec.width, self.spec.height), scrim_to)
 
     def _hook_layer(self) -> Layer:
         zone = self.spec.height * 0.24  # headline zone height below the safe top
         if self.spec.hook == "price":
             title = self._text(self.spec.title, 54, 30, 2, zone * 0.3)
-            badge = self._price_pill(150, self.area.width * 0.62)
-            parts = [title, badge]
+            parts = [title, self._price_pill(150, self.area.width * 0.62)]
         else:
-            title = self._text(self.spec.title, 92, 44, 3, zone * 0.7)
-            parts = [title, self._price_pill(56, self.area.width * 0.6)]
-        placed = _stack(parts, self._px(22), self.area, top=self.area.top)
-        scrim_to = placed[-1][2] + placed[-1][0].height + self._px(90)
-        return _flatten(placed, (self.spec.width, self.spec.height), scrim_to)
+            title = self._text(self.spec.title, 96, 44, 3, zone * 0.82, bold=True)
+            parts = [title, self._price_pill(60, self.area.width * 0.6)]
+        return self._layer("hook", _stack(parts, self._px(22), self.area, self.area.top), 90)
 
     def _info_layer(self) -> Layer:
-        title = self._text(self.spec.title, 62, 34, 2, self.spec.height * 0.12)
-        placed = _stack(
-            [title, self._price_pill(46, self.area.width * 0.5)], self._px(16), self.area,
-            top=self.area.top,
-        )
-        scrim_to = placed[-1][2] + placed[-1][0].height + self._px(70)
-        return _flatten(placed, (self.spec.width, self.spec.height), scrim_to)
+        title = self._text(self.spec.title, 62, 34, 2, self.spec.height * 0.12, bold=True)
+        parts = [title, self._price_pill(46, self.area.width * 0.5)]
+        return self._layer("info", _stack(parts, self._px(16), self.area, self.area.top), 70)
 
     def _end_card_layer(self) -> Layer:
         font_size = self._px(62)
@@ -217,17 +255,30 @@ class Compositor:
             font_size = max(8, int(font_size * 0.9))
             cta_font = load_font(font_size, self.theme.font_path)
         parts = [
-            self._text(self.spec.brand_name, 46, 26, 1, self.spec.height * 0.05,
-                       fill=self.theme.muted),
-            self._text(self.spec.title, 80, 40, 3, self.spec.height * 0.2),
-            self._text(self.spec.price_text, 120, 10, 1, self.spec.height * 0.1,
-                       truncate=False, fill=self.theme.accent),
-            render_pill(self.spec.cta_text, cta_font, self.theme.accent, self.theme.on_accent,
-                        pad_x=self._px(64), pad_y=self._px(30),
-                        min_width=round(self.area.width * 0.6)),
+            self._text(
+                self.spec.brand_name, 46, 26, 1, self.spec.height * 0.05, fill=self.theme.muted
+            ),
+            self._text(self.spec.title, 80, 40, 3, self.spec.height * 0.2, bold=True),
+            self._text(
+                self.spec.price_text,
+                120,
+                10,
+                1,
+                self.spec.height * 0.1,
+                truncate=False,
+                fill=self.theme.accent,
+            ),
+            render_pill(
+                self.spec.cta_text,
+                cta_font,
+                self.theme.accent,
+                self.theme.on_accent,
+                pad_x=self._px(64),
+                pad_y=self._px(30),
+                min_width=round(self.area.width * 0.6),
+            ),
         ]
-        placed = _stack(parts, self._px(40), self.area)
-        return _flatten(placed, (self.spec.width, self.spec.height), None)
+        return self._layer("end_card", _stack(parts, self._px(40), self.area), None)
 
     # -- per-frame ------------------------------------------------------------------------
 
@@ -241,11 +292,15 @@ class Compositor:
 
     def overlay(self, frame: Frame, index: int) -> Frame:
         """Return footage frame number ``index`` (0-based, whole video) with overlays."""
-        out = frame if frame.flags.writeable else frame.copy()
+        # Always a copy: the encoder holds frames asynchronously, and an engine is free to
+        # hand out read-only arrays or to reuse its own buffer for the next frame.
+        out = frame.copy()
         if index < self._first_shot_frames:
             self.hook_layer.blend_into(out, self._fade(index))
         else:
-            self.info_layer.blend_into(out, self._fade(index - self._first_shot_frames))
+            # No fade here: the cut to the next shot already changes the whole picture,
+            # and fading from nothing would make the text blink off at every cut.
+            self.info_layer.blend_into(out)
         return out
 
     def end_card(self, last_footage: Frame) -> Iterator[Frame]:

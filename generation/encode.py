@@ -9,6 +9,7 @@ leaves a truncated MP4 where a reader (web server, CDN sync) might pick it up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import struct
@@ -69,7 +70,9 @@ class VideoWriter:
     def __enter__(self) -> VideoWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Same directory as the target so the final rename is atomic (same filesystem).
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
+        )
         os.close(fd)
         self._tmp_path = Path(tmp)
         try:
@@ -113,7 +116,9 @@ class VideoWriter:
         # VideoFrame.from_ndarray, which copies twice with the GIL held.
         frame = av.VideoFrame(self.width, self.height, "rgb24")
         plane = frame.planes[0]
-        rows = np.frombuffer(plane, dtype=np.uint8).reshape(self.height, plane.line_size)
+        rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(
+            self.height, plane.line_size
+        )
         np.copyto(rows[:, : self.width * 3].reshape(self.height, self.width, 3), rgb)
         return frame.reformat(format=_PIX_FMT)
 
@@ -158,10 +163,10 @@ class VideoWriter:
 
     def _discard(self) -> None:
         if self._container is not None:
-            try:
+            # Already failing: a second error from close() would only mask the first one,
+            # and the partial file is deleted below anyway.
+            with contextlib.suppress(Exception):
                 self._container.close()
-            except Exception:  # noqa: S110 - already failing; the partial file is deleted
-                pass
             self._container = None
         if self._tmp_path is not None:
             self._tmp_path.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +19,6 @@ __all__ = [
     "HOOKS",
     "MOTIONS",
     "CreativeSpec",
-    "FrozenFactors",
     "ShotSpec",
     "frames_for",
 ]
@@ -75,9 +74,7 @@ class ShotSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_path", Path(self.image_path))
         if self.motion not in MOTIONS:
-            raise ValueError(
-                f"unknown motion {self.motion!r}; expected one of {sorted(MOTIONS)}"
-            )
+            raise ValueError(f"unknown motion {self.motion!r}; expected one of {sorted(MOTIONS)}")
         _check_duration("ShotSpec.duration_s", self.duration_s)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ValueError(f"ShotSpec.seed must be an int, got {self.seed!r}")
@@ -102,51 +99,14 @@ class ShotSpec:
         return hashlib.sha256(blob).hexdigest()
 
 
-class FrozenFactors(Mapping[str, str]):
-    """A read-only, hashable ``str -> str`` mapping (the experiment factors of a creative).
-
-    A plain dict would make :class:`CreativeSpec` unhashable; this keeps the friendly
-    mapping interface while staying immutable.
-    """
-
-    __slots__ = ("_items",)
-
-    _items: tuple[tuple[str, str], ...]
-
-    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
-        pairs = dict(items.items() if isinstance(items, Mapping) else items)
-        for k, v in pairs.items():
-            if not isinstance(k, str) or not isinstance(v, str):
-                raise ValueError(f"factors must map str to str, got {k!r}: {v!r}")
-        object.__setattr__(self, "_items", tuple(sorted(pairs.items())))
-
-    def __getitem__(self, key: str) -> str:
-        for k, v in self._items:
-            if k == key:
-                return v
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return (k for k, _ in self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __hash__(self) -> int:
-        return hash(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, FrozenFactors):
-            return self._items == other._items
-        if isinstance(other, Mapping):
-            return dict(self._items) == dict(other)
-        return NotImplemented
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("FrozenFactors is immutable")
-
-    def __repr__(self) -> str:
-        return f"FrozenFactors({dict(self._items)!r})"
+def _normalise_factors(
+    factors: Mapping[str, str] | Iterable[tuple[str, str]],
+) -> tuple[tuple[str, str], ...]:
+    pairs = dict(factors.items() if isinstance(factors, Mapping) else factors)
+    for k, v in pairs.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise ValueError(f"CreativeSpec.factors must map str to str, got {k!r}: {v!r}")
+    return tuple(sorted(pairs.items()))
 
 
 @dataclass(frozen=True)
@@ -156,8 +116,9 @@ class CreativeSpec:
     ``hook`` chooses the opening: ``"title"`` leads with the product title big and the
     price small; ``"price"`` leads with a large price badge. ``price_text`` is shown
     verbatim: formatting money is the caller's job, as it knows the store's currency.
-    ``factors`` are passed through to the manifest (any plain mapping is accepted and
-    stored as a :class:`FrozenFactors`).
+    ``factors`` are passed through to the manifest (a mapping is accepted too and
+    normalised to sorted ``(name, level)`` pairs, keeping the spec hashable and
+    ``dataclasses.asdict`` / JSON friendly; :attr:`factor_map` gives a dict view).
     """
 
     title: str
@@ -165,7 +126,7 @@ class CreativeSpec:
     cta_text: str
     hook: str
     shots: tuple[ShotSpec, ...]
-    factors: Mapping[str, str]
+    factors: tuple[tuple[str, str], ...]
     brand_name: str
     width: int = 1080
     height: int = 1920
@@ -174,7 +135,7 @@ class CreativeSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shots", tuple(self.shots))
-        object.__setattr__(self, "factors", FrozenFactors(self.factors))
+        object.__setattr__(self, "factors", _normalise_factors(self.factors))
         for name in ("title", "price_text", "cta_text", "brand_name"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
@@ -205,6 +166,11 @@ class CreativeSpec:
             raise ValueError(
                 f"end_card_s={self.end_card_s} is shorter than one frame at {self.fps} fps"
             )
+
+    @property
+    def factor_map(self) -> dict[str, str]:
+        """The experiment factors as a plain dict (a fresh copy)."""
+        return dict(self.factors)
 
     @property
     def duration_s(self) -> float:

@@ -156,14 +156,18 @@ def render_text(
     fill: RGB,
     *,
     shadow: bool = True,
+    bold: bool = False,
     align_width: int | None = None,
 ) -> Image.Image:
     """Draw a block as a tight RGBA image, lines centred, with a soft drop shadow.
 
     The shadow keeps white text legible over busy product photos without a solid box.
+    ``bold`` thickens strokes by outlining glyphs in their own colour: the built-in
+    font has a single (regular) weight, and headlines need more presence than that.
     """
     size = block.font.size
-    pad = max(2, round(size * 0.12)) if shadow else 1
+    weight = max(1, round(size * 0.025)) if bold else 0
+    pad = (max(2, round(size * 0.12)) if shadow else 1) + weight
     width = max(block.width, align_width or 0) + 2 * pad
     height = block.height + 2 * pad
     image = Image.new("RGBA", (width, height), (*fill, 0))
@@ -173,13 +177,29 @@ def render_text(
         offset = max(1, round(size * 0.04))
         for i, line in enumerate(block.lines):
             y = pad + i * block.line_height + offset
-            sdraw.text((width / 2 + offset, y), line, font=block.font, fill=200, anchor="ma")
+            sdraw.text(
+                (width / 2 + offset, y),
+                line,
+                font=block.font,
+                fill=200,
+                anchor="ma",
+                stroke_width=weight,
+                stroke_fill=200,
+            )
         shade = shade.filter(ImageFilter.GaussianBlur(max(1.0, size * 0.06)))
         image = Image.merge("RGBA", (*Image.new("RGB", (width, height), (0, 0, 0)).split(), shade))
     draw = ImageDraw.Draw(image)
     for i, line in enumerate(block.lines):
         y = pad + i * block.line_height
-        draw.text((width / 2, y), line, font=block.font, fill=(*fill, 255), anchor="ma")
+        draw.text(
+            (width / 2, y),
+            line,
+            font=block.font,
+            fill=(*fill, 255),
+            anchor="ma",
+            stroke_width=weight,
+            stroke_fill=(*fill, 255),
+        )
     return image
 
 

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from generation.spec import ShotSpec
 
-__all__ = ["Frame", "FootageEngine"]
+__all__ = ["FootageEngine", "Frame"]
 
 Frame = npt.NDArray[np.uint8]
 """One video frame: a C-contiguous ``uint8`` array of shape ``(height, width, 3)``, RGB."""
@@ -28,7 +28,8 @@ class FootageEngine(Protocol):
     Contract: ``frames`` yields exactly ``generation.spec.frames_for(shot.duration_s, fps)``
     frames, each a :data:`Frame` of the requested size, and is deterministic for a given
     shot, size and fps (same inputs, same pixels), so footage can be cached by
-    :meth:`ShotSpec.key`. Frames may be read-only; consumers copy before drawing on them.
+    :meth:`ShotSpec.key`. Frames may be read-only, and an engine may reuse a frame's
+    buffer once the next frame is requested: consumers copy what they keep.
     """
 
     name: str

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,11 +25,11 @@ from PIL import Image, ImageFilter, ImageOps
 from generation.engines.base import Frame
 from generation.spec import ShotSpec, frames_for
 
-__all__ = ["CameraView", "MotionEngine", "camera_path", "ease"]
+__all__ = ["MAX_ZOOM", "CameraView", "MotionEngine", "camera_path", "ease"]
 
 # Largest zoom any move reaches. The canvas is this much larger than the frame, so the
 # most zoomed-in view maps canvas pixels 1:1 onto frame pixels.
-_MAX_ZOOM = 1.18
+MAX_ZOOM = 1.18
 # Where the photo's centre sits on the canvas, as a fraction of its height: a bit low,
 # so the headline zone at the top of the frame overlaps blurred background, not product.
 _PHOTO_CENTRE_Y = 0.56
@@ -74,7 +75,7 @@ def camera_path(motion: str, seed: int, photo_cy: float) -> tuple[CameraView, Ca
     "pan_left" means the camera travels left (the scene slides right), as in film usage.
     """
     rng = random.Random(seed)
-    amount = rng.uniform(0.10, _MAX_ZOOM - 1.0)
+    amount = rng.uniform(0.10, MAX_ZOOM - 1.0)
     focus_x = 0.5 + rng.uniform(-0.04, 0.04)
     focus_y = photo_cy + rng.uniform(-0.03, 0.03)
     if motion in ("push_in", "pull_out"):
@@ -158,28 +159,32 @@ class MotionEngine:
     def __init__(self, cache_size: int = 2) -> None:
         self._cache_size = cache_size
         self._canvases: OrderedDict[tuple[str, int, int, int, int], Image.Image] = OrderedDict()
+        # One warm engine is shared per process (see the registry) and flows may render
+        # from several threads; canvases themselves are only read once built.
+        self._lock = threading.Lock()
 
     def canvas(self, image_path: Path, width: int, height: int) -> Image.Image:
         """The staged canvas a shot of ``image_path`` at this frame size pans over."""
         st = image_path.stat()
         key = (str(image_path.resolve()), st.st_mtime_ns, st.st_size, width, height)
-        cached = self._canvases.get(key)
-        if cached is not None:
-            self._canvases.move_to_end(key)
-            return cached
-        canvas_w, canvas_h = math.ceil(width * _MAX_ZOOM), math.ceil(height * _MAX_ZOOM)
-        built = _build_canvas(_load_photo(image_path), canvas_w, canvas_h)
-        self._canvases[key] = built
-        while len(self._canvases) > self._cache_size:
-            self._canvases.popitem(last=False)
-        return built
+        with self._lock:
+            cached = self._canvases.get(key)
+            if cached is not None:
+                self._canvases.move_to_end(key)
+                return cached
+            canvas_w, canvas_h = math.ceil(width * MAX_ZOOM), math.ceil(height * MAX_ZOOM)
+            built = _build_canvas(_load_photo(image_path), canvas_w, canvas_h)
+            self._canvases[key] = built
+            while len(self._canvases) > self._cache_size:
+                self._canvases.popitem(last=False)
+            return built
 
     def frames(self, shot: ShotSpec, width: int, height: int, fps: int) -> Iterator[Frame]:
         """Yield ``frames_for(shot.duration_s, fps)`` RGB frames of the camera move."""
         canvas = self.canvas(shot.image_path, width, height)
         # The view geometry is in the frame's aspect ratio exactly, even though the canvas
         # image was rounded up to whole pixels.
-        view_w, view_h = width * _MAX_ZOOM, height * _MAX_ZOOM
+        view_w, view_h = width * MAX_ZOOM, height * MAX_ZOOM
         start, end = camera_path(shot.motion, shot.seed, _PHOTO_CENTRE_Y)
         count = frames_for(shot.duration_s, fps)
         for i in range(count):

@@ -1,9 +1,10 @@
 """The whole loop as Prefect runs it: sync, generate, publish, report — and a second run."""
 
+import json
 from pathlib import Path
 
 import pytest
-from prefect.client.orchestration import get_client
+from prefect.artifacts import Artifact
 from sqlalchemy import func, select
 
 from flows.campaign import run_campaign
@@ -13,11 +14,6 @@ from reelcart.models import Creative, Shot
 from tests.factories import make_product, write_catalog
 
 pytestmark = pytest.mark.xdist_group("prefect")
-
-
-async def _artifact_keys() -> set[str]:
-    async with get_client() as client:
-        return {a.key for a in await client.read_artifacts() if a.key}
 
 
 def test_run_campaign_end_to_end_and_again(flow_env: Path, tmp_path: Path) -> None:
@@ -47,10 +43,13 @@ def test_run_campaign_end_to_end_and_again(flow_env: Path, tmp_path: Path) -> No
     assert {files[c][2]["price_text"] for c in files} == {"$24.00", "$9.99"}
     assert Path(first["contact_sheet"]).is_file()
 
-    import asyncio
-
-    keys = asyncio.run(_artifact_keys())
-    assert {"launch-creatives", "launch-summary", "catalog-sync"} <= keys
+    table = Artifact.get("launch-creatives")
+    assert table is not None and table.type == "table"
+    assert sorted(row["creative"] for row in json.loads(table.data)) == sorted(
+        c.name for c in creatives
+    )
+    assert Artifact.get("launch-summary") is not None
+    assert Artifact.get("catalog-sync") is not None
 
     mtimes = {p: p.stat().st_mtime_ns for p in media.rglob("*.mp4")}
     second = run_campaign(campaign="launch", catalog_path=str(catalog), max_variants=4)
