@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.storage import MediaStore
-from experiments.campaigns import mark_published
+from experiments.campaigns import campaign_creatives, mark_published
 from reelcart.domain import CreativeStatus
 from reelcart.models import Campaign, Creative
 
-__all__ = ["creatives_to_publish", "publish_creative"]
+__all__ = ["campaign_overview", "creatives_to_publish", "factor_label", "publish_creative"]
 
 
 def creatives_to_publish(session: Session, campaign_name: str) -> list[str]:
@@ -46,3 +46,33 @@ def publish_creative(session: Session, store: MediaStore, creative_id: str) -> t
     poster_key = store.put_file(Path(creative.poster_path), f"{base}.jpg")
     mark_published(session, creative.id, video_key, poster_key)
     return video_key, poster_key
+
+
+def factor_label(factors: dict[str, str]) -> str:
+    """``hook=price, cta=shop_now``: how a variant is named to people."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(factors.items()))
+
+
+def campaign_overview(
+    session: Session, campaign_name: str, store: MediaStore
+) -> tuple[list[dict[str, str]], list[tuple[Path, str]]]:
+    """The campaign's live creatives as table rows, and (poster, label) pairs for a sheet."""
+    creatives = campaign_creatives(session, campaign_name)
+    rows = [
+        {
+            "creative": c.name,
+            "product": c.product.title,
+            "factors": factor_label(c.factors),
+            "duration_s": f"{c.duration_s or 0:.1f}",
+            "size": f"{c.width}x{c.height}",
+            "video": store.url_for(c.video_key) if c.video_key else "",
+            "poster": store.url_for(c.poster_key) if c.poster_key else "",
+        }
+        for c in creatives
+    ]
+    posters = [
+        (Path(c.poster_path), f"{c.product.title}\n{factor_label(c.factors)}")
+        for c in creatives
+        if c.poster_path
+    ]
+    return rows, posters

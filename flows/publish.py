@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from generation.contact_sheet import make_contact_sheet
+import re
+
 from prefect import flow, task
 from prefect.artifacts import (
     create_image_artifact,
@@ -11,8 +12,8 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
-from commerce.publishing import creatives_to_publish, publish_creative
-from experiments.campaigns import campaign_creatives
+from commerce.publishing import campaign_overview, creatives_to_publish, publish_creative
+from generation.contact_sheet import make_contact_sheet
 from reelcart import progress
 
 from .common import database, media_store, settings
@@ -36,44 +37,29 @@ def publish_one(creative_id: str) -> str:
     return media_store().url_for(video_key)
 
 
+def _slug(name: str) -> str:
+    # Artifact keys allow only lowercase letters, digits and dashes.
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "campaign"
+
+
 @task(cache_policy=NO_CACHE)
 def report(campaign: str) -> dict[str, str]:
     """Contact sheet of every live creative, and the Prefect artifacts that list them."""
     store = media_store()
     with database().session() as session:
-        creatives = campaign_creatives(session, campaign)
-        rows = [
-            {
-                "creative": c.name,
-                "product": c.product.title,
-                "factors": ", ".join(f"{k}={v}" for k, v in sorted(c.factors.items())),
-                "duration_s": f"{c.duration_s or 0:.1f}",
-                "size": f"{c.width}x{c.height}",
-                "video": store.url_for(c.video_key) if c.video_key else "",
-                "poster": store.url_for(c.poster_key) if c.poster_key else "",
-            }
-            for c in creatives
-        ]
-        entries = [
-            (
-                c.poster_path,
-                f"{c.product.title}\n" + " ".join(f"{v}" for _, v in sorted(c.factors.items())),
-            )
-            for c in creatives
-            if c.poster_path
-        ]
+        rows, posters = campaign_overview(session, campaign, store)
     reports_dir = settings().data_dir / "reports"
     reports_dir.mkdir(parents=True, exist_ok=True)
-    sheet = reports_dir / f"{campaign}-contact-sheet.png"
-    make_contact_sheet([(path, label) for path, label in entries], sheet)
-    sheet_key = store.put_file(sheet, f"reports/{campaign}/contact-sheet.png")
+    sheet = reports_dir / f"{_slug(campaign)}-contact-sheet.png"
+    make_contact_sheet(posters, sheet, title=f"Campaign {campaign}: {len(posters)} creatives")
+    sheet_key = store.put_file(sheet, f"reports/{_slug(campaign)}/contact-sheet.png")
     sheet_url = store.url_for(sheet_key)
     create_table_artifact(
-        key=f"{campaign}-creatives", table=rows, description=f"Creatives of campaign {campaign}"
+        key=f"{_slug(campaign)}-creatives", table=rows, description=f"Creatives of campaign {campaign}"
     )
-    create_image_artifact(image_url=sheet_url, key=f"{campaign}-contact-sheet")
+    create_image_artifact(image_url=sheet_url, key=f"{_slug(campaign)}-contact-sheet")
     create_markdown_artifact(
-        key=f"{campaign}-summary",
+        key=f"{_slug(campaign)}-summary",
         markdown=(
             f"## Campaign `{campaign}`\n\n{len(rows)} live creatives.\n\n"
             f"![contact sheet]({sheet_url})\n\nContact sheet file: `{sheet.resolve()}`\n"

@@ -38,9 +38,7 @@ def render_hash(spec: CreativeSpec, engine: str) -> str:
     payload = {
         "version": RENDERER_VERSION,
         "engine": engine,
-        "spec": {
-            k: v for k, v in dataclasses.asdict(spec).items() if k != "shots"
-        },
+        "spec": {k: v for k, v in dataclasses.asdict(spec).items() if k != "shots"},
         "shots": [shot.key() for shot in spec.shots],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
@@ -48,8 +46,7 @@ def render_hash(spec: CreativeSpec, engine: str) -> str:
 
 def expected_frames(job: CreativeJob, config: RenderConfig) -> int:
     """How many frames ``job`` renders to (for progress displays)."""
-    spec = storyboard(job, config)
-    return sum(round(s.duration_s * spec.fps) for s in spec.shots) + round(spec.end_card_s * spec.fps)
+    return storyboard(job, config).frame_count
 
 
 def render_job(

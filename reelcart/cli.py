@@ -121,6 +121,7 @@ def demo(
 def _print_campaign(
     settings: Settings, campaign: str, result: dict[str, object], seconds: float
 ) -> None:
+    from commerce.publishing import factor_label
     from connectors.storage import MediaStore
     from experiments.campaigns import campaign_creatives
     from reelcart.db import Database
@@ -135,7 +136,7 @@ def _print_campaign(
         for c in creatives:
             table.add_row(
                 c.name,
-                ", ".join(f"{k}={v}" for k, v in sorted(c.factors.items())),
+                factor_label(c.factors),
                 f"{c.duration_s or 0:.1f}s",
                 str(store.local_path(c.video_key) if c.video_key else ""),
             )

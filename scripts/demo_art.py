@@ -92,8 +92,7 @@ def sd_circle(c: Canvas, cx: float, cy: float, r: float) -> F:
     return np.hypot(c.x - cx, c.y - cy) - r
 
 
-def sd_ellipse(c: Canvas, cx: float, cy: float, rx: float, ry: float,
-               angle: float = 0.0) -> F:
+def sd_ellipse(c: Canvas, cx: float, cy: float, rx: float, ry: float, angle: float = 0.0) -> F:
     """Approximate distance to an ellipse (exact on the curve, first order near it)."""
     ca, sa = float(np.cos(angle)), float(np.sin(angle))
     u = ((c.x - cx) * ca + (c.y - cy) * sa) / rx
@@ -143,8 +142,9 @@ def _normalize(nx: F, ny: F, nz: F) -> Normals:
     return (nx / n).astype(np.float32), (ny / n).astype(np.float32), (nz / n).astype(np.float32)
 
 
-def lathe(c: Canvas, cx: float, y0: float, y1: float, radius: Callable[[F], F],
-          tilt: float = 0.2) -> Surface:
+def lathe(
+    c: Canvas, cx: float, y0: float, y1: float, radius: Callable[[F], F], tilt: float = 0.2
+) -> Surface:
     """A surface of revolution seen slightly from above (``tilt`` = ellipse ratio)."""
     r = radius(np.clip(c.y, y0, y1))
     for _ in range(3):
@@ -178,9 +178,17 @@ def perturb(n: Normals, dx: F, dy: F) -> Normals:
     return _normalize(n[0] + dx, n[1] + dy, n[2])
 
 
-def shade(base: Color, n: Normals, *, ambient: float = 0.34, diffuse: float = 0.72,
-          spec: float = 0.3, shininess: float = 30.0, rim: float = 0.12,
-          spec_color: RGB = (1.0, 0.98, 0.95)) -> F:
+def shade(
+    base: Color,
+    n: Normals,
+    *,
+    ambient: float = 0.34,
+    diffuse: float = 0.72,
+    spec: float = 0.3,
+    shininess: float = 30.0,
+    rim: float = 0.12,
+    spec_color: RGB = (1.0, 0.98, 0.95),
+) -> F:
     nx, ny, nz = n
     key = np.clip(nx * LIGHT[0] + ny * LIGHT[1] + nz * LIGHT[2], 0.0, 1.0)
     fill = np.clip(nx * FILL[0] + ny * FILL[1] + nz * FILL[2], 0.0, 1.0)
@@ -215,19 +223,26 @@ def studio(top: str, bottom: str, horizon: float = 0.64) -> Canvas:
     floor_t = 1.0 / (1.0 + np.exp(-(t - horizon) / 0.035))
     floor = mix(rgb(bottom), np.minimum(rgb(bottom) * 1.03, 1.0), (t - horizon) * 2)
     img = mix(wall, floor, floor_t)
-    glow = np.exp(-(((c.x - c.size * 0.5) / (c.size * 0.45)) ** 2
-                    + ((c.y - c.size * 0.5) / (c.size * 0.5)) ** 2))
+    glow = np.exp(
+        -(
+            ((c.x - c.size * 0.5) / (c.size * 0.45)) ** 2
+            + ((c.y - c.size * 0.5) / (c.size * 0.5)) ** 2
+        )
+    )
     vignette = np.hypot((c.x / c.size - 0.5) * 1.4, (c.y / c.size - 0.48) * 1.2)
     img = img * (0.93 + 0.09 * glow)[..., None] * (1.0 - 0.14 * vignette**2.2)[..., None]
     c.img = img.astype(np.float32)
     return c
 
 
-def contact_shadow(c: Canvas, cx: float, cy: float, rx: float, ry: float,
-                   strength: float = 0.5) -> None:
+def contact_shadow(
+    c: Canvas, cx: float, cy: float, rx: float, ry: float, strength: float = 0.5
+) -> None:
     core = np.exp(-(((c.x - cx) / rx) ** 2 + ((c.y - cy) / ry) ** 2) * 3.0)
-    broad = np.exp(-(((c.x - cx - rx * 0.25) / (rx * 1.7)) ** 2
-                     + ((c.y - cy - ry * 0.3) / (ry * 2.6)) ** 2) * 1.5)
+    broad = np.exp(
+        -(((c.x - cx - rx * 0.25) / (rx * 1.7)) ** 2 + ((c.y - cy - ry * 0.3) / (ry * 2.6)) ** 2)
+        * 1.5
+    )
     c.darken(strength * (0.65 * core + 0.35 * broad), tint=(0.2, 0.18, 0.16))
 
 
@@ -262,8 +277,7 @@ def speckles(rng: np.random.Generator, size: int, density: float, blur: float = 
     return np.clip(arr / max(float(arr.max()), 1e-6) * 1.6, 0.0, 1.0)
 
 
-def text_mask(c: Canvas, text: str, xy: tuple[float, float], px: int,
-              tracking: float = 0.0) -> F:
+def text_mask(c: Canvas, text: str, xy: tuple[float, float], px: int, tracking: float = 0.0) -> F:
     """Anti-aliased text centred on ``xy``; ``tracking`` adds letter spacing (in em)."""
     font = ImageFont.load_default(size=px)
     im = Image.new("L", (c.size, c.size), 0)
