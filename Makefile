@@ -3,8 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-export PREFECT_HOME ?= $(CURDIR)/.reelcart/prefect
-export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+# Where `reelcart demo` keeps Prefect's state (REELCART_DATA_DIR/prefect), for `make ui`.
+PREFECT_HOME ?= $(CURDIR)/.reelcart/prefect
 
 .PHONY: demo test lint serve ui bench clean
 
@@ -34,7 +34,8 @@ serve: $(STAMP)
 
 ## ui: the Prefect UI over the demo's runs and artifacts, at http://127.0.0.1:4200
 ui: $(STAMP)
-	$(BIN)/prefect server start --host 127.0.0.1
+	PREFECT_HOME=$(PREFECT_HOME) PREFECT_SERVER_ANALYTICS_ENABLED=false \
+		$(BIN)/prefect server start --host 127.0.0.1
 
 bench: $(STAMP)
 	$(BIN)/python bench/encode_motion.py

@@ -55,7 +55,9 @@ def report(campaign: str) -> dict[str, str]:
     sheet_key = store.put_file(sheet, f"reports/{_slug(campaign)}/contact-sheet.png")
     sheet_url = store.url_for(sheet_key)
     create_table_artifact(
-        key=f"{_slug(campaign)}-creatives", table=rows, description=f"Creatives of campaign {campaign}"
+        key=f"{_slug(campaign)}-creatives",
+        table=rows,
+        description=f"Creatives of campaign {campaign}",
     )
     create_image_artifact(image_url=sheet_url, key=f"{_slug(campaign)}-contact-sheet")
     create_markdown_artifact(

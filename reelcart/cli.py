@@ -54,6 +54,7 @@ class RichProgress:
 def _prefect_env(settings: Settings) -> None:
     """Keep Prefect's state with reelcart's, and quiet its console while Rich draws."""
     os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
