@@ -54,7 +54,8 @@ def migrate(engine: Engine) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # "heads": feature branches may add migrations side by side before a merge revision.
+        command.upgrade(config, "heads")
 
 
 class Database:
