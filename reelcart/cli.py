@@ -139,7 +139,7 @@ def _print_campaign(
                 c.name,
                 factor_label(c.factors),
                 f"{c.duration_s or 0:.1f}s",
-                str(store.local_path(c.video_key) if c.video_key else ""),
+                os.path.relpath(store.local_path(c.video_key) or "") if c.video_key else "",
             )
     console.print(table)
     media = Path(settings.resolved_media_url)
@@ -147,13 +147,16 @@ def _print_campaign(
         f"[bold]Done in {seconds:.1f}s[/bold]: {result.get('rendered', 0)} rendered this run, "
         f"{len(creatives)} live."
     )
-    console.print(f"Videos and posters: {media / 'creatives'}")
-    console.print(f"Contact sheet:      {result.get('contact_sheet')}")
-    console.print(
-        f"Prefect artifacts:  PREFECT_HOME={os.environ['PREFECT_HOME']} prefect artifact ls"
-    )
-    console.print("                    (or `make ui` and open http://127.0.0.1:4200/artifacts)")
-    console.print("Serve them to agents: REELCART_API_TOKEN=… reelcart serve  (MCP at /mcp)")
+    home = os.environ["PREFECT_HOME"]
+    lines = [
+        f"Videos and posters: {media / 'creatives'}",
+        f"Contact sheet:      {result.get('contact_sheet')}",
+        f"Prefect artifacts:  `make ui`, then http://127.0.0.1:4200/artifacts "
+        f"(or PREFECT_HOME={home} .venv/bin/prefect artifact ls)",
+        "Serve to agents:    REELCART_API_TOKEN=... .venv/bin/reelcart serve  (MCP at /mcp)",
+    ]
+    for line in lines:
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 @app.command()
