@@ -6,7 +6,22 @@ STAMP := $(VENV)/.installed-stamp
 # Where `reelcart demo` keeps Prefect's state (REELCART_DATA_DIR/prefect), for `make ui`.
 PREFECT_HOME ?= $(CURDIR)/.reelcart/prefect
 
-.PHONY: demo test lint serve ui bench clean
+# Debian packages: espeak-ng (offline voiceover), Noto fonts (non-Latin titles), Chromium
+# (report page test). Installed when missing and we are root with apt-get; otherwise the
+# features that need them degrade, and the tests that need them say what is missing.
+SYSTEM_PACKAGES := espeak-ng fonts-noto-core chromium
+
+.PHONY: demo test lint serve ui bench clean system-packages
+
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian packages: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "Note: missing system packages ($$missing); install them with your package manager."; \
+	fi
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required"; exit 1; }
@@ -16,11 +31,11 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 ## demo: install, then run a whole campaign on the demo store (embedded Prefect, CPU engine)
-demo: $(STAMP)
+demo: $(STAMP) system-packages
 	$(BIN)/reelcart demo
 
 ## test: install, then run the whole suite (SQLite and the PostgreSQL on 127.0.0.1:5432)
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
