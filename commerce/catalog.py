@@ -58,11 +58,22 @@ class SyncReport:
         return bool(self.created or self.updated or self.archived)
 
 
+_http: httpx.Client | None = None
+
+
+def _http_client() -> httpx.Client:
+    # One pooled client: a new client per image costs an SSL context and a connection each.
+    global _http
+    if _http is None:
+        _http = httpx.Client(timeout=30.0, follow_redirects=True)
+    return _http
+
+
 def _fetch_image(url: str, scratch: Path) -> Path:
     if url.startswith(("http://", "https://")):
         suffix = Path(url.split("?")[0]).suffix.lower() or ".jpg"
         target = scratch / (hashlib.sha256(url.encode()).hexdigest() + suffix)
-        with httpx.stream("GET", url, timeout=30.0, follow_redirects=True) as response:
+        with _http_client().stream("GET", url) as response:
             response.raise_for_status()
             with target.open("wb") as handle:
                 for chunk in response.iter_bytes():
@@ -148,12 +159,11 @@ def sync_snapshot(
     """
     report = SyncReport()
     currency = snapshot.shop.currency_code
-    existing = {
-        p.id: p
-        for p in session.scalars(
-            select(Product).options(selectinload(Product.variants), selectinload(Product.images))
-        )
-    }
+    rows = select(Product).options(selectinload(Product.variants), selectinload(Product.images))
+    if not full:
+        # A partial snapshot (a page of a Shopify sync) touches only its own products.
+        rows = rows.where(Product.id.in_([p.id for p in snapshot.products]))
+    existing = {p.id: p for p in session.scalars(rows)}
     with tempfile.TemporaryDirectory(prefix="reelcart-sync-") as tmp:
         for product in snapshot.products:
             digest = _content_hash(product, currency)

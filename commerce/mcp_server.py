@@ -13,7 +13,10 @@ from connectors.storage import MediaStore
 from reelcart.db import Database
 
 from . import catalog
+from .checkout import CheckoutService
+from .mcp_checkout import register_checkout_tools
 from .product_views import ProductDetail, ProductSummary, product_detail, product_summary
+from .search import search_products as semantic_search
 from .showcase import show_creative
 
 __all__ = ["SearchResults", "build_mcp_server"]
@@ -33,9 +36,16 @@ class SearchResults(BaseModel):
     products: list[ProductSummary]
 
 
-def build_mcp_server(db: Database, store: MediaStore) -> MCPServer:
-    """An MCP server over the catalog in ``db``, with media URLs from ``store``."""
+def build_mcp_server(
+    db: Database, store: MediaStore, *, checkout: CheckoutService | None = None
+) -> MCPServer:
+    """An MCP server over the catalog in ``db``, with media URLs from ``store``.
+
+    With ``checkout``, the ACP MCP binding's checkout tools and ``get_order`` are added.
+    """
     server = MCPServer(name="reelcart", instructions=INSTRUCTIONS, version="0.1.0")
+    if checkout is not None:  # ACP checkout tools (commerce/mcp_checkout.py)
+        register_checkout_tools(server, checkout)
 
     @server.tool(
         title="Search products",
@@ -53,11 +63,22 @@ def build_mcp_server(db: Database, store: MediaStore) -> MCPServer:
         in_stock_only: Annotated[
             bool, Field(description="Hide products that are sold out.")
         ] = False,
+        min_price: Annotated[
+            int | None,
+            Field(ge=0, description="Only products from at least this price, minor units."),
+        ] = None,
     ) -> SearchResults:
-        """Search the store's catalog by keywords (title, type, tags, description)."""
+        """Search the store's catalog by meaning (e.g. "gift for a coffee lover"), with
+        price range and in-stock filters."""
         with db.session() as session:
-            products = catalog.search_products(
-                session, query, limit=limit, max_price_minor=max_price, in_stock_only=in_stock_only
+            # Semantic search (commerce/search.py); keyword search when the model is absent.
+            products = semantic_search(
+                session,
+                query,
+                limit=limit,
+                min_price_minor=min_price,
+                max_price_minor=max_price,
+                in_stock_only=in_stock_only,
             )
             summaries = [product_summary(p, store) for p in products]
         return SearchResults(query=query, count=len(summaries), products=summaries)

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from experiments.allocation import choose_sticky
+from experiments.allocation import choose_for_subject
 from experiments.events import record_event
 from reelcart.domain import CreativeStatus, EventKind
 from reelcart.models import Creative, Product
@@ -34,7 +34,8 @@ def show_creative(session: Session, product: Product, subject: str | None) -> Cr
     so it is counted but not remembered.
     """
     subject = subject or f"anon_{uuid.uuid4().hex}"
-    creative = choose_sticky(live_creatives(session, product.id), subject, salt=product.id)
+    # Allocation weights from the experiment (sticky per subject, see experiments.allocation).
+    creative = choose_for_subject(session, live_creatives(session, product.id), subject, product.id)
     if creative is not None:
         record_event(
             session,

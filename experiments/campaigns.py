@@ -45,8 +45,13 @@ def ensure_campaign(session: Session, name: str, plan: CampaignPlan) -> Campaign
     return campaign
 
 
-def _name(product: Product, factors: dict[str, str]) -> str:
-    return f"{product.handle}__" + "__".join(f"{k}-{v}" for k, v in sorted(factors.items()))
+def _name(product: Product, factors: dict[str, str], plan: CampaignPlan | None = None) -> str:
+    """``handle__hook-price__aspect-9x16``: the factors that vary in the plan, file-safe."""
+    shown = {
+        k: v for k, v in factors.items() if plan is None or len(plan.factors.get(k, [])) > 1
+    } or factors
+    parts = "__".join(f"{k}-{v}".replace(":", "x") for k, v in sorted(shown.items()))
+    return f"{product.handle[: max(8, 126 - len(parts))]}__{parts}"[:128]
 
 
 def plan_creatives(
@@ -79,13 +84,14 @@ def plan_creatives(
                     campaign_id=campaign.id,
                     product_id=product.id,
                     variant_key=key,
-                    name=_name(product, factors),
+                    name=_name(product, factors, plan),
                     factors=factors,
                     seed=int(_digest(creative_id)[:8], 16),
                     status=CreativeStatus.PLANNED.value,
                 )
                 session.add(creative)
-            price = min(v.price_minor for v in product.variants)
+            cheapest = min(product.variants, key=lambda v: v.price_minor)
+            price = cheapest.price_minor
             jobs.append(
                 CreativeJob(
                     creative_id=creative.id,
@@ -99,6 +105,14 @@ def plan_creatives(
                     factors=factors,
                     # Footage depends on the product, not the variant: variants share shots.
                     seed=int(_digest(product.id, product.content_hash)[:8], 16),
+                    description=product.description_html or "",
+                    options=tuple(
+                        (str(o["name"]), tuple(str(v) for v in o.get("values", [])))
+                        for o in (product.options or [])
+                        if isinstance(o, dict) and o.get("name")
+                    ),
+                    compare_at_minor=cheapest.compare_at_minor,
+                    product_version=product.content_hash,
                     rendered_hash=creative.render_hash,
                     video_path=creative.video_path,
                     poster_path=creative.poster_path,

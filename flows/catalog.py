@@ -14,7 +14,7 @@ from connectors.catalog_file import load_catalog_file
 from reelcart.domain import CatalogSnapshot
 from reelcart.settings import DEMO_CATALOG
 
-from .common import database, media_store
+from .common import database, media_store, settings
 
 __all__ = ["sync_catalog"]
 
@@ -38,11 +38,27 @@ def store_catalog(snapshot: CatalogSnapshot, source: str) -> dict[str, int]:
     }
 
 
+# --- Shopify connector (issue 3) ---
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
+def sync_shopify(mode: str = "auto") -> dict[str, int]:
+    """Sync from the Shopify Admin API (resumes an interrupted run from its cursor)."""
+    from commerce.shopify_sync import run_shopify_sync
+
+    return run_shopify_sync(database(), media_store(), settings(), mode)  # type: ignore[arg-type]
+
+
+# --- end Shopify connector ---
+
+
 @flow(name="sync-catalog", log_prints=True)
-def sync_catalog(source: Literal["file"] = "file", path: str | None = None) -> dict[str, int]:
-    """Sync the catalog from a Shopify-shaped export file (the demo store by default)."""
-    snapshot = read_catalog_file(path or str(DEMO_CATALOG))
-    counts = store_catalog(snapshot, source)
+def sync_catalog(
+    source: Literal["file", "shopify"] = "file", path: str | None = None
+) -> dict[str, int]:
+    """Sync the catalog from Shopify, or a Shopify-shaped export file (the demo store)."""
+    if source == "shopify":
+        counts = sync_shopify()
+    else:
+        counts = store_catalog(read_catalog_file(path or str(DEMO_CATALOG)), source)
     create_markdown_artifact(
         key="catalog-sync",
         markdown=f"## Catalog sync ({source})\n\n"

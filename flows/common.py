@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 
 from connectors.storage import MediaStore
+from generation.brand import BrandKit
+from generation.provenance import SigningConfig
 from generation.storyboard import RenderConfig
 from reelcart.db import Database
 from reelcart.settings import Settings, get_settings
@@ -40,6 +43,16 @@ def media_store() -> MediaStore:
 
 def render_config() -> RenderConfig:
     s = settings()
+    # Brand kit, voiceover, label and C2PA signing (generation/brand.py, provenance.py).
+    brand = BrandKit.load(s.brand_kit_path) if s.brand_kit_path else BrandKit()
+    brand = dataclasses.replace(
+        brand,
+        voiceover=brand.voiceover and s.voiceover,
+        ai_label=brand.ai_label if s.ai_label is None else s.ai_label,
+    )
+    signing = None
+    if s.c2pa_cert_path and s.c2pa_key_path:
+        signing = SigningConfig(s.c2pa_cert_path, s.c2pa_key_path, alg=s.c2pa_alg)
     return RenderConfig(
         width=s.video_width,
         height=s.video_height,
@@ -47,6 +60,9 @@ def render_config() -> RenderConfig:
         shot_seconds=s.shot_seconds,
         end_card_seconds=s.end_card_seconds,
         engine=s.engine,
+        brand=brand,
+        footage_dir=s.data_dir / "footage",
+        signing=signing,
     )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from commerce.catalog import active_products
@@ -15,6 +18,7 @@ from reelcart import progress
 from reelcart.domain import CampaignPlan, CreativeJob
 
 from .common import database, media_store, render_config, settings
+from .gpu import job_windows, prepare_footage, use_gpu_slot
 
 __all__ = ["DEFAULT_FACTORS", "generate_creatives"]
 
@@ -84,10 +88,22 @@ def generate_creatives(
 ) -> list[str]:
     """Render every creative the campaign plan calls for; returns the rendered ids."""
     plan = CampaignPlan(factors=factors or DEFAULT_FACTORS, max_variants=max_variants)
-    config = render_config()
+    # Footage is generated once per shot at a size covering every aspect of the plan.
+    config = dataclasses.replace(render_config(), aspects=tuple(plan.factors.get("aspect", ())))
     jobs = plan_campaign(campaign, plan)
     progress.start("frames", sum(expected_frames(job, config) for job in jobs))
-    outcomes = render.map(jobs, config=unmapped(config)).result()
+    # --- diffusion engine: footage generated in GPU batches, renders encode meanwhile ---
+    engine = get_engine(config.engine)
+    if hasattr(engine, "prepare"):
+        use_gpu_slot(engine, settings())
+        futures: list[PrefectFuture[RenderOutcome]] = []
+        for window in job_windows(jobs):
+            prepare_footage(window, config)
+            futures.extend(render.map(window, config=unmapped(config)))
+        outcomes = [future.result() for future in futures]
+    else:
+        outcomes = render.map(jobs, config=unmapped(config)).result()
+    # --- end diffusion engine ---
     for outcome in outcomes:
         record(outcome, config.engine)
     return [o.creative_id for o in outcomes if not o.skipped]

@@ -13,6 +13,7 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 
 from commerce.publishing import campaign_overview, creatives_to_publish, publish_creative
+from connectors.shopify import shopify_configured
 from generation.contact_sheet import make_contact_sheet
 from reelcart import progress
 
@@ -70,6 +71,30 @@ def report(campaign: str) -> dict[str, str]:
     return {"contact_sheet": str(sheet.resolve()), "contact_sheet_url": sheet_url}
 
 
+# --- Shopify connector (issue 3) ---
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+def publish_to_shopify(campaign: str) -> dict[str, int]:
+    """Attach the campaign's videos to their Shopify products; remove retired ones."""
+    from commerce.shopify_publish import publish_campaign_to_shopify
+
+    return publish_campaign_to_shopify(database(), settings(), campaign)
+
+
+# --- end Shopify connector ---
+
+
+# --- ACP product feed (issue 6) ---
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+def push_product_feed() -> dict[str, object] | None:
+    """Publish the catalog with its showcase videos to the agent platform's feed."""
+    from commerce.feed import publish_feed
+
+    return publish_feed(database(), media_store(), settings())
+
+
+# --- end ACP product feed ---
+
+
 @flow(name="publish-creatives")
 def publish_creatives(campaign: str = "demo") -> dict[str, str]:
     """Publish what is rendered and unpublished, then report the campaign."""
@@ -77,4 +102,8 @@ def publish_creatives(campaign: str = "demo") -> dict[str, str]:
     progress.start("publish", len(ids))
     for creative_id in ids:
         publish_one(creative_id)
+    if shopify_configured(settings()):  # Shopify connector (issue 3): product videos
+        publish_to_shopify(campaign)
+    if settings().acp_feed_url:  # ACP product feed (issue 6): videos as feed media
+        push_product_feed()
     return report(campaign)

@@ -1,163 +1,58 @@
-"""Ad overlays: title, price badge, hook and the CTA end card, drawn on footage frames.
+"""Ad overlays: hook, title and price badge, captions, logo, transitions and the end card.
 
 Every text layer is rendered once per creative into a tight RGBA image; per frame only
 the layer's own rectangle is alpha-blended (with a short fade-in), so overlays cost a
 few milliseconds per frame even at 1080x1920.
 
-Layout keeps all text inside a safe area: 10% margins top and bottom, 6% at the sides,
-and on tall (9:16-like) formats the bottom 20% stays clear for the platform's own UI
-(captions, buttons, progress bar).
+All text stays inside the platform safe area of the frame's aspect ratio (see
+:mod:`generation.platforms`); burned-in captions take a band at the bottom of it, which
+the end card keeps clear.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
 
 from generation.engines.base import Frame
+from generation.layers import Layer, flatten, shrink_to, stack
+from generation.platforms import SafeArea, safe_area
 from generation.spec import CreativeSpec
-from generation.text import RGB, fit_text, load_font, render_pill, render_text
+from generation.text import RGB, fit_text, font_path_for, load_font, render_pill, render_text
 
-__all__ = ["Compositor", "Layer", "SafeArea", "Theme", "safe_area"]
+__all__ = ["AI_LABEL", "Compositor", "Layer", "SafeArea", "Theme", "safe_area"]
 
-# Fade-in length for overlays and the end card.
+# Fade-in length for overlays and the end card; cross-dissolve length at cuts.
 _FADE_S = 0.3
+_DISSOLVE_S = 0.2
+AI_LABEL = "AI-generated"
 
 
 @dataclass(frozen=True)
 class Theme:
-    """Colours and font of the overlays; the seam for a brand kit later on."""
+    """Colours, font and logo of the overlays (built from a brand kit)."""
 
     text: RGB = (255, 255, 255)
     accent: RGB = (255, 212, 0)
     on_accent: RGB = (18, 18, 18)
     muted: RGB = (220, 220, 220)
     font_path: Path | None = None
-
-
-@dataclass(frozen=True)
-class SafeArea:
-    """Rectangle (pixels) inside which all text must stay."""
-
-    left: int
-    top: int
-    right: int
-    bottom: int
-
-    @property
-    def width(self) -> int:
-        return self.right - self.left
-
-    @property
-    def height(self) -> int:
-        return self.bottom - self.top
-
-
-def safe_area(width: int, height: int) -> SafeArea:
-    """The text-safe rectangle for a frame size (see module docstring for the rule)."""
-    tall = height / width >= 1.5
-    return SafeArea(
-        left=round(width * 0.06),
-        top=round(height * 0.10),
-        right=width - round(width * 0.06),
-        bottom=height - round(height * (0.20 if tall else 0.10)),
-    )
-
-
-@dataclass(frozen=True)
-class Layer:
-    """A pre-rendered overlay: its RGB pixels, alpha mask and top-left position."""
-
-    rgb: Image.Image
-    alpha: Image.Image
-    x: int
-    y: int
-
-    @classmethod
-    def from_rgba(cls, image: Image.Image, x: int, y: int) -> Layer:
-        return cls(image.convert("RGB"), image.getchannel("A"), x, y)
-
-    @property
-    def bottom(self) -> int:
-        return self.y + self.rgb.height
-
-    def blend_into(self, frame: Frame, opacity: float = 1.0) -> None:
-        """Alpha-blend onto ``frame`` in place, touching only this layer's rectangle."""
-        if opacity <= 0:
-            return
-        h, w = self.rgb.height, self.rgb.width
-        region = frame[self.y : self.y + h, self.x : self.x + w]
-        base = Image.fromarray(region)
-        mask = self.alpha
-        if opacity < 1:
-            mask = mask.point(lambda v: round(v * opacity))
-        base.paste(self.rgb, (0, 0), mask)
-        region[...] = np.asarray(base)
-
-
-def _shrink_to(image: Image.Image, max_w: int, max_h: int) -> Image.Image:
-    """``image`` scaled down (never up) to fit ``max_w`` x ``max_h``."""
-    ratio = min(1.0, max_w / image.width, max_h / image.height)
-    if ratio >= 1.0:
-        return image
-    size = (max(1, int(image.width * ratio)), max(1, int(image.height * ratio)))
-    return image.resize(size, Image.Resampling.LANCZOS)
-
-
-def _stack(
-    parts: Sequence[Image.Image], gap: int, area: SafeArea, top: int | None = None
-) -> list[tuple[Image.Image, int, int]]:
-    """Place images in a centred vertical stack; at ``top`` if given, else centred.
-
-    Returns ``(image, x, y)`` triples. If the stack is taller than the safe area the
-    whole stack is shrunk, so no text ever crosses into the reserved margins.
-    """
-    parts = [_shrink_to(p, area.width, p.height) for p in parts]
-    total = sum(p.height for p in parts) + gap * (len(parts) - 1)
-    limit = area.bottom - (top if top is not None else area.top)
-    if total > limit:
-        ratio = limit / total
-        parts = [_shrink_to(p, p.width, int(p.height * ratio)) for p in parts]
-        gap = int(gap * ratio)
-        total = sum(p.height for p in parts) + gap * (len(parts) - 1)
-    y = top if top is not None else area.top + (area.height - total) // 2
-    placed = []
-    for part in parts:
-        x = area.left + (area.width - part.width) // 2
-        placed.append((part, x, y))
-        y += part.height + gap
-    return placed
-
-
-def _flatten(
-    placed: Sequence[tuple[Image.Image, int, int]], size: tuple[int, int], scrim_to: int | None
-) -> Layer:
-    """Merge placed parts (and an optional top scrim) into one tight layer."""
-    canvas = Image.new("RGBA", size, (0, 0, 0, 0))
-    if scrim_to is not None:
-        # A dark gradient from the top edge to just below the text: keeps white text
-        # readable over bright photos without a hard-edged box.
-        ramp = 160 * (1 - np.linspace(0, 1, max(1, scrim_to), dtype=np.float32)) ** 1.6
-        alpha = np.repeat(ramp.astype(np.uint8)[:, None], size[0], axis=1)
-        scrim = Image.new("RGBA", (size[0], scrim_to), (0, 0, 0, 0))
-        scrim.putalpha(Image.fromarray(alpha))
-        canvas.alpha_composite(scrim, (0, 0))
-    for image, x, y in placed:
-        canvas.alpha_composite(image, (x, y))
-    bbox = canvas.getchannel("A").getbbox() or (0, 0, 1, 1)
-    return Layer.from_rgba(canvas.crop(bbox), bbox[0], bbox[1])
+    logo_path: Path | None = None
 
 
 class Compositor:
     """Draws a creative's overlays onto footage frames and builds its end card.
 
     Timeline: the hook layer fades in over the first shot; from the second shot on a
-    compact title+price strip takes over; after the last shot the end card (brand,
-    title, price, CTA) fades in over a blurred, darkened still of the last frame.
+    compact title+price strip takes over, and each cut is a short cross-dissolve; after
+    the last shot the end card (logo, brand, title, price, CTA) fades in over a blurred,
+    darkened still of the last frame. Captions (one per scene) sit in a band at the
+    bottom of the safe area. ``overlay`` must be called with increasing frame indices.
     """
 
     def __init__(self, spec: CreativeSpec, theme: Theme | None = None) -> None:
@@ -165,14 +60,26 @@ class Compositor:
         self.theme = theme or Theme()
         self.area = safe_area(spec.width, spec.height)
         self.fade_frames = max(1, round(_FADE_S * spec.fps))
-        self._unit = spec.width / 1080
+        self.dissolve_frames = max(0, round(_DISSOLVE_S * spec.fps))
+        self._unit = min(spec.width, spec.height) / 1080
         self._first_shot_frames = spec.shot_frames[0]
+        self._scene_starts = [start for start, _ in spec.scene_frames]
         # Where each layer's parts were placed (left, top, right, bottom): lets tests and
         # QA tooling check that nothing strays outside the safe area.
         self.text_boxes: dict[str, list[tuple[int, int, int, int]]] = {}
-        self.hook_layer = self._hook_layer()
-        self.info_layer = self._info_layer()
+        self.label_layer = self._label_layer() if spec.ai_label else None
+        top = self.area.top
+        if self.label_layer is not None:
+            top = self.label_layer.bottom + self._px(12)
+        self.caption_layers = self._caption_layers()
+        caption_top = min((c.y for c in self.caption_layers if c is not None), default=None)
+        # Where the headline and the end card may go: below the label, above captions.
+        bottom = self.area.bottom if caption_top is None else caption_top - self._px(16)
+        self.card_area = SafeArea(self.area.left, top, self.area.right, bottom)
+        self.hook_layer = self._hook_layer(top)
+        self.info_layer = self._info_layer(top)
         self.end_card_layer = self._end_card_layer()
+        self._previous_last: Frame | None = None
 
     # -- layer construction -------------------------------------------------------------
 
@@ -203,7 +110,8 @@ class Compositor:
         )
         return render_text(block, fill or self.theme.text, bold=bold)
 
-    def _price_pill(self, max_size: float, max_width: float) -> Image.Image:
+    def price_pill(self, max_size: float, max_width: float) -> Image.Image:
+        """The price badge as drawn: the catalog's price string, verbatim, on the accent."""
         # The price is the one string that must appear verbatim, so it shrinks, never clips.
         block = fit_text(
             self.spec.price_text,
@@ -216,7 +124,7 @@ class Compositor:
             font_path=self.theme.font_path,
         )
         return render_pill(
-            self.spec.price_text,
+            " ".join(block.lines),
             block.font,
             self.theme.accent,
             self.theme.on_accent,
@@ -231,30 +139,92 @@ class Compositor:
         scrim_to = None
         if scrim_pad is not None:
             scrim_to = max(box[3] for box in self.text_boxes[name]) + self._px(scrim_pad)
-        return _flatten(placed, (self.spec.width, self.spec.height), scrim_to)
+        return flatten(placed, (self.spec.width, self.spec.height), scrim_to)
 
-    def _hook_layer(self) -> Layer:
+    def _top_area(self, top: int) -> SafeArea:
+        return SafeArea(self.area.left, top, self.area.right, self.card_area.bottom)
+
+    def _hook_layer(self, top: int) -> Layer:
         zone = self.spec.height * 0.24  # headline zone height below the safe top
         if self.spec.hook == "price":
             title = self._text(self.spec.title, 54, 30, 2, zone * 0.3)
-            parts = [title, self._price_pill(150, self.area.width * 0.62)]
+            parts = [title, self.price_pill(150, self.area.width * 0.62)]
         else:
             title = self._text(self.spec.title, 96, 44, 3, zone * 0.82, bold=True)
-            parts = [title, self._price_pill(60, self.area.width * 0.6)]
-        return self._layer("hook", _stack(parts, self._px(22), self.area, self.area.top), 90)
+            parts = [title, self.price_pill(60, self.area.width * 0.6)]
+        return self._layer("hook", stack(parts, self._px(22), self._top_area(top), top), 90)
 
-    def _info_layer(self) -> Layer:
+    def _info_layer(self, top: int) -> Layer:
         title = self._text(self.spec.title, 62, 34, 2, self.spec.height * 0.12, bold=True)
-        parts = [title, self._price_pill(46, self.area.width * 0.5)]
-        return self._layer("info", _stack(parts, self._px(16), self.area, self.area.top), 70)
+        parts = [title, self.price_pill(46, self.area.width * 0.5)]
+        return self._layer("info", stack(parts, self._px(16), self._top_area(top), top), 70)
+
+    def _label_layer(self) -> Layer:
+        font = load_font(self._px(26), self.theme.font_path)
+        pill = render_pill(
+            AI_LABEL, font, (0, 0, 0), (255, 255, 255), pad_x=self._px(14), pad_y=self._px(8)
+        )
+        pill = shrink_to(pill, self.area.width, pill.height)
+        self.text_boxes["ai_label"] = [
+            (
+                self.area.left,
+                self.area.top,
+                self.area.left + pill.width,
+                self.area.top + pill.height,
+            )
+        ]
+        # Semi-transparent so it is legible without dominating the picture.
+        pill.putalpha(pill.getchannel("A").point(lambda v: v * 3 // 4))
+        return Layer.from_rgba(pill, self.area.left, self.area.top)
+
+    def _caption_layers(self) -> list[Layer | None]:
+        """One caption layer per scene, bottom-aligned in the safe area (None: no line)."""
+        if not self.spec.burn_captions or not self.spec.lines:
+            return []
+        layers: list[Layer | None] = []
+        boxes: list[tuple[int, int, int, int]] = []
+        for line in self.spec.lines:
+            if not line.strip():
+                layers.append(None)
+                continue
+            block = fit_text(
+                line,
+                self.area.width * 0.86,
+                self.spec.height * 0.09,
+                self._px(40),
+                self._px(24),
+                2,
+                font_path=self.theme.font_path,
+            )
+            text = render_text(block, self.theme.text, shadow=False)
+            pad = self._px(12)
+            box = Image.new("RGBA", (text.width + 2 * pad, text.height + 2 * pad), (0, 0, 0, 150))
+            box.alpha_composite(text, (pad, pad))
+            box = shrink_to(box, self.area.width, box.height)
+            x = self.area.left + (self.area.width - box.width) // 2
+            y = self.area.bottom - box.height
+            boxes.append((x, y, x + box.width, y + box.height))
+            layers.append(Layer.from_rgba(box, x, y))
+        self.text_boxes["captions"] = boxes
+        return layers
+
+    def _logo(self) -> Image.Image | None:
+        if self.theme.logo_path is None:
+            return None
+        with Image.open(self.theme.logo_path) as opened:
+            logo = ImageOps.exif_transpose(opened).convert("RGBA")
+        return shrink_to(logo, round(self.card_area.width * 0.4), round(self.spec.height * 0.08))
 
     def _end_card_layer(self) -> Layer:
         font_size = self._px(62)
-        cta_font = load_font(font_size, self.theme.font_path)
+        cta_path = font_path_for(self.spec.cta_text, self.theme.font_path)
+        cta_font = load_font(font_size, cta_path)
         while cta_font.getlength(self.spec.cta_text) > self.area.width * 0.8 and font_size > 8:
             font_size = max(8, int(font_size * 0.9))
-            cta_font = load_font(font_size, self.theme.font_path)
-        parts = [
+            cta_font = load_font(font_size, cta_path)
+        logo = self._logo()
+        parts = [] if logo is None else [logo]
+        parts += [
             self._text(
                 self.spec.brand_name, 46, 26, 1, self.spec.height * 0.05, fill=self.theme.muted
             ),
@@ -278,7 +248,7 @@ class Compositor:
                 min_width=round(self.area.width * 0.6),
             ),
         ]
-        return self._layer("end_card", _stack(parts, self._px(40), self.area), None)
+        return self._layer("end_card", stack(parts, self._px(40), self.card_area), None)
 
     # -- per-frame ------------------------------------------------------------------------
 
@@ -290,17 +260,41 @@ class Compositor:
         """First frame of the first shot where the hook is fully visible."""
         return min(self.fade_frames, self._first_shot_frames - 1)
 
+    def scene_at(self, index: int) -> int:
+        """Number of the scene (shots, then the end card) frame ``index`` belongs to."""
+        return bisect.bisect_right(self._scene_starts, index) - 1
+
+    def _decorate(self, frame: Frame, scene: int) -> None:
+        if scene < len(self.caption_layers):
+            caption = self.caption_layers[scene]
+            if caption is not None:
+                caption.blend_into(frame)
+        if self.label_layer is not None:
+            self.label_layer.blend_into(frame)
+
     def overlay(self, frame: Frame, index: int) -> Frame:
         """Return footage frame number ``index`` (0-based, whole video) with overlays."""
         # Always a copy: the encoder holds frames asynchronously, and an engine is free to
         # hand out read-only arrays or to reuse its own buffer for the next frame.
         out = frame.copy()
+        scene = self.scene_at(index)
         if index < self._first_shot_frames:
             self.hook_layer.blend_into(out, self._fade(index))
         else:
             # No fade here: the cut to the next shot already changes the whole picture,
             # and fading from nothing would make the text blink off at every cut.
             self.info_layer.blend_into(out)
+        into_scene = index - self._scene_starts[scene]
+        if scene > 0 and into_scene < self.dissolve_frames and self._previous_last is not None:
+            # Cross-dissolve from the previous shot's last picture: softens the cut
+            # without needing footage beyond the shot's own frames.
+            t = (into_scene + 1) / (self.dissolve_frames + 1)
+            out = np.asarray(
+                Image.blend(Image.fromarray(self._previous_last), Image.fromarray(out), t)
+            ).copy()
+        self._decorate(out, scene)
+        if index == self._scene_starts[scene] + self.spec.shot_frames[scene] - 1:
+            self._previous_last = out
         return out
 
     def end_card(self, last_footage: Frame) -> Iterator[Frame]:
@@ -316,6 +310,7 @@ class Compositor:
         backdrop = small.point(lambda v: v * 2 // 5).resize((w, h), Image.Resampling.BILINEAR)
         final = np.array(backdrop)
         self.end_card_layer.blend_into(final)
+        self._decorate(final, len(self.spec.shots))
         final_image = Image.fromarray(final)
         for i in range(self.spec.end_card_frames):
             t = (i + 1) / self.fade_frames

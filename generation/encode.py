@@ -5,6 +5,9 @@ while the caller prepares the next frame, which matters because frame generation
 encoding together compete for very few CPU cores. Output goes to a temporary file that
 is renamed into place only when the video is complete, so a crash or exception never
 leaves a truncated MP4 where a reader (web server, CDN sync) might pick it up.
+
+With ``audio`` the file also gets an AAC track, interleaved with the video as it is
+encoded (so players can stream it from the start).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ _PIX_FMT = "yuv420p"
 # that at 1080x1920 (6 MB per RGB frame) memory stays modest.
 _QUEUE_FRAMES = 6
 _STOP = object()
+_AUDIO_CODEC = "aac"
+# AAC encodes 1024 samples per frame.
+_AUDIO_FRAME = 1024
 
 
 class VideoWriter:
@@ -53,7 +59,12 @@ class VideoWriter:
         crf: int = 20,
         preset: str = "veryfast",
         threads: int | None = None,
+        audio: npt.NDArray[np.float32] | None = None,
+        sample_rate: int = 48_000,
+        audio_bitrate: int = 128_000,
     ) -> None:
+        if audio is not None and (audio.ndim != 2 or audio.shape[0] != 2):
+            raise ValueError(f"audio must be stereo float32 of shape (2, n), got {audio.shape}")
         if width % 2 or height % 2:
             raise ValueError(f"H.264 yuv420p needs even dimensions, got {width}x{height}")
         self.path = Path(path)
@@ -66,6 +77,10 @@ class VideoWriter:
         self._tmp_path: Path | None = None
         self._container: Any = None
         self._stream: Any = None
+        self.audio = None if audio is None else np.ascontiguousarray(audio, dtype=np.float32)
+        self.sample_rate, self.audio_bitrate = sample_rate, audio_bitrate
+        self._audio_stream: Any = None
+        self._audio_pos = 0
 
     def __enter__(self) -> VideoWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +100,12 @@ class VideoWriter:
             if self.threads is not None:
                 stream.codec_context.thread_count = self.threads
             self._stream = stream
+            if self.audio is not None:
+                audio = self._container.add_stream(
+                    _AUDIO_CODEC, rate=self.sample_rate, layout="stereo"
+                )
+                audio.bit_rate = self.audio_bitrate
+                self._audio_stream = audio
         except BaseException:
             self._discard()
             raise
@@ -122,6 +143,21 @@ class VideoWriter:
         np.copyto(rows[:, : self.width * 3].reshape(self.height, self.width, 3), rgb)
         return frame.reformat(format=_PIX_FMT)
 
+    def _mux_audio_until(self, sample: int) -> None:
+        """Encode and mux audio up to ``sample`` (clamped to the track's end)."""
+        if self.audio is None:
+            return
+        end = min(sample, self.audio.shape[1])
+        while self._audio_pos < end:
+            stop = min(self._audio_pos + _AUDIO_FRAME, self.audio.shape[1])
+            chunk = np.ascontiguousarray(self.audio[:, self._audio_pos : stop])
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+            frame.sample_rate = self.sample_rate
+            frame.pts = self._audio_pos
+            frame.time_base = Fraction(1, self.sample_rate)
+            self._container.mux(self._audio_stream.encode(frame))
+            self._audio_pos = stop
+
     def _encode_loop(self) -> None:
         time_base = Fraction(1, self.fps)
         last_array: object = None
@@ -142,7 +178,11 @@ class VideoWriter:
                 video_frame.time_base = time_base
                 pts += 1
                 self._container.mux(self._stream.encode(video_frame))
+                self._mux_audio_until(pts * self.sample_rate // self.fps)
             self._container.mux(self._stream.encode(None))
+            if self.audio is not None:
+                self._mux_audio_until(self.audio.shape[1])
+                self._container.mux(self._audio_stream.encode(None))
         except BaseException as exc:  # surfaced to the producer via write()/__exit__
             self._error = exc
             # Keep draining so a producer blocked on a full queue can notice the error.
@@ -212,6 +252,10 @@ class VideoInfo:
     frame_count: int
     duration_s: float
     faststart: bool
+    audio_codec: str | None = None
+    audio_sample_rate: int | None = None
+    audio_channels: int | None = None
+    audio_duration_s: float | None = None
 
 
 def _top_level_boxes(path: Path) -> list[str]:
@@ -264,6 +308,19 @@ def probe_video(path: Path) -> VideoInfo:
         else:
             duration = frame_count / float(rate) if rate else 0.0
         pix_fmt = ctx.pix_fmt or (stream.format.name if stream.format else "")
+        audio: dict[str, Any] = {}
+        if container.streams.audio:
+            a = container.streams.audio[0]
+            audio = {
+                "audio_codec": a.codec_context.name,
+                "audio_sample_rate": a.rate,
+                "audio_channels": a.codec_context.channels,
+                "audio_duration_s": (
+                    float(a.duration * a.time_base)
+                    if a.duration is not None and a.time_base is not None
+                    else None
+                ),
+            }
         return VideoInfo(
             codec=ctx.name,
             pix_fmt=pix_fmt,
@@ -273,4 +330,5 @@ def probe_video(path: Path) -> VideoInfo:
             frame_count=int(frame_count),
             duration_s=duration,
             faststart=_is_faststart(path),
+            **audio,
         )

@@ -1,10 +1,16 @@
-"""Render one creative job, or skip it when the same render already exists on disk."""
+"""Render one creative job, or skip it when the same render already exists on disk.
+
+Footage goes through a per-process :class:`~generation.footage.FootageCache`, so each
+distinct shot of a campaign is generated once (at the campaign's master size) and reused
+by every variant and aspect ratio that shows it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,15 +18,27 @@ from typing import Any
 
 from reelcart.domain import CreativeJob
 
+from .audio import EspeakTTS, TTSEngine
 from .engines.base import FootageEngine
+from .footage import FootageCache
 from .render import render_creative
 from .spec import CreativeSpec
-from .storyboard import RenderConfig, storyboard
+from .storyboard import RenderConfig, master_size, storyboard
 
-__all__ = ["RENDERER_VERSION", "RenderOutcome", "expected_frames", "render_hash", "render_job"]
+__all__ = [
+    "RENDERER_VERSION",
+    "RenderOutcome",
+    "expected_frames",
+    "footage_cache",
+    "render_hash",
+    "render_job",
+]
 
 # Bump when drawing or encoding changes, so every creative is re-rendered once.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
+
+_caches: dict[tuple[int, str, tuple[int, int]], FootageCache] = {}
+_caches_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -33,14 +51,25 @@ class RenderOutcome:
     skipped: bool
 
 
-def render_hash(spec: CreativeSpec, engine: str) -> str:
-    """Digest of everything that determines the rendered file (image bytes included)."""
-    payload = {
+def _engine_model(engine: FootageEngine) -> str | None:
+    inner = getattr(engine, "engine", engine)
+    model = getattr(inner, "model_name", None) or getattr(
+        getattr(inner, "preset", None), "name", None
+    )
+    return str(model) if model else None
+
+
+def render_hash(spec: CreativeSpec, engine: str, config: RenderConfig | None = None) -> str:
+    """Digest of everything that determines the rendered files (image bytes included)."""
+    payload: dict[str, Any] = {
         "version": RENDERER_VERSION,
         "engine": engine,
         "spec": {k: v for k, v in dataclasses.asdict(spec).items() if k != "shots"},
         "shots": [shot.key() for shot in spec.shots],
     }
+    if config is not None:
+        payload["brand"] = dataclasses.asdict(config.brand)
+        payload["signed"] = config.signing is not None
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -49,16 +78,34 @@ def expected_frames(job: CreativeJob, config: RenderConfig) -> int:
     return storyboard(job, config).frame_count
 
 
+def footage_cache(engine: FootageEngine, root: Path, master: tuple[int, int]) -> FootageCache:
+    """The process-wide cache for this engine, folder and master size (shared by threads)."""
+    key = (id(engine), str(Path(root).resolve()), master)
+    with _caches_lock:
+        cache = _caches.get(key)
+        if cache is None:
+            cache = _caches[key] = FootageCache(engine, root, master)
+        return cache
+
+
 def render_job(
     job: CreativeJob,
     config: RenderConfig,
     out_dir: Path,
     engine: FootageEngine,
     on_frame: Callable[[int, int], None] | None = None,
+    *,
+    tts: TTSEngine | None = None,
 ) -> RenderOutcome:
-    """Render ``job`` into ``out_dir`` unless an identical render is already there."""
+    """Render ``job`` into ``out_dir`` unless an identical render is already there.
+
+    ``engine`` may be a raw engine (wrapped in the process-wide footage cache under
+    ``config.footage_dir``, default ``out_dir/../footage``) or a ready
+    :class:`FootageCache`. ``tts`` defaults to espeak-ng when the brand kit wants a
+    voiceover.
+    """
     spec = storyboard(job, config)
-    digest = render_hash(spec, engine.name)
+    digest = render_hash(spec, engine.name, config)
     if (
         job.rendered_hash == digest
         and job.video_path
@@ -71,8 +118,42 @@ def render_job(
         return RenderOutcome(
             job.creative_id, digest, Path(job.video_path), Path(job.poster_path), manifest, True
         )
-    rendered = render_creative(spec, out_dir, engine, name=job.name, on_frame=on_frame)
-    manifest = {**rendered.manifest, "creative_id": job.creative_id, "render_hash": digest}
+    source = engine
+    if not isinstance(engine, FootageCache):
+        root = config.footage_dir or Path(out_dir).parent / "footage"
+        source = footage_cache(engine, root, master_size(config))
+    if tts is None and config.brand.voiceover:
+        tts = EspeakTTS(voice=config.brand.voice)
+    extra = {
+        "seed": job.seed,
+        "model": _engine_model(engine),
+        "product_id": job.product_id,
+        "product_version": job.product_version,
+        "creative_id": job.creative_id,
+        "creative_name": job.name,
+        "render_hash": digest,
+        "renderer_version": RENDERER_VERSION,
+    }
+    rendered = render_creative(
+        spec,
+        out_dir,
+        source,
+        name=job.name,
+        on_frame=on_frame,
+        theme=config.brand.theme,
+        tts=tts,
+        signing=config.signing,
+        extra_manifest=extra,
+        generator_version=RENDERER_VERSION,
+    )
+    manifest = {
+        **rendered.manifest,
+        "files": {
+            "preview": rendered.preview_path.name if rendered.preview_path else None,
+            "vtt": rendered.captions[0].name if rendered.captions else None,
+            "srt": rendered.captions[1].name if rendered.captions else None,
+        },
+    }
     rendered.video_path.with_suffix(".json").write_text(json.dumps(manifest, indent=2))
     return RenderOutcome(
         job.creative_id, digest, rendered.video_path, rendered.poster_path, manifest, False

@@ -1,7 +1,10 @@
-"""Render one creative: footage engine -> overlays -> H.264 MP4, plus a poster and manifest.
+"""Render one creative: footage -> overlays -> H.264 + AAC MP4, and everything around it.
 
-This is the entry point the rest of the app calls. It only reads the shot images and
-writes into ``out_dir``; persistence, uploads and orchestration belong to the caller.
+Next to ``<name>.mp4`` it writes a poster (``.jpg``), an animated preview (``.webp``),
+caption sidecars (``.vtt``, ``.srt``) when the spec has a script, and, when signing is
+configured, embeds C2PA Content Credentials in the MP4. This is the entry point the rest
+of the app calls. It only reads the shot images and writes into ``out_dir``;
+persistence, uploads and orchestration belong to the caller.
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ from typing import Any
 
 from PIL import Image
 
+from generation.audio import TTSEngine, soundtrack
+from generation.captions import write_captions
 from generation.compose import Compositor, Theme
 from generation.encode import VideoWriter
 from generation.engines.base import FootageEngine, Frame
+from generation.platforms import aspect_for_size
+from generation.preview import PreviewCollector
+from generation.provenance import SigningConfig, sign_video
 from generation.spec import CreativeSpec
 
 __all__ = ["ProgressCallback", "RenderedCreative", "build_manifest", "render_creative"]
@@ -44,12 +52,18 @@ class RenderedCreative:
     frame_count: int
     duration_s: float
     manifest: dict[str, Any] = field(compare=False)
+    preview_path: Path | None = None
+    captions: tuple[Path, Path] | None = None
+    signed: bool = False
 
 
 def build_manifest(spec: CreativeSpec, engine_name: str) -> dict[str, Any]:
     """JSON-serialisable description of a creative, for experiment tracking and agents."""
     return {
         "engine": engine_name,
+        "aspect": aspect_for_size(spec.width, spec.height).label,
+        "lines": list(spec.lines),
+        "ai_label": spec.ai_label,
         "factors": dict(spec.factors),
         "shots": [
             {
@@ -103,12 +117,20 @@ def render_creative(
     on_frame: ProgressCallback | None = None,
     preset: str = "veryfast",
     theme: Theme | None = None,
+    tts: TTSEngine | None = None,
+    signing: SigningConfig | None = None,
+    preview: bool = True,
+    extra_manifest: dict[str, Any] | None = None,
+    generator_version: str = "0",
 ) -> RenderedCreative:
-    """Render ``spec`` to ``out_dir/<name>.mp4`` and ``out_dir/<name>.jpg``.
+    """Render ``spec`` to ``out_dir/<name>.mp4`` (+ ``.jpg``, ``.webp``, ``.vtt``, ``.srt``).
 
     The poster is the first-shot frame where the hook (title and price) has fully faded
-    in. Existing files of the same name are replaced atomically. Raises ``ValueError``
-    for a bad ``name`` or an engine that breaks its frame contract.
+    in. The soundtrack is the generated music bed, with the script spoken by ``tts``
+    (if given) and the music ducked under it. ``extra_manifest`` is merged into the
+    manifest (and the signed credentials). Existing files of the same name are replaced
+    atomically. Raises ``ValueError`` for a bad ``name`` or an engine that breaks its
+    frame contract.
     """
     if not _NAME_RE.match(name):
         raise ValueError(f"invalid output name {name!r}: use letters, digits, '.', '_', '-'")
@@ -122,12 +144,20 @@ def render_creative(
     poster: Frame | None = None
     last: Frame | None = None
     index = 0
+    starts = [start / spec.fps for start, _ in spec.scene_frames]
+    # The seed of the first shot is the product's: a product keeps its tune across variants.
+    sound = soundtrack(total / spec.fps, spec.shots[0].seed, spec.lines, starts, tts)
+    thumbs = PreviewCollector(spec.fps, spec.width, spec.height) if preview else None
 
-    with VideoWriter(video_path, spec.width, spec.height, spec.fps, preset=preset) as writer:
+    with VideoWriter(
+        video_path, spec.width, spec.height, spec.fps, preset=preset, audio=sound.samples
+    ) as writer:
 
         def emit(frame: Frame) -> None:
             nonlocal index
             writer.write(frame)
+            if thumbs is not None:
+                thumbs.add(frame, index)
             index += 1
             if on_frame is not None:
                 on_frame(index, total)
@@ -152,6 +182,16 @@ def render_creative(
             emit(frame)
 
     _save_poster(poster, poster_path)
+    preview_path = thumbs.save(out_dir / f"{name}.webp") if thumbs is not None else None
+    captions = write_captions(spec, out_dir / name)
+    manifest = {
+        **build_manifest(spec, engine.name),
+        "audio": sound.describe(),
+        **(extra_manifest or {}),
+    }
+    if signing is not None:
+        sign_video(video_path, signing, name, manifest, generator_version)
+    manifest["provenance"] = {"c2pa": signing is not None}
     return RenderedCreative(
         video_path=video_path,
         poster_path=poster_path,
@@ -160,5 +200,8 @@ def render_creative(
         fps=spec.fps,
         frame_count=index,
         duration_s=index / spec.fps,
-        manifest=build_manifest(spec, engine.name),
+        manifest=manifest,
+        preview_path=preview_path,
+        captions=captions,
+        signed=signing is not None,
     )

@@ -119,6 +119,11 @@ class CreativeSpec:
     ``factors`` are passed through to the manifest (a mapping is accepted too and
     normalised to sorted ``(name, level)`` pairs, keeping the spec hashable and
     ``dataclasses.asdict`` / JSON friendly; :attr:`factor_map` gives a dict view).
+
+    ``lines`` is the script: one caption / voiceover line per scene (each shot, then the
+    end card), or empty for a silent, caption-free creative. ``burn_captions`` draws the
+    lines into the picture (they always go to the WebVTT/SRT sidecars); ``ai_label`` adds
+    a visible "AI-generated" label.
     """
 
     title: str
@@ -132,9 +137,20 @@ class CreativeSpec:
     height: int = 1920
     fps: int = 30
     end_card_s: float = 1.5
+    lines: tuple[str, ...] = ()
+    burn_captions: bool = True
+    ai_label: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shots", tuple(self.shots))
+        object.__setattr__(self, "lines", tuple(self.lines))
+        if self.lines and len(self.lines) != len(self.shots) + 1:
+            raise ValueError(
+                f"CreativeSpec.lines needs one line per shot plus one for the end card "
+                f"({len(self.shots) + 1}), got {len(self.lines)}"
+            )
+        if not all(isinstance(line, str) for line in self.lines):
+            raise ValueError("CreativeSpec.lines must hold strings")
         object.__setattr__(self, "factors", _normalise_factors(self.factors))
         for name in ("title", "price_text", "cta_text", "brand_name"):
             value = getattr(self, name)
@@ -191,3 +207,13 @@ class CreativeSpec:
     def end_card_frames(self) -> int:
         """Frames of the end card: whatever remains, so the total is exactly right."""
         return self.frame_count - sum(self.shot_frames)
+
+    @property
+    def scene_frames(self) -> tuple[tuple[int, int], ...]:
+        """``(first, end)`` frame of every scene (shots, then the end card), end exclusive."""
+        bounds = []
+        start = 0
+        for count in (*self.shot_frames, self.end_card_frames):
+            bounds.append((start, start + count))
+            start += count
+        return tuple(bounds)

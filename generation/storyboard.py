@@ -1,20 +1,45 @@
 """From a creative job (catalog facts + factor levels) to the spec the renderer draws.
 
-Copy comes only from the catalog: the title and the price exactly as the catalog holds it.
-Factors pick among fixed, honest templates; nothing here invents a claim.
+A storyboard is a hook in the first seconds, feature shots, the price, and a CTA end
+card. Factors choose among fixed, honest templates (see :mod:`generation.adcopy`):
+
+- ``hook``: ``title`` or ``price`` leads;
+- ``style``: the motion preset (``mixed``, ``zoom``, ``pan``);
+- ``cta``: the end-card button text;
+- ``duration``: ``6s`` (hook, price, end card) or ``15s`` (hook, three feature shots,
+  price, end card); without it, one shot per photo at ``shot_seconds``;
+- ``aspect``: ``9:16``, ``1:1``, ``4:5`` or ``16:9``.
+
+Shots depend on the product (photo, seed), the style and the timing only, never on the
+copy, CTA or aspect, so variants that differ in those share footage. The first shot is
+the same in every duration, so 6 s and 15 s variants share their hook footage too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelcart.domain import CreativeJob
 from reelcart.money import format_money
 
+from .adcopy import ProductFacts, feature_lines, hook_line, offer_line
+from .brand import BrandKit
+from .platforms import get_aspect, size_for
+from .provenance import SigningConfig
 from .spec import CreativeSpec, ShotSpec
 
-__all__ = ["CTA_TEXT", "HOOKS", "MOTIONS", "RenderConfig", "storyboard"]
+__all__ = [
+    "CTA_TEXT",
+    "DURATIONS",
+    "HOOKS",
+    "MOTIONS",
+    "STYLES",
+    "RenderConfig",
+    "master_size",
+    "storyboard",
+]
 
 HOOKS = ("title", "price")
 CTA_TEXT = {
@@ -23,11 +48,26 @@ CTA_TEXT = {
     "see_options": "See colours and sizes",
 }
 MOTIONS = ("push_in", "pan_left", "pull_out", "pan_right")
+STYLES: dict[str, tuple[str, ...]] = {
+    "mixed": MOTIONS,
+    "zoom": ("push_in", "pull_out"),
+    "pan": ("pan_left", "pan_right"),
+}
+# Scene lengths: (hook, features..., offer) then the end card. All sum to the duration.
+DURATIONS: dict[str, tuple[tuple[float, ...], float]] = {
+    "6s": ((2.5, 2.0), 1.5),
+    "15s": ((2.5, 2.5, 2.5, 2.5, 2.5), 2.5),
+}
 
 
 @dataclass(frozen=True)
 class RenderConfig:
-    """How big, how fast and how long creatives are rendered, and by which engine."""
+    """How big, how fast and how long creatives are rendered, by which engine, how branded.
+
+    ``width x height`` is the size without an ``aspect`` factor; with one, the aspect's
+    platform size scaled to the same long edge. ``aspects`` are all the aspect ratios the
+    campaign renders: footage is generated once at a master size covering them all.
+    """
 
     width: int = 1080
     height: int = 1920
@@ -35,36 +75,105 @@ class RenderConfig:
     shot_seconds: float = 2.5
     end_card_seconds: float = 1.5
     engine: str = "motion"
+    brand: BrandKit = field(default_factory=BrandKit)
+    aspects: tuple[str, ...] = ()
+    footage_dir: Path | None = None
+    signing: SigningConfig | None = None
+
+    @property
+    def long_edge(self) -> int:
+        return max(self.width, self.height)
+
+
+def _size(config: RenderConfig, aspect: str | None) -> tuple[int, int]:
+    if aspect is None:
+        return config.width, config.height
+    return size_for(aspect, config.long_edge)
+
+
+def master_size(config: RenderConfig) -> tuple[int, int]:
+    """The footage size covering every aspect the campaign renders (max width, max height).
+
+    Each aspect is then a crop of it, at 1:1 pixel scale for the largest ones.
+    """
+    sizes = [_size(config, a) for a in config.aspects] or [(config.width, config.height)]
+    return max(w for w, _ in sizes), max(h for _, h in sizes)
+
+
+def _facts(job: CreativeJob, brand: str) -> ProductFacts:
+    compare_at = None
+    if job.compare_at_minor is not None and job.compare_at_minor > job.price_minor:
+        compare_at = format_money(job.compare_at_minor, job.currency)
+    return ProductFacts(
+        title=job.product_title,
+        price_text=format_money(job.price_minor, job.currency),
+        description=job.description,
+        options=tuple((name, tuple(values)) for name, values in job.options),
+        compare_at_text=compare_at,
+        brand=brand,
+    )
+
+
+def _level(job: CreativeJob, factor: str, default: str, allowed: Collection[str]) -> str:
+    level = job.factors.get(factor, default)
+    if level not in allowed:
+        raise ValueError(f"unknown {factor} level {level!r}; expected one of {sorted(allowed)}")
+    return level
 
 
 def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
-    """The creative spec for ``job``: one shot per product photo, then the CTA end card."""
-    hook = job.factors.get("hook", "title")
-    cta = job.factors.get("cta", "shop_now")
-    if hook not in HOOKS:
-        raise ValueError(f"unknown hook level {hook!r}; expected one of {HOOKS}")
-    if cta not in CTA_TEXT:
-        raise ValueError(f"unknown cta level {cta!r}; expected one of {sorted(CTA_TEXT)}")
+    """The creative spec for ``job``: shots, copy, script, size and end card."""
+    hook = _level(job, "hook", "title", HOOKS)
+    cta = _level(job, "cta", "shop_now", CTA_TEXT)
+    style = _level(job, "style", "mixed", STYLES)
+    duration = job.factors.get("duration")
+    if duration is not None:
+        _level(job, "duration", "", DURATIONS)
+    aspect = job.factors.get("aspect")
+    if aspect is not None:
+        get_aspect(aspect)  # raises for an unknown aspect
+    width, height = _size(config, aspect)
+    brand = config.brand
+    brand_name = brand.name or job.brand_name
+    facts = _facts(job, brand_name)
+
+    if duration is None:
+        scenes: tuple[float, ...] = (config.shot_seconds,) * len(job.image_paths)
+        end_card = config.end_card_seconds
+        has_offer = False
+    else:
+        scenes, end_card = DURATIONS[duration]
+        has_offer = True
+    motions = STYLES[style]
     shots = tuple(
         ShotSpec(
-            image_path=Path(path),
+            image_path=Path(job.image_paths[index % len(job.image_paths)]),
             # Motion follows the product's seed, not the variant: variants share footage.
-            motion=MOTIONS[(job.seed + index) % len(MOTIONS)],
-            duration_s=config.shot_seconds,
+            motion=motions[(job.seed + index) % len(motions)],
+            duration_s=seconds,
             seed=job.seed + index,
         )
-        for index, path in enumerate(job.image_paths)
+        for index, seconds in enumerate(scenes)
     )
+    middle = len(shots) - 1 - (1 if has_offer else 0)
+    lines = [
+        hook_line(facts, hook, brand.tone),
+        *feature_lines(facts, max(0, middle)),
+        *([offer_line(facts)] if has_offer and len(shots) > 1 else []),
+        CTA_TEXT[cta],
+    ]
     return CreativeSpec(
         title=job.product_title,
-        price_text=format_money(job.price_minor, job.currency),
+        price_text=facts.price_text,
         cta_text=CTA_TEXT[cta],
         hook=hook,
         shots=shots,
         factors=tuple(sorted(job.factors.items())),
-        brand_name=job.brand_name,
-        width=config.width,
-        height=config.height,
+        brand_name=brand_name,
+        width=width,
+        height=height,
         fps=config.fps,
-        end_card_s=config.end_card_seconds,
+        end_card_s=end_card,
+        lines=tuple(lines),
+        ai_label=brand.ai_label,
     )

@@ -6,17 +6,24 @@ the frame; nothing here knows about the ad layout.
 
 from __future__ import annotations
 
+import importlib.util
+import io
+import logging
+import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 __all__ = [
     "RGB",
     "RGBA",
     "TextBlock",
+    "displayable",
     "fit_text",
+    "font_path_for",
     "load_font",
     "render_pill",
     "render_text",
@@ -26,9 +33,96 @@ __all__ = [
 RGB = tuple[int, int, int]
 RGBA = tuple[int, int, int, int]
 
+_log = logging.getLogger(__name__)
+
 _ELLIPSIS = "…"
+# Fonts tried, in order, when the brand font (or Pillow's Latin-only default) lacks a
+# glyph: Debian's Noto fonts when installed (`fonts-noto-core`: most scripts), then the
+# DejaVu Sans that ships inside the matplotlib wheel (Latin, Greek, Cyrillic, Hebrew,
+# Arabic, ...), so non-Latin titles render on a machine with no system fonts at all.
+_NOTO_DIRS = (Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/opentype/noto"))
+_DEJAVU_SYSTEM = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 # Extra space between wrapped lines, as a fraction of the font's natural line height.
 _LINE_GAP = 0.08
+
+
+def _matplotlib_dejavu() -> Path | None:
+    spec = importlib.util.find_spec("matplotlib")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+        if path.is_file():
+            return path
+    return None
+
+
+@cache
+def _fallback_fonts() -> tuple[Path, ...]:
+    found: list[Path] = []
+    for folder in _NOTO_DIRS:
+        if folder.is_dir():
+            regular = sorted(
+                p
+                for p in folder.iterdir()
+                if p.name.startswith("NotoSans")
+                and p.stem.endswith("-Regular")
+                and p.suffix in (".ttf", ".otf", ".ttc")
+            )
+            # The pan-European face first; then the script-specific ones.
+            found.extend(sorted(regular, key=lambda p: p.name != "NotoSans-Regular.ttf"))
+    found.extend(p for p in (_matplotlib_dejavu(), _DEJAVU_SYSTEM) if p and p.is_file())
+    return tuple(found)
+
+
+@cache
+def _coverage(font_path: Path | None) -> frozenset[int]:
+    """Code points the font has glyphs for (``None``: Pillow's built-in font)."""
+    if font_path is None:
+        data = ImageFont.load_default(10).font_bytes  # type: ignore[union-attr]
+        source: object = io.BytesIO(data)
+    else:
+        source = str(font_path)
+    try:
+        font = TTFont(source, fontNumber=0, lazy=True)
+        return frozenset(font.getBestCmap() or {})
+    except Exception:  # an unreadable font covers nothing; the next one is tried
+        _log.warning("cannot read font %s; skipping it", font_path)
+        return frozenset()
+
+
+def _needed(text: str) -> set[int]:
+    # Whitespace and invisible format characters (ZWJ, variation selectors) need no glyph.
+    return {ord(c) for c in text if not c.isspace() and unicodedata.category(c) not in ("Cf", "Mn")}
+
+
+@lru_cache(maxsize=512)
+def font_path_for(text: str, preferred: Path | None = None) -> Path | None:
+    """The first font of the chain (brand font, built-in, fallbacks) that covers ``text``.
+
+    If none covers every character, the one covering the most wins; :func:`displayable`
+    then drops what it cannot draw (typically emoji) rather than printing empty boxes.
+    """
+    needed = _needed(text)
+    chain: list[Path | None] = [preferred] if preferred is not None else []
+    chain.append(None)
+    best, best_count = chain[0], -1
+    for candidate in (*chain, *_fallback_fonts()):
+        count = len(needed & _coverage(candidate))
+        if count == len(needed):
+            return candidate
+        if count > best_count:
+            best, best_count = candidate, count
+    return best
+
+
+def displayable(text: str, font_path: Path | None) -> str:
+    """``text`` without the characters ``font_path`` cannot draw, spaces collapsed."""
+    covered = _coverage(font_path)
+    kept = "".join(
+        c
+        for c in text
+        if c.isspace() or ord(c) in covered or unicodedata.category(c) in ("Cf", "Mn")
+    )
+    return " ".join(kept.split())
 
 
 @lru_cache(maxsize=64)
@@ -132,8 +226,12 @@ def fit_text(
     If even ``min_size`` does not fit: with ``truncate`` the last allowed line ends in an
     ellipsis (fine for long product titles); without it the font keeps shrinking until
     the text fits, for strings that must appear verbatim, such as prices.
+
+    The font is ``font_path`` if it can draw ``text``, else the first fallback that can
+    (see :func:`font_path_for`); characters no font can draw are left out.
     """
-    text = " ".join(text.split())
+    font_path = font_path_for(text, font_path)
+    text = displayable(text, font_path) or " "
     size = max(1, max_size)
     floor = max(1, min_size) if truncate else 1
     while True:

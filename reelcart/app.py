@@ -16,8 +16,11 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from commerce.acp_rest import acp_routes, build_checkout_service
 from commerce.mcp_server import build_mcp_server
+from commerce.shopify_webhooks import webhook_routes as shopify_webhook_routes
 from connectors.storage import MediaStore
+from experiments.report_routes import report_routes
 from reelcart.db import Database
 from reelcart.settings import Settings
 
@@ -114,7 +117,9 @@ def create_app(
     """Build the app; ``db`` and ``store`` default to what ``settings`` name."""
     db = db or Database.from_settings(settings)
     store = store or MediaStore.from_settings(settings)
-    mcp = build_mcp_server(db, store)
+    # agent checkout (ACP): one checkout core behind REST and the MCP tools
+    checkout = build_checkout_service(db, store, settings)
+    mcp = build_mcp_server(db, store, checkout=checkout)
     token = settings.api_token.get_secret_value() if settings.api_token else None
     # The SDK's app routes /mcp itself; wrapping it whole keeps POST /mcp free of redirects.
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", host=settings.host)
@@ -129,6 +134,12 @@ def create_app(
             Route("/healthz", _health),
             Route("/media/{key:path}", _media_endpoint(store), methods=["GET", "HEAD"]),
             Route("/mcp", endpoint=BearerAuth(mcp_app, token)),
+            # experiments: report page, event ingestion, click redirect, impression pixel
+            *report_routes(db, store, settings, auth=lambda app: BearerAuth(app, token)),
+            # ACP REST + /.well-known/acp.json (bearer auth checked inside, in ACP's error shape)
+            *acp_routes(db, store, settings, service=checkout),
+            # Shopify webhooks at /webhooks/shopify (HMAC-verified, deduplicated)
+            *shopify_webhook_routes(db, store, settings),
         ],
         lifespan=lifespan,
     )

@@ -224,5 +224,85 @@ def products(
     console.print(table)
 
 
+# --- experiments (issue 7): simulated shoppers through the real MCP server ---
+@app.command()
+def simulate(
+    shoppers: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Shoppers to simulate.")
+    ] = 1000,
+    campaign: Annotated[str, typer.Option(help="Campaign whose creatives are shown.")] = "demo",
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(help="True conversion per factor level, e.g. hook=price:0.12 (repeat)."),
+    ] = None,
+    evaluate_every: Annotated[int, typer.Option(min=10, help="Re-evaluate every N.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Drive simulated shopper agents through the MCP server; allocation adapts as they buy."""
+    import anyio
+
+    from connectors.storage import MediaStore
+    from experiments.simulator import parse_rate, run_shoppers
+    from reelcart.db import Database
+    from reelcart.models import Campaign
+
+    settings = get_settings()
+    db = Database.from_settings(settings)
+    db.migrate()
+    rates: dict[str, dict[str, float]] = {}
+    try:
+        for text in rate or []:
+            factor, level, value = parse_rate(text)
+            rates.setdefault(factor, {})[level] = value
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if not rates:
+        # Demo default: the first level of the plan's first factor converts at 12%, others 8%.
+        with db.session() as session:
+            row = session.query(Campaign).filter_by(name=campaign).first()
+            factors = (row.plan or {}).get("factors", {}) if row else {}
+        if factors:
+            name = sorted(factors)[0]
+            rates = {name: {lvl: (0.12 if i == 0 else 0.08) for i, lvl in enumerate(factors[name])}}
+    store = MediaStore.from_settings(settings)
+    try:
+        run = anyio.run(
+            lambda: run_shoppers(
+                db, store, campaign, shoppers, rates, seed=seed, evaluate_every=evaluate_every
+            )
+        )
+    except LookupError as exc:
+        err.print(f"[red]{exc}.[/red] Run `reelcart demo --campaign {campaign}` first.")
+        raise typer.Exit(2) from exc
+    console.print(f"True rates: {rates or 'default 8% everywhere'}")
+    table = Table(title=f"{shoppers} simulated shoppers, campaign {campaign!r}")
+    for column in ("product", "creative", "status", "shown", "buyers", "conversion", "weight"):
+        table.add_column(column)
+    report = run.report
+    for exp in report.products if report else []:
+        for arm in exp.arms:
+            status = (
+                "WINNER" if exp.winner and exp.winner.creative_id == arm.creative_id else arm.status
+            )
+            table.add_row(
+                exp.product_title,
+                arm.name,
+                status,
+                str(arm.metrics.units),
+                str(arm.metrics.buyers),
+                f"{arm.values['conversion']:.1%}",
+                f"{arm.weight:.0%}",
+            )
+    console.print(table)
+    for warning in report.warnings if report else []:
+        err.print(f"[yellow]{warning}[/yellow]")
+    console.print(
+        f"Report: {settings.resolved_public_base_url}/reports/campaigns/{campaign} (reelcart serve)"
+    )
+
+
+# --- end experiments ---
+
 if __name__ == "__main__":
     app()

@@ -114,11 +114,51 @@ class CreativeStatus(enum.StrEnum):
     RETIRED = "retired"
 
 
-class CampaignPlan(BaseModel):
-    """The variant matrix of a campaign: named factors, their levels, and a cap.
+def _gain(
+    uncovered: set[tuple[int, int, int, int]], row: dict[int, int], k: int, level: int
+) -> int:
+    """How many uncovered pairs setting factor ``k`` to ``level`` would cover."""
+    return sum(
+        ((min(k, m), level if k < m else v, max(k, m), v if k < m else level) in uncovered)
+        for m, v in row.items()
+    )
 
-    ``variants()`` is the full factorial in a stable order, cut at ``max_variants`` per
-    product. Factor names and levels are identifiers (``hook=price``), shown in names.
+
+def _pairwise(levels: list[list[str]]) -> list[tuple[int, ...]]:
+    """Greedy all-pairs design (AETG-style, deterministic) over level indices."""
+    n = len(levels)
+    uncovered = {
+        (i, a, j, b)
+        for i, j in itertools.combinations(range(n), 2)
+        for a in range(len(levels[i]))
+        for b in range(len(levels[j]))
+    }
+    rows: list[tuple[int, ...]] = []
+    while uncovered:
+        i, a, j, b = min(uncovered)
+        row: dict[int, int] = {i: a, j: b}
+        for k in range(n):
+            if k not in row:
+                gains = [_gain(uncovered, row, k, lv) for lv in range(len(levels[k]))]
+                row[k] = gains.index(max(gains))  # ties: the first level
+        full = tuple(row[k] for k in range(n))
+        uncovered -= {(p, full[p], q, full[q]) for p, q in itertools.combinations(range(n), 2)}
+        rows.append(full)
+    return rows
+
+
+class CampaignPlan(BaseModel):
+    """The variant matrix of a campaign: named factors, their levels, a design and a cap.
+
+    The creative factors are ``hook``, ``style`` (motion preset), ``cta``, ``duration``
+    (``6s``, ``15s``) and ``aspect`` (``9:16``, ``1:1``, ``4:5``, ``16:9``); other names
+    pass through to the manifest. ``design`` picks the combinations: ``full`` (the full
+    factorial), ``half`` (the regular half fraction: level indices summing to an even
+    number, i.e. the defining relation I = ABC...; every level of every factor still
+    appears equally often when some other factor has an even number of levels) or
+    ``pairwise`` (a greedy covering design: every pair of levels of every two factors
+    appears at least once, far fewer runs than the full factorial). The result is cut at
+    ``max_variants`` per product. Names and levels are identifiers (``hook=price``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -128,15 +168,25 @@ class CampaignPlan(BaseModel):
         list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_:.-]*$")]],
     ] = Field(min_length=1)
     max_variants: int = Field(default=8, ge=1, le=256)
+    design: Literal["full", "half", "pairwise"] = "full"
 
     def variants(self) -> list[dict[str, str]]:
-        """Factor combinations, first level of the first factor varying slowest."""
+        """Factor combinations of the design, first factor (by name) varying slowest."""
         names = sorted(self.factors)
         for name in names:
             if not self.factors[name]:
                 raise ValueError(f"factor {name!r} has no levels")
-        combos = itertools.product(*(self.factors[name] for name in names))
-        return [dict(zip(names, combo, strict=True)) for combo in combos][: self.max_variants]
+        levels = [self.factors[name] for name in names]
+        if self.design == "pairwise" and len(names) > 1:
+            rows = _pairwise(levels)
+        else:
+            rows = list(itertools.product(*(range(len(lv)) for lv in levels)))
+            if self.design == "half":
+                if len(names) < 2:
+                    raise ValueError("a half fraction needs at least two factors")
+                rows = [row for row in rows if sum(row) % 2 == 0]
+        combos = [{name: levels[k][row[k]] for k, name in enumerate(names)} for row in rows]
+        return combos[: self.max_variants]
 
     @staticmethod
     def variant_key(factors: dict[str, str]) -> str:
@@ -163,6 +213,11 @@ class CreativeJob(BaseModel):
     image_paths: tuple[str, ...] = Field(min_length=1)
     factors: dict[str, str]
     seed: int
+    # Optional catalog facts for copy (storyboard): never invented, only quoted.
+    description: str = ""
+    options: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    compare_at_minor: int | None = Field(default=None, ge=0)
+    product_version: str | None = None
     # What the database knows of a previous render: lets the renderer skip finished work.
     rendered_hash: str | None = None
     video_path: str | None = None

@@ -32,8 +32,12 @@ __all__ = [
     "CheckoutSession",
     "Creative",
     "CreativeShot",
+    "DelegatedPaymentToken",
     "Event",
+    "IdempotencyRecord",
+    "InventoryReservation",
     "Order",
+    "OrderWebhook",
     "Product",
     "ProductImage",
     "ProductVariant",
@@ -258,6 +262,18 @@ class CheckoutSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    # --- ACP checkout (commerce/checkout*.py); migration 0002_checkout ---
+    # The shopper (or conversation) the agent acts for: attribution looks up what it was shown.
+    subject: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
+    # Requested items as [{"id": ..., "quantity": n}] (merged), the input of every recompute.
+    items: Mapped[list[Any]] = mapped_column(default=list)
+    messages: Mapped[list[Any]] = mapped_column(default=list)
+    # Everything else of the ACP session that is stored as sent or negotiated: capabilities,
+    # fulfillment options and selection, order notes, locale, metadata.
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Payment attempt: Stripe PaymentIntent id, its idempotency key, refund id.
+    payment: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Order(Base):
@@ -277,3 +293,202 @@ class Order(Base):
     payment_reference: Mapped[str | None] = mapped_column(String(255), default=None)
     external_order_id: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # --- ACP checkout (commerce/checkout_orders.py); migration 0002_checkout ---
+    subject: Mapped[str | None] = mapped_column(String(255), default=None)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    totals: Mapped[list[Any]] = mapped_column(default=list)
+
+
+# --- ACP checkout tables (commerce/checkout*.py, commerce/acp_*.py); migration 0002_checkout ---
+
+
+class IdempotencyRecord(Base):
+    """One ``Idempotency-Key`` of an ACP POST: in flight, or its stored response (>= 24 h)."""
+
+    __tablename__ = "acp_idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("idk"))
+    # Authenticated identity + method + path: the same key on another endpoint is another key.
+    scope: Mapped[str] = mapped_column(String(512))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="in_flight")
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An in-flight claim older than this is taken over (its worker died).
+    locked_until: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class InventoryReservation(Base):
+    """Units of a variant held for a checkout session until it completes, cancels or expires."""
+
+    __tablename__ = "inventory_reservations"
+    __table_args__ = (Index("ix_inventory_reservations_variant_state", "variant_id", "state"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("rsv"))
+    checkout_session_id: Mapped[str] = mapped_column(
+        ForeignKey("checkout_sessions.id", ondelete="CASCADE"), index=True
+    )
+    # No foreign key: a catalog re-sync replaces variant rows, a hold must survive that.
+    variant_id: Mapped[str] = mapped_column(String(255))
+    quantity: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="held")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class DelegatedPaymentToken(Base):
+    """A vault token from the ACP Delegate Payment endpoint, with its allowance."""
+
+    __tablename__ = "delegated_payment_tokens"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("vt"))
+    payment_method_id: Mapped[str] = mapped_column(String(255))
+    checkout_session_id: Mapped[str] = mapped_column(String(255), index=True)
+    merchant_id: Mapped[str] = mapped_column(String(256))
+    max_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    expires_at: Mapped[datetime] = mapped_column()
+    display: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    token_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OrderWebhook(Base):
+    """Outbox of order events for the agent platform, delivered with retries and backoff."""
+
+    __tablename__ = "order_webhook_outbox"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("whk"))
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Shopify connector (issue 3): sync state, webhook deliveries, published media ---------
+
+
+class ShopifySyncState(Base):
+    """Where the Shopify catalog sync stands: the running sync's cursor, the last watermark.
+
+    One row per shop. A sync persists its cursor after every page it applies, so a crash
+    resumes at the next page; ``watermark`` (the newest ``updatedAt`` fully synced) is
+    advanced only when a sync completes.
+    """
+
+    __tablename__ = "shopify_sync_state"
+
+    shop: Mapped[str] = mapped_column(String(255), primary_key=True)
+    watermark: Mapped[datetime | None] = mapped_column(default=None)
+    last_full_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    run_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    run_mode: Mapped[str | None] = mapped_column(String(16), default=None)
+    run_query: Mapped[str | None] = mapped_column(Text, default=None)
+    run_cursor: Mapped[str | None] = mapped_column(Text, default=None)
+    run_watermark: Mapped[datetime | None] = mapped_column(default=None)
+    run_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    uninstalled_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ShopifySyncSeen(Base):
+    """Products a running full sync has seen; the rest are archived when it completes."""
+
+    __tablename__ = "shopify_sync_seen"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ShopifyWebhookDelivery(Base):
+    """A webhook delivery, kept by ``X-Shopify-Webhook-Id`` so a redelivery is a no-op."""
+
+    __tablename__ = "shopify_webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    shop: Mapped[str] = mapped_column(String(255), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(255), default="")
+
+
+class ShopifyCreativeMedia(Base):
+    """The Shopify video media a creative is published as (one per creative)."""
+
+    __tablename__ = "shopify_creative_media"
+
+    creative_id: Mapped[str] = mapped_column(
+        ForeignKey("creatives.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[str] = mapped_column(String(255))
+    media_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The render published: a re-render replaces the Shopify video.
+    render_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+__all__ += [  # kept apart from the list above so parallel edits don't clash
+    "ShopifyCreativeMedia",
+    "ShopifySyncSeen",
+    "ShopifySyncState",
+    "ShopifyWebhookDelivery",
+]
+# --- end Shopify connector ---
+
+
+# --- experiments (issue 7): allocation history and decisions ---
+class Allocation(Base):
+    """Traffic weights for one product's creatives in a campaign, from one evaluation.
+
+    Rows are history: the newest per (campaign, product) is what ``get_product`` serves;
+    the older ones let the sample-ratio check know what split each period promised.
+    """
+
+    __tablename__ = "experiment_allocations"
+    __table_args__ = (
+        Index("ix_experiment_allocations_product_created", "product_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("alc"))
+    campaign_id: Mapped[str] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    product_id: Mapped[str] = mapped_column(String(255))
+    # {creative_id: weight}; weights sum to 1 over the creatives live when computed.
+    weights: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    method: Mapped[str] = mapped_column(String(32), default="uniform")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExperimentDecision(Base):
+    """What the decision rule concluded: a winner, a retired loser, or challengers wanted."""
+
+    __tablename__ = "experiment_decisions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("dec"))
+    campaign_id: Mapped[str] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    product_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    creative_id: Mapped[str | None] = mapped_column(
+        ForeignKey("creatives.id", ondelete="SET NULL"), default=None
+    )
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ += ["Allocation", "ExperimentDecision"]  # experiments block, apart from the list above
+# --- end experiments ---

@@ -6,12 +6,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEMO_CATALOG", "Settings", "get_settings"]
+__all__ = ["DEMO_CATALOG", "Settings", "ShippingRate", "get_settings"]
 
 DEMO_CATALOG = Path(__file__).parent / "demo_store" / "products.json"
+
+
+class ShippingRate(BaseModel):
+    """A shipping option offered at checkout (ACP ``FulfillmentOptionShipping``)."""
+
+    id: str
+    title: str
+    amount_minor: int = Field(ge=0)
+    min_days: int = Field(default=3, ge=0)
+    max_days: int = Field(default=7, ge=0)
+    carrier: str | None = None
 
 
 class Settings(BaseSettings):
@@ -48,16 +59,117 @@ class Settings(BaseSettings):
     engine: Literal["motion", "diffusion"] = Field(
         default="motion", description="Footage engine: `motion` on the CPU, `diffusion` on a GPU."
     )
+    # --- diffusion engine (generation/models.py, generation/engines/diffusion.py) ---
+    diffusion_preset: str = Field(
+        default="ltx-video-i2v",
+        description="Model preset of the diffusion engine (see generation/models.py PRESETS).",
+    )
+    model_dir: Path | None = Field(
+        default=None,
+        description="Local diffusers folder to load instead of the preset's Hugging Face id.",
+    )
+    diffusion_device: str | None = Field(
+        default=None, description="Torch device, e.g. `cuda:1`; default: CUDA, else MPS, else CPU."
+    )
+    diffusion_compile: bool = Field(
+        default=False, description="torch.compile the transformer's repeated blocks (CUDA only)."
+    )
+    attention_backend: str | None = Field(
+        default=None,
+        description="diffusers attention backend, e.g. `flash`, `_flash_3`, `sage` (opt-in).",
+    )
+    first_block_cache: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="FirstBlockCache threshold (e.g. 0.05); off by default.",
+    )
+    gpu_concurrency: bool = Field(
+        default=True,
+        description="Hold the Prefect global concurrency limit `gpu-<index>` while generating "
+        "(create it once: `prefect gcl create gpu-0 --limit 1`).",
+    )
+    # --- end diffusion engine ---
     video_width: int = Field(default=1080, ge=64)
     video_height: int = Field(default=1920, ge=64)
     video_fps: int = Field(default=30, ge=1, le=120)
     shot_seconds: float = Field(default=2.5, gt=0, le=30)
     end_card_seconds: float = Field(default=1.5, gt=0, le=10)
+    # -- creatives: brand kit, voiceover, provenance (generation/brand.py, provenance.py) --
+    brand_kit_path: Path | None = Field(
+        default=None,
+        description="Brand kit JSON (logo, colours, font, tone); see generation/brand.py.",
+    )
+    voiceover: bool = Field(
+        default=True, description="Speak the script (espeak-ng) when installed."
+    )
+    ai_label: bool | None = Field(
+        default=None, description="Visible 'AI-generated' label; default: the brand kit's choice."
+    )
+    c2pa_cert_path: Path | None = Field(
+        default=None, description="PEM chain (signing cert, then CA) for C2PA Content Credentials."
+    )
+    c2pa_key_path: Path | None = Field(
+        default=None, description="PEM private key of the C2PA signing cert (EC P-256 for es256)."
+    )
+    c2pa_alg: str = Field(default="es256", description="C2PA signing algorithm matching the key.")
 
     shopify_shop: str | None = Field(default=None, description="my-store.myshopify.com")
     shopify_access_token: SecretStr | None = None
     shopify_api_version: str = "2026-10"
-    stripe_secret_key: SecretStr | None = None
+    # --- Shopify connector (issue 3) ---
+    shopify_api_key: str | None = Field(default=None, description="App API key (OAuth installs).")
+    shopify_api_secret: SecretStr | None = Field(
+        default=None, description="App API secret: verifies webhook HMACs and OAuth callbacks."
+    )
+    shopify_bulk_threshold: int = Field(
+        default=5000, ge=0, description="Catalogs at least this large sync via Bulk Operations."
+    )
+    shopify_timeout_s: float = Field(default=30.0, gt=0, description="Per-request timeout.")
+    shopify_max_retries: int = Field(default=6, ge=0, le=20)
+    # --- end Shopify connector ---
+    # --- agent checkout (ACP) and payments: commerce/checkout*.py, commerce/acp_*.py ---
+    stripe_api_key: SecretStr | None = Field(
+        default=None, description="Stripe secret key; use a test-mode sk_test_… key first."
+    )
+    stripe_api_base: str | None = Field(
+        default=None,
+        description="Base URL of another Stripe-compatible server (a local emulator); "
+        "default is Stripe's own API.",
+    )
+    acp_merchant_id: str = Field(default="reelcart", description="Merchant id in ACP allowances.")
+    acp_tax_rate_bps: int = Field(
+        default=0, ge=0, le=10_000, description="Sales tax on items, basis points (825 = 8.25%)."
+    )
+    acp_shipping_rates: list[ShippingRate] = Field(
+        default_factory=lambda: [
+            ShippingRate(id="standard", title="Standard", amount_minor=500, min_days=5, max_days=7),
+            ShippingRate(id="express", title="Express", amount_minor=1500, min_days=1, max_days=2),
+        ],
+        description="Shipping options offered at checkout (JSON list in the environment).",
+    )
+    acp_digital_tag: str = Field(
+        default="digital", description="Products with this tag are delivered digitally."
+    )
+    acp_session_ttl_seconds: int = Field(
+        default=1800, ge=60, description="A checkout session (and its stock hold) expires then."
+    )
+    acp_max_quantity: int = Field(default=10, ge=1, description="Most units of one item per order.")
+    acp_policy_base_url: str | None = Field(
+        default=None, description="Where terms/privacy/returns pages live; default the public URL."
+    )
+    acp_webhook_url: str | None = Field(
+        default=None, description="Agent platform's order webhook receiver (order_create/update)."
+    )
+    acp_webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC secret for the Merchant-Signature of order webhooks."
+    )
+    acp_feed_url: str | None = Field(
+        default=None, description="Agent platform's Feed API base URL (openapi.feed.yaml)."
+    )
+    acp_feed_token: SecretStr | None = Field(default=None, description="Bearer token for the feed.")
+    acp_feed_id: str | None = Field(default=None, description="Existing feed id, else created.")
+    acp_feed_country: str = Field(default="US", description="target_country of a created feed.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -19,8 +19,19 @@ def get_engine(name: str) -> FootageEngine:
 
         return MotionEngine()
     if name == "diffusion":
-        raise NotImplementedError(
-            "the diffusion engine (diffusers image-to-video on a GPU) is not built yet; "
-            "set REELCART_ENGINE=motion"
+        # Imported lazily: torch and diffusers take seconds to import and CPU-only
+        # workers running the motion engine never need them.
+        from reelcart.settings import get_settings
+
+        from .diffusion import DiffusionEngine
+
+        s = get_settings()
+        return DiffusionEngine(
+            s.diffusion_preset,
+            model_dir=s.model_dir,
+            device=s.diffusion_device,
+            compile_blocks=s.diffusion_compile,
+            attention_backend=s.attention_backend,
+            first_block_cache=s.first_block_cache,
         )
     raise ValueError(f"unknown engine {name!r}; expected one of {ENGINES}")

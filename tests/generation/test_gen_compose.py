@@ -21,9 +21,14 @@ LONG_TITLE = (
 
 def test_safe_area_rules() -> None:
     tall = safe_area(1080, 1920)
-    assert (tall.left, tall.top, tall.right, tall.bottom) == (65, 192, 1015, 1536)
+    # 9:16 keeps clear of the platforms' UI: 22% at the bottom, 12% down the right.
+    assert (tall.left, tall.top, tall.right, tall.bottom) == (65, 192, 950, 1498)
     square = safe_area(1080, 1080)
-    assert (square.top, square.bottom) == (108, 972)  # no platform-UI band on non-tall
+    assert (square.top, square.bottom) == (108, 972)
+    wide = safe_area(1920, 1080)
+    assert (wide.left, wide.top, wide.right, wide.bottom) == (115, 86, 1805, 950)
+    # Tiny test renders follow the same rules, by aspect ratio.
+    assert safe_area(144, 256) == type(tall)(9, 26, 127, 200)
 
 
 @pytest.mark.parametrize("hook", ["title", "price"])

@@ -19,7 +19,8 @@ from generation.spec import CreativeSpec, ShotSpec
 
 MANIFEST_KEYS = {
     "engine", "factors", "shots", "title", "price_text", "cta_text", "hook",
-    "width", "height", "fps", "duration_s", "frame_count",
+    "width", "height", "fps", "duration_s", "frame_count", "aspect", "lines", "ai_label",
+    "audio", "provenance",
 }  # fmt: skip
 
 
@@ -53,9 +54,11 @@ def test_render_produces_a_valid_creative(two_shot_spec: CreativeSpec, tmp_path:
 
     assert result.video_path == tmp_path / "out" / "prod-1_title.mp4"
     assert result.poster_path == tmp_path / "out" / "prod-1_title.jpg"
+    # No script in this spec, so no caption sidecars; the preview is always there.
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "prod-1_title.jpg",
         "prod-1_title.mp4",
+        "prod-1_title.webp",
     ]
     info = probe_video(result.video_path)
     assert (info.codec, info.pix_fmt) == ("h264", "yuv420p")

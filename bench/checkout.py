@@ -1,0 +1,209 @@
+"""Benchmark: N concurrent agents shop over real HTTP on loopback.
+
+Each agent (a thread with its own HTTP client) calls the MCP tools ``search_products``
+and ``get_product`` at /mcp, then buys over ACP REST (create, delegate payment,
+complete) against localstripe. Prints p50/p99 per call and checkouts per second, and the
+ratio of semantic to keyword search latency (the baseline, measured in the same run).
+
+    .venv/bin/python -m bench.checkout                     # 500 products, 8 agents
+    .venv/bin/python -m bench.checkout --products 10000 --agents 32 --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from commerce.catalog import search_products as keyword_search
+from commerce.catalog import sync_snapshot
+from commerce.search import search_products as semantic_search
+from connectors.storage import MediaStore
+from reelcart.app import create_app
+from reelcart.db import Database
+from reelcart.domain import CatalogSnapshot
+from reelcart.settings import Settings
+from tests.commerce.acp_helpers import complete_body, create_body, delegate, headers
+from tests.fakes.stripe_server import API_KEY, LocalStripe
+from tests.servers import serve_on_loopback
+
+WORDS = ["mug", "bottle", "beanie", "candle", "watch", "tote", "planter", "headphones"]
+KINDS = ["Kitchen", "Outdoor", "Apparel", "Home", "Audio", "Accessories"]
+
+
+def _catalog(n: int) -> CatalogSnapshot:
+    products = []
+    for i in range(n):
+        word = WORDS[i % len(WORDS)]
+        products.append(
+            {
+                "id": f"gid://shopify/Product/{i + 1}",
+                "handle": f"p-{i + 1}",
+                "title": f"{word.title()} model {i + 1}",
+                "descriptionHtml": f"<p>A {word} from our {KINDS[i % len(KINDS)]} line.</p>",
+                "productType": KINDS[i % len(KINDS)],
+                "variants": [
+                    {
+                        "id": f"gid://shopify/ProductVariant/{i + 1}",
+                        "title": "Default",
+                        "price": f"{5 + i % 200}.00",
+                        "inventoryQuantity": 1_000_000,
+                    }
+                ],
+            }
+        )
+    return CatalogSnapshot.model_validate(
+        {"shop": {"name": "Bench", "currencyCode": "USD"}, "products": products}
+    )
+
+
+class _Mcp:
+    """A minimal MCP streamable-HTTP client: initialize once, then tools/call."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.headers = {
+            "Authorization": "Bearer test-token",
+            "Accept": "application/json, text/event-stream",
+        }
+        init = self._rpc(
+            "initialize",
+            {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "bench", "version": "0"},
+            },
+        )
+        self.headers["Mcp-Session-Id"] = init.headers.get("mcp-session-id", "")
+        self.client.post(
+            "/mcp",
+            json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+            headers=self.headers,
+        )
+
+    def _rpc(self, method: str, params: dict[str, Any]) -> httpx.Response:
+        body = {"jsonrpc": "2.0", "id": uuid.uuid4().hex, "method": method, "params": params}
+        response = self.client.post("/mcp", json=body, headers=self.headers)
+        response.raise_for_status()
+        return response
+
+    def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        response = self._rpc("tools/call", {"name": tool, "arguments": arguments})
+        text = response.text
+        if "text/event-stream" in response.headers.get("content-type", ""):
+            text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
+        result = json.loads(text)["result"]
+        if result.get("isError"):
+            raise RuntimeError(result["content"][0]["text"])
+        return dict(result["structuredContent"])
+
+
+def _agent(base_url: str, index: int, rounds: int, timings: dict[str, list[float]]) -> int:
+    bought = 0
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        mcp = _Mcp(client)
+        for r in range(rounds):
+            start = time.perf_counter()
+            found = mcp.call(
+                "search_products", {"query": WORDS[(index + r) % len(WORDS)], "limit": 5}
+            )
+            timings["search_products"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            product = mcp.call(
+                "get_product", {"product_id": found["products"][0]["id"], "shopper_id": f"a{index}"}
+            )
+            timings["get_product"].append(time.perf_counter() - start)
+            body = create_body({"id": product["variants"][0]["id"]})
+            session = client.post("/checkout_sessions", json=body, headers=headers()).json()
+            token = delegate(client, session)
+            start = time.perf_counter()
+            done = client.post(
+                f"/checkout_sessions/{session['id']}/complete",
+                json=complete_body(token),
+                headers=headers(),
+            )
+            timings["complete"].append(time.perf_counter() - start)
+            bought += done.status_code == 200
+    return bought
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--products", type=int, default=500)
+    parser.add_argument("--agents", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings = Settings(
+            data_dir=root / "data",
+            api_token="test-token",
+            stripe_api_key=API_KEY,
+            acp_tax_rate_bps=825,
+        )
+        db = Database(f"sqlite:///{root / 'bench.db'}")
+        db.migrate()
+        store = MediaStore(str(root / "media"), "http://127.0.0.1")
+        started = time.perf_counter()
+        with db.session() as session:
+            sync_snapshot(session, _catalog(args.products), store)
+            semantic_search(session, "warm up")  # loads the model and embeds the catalog
+        print(
+            f"catalog {args.products} products synced+embedded"
+            f" in {time.perf_counter() - started:.1f}s"
+        )
+        with db.session() as session:
+            keyword, semantic = [], []
+            for word in WORDS * 3:
+                t = time.perf_counter()
+                keyword_search(session, word, limit=5)
+                keyword.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                semantic_search(session, word, limit=5)
+                semantic.append(time.perf_counter() - t)
+        with LocalStripe(root / "stripe") as stripe:
+            settings = settings.model_copy(update={"stripe_api_base": stripe.url})
+            settings = Settings.model_validate(
+                settings.model_dump() | {"api_token": "test-token", "stripe_api_key": API_KEY}
+            )
+            timings: dict[str, list[float]] = {
+                "search_products": [],
+                "get_product": [],
+                "complete": [],
+            }
+            app = create_app(settings, db, store)
+            with serve_on_loopback(app) as base_url, ThreadPoolExecutor(args.agents) as pool:
+                t0 = time.perf_counter()
+                bought = sum(
+                    pool.map(
+                        lambda i: _agent(base_url, i, args.rounds, timings), range(args.agents)
+                    )
+                )
+                elapsed = time.perf_counter() - t0
+    print(f"{args.agents} agents x {args.rounds} rounds over HTTP, {args.products} products")
+    for name, values in timings.items():
+        print(f"  {name:16s} p50 {_pct(values, 0.5):7.1f} ms   p99 {_pct(values, 0.99):7.1f} ms")
+    print(f"  checkouts       {bought} in {elapsed:.1f}s = {bought / elapsed:.1f}/s")
+    ratio = statistics.median(semantic) / statistics.median(keyword)
+    print(
+        f"  in-process search p50: semantic {statistics.median(semantic) * 1000:.1f} ms vs "
+        f"keyword baseline {statistics.median(keyword) * 1000:.1f} ms (ratio {ratio:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

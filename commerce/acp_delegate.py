@@ -1,0 +1,154 @@
+"""ACP Delegate Payment (``POST /agentic_commerce/delegate_payment``) for test mode.
+
+In production the agent's payment provider vaults the card and hands over a Shared
+Payment Token. Locally — a test-mode key or a Stripe emulator — reelcart plays that part:
+it vaults the card as a PaymentMethod in the Stripe server in use and returns a ``vt_…``
+token whose allowance ``complete`` enforces. Card data is passed straight to Stripe and
+never stored or logged here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.stripe import PaymentError, PaymentUnavailable, StripePayments
+from reelcart.db import Database
+from reelcart.models import DelegatedPaymentToken, new_id, utcnow
+from reelcart.settings import Settings
+
+from .checkout import parse
+from .checkout_errors import AcpError
+from .checkout_payments import aware
+
+__all__ = ["delegate_payment", "delegate_payment_enabled"]
+
+
+class _Card(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["card"]
+    card_number_type: Literal["fpan", "network_token"]
+    number: str = Field(pattern=r"^\d{12,19}$")
+    exp_month: str | None = Field(default=None, pattern=r"^(0?[1-9]|1[0-2])$")
+    exp_year: str | None = Field(default=None, pattern=r"^\d{4}$")
+    name: str | None = None
+    cvc: str | None = Field(default=None, pattern=r"^\d{3,4}$")
+    cryptogram: str | None = None
+    eci_value: str | None = Field(default=None, max_length=2)
+    checks_performed: list[str] | None = None
+    iin: str | None = Field(default=None, max_length=8)
+    display_card_funding_type: Literal["credit", "debit", "prepaid"] | None = None
+    display_wallet_type: str | None = None
+    display_brand: str | None = None
+    display_last4: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
+    metadata: dict[str, str] | None = None
+
+
+class _Allowance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Literal["one_time"]
+    max_amount: int = Field(ge=1)
+    currency: str = Field(pattern=r"^[a-z]{3}$")
+    checkout_session_id: str = Field(min_length=1, max_length=255)
+    merchant_id: str = Field(max_length=256)
+    expires_at: datetime
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    payment_method: _Card
+    allowance: _Allowance
+    billing_address: dict[str, Any] | None = None
+    risk_signals: list[dict[str, Any]]
+    metadata: dict[str, str]
+
+
+def delegate_payment_enabled(settings: Settings) -> bool:
+    """Only in test mode: a Stripe emulator, or a test-mode key."""
+    key = settings.stripe_api_key.get_secret_value() if settings.stripe_api_key else ""
+    return bool(key) and (settings.stripe_api_base is not None or key.startswith("sk_test_"))
+
+
+def delegate_payment(
+    db: Database,
+    settings: Settings,
+    payments: StripePayments | None,
+    body: Any,
+    idempotency_key: str,
+) -> dict[str, Any]:
+    """Vault the card and return ``DelegatePaymentResponse`` (raises ``AcpError``)."""
+    if payments is None or not delegate_payment_enabled(settings):
+        raise AcpError(
+            400, "invalid_request", "delegate payment is only served in test mode", param="$"
+        )
+    request = parse(_Request, body)
+    card, allowance = request.payment_method, request.allowance
+    if card.exp_month is None or card.exp_year is None or card.cvc is None:
+        raise AcpError(
+            400,
+            "invalid_card",
+            "exp_month, exp_year and cvc are required",
+            param="$.payment_method",
+        )
+    if aware(allowance.expires_at) <= utcnow():
+        raise AcpError(
+            400,
+            "invalid_request",
+            "the allowance has already expired",
+            param="$.allowance.expires_at",
+        )
+    billing = None
+    if request.billing_address:
+        address = request.billing_address
+        billing = {
+            "name": address.get("name"),
+            "address": {
+                "line1": address.get("line_one"),
+                "city": address.get("city"),
+                "state": address.get("state"),
+                "country": address.get("country"),
+                "postal_code": address.get("postal_code"),
+            },
+        }
+    try:
+        stored = payments.vault_card(
+            number=card.number,
+            exp_month=int(card.exp_month),
+            exp_year=int(card.exp_year),
+            cvc=card.cvc,
+            billing_details=billing,
+        )
+    except PaymentUnavailable:
+        raise AcpError(
+            503, "service_unavailable", "the card vault is unavailable", type="service_unavailable"
+        ) from None
+    except PaymentError:
+        raise AcpError(
+            400, "invalid_card", "the card was refused", param="$.payment_method.number"
+        ) from None
+    now = utcnow()
+    token = DelegatedPaymentToken(
+        id=new_id("vt"),
+        payment_method_id=stored.payment_method_id,
+        checkout_session_id=allowance.checkout_session_id,
+        merchant_id=allowance.merchant_id,
+        max_amount=allowance.max_amount,
+        currency=allowance.currency,
+        expires_at=aware(allowance.expires_at),
+        display={"brand": stored.brand, "last4": stored.last4},
+        token_metadata=dict(request.metadata),
+        created_at=now,
+    )
+    with db.session() as session:
+        session.add(token)
+    return {
+        "id": token.id,
+        "created": now.isoformat(),
+        "metadata": {
+            **request.metadata,
+            "merchant_id": allowance.merchant_id,
+            "idempotency_key": idempotency_key,
+        },
+    }

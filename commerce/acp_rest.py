@@ -1,0 +1,249 @@
+"""ACP REST (``openapi.agentic_checkout.yaml`` 2026-04-17) as Starlette routes.
+
+Every route but discovery needs ``Authorization: Bearer`` (constant-time check against
+``settings.api_token``) and a supported ``API-Version``; every POST needs an
+``Idempotency-Key`` (see :mod:`commerce.acp_idempotency`). ``Request-Id`` and
+``Idempotency-Key`` are echoed. Errors use the flat ACP ``Error`` shape; an unexpected
+failure is a 500 ``processing_error`` without internals. Business calls run in a thread
+pool so the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from connectors.storage import MediaStore
+from connectors.stripe import StripePayments
+from reelcart.db import Database
+from reelcart.models import Order
+from reelcart.settings import Settings
+
+from .acp_delegate import delegate_payment, delegate_payment_enabled
+from .acp_idempotency import IdempotencyStore, fingerprint
+from .acp_webhooks import WebhookDispatcher
+from .checkout import API_VERSION, CheckoutService
+from .checkout_errors import AcpError
+from .checkout_orders import OrderHook, order_view
+
+__all__ = ["SUPPORTED_VERSIONS", "acp_routes", "build_checkout_service", "discovery_document"]
+
+log = logging.getLogger(__name__)
+SUPPORTED_VERSIONS = [API_VERSION]
+Handler = Callable[[Request, Any], Any]
+
+
+def build_checkout_service(
+    db: Database,
+    store: MediaStore,
+    settings: Settings,
+    *,
+    payments: StripePayments | None = None,
+    order_hooks: Sequence[OrderHook] = (),
+) -> CheckoutService:
+    """The checkout core with Stripe from settings and the order-webhook dispatcher."""
+    payments = payments or StripePayments.from_settings(settings)
+    dispatcher = WebhookDispatcher(db, settings)
+    return CheckoutService(
+        db, settings, store, payments, order_hooks=order_hooks, on_order_event=dispatcher.kick
+    )
+
+
+def discovery_document(settings: Settings, currency: str | None = None) -> dict[str, Any]:
+    """``/.well-known/acp.json`` (RFC discovery): where and what this seller serves."""
+    services = ["checkout", "orders"]
+    if delegate_payment_enabled(settings):
+        services.append("delegate_payment")
+    capabilities: dict[str, Any] = {"services": services, "intervention_types": ["3ds"]}
+    if currency:
+        capabilities["supported_currencies"] = [currency.lower()]
+    return {
+        "protocol": {
+            "name": "acp",
+            "version": API_VERSION,
+            "supported_versions": SUPPORTED_VERSIONS,
+            "documentation_url": "https://agenticcommerce.dev",
+        },
+        "api_base_url": settings.resolved_public_base_url,
+        "transports": ["rest", "mcp"],
+        "capabilities": capabilities,
+    }
+
+
+def _error_response(error: AcpError, echo: dict[str, str]) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers={**echo, **error.headers})
+
+
+class _Api:
+    """Shared request handling: auth, version, idempotency, errors, echoes."""
+
+    def __init__(self, settings: Settings, idempotency: IdempotencyStore) -> None:
+        token = settings.api_token.get_secret_value() if settings.api_token else None
+        self._token = token.encode() if token else None
+        self.idempotency = idempotency
+
+    def _authorised(self, request: Request) -> bool:
+        scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
+        return (
+            self._token is not None
+            and scheme.lower() == "bearer"
+            and hmac.compare_digest(supplied.strip().encode(), self._token)
+        )
+
+    def route(self, path: str, method: str, handler: Handler, *, idempotent_scope: str) -> Route:
+        async def endpoint(request: Request) -> Response:
+            echo = {}
+            if request_id := request.headers.get("request-id"):
+                echo["Request-Id"] = request_id[:255]
+            try:
+                if not self._authorised(request):
+                    raise AcpError(
+                        401,
+                        "unauthorized",
+                        "a valid bearer token is required",
+                        headers={"WWW-Authenticate": 'Bearer realm="reelcart"'},
+                    )
+                version = request.headers.get("api-version")
+                if version not in SUPPORTED_VERSIONS:
+                    raise AcpError(
+                        400,
+                        "missing_api_version" if version is None else "unsupported_api_version",
+                        f"API-Version must be one of {', '.join(SUPPORTED_VERSIONS)}",
+                        supported_versions=SUPPORTED_VERSIONS,
+                    )
+                if method == "GET":
+                    body = await run_in_threadpool(handler, request, None)
+                    return JSONResponse(body, headers=echo)
+                return await self._post(request, handler, idempotent_scope, echo)
+            except AcpError as error:
+                return _error_response(error, echo)
+            except Exception:
+                log.exception("ACP %s %s failed", method, path)
+                return _error_response(
+                    AcpError(
+                        500, "internal_error", "unexpected server error", type="processing_error"
+                    ),
+                    echo,
+                )
+
+        return Route(path, endpoint, methods=[method])
+
+    async def _post(
+        self, request: Request, handler: Handler, scope_name: str, echo: dict[str, str]
+    ) -> Response:
+        key = request.headers.get("idempotency-key")
+        if not key:
+            raise AcpError(400, "idempotency_key_required", "Idempotency-Key header is required")
+        if len(key) > 255:
+            raise AcpError(400, "invalid", "Idempotency-Key is at most 255 characters")
+        echo["Idempotency-Key"] = key
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            raise AcpError(
+                400, "invalid_json", "the request body is not valid JSON", param="$"
+            ) from None
+        scope = f"bearer {scope_name}{request.url.path}"
+        digest = fingerprint(body) if body is not None else fingerprint(raw.decode("latin-1"))
+        replay = await run_in_threadpool(self.idempotency.begin, scope, key, digest)
+        if replay is not None:
+            headers = {**echo, "Idempotent-Replayed": "true"}
+            return JSONResponse(replay.body, status_code=replay.status, headers=headers)
+        status, result, extra = 500, None, {}
+        try:
+            status, result = await run_in_threadpool(handler, request, body)
+        except AcpError as error:
+            status, result, extra = error.status, error.body(), error.headers
+        finally:
+            if result is None:
+                await run_in_threadpool(self.idempotency.abandon, scope, key)
+            else:
+                await run_in_threadpool(self.idempotency.finish, scope, key, status, result)
+        return JSONResponse(result, status_code=status, headers={**echo, **extra})
+
+
+def acp_routes(
+    db: Database,
+    store: MediaStore,
+    settings: Settings,
+    *,
+    service: CheckoutService | None = None,
+    order_hooks: Sequence[OrderHook] = (),
+) -> list[BaseRoute]:
+    """The ACP REST routes, discovery and the (test-mode) delegate payment endpoint."""
+    checkout = service or build_checkout_service(db, store, settings, order_hooks=order_hooks)
+    api = _Api(settings, IdempotencyStore(db))
+
+    def cid(request: Request) -> str:
+        return str(request.path_params["checkout_session_id"])
+
+    def get_order(request: Request, _: Any) -> dict[str, Any]:
+        with db.session() as session:
+            order = session.get(Order, request.path_params["order_id"])
+            if order is None:
+                raise AcpError(404, "order_not_found", "Order not found", param="$.id")
+            return order_view(order, checkout.base_url)
+
+    async def discovery(_: Request) -> Response:
+        currency = await run_in_threadpool(_shop_currency, db)
+        return JSONResponse(
+            discovery_document(settings, currency), headers={"Cache-Control": "public, max-age=300"}
+        )
+
+    base = "/checkout_sessions"
+    return [
+        Route("/.well-known/acp.json", discovery, methods=["GET"]),
+        api.route(base, "POST", lambda r, b: (201, checkout.create(b)), idempotent_scope="POST "),
+        api.route(
+            base + "/{checkout_session_id}",
+            "GET",
+            lambda r, b: checkout.retrieve(cid(r)),
+            idempotent_scope="",
+        ),
+        api.route(
+            base + "/{checkout_session_id}",
+            "POST",
+            lambda r, b: (200, checkout.update(cid(r), b)),
+            idempotent_scope="POST ",
+        ),
+        api.route(
+            base + "/{checkout_session_id}/complete",
+            "POST",
+            lambda r, b: (200, checkout.complete(cid(r), b)),
+            idempotent_scope="POST ",
+        ),
+        api.route(
+            base + "/{checkout_session_id}/cancel",
+            "POST",
+            lambda r, b: (200, checkout.cancel(cid(r), b)),
+            idempotent_scope="POST ",
+        ),
+        api.route("/orders/{order_id}", "GET", get_order, idempotent_scope=""),
+        api.route(
+            "/agentic_commerce/delegate_payment",
+            "POST",
+            lambda r, b: (
+                201,
+                delegate_payment(
+                    db, settings, checkout.payments, b, r.headers.get("idempotency-key", "")
+                ),
+            ),
+            idempotent_scope="POST ",
+        ),
+    ]
+
+
+def _shop_currency(db: Database) -> str | None:
+    from .checkout_session import catalog_currency
+
+    with db.session() as session:
+        return catalog_currency(session)

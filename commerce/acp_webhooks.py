@@ -1,0 +1,150 @@
+"""Order webhooks to the agent platform: ``order_create`` / ``order_update``, signed, retried.
+
+Events sit in the ``order_webhook_outbox`` table (written in the order's own transaction),
+and are POSTed with ``Merchant-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">``. A
+failed delivery is retried with exponential backoff (1 s, 2 s, 4 s … capped at 5 min) up to
+``MAX_ATTEMPTS``. :class:`WebhookDispatcher` runs deliveries on a background thread that
+wakes when an order event is queued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import select
+
+from reelcart.db import Database
+from reelcart.models import OrderWebhook, utcnow
+from reelcart.settings import Settings
+
+__all__ = ["MAX_ATTEMPTS", "WebhookDispatcher", "deliver_due", "sign", "verify"]
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 10
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The ``Merchant-Signature`` header value for ``body`` at ``timestamp``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(header: str, body: bytes, secret: str, *, tolerance_s: int = 300) -> bool:
+    """Check a ``Merchant-Signature`` (constant time, timestamp within ``tolerance_s``)."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+        supplied = parts["v1"]
+    except (KeyError, ValueError):
+        return False
+    if abs(time.time() - timestamp) > tolerance_s:
+        return False
+    expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, supplied)
+
+
+def deliver_due(db: Database, settings: Settings, client: httpx.Client) -> int:
+    """Try every due, undelivered event once; returns how many were delivered."""
+    if not settings.acp_webhook_url or settings.acp_webhook_secret is None:
+        return 0
+    secret = settings.acp_webhook_secret.get_secret_value()
+    now = utcnow()
+    with db.session() as session:
+        due = session.scalars(
+            select(OrderWebhook)
+            .where(
+                OrderWebhook.delivered_at.is_(None),
+                OrderWebhook.next_attempt_at <= now,
+                OrderWebhook.attempts < MAX_ATTEMPTS,
+            )
+            .order_by(OrderWebhook.created_at)
+            .limit(50)
+        ).all()
+        jobs = [(w.id, w.payload) for w in due]
+    delivered = 0
+    for webhook_id, payload in jobs:
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Merchant-Signature": sign(secret, body, int(time.time())),
+            "Request-Id": webhook_id,
+            "Timestamp": utcnow().isoformat(),
+        }
+        error = None
+        try:
+            response = client.post(settings.acp_webhook_url, content=body, headers=headers)
+            if response.status_code >= 300:
+                error = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
+        with db.session() as session:
+            row = session.get(OrderWebhook, webhook_id)
+            if row is None:
+                continue
+            row.attempts += 1
+            if error is None:
+                row.delivered_at = utcnow()
+                delivered += 1
+            else:
+                row.last_error = error
+                row.next_attempt_at = utcnow() + timedelta(
+                    seconds=min(2 ** (row.attempts - 1), 300)
+                )
+    return delivered
+
+
+def _pending(db: Database) -> bool:
+    with db.session() as session:
+        return (
+            session.scalar(
+                select(OrderWebhook.id)
+                .where(OrderWebhook.delivered_at.is_(None), OrderWebhook.attempts < MAX_ATTEMPTS)
+                .limit(1)
+            )
+            is not None
+        )
+
+
+class WebhookDispatcher:
+    """Delivers the outbox on a daemon thread while events are pending."""
+
+    def __init__(self, db: Database, settings: Settings, *, poll_s: float = 0.5) -> None:
+        self.db = db
+        self.settings = settings
+        self.poll_s = poll_s
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+
+    def kick(self) -> None:
+        """An event was queued: deliver soon (starts the worker if needed)."""
+        if not self.settings.acp_webhook_url:
+            return
+        with self._guard:
+            self._wake.set()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="acp-webhooks")
+                self._thread.start()
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10.0) as client:
+            while True:
+                self._wake.clear()
+                try:
+                    deliver_due(self.db, self.settings, client)
+                    if not _pending(self.db):
+                        with self._guard:
+                            if not self._wake.is_set():  # no event queued meanwhile
+                                self._thread = None
+                                return
+                        continue
+                except Exception:  # keep the worker alive across database hiccups
+                    log.exception("webhook delivery pass failed")
+                self._wake.wait(self.poll_s)

@@ -1,0 +1,79 @@
+"""ACP protocol errors: the flat ``Error`` shape with a JSONPath ``param``.
+
+One exception type carries the HTTP status, the ACP ``type`` and ``code``; REST turns it
+into a response body and MCP into a JSON-RPC error whose ``data`` is the same body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+__all__ = ["AcpError", "from_validation_error", "jsonpath"]
+
+
+class AcpError(Exception):
+    """An ACP ``Error`` with its HTTP status (and optional extra response headers)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        type: str = "invalid_request",
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+        supported_versions: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.type = type
+        self.param = param
+        self.headers = headers or {}
+        self.supported_versions = list(supported_versions) if supported_versions else None
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body (schema ``Error``)."""
+        body: dict[str, Any] = {"type": self.type, "code": self.code, "message": self.message}
+        if self.param:
+            body["param"] = self.param
+        if self.supported_versions is not None:
+            body["supported_versions"] = self.supported_versions
+        return body
+
+
+def jsonpath(loc: Sequence[int | str], root: str = "$") -> str:
+    """RFC 9535 JSONPath of a pydantic error location, e.g. ``$.line_items[0].id``."""
+    path = root
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.isidentifier():
+            path += f".{part}"
+        else:
+            path += "['" + part.replace("'", "\\'") + "']"
+    return path
+
+
+def from_validation_error(exc: ValidationError, root: str = "$") -> AcpError:
+    """The first problem of a request body as an ACP ``invalid_request``."""
+    first = exc.errors(include_url=False)[0]
+    # Union members add their class name to the location; keep only the request's path.
+    loc = [p for p in first["loc"] if isinstance(p, int) or not p[:1].isupper()]
+    kind = first["type"]
+    if kind == "missing":
+        return AcpError(
+            400, "missing", f"{jsonpath(loc, root)} is required", param=jsonpath(loc, root)
+        )
+    if kind == "extra_forbidden":
+        name = str(loc[-1]) if loc else "field"
+        message = f"unknown field {name!r}"
+        if name in ("totals", "unit_amount", "amount", "subtotal", "total", "price"):
+            message = f"{name!r} is computed by the merchant from catalog prices; do not send it"
+        return AcpError(400, "invalid", message, param=jsonpath(loc, root))
+    return AcpError(400, "invalid", str(first["msg"]), param=jsonpath(loc, root))

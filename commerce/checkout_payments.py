@@ -1,0 +1,130 @@
+"""Paying for a checkout session: which credential, within which allowance, with which key.
+
+Two credentials are accepted through the ``dev.acp.tokenized.card`` handler:
+- ``vt_…`` vault tokens issued by reelcart's own Delegate Payment endpoint (test mode /
+  a Stripe emulator): their allowance (session, currency, max amount, expiry, merchant)
+  is enforced here;
+- ``spt_…`` Stripe Shared Payment Tokens granted by the agent's platform: Stripe
+  enforces their usage limits.
+
+The Stripe idempotency key is derived from the session, the credential and the amount, so
+a retried complete (after a timeout, a crash or Stripe being down) confirms the same
+PaymentIntent instead of charging twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from reelcart.models import CheckoutSession, DelegatedPaymentToken
+from reelcart.settings import Settings
+
+from .checkout_errors import AcpError
+from .checkout_requests import CompleteRequest
+
+__all__ = ["HANDLER_ID", "PaymentPlan", "aware", "payment_handler", "plan_payment"]
+
+HANDLER_ID = "card_tokenized"
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def payment_handler(settings: Settings) -> dict[str, Any]:
+    """The one payment handler reelcart offers: tokenized cards through Stripe."""
+    key = settings.stripe_api_key.get_secret_value() if settings.stripe_api_key else ""
+    live = key.startswith(("sk_live_", "rk_live_")) and not settings.stripe_api_base
+    return {
+        "id": HANDLER_ID,
+        "name": "dev.acp.tokenized.card",
+        "display_name": "Credit Card",
+        "version": "2026-01-22",
+        "spec": "https://acp.dev/handlers/tokenized.card",
+        "requires_delegate_payment": True,
+        "requires_pci_compliance": False,
+        "psp": "stripe",
+        "config_schema": "https://acp.dev/schemas/handlers/tokenized.card/config.json",
+        "instrument_schemas": ["https://acp.dev/schemas/handlers/tokenized.card/instrument.json"],
+        "config": {
+            "merchant_id": settings.acp_merchant_id,
+            "psp": "stripe",
+            "accepted_brands": ["visa", "mastercard", "amex", "discover"],
+            "accepted_funding_types": ["credit", "debit"],
+            "supports_3ds": True,
+            "credential_types": ["spt"] if live else ["spt", "vault_token"],
+            "environment": "production" if live else "test",
+        },
+        "display_order": 0,
+    }
+
+
+@dataclass(frozen=True)
+class PaymentPlan:
+    """How to charge: a PaymentMethod (from a vault token) or a Shared Payment Token."""
+
+    token: str
+    payment_method: str | None
+    shared_payment_token: str | None
+    stripe_idempotency_key: str
+
+
+def _total(cs: CheckoutSession) -> int:
+    return int(next(t["amount"] for t in cs.totals if t["type"] == "total"))
+
+
+def plan_payment(
+    session: Session,
+    cs: CheckoutSession,
+    request: CompleteRequest,
+    settings: Settings,
+    now: datetime,
+) -> PaymentPlan:
+    """Check the credential against the session; raise ``AcpError`` when it cannot pay."""
+    data = request.payment_data
+    if data.instrument is None:
+        raise AcpError(
+            400,
+            "unsupported",
+            "only card payments through a delegated token are accepted",
+            param="$.payment_data.instrument",
+        )
+    if data.handler_id not in (None, HANDLER_ID):
+        raise AcpError(
+            400,
+            "invalid",
+            f"unknown payment handler {data.handler_id!r}",
+            param="$.payment_data.handler_id",
+        )
+    token = data.instrument.credential.token
+    amount, currency = _total(cs), cs.currency.lower()
+    digest = hashlib.sha256(f"{token}\n{amount}\n{currency}".encode()).hexdigest()[:24]
+    key = f"reelcart:{cs.id}:pay:{digest}"
+    param = "$.payment_data.instrument.credential.token"
+    if token.startswith("spt_"):
+        return PaymentPlan(token, None, token, key)
+    vault = session.get(DelegatedPaymentToken, token)
+    if vault is None:
+        raise AcpError(400, "invalid", "unknown payment token", param=param)
+    problem = None
+    if vault.checkout_session_id != cs.id:
+        problem = "the token's allowance is for another checkout session"
+    elif vault.merchant_id != settings.acp_merchant_id:
+        problem = "the token's allowance is for another merchant"
+    elif vault.currency.lower() != currency:
+        problem = f"the token's allowance is in {vault.currency}, the session in {currency}"
+    elif vault.max_amount < amount:
+        problem = f"the session total {amount} exceeds the token's max_amount {vault.max_amount}"
+    elif aware(vault.expires_at) <= now:
+        problem = "the token's allowance has expired"
+    elif vault.used_at is not None and (cs.payment or {}).get("token") != token:
+        problem = "the token has already been used"
+    if problem:
+        raise AcpError(400, "invalid", problem, param=param)
+    return PaymentPlan(token, vault.payment_method_id, None, key)

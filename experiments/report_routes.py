@@ -1,0 +1,198 @@
+"""HTTP routes of the experiments: the campaign report page and the tracking endpoints.
+
+- ``GET /reports/campaigns/{name}`` the report (HTML), with ``charts/product-{i}.png`` and
+  ``charts/factors.png`` beside it. Behind the bearer token: campaign results are the
+  merchant's business data. (A browser sends it via a proxy or an extension header.)
+- ``POST /events`` event ingestion (bearer token): ``{"events": [TrackedEvent, ...]}``;
+  each event is answered ``created``, ``duplicate`` or ``rejected`` with a reason.
+- ``GET /t/click/{creative_id}?s=<shopper>`` click-through: counts the click and
+  redirects to the product page with UTM parameters (``utm_content`` = creative id, also
+  ``rc_creative`` for the Shopify order's landing-site attribution). The target is built
+  server-side from the creative, never taken from the query: no open redirect.
+- ``GET /t/pixel/{creative_id}.gif?s=<shopper>`` a 1×1 impression pixel for feeds.
+
+Pixel and redirect are public by nature (they sit in feeds and ads); they only ever count
+one impression/click per shopper and creative.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route, request_response
+from starlette.types import ASGIApp
+
+from reelcart.db import Database
+from reelcart.models import Campaign, Creative, Product
+from reelcart.settings import Settings
+
+from .charts import factor_chart, product_chart
+from .evaluation import CampaignReport, evaluate_campaign
+from .reports import render_html
+from .tracking import EventRejected, TrackedEvent, ingest_event, record_click, record_exposure
+
+if TYPE_CHECKING:
+    from connectors.storage import MediaStore
+
+__all__ = ["report_routes"]
+
+_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+_NO_STORE = {"cache-control": "no-store"}
+_CACHE_SECONDS = 30.0
+
+
+class _Batch(BaseModel):
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+
+
+def _subject(request: Request) -> str:
+    supplied = request.query_params.get("s", "").strip()
+    # Anonymous hits are counted but never merged with another shopper.
+    return supplied[:128] if supplied else f"anon_{uuid.uuid4().hex}"
+
+
+def report_routes(
+    db: Database,
+    store: MediaStore,
+    settings: Settings,
+    auth: Callable[[ASGIApp], ASGIApp] | None = None,
+) -> list[Route]:
+    """The routes; ``auth(app) -> app`` wraps the protected ones (the app's BearerAuth)."""
+
+    def guard(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+        app = request_response(endpoint)
+        return auth(app) if auth else app
+
+    cache: dict[str, tuple[float, CampaignReport]] = {}
+
+    def _report(name: str) -> CampaignReport:
+        hit = cache.get(name)
+        if hit and time.monotonic() - hit[0] < _CACHE_SECONDS:
+            return hit[1]
+        with db.session() as session:
+            report = evaluate_campaign(session, name, apply=False)
+        cache[name] = (time.monotonic(), report)
+        return report
+
+    async def report_page(request: Request) -> Response:
+        try:
+            report = await asyncio.to_thread(_report, request.path_params["name"])
+        except LookupError as exc:
+            return _error(404, "not_found", str(exc))
+        chart_base = request.url.path.rstrip("/") + "/charts/"
+        return HTMLResponse(render_html(report, store.url_for, chart_base))
+
+    async def chart(request: Request) -> Response:
+        try:
+            report = await asyncio.to_thread(_report, request.path_params["name"])
+        except LookupError as exc:
+            return _error(404, "not_found", str(exc))
+        which = request.path_params["chart"]
+        if which == "factors":
+            png = await asyncio.to_thread(factor_chart, report)
+        else:
+            index = which.removeprefix("product-")
+            if not index.isdigit() or int(index) >= len(report.products):
+                return _error(404, "not_found", "no such chart")
+            png = await asyncio.to_thread(product_chart, report.products[int(index)])
+        return Response(png, media_type="image/png", headers={"cache-control": "max-age=30"})
+
+    async def ingest(request: Request) -> Response:
+        try:
+            batch = _Batch.model_validate_json(await request.body())
+        except ValidationError as exc:
+            details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+            return _error(
+                400,
+                "invalid_request",
+                'body must be {"events": [...]} with 1 to 500 events',
+                details=details,
+            )
+        results = []
+        for raw in batch.events:
+            try:
+                event = TrackedEvent.model_validate(raw)
+            except ValidationError as exc:
+                results.append(
+                    {
+                        "event_id": raw.get("event_id"),
+                        "status": "rejected",
+                        "reason": "; ".join(e["msg"] for e in exc.errors()),
+                    }
+                )
+                continue
+            try:
+                with db.session() as session:
+                    _, created = ingest_event(session, event, source="api")
+            except EventRejected as exc:
+                results.append(
+                    {"event_id": event.event_id, "status": "rejected", "reason": str(exc)}
+                )
+                continue
+            results.append(
+                {"event_id": event.event_id, "status": "created" if created else "duplicate"}
+            )
+        return JSONResponse({"results": results})
+
+    def _creative(creative_id: str) -> tuple[Creative, str] | None:
+        with db.session() as session:
+            creative = session.get(Creative, creative_id)
+            if creative is None or creative.status != "published":
+                return None
+            campaign = session.get(Campaign, creative.campaign_id)
+            session.expunge(creative)
+            return creative, campaign.name if campaign else ""
+
+    async def click(request: Request) -> Response:
+        found = _creative(request.path_params["creative_id"])
+        if found is None:
+            return _error(404, "not_found", "no such live creative")
+        creative, campaign = found
+        with db.session() as session:
+            record_click(session, creative, _subject(request), source="redirect")
+            product = session.get(Product, creative.product_id)
+        utm = urlencode(
+            {
+                "utm_source": "reelcart",
+                "utm_medium": "video",
+                "utm_campaign": campaign,
+                "utm_content": creative.id,
+                "rc_creative": creative.id,
+            }
+        )
+        if settings.shopify_shop and product is not None:
+            target = f"https://{settings.shopify_shop}/products/{product.handle}?{utm}"
+        elif creative.video_key:
+            target = f"{store.url_for(creative.video_key)}?{utm}"
+        else:
+            return _error(404, "not_found", "creative has no landing page")
+        return RedirectResponse(target, status_code=302, headers=_NO_STORE)
+
+    async def pixel(request: Request) -> Response:
+        found = _creative(request.path_params["creative_id"])
+        if found is not None:
+            with db.session() as session:
+                record_exposure(session, found[0], _subject(request), source="pixel")
+        # Always a GIF: a broken image in a feed helps nobody; unknown ids count nothing.
+        return Response(_GIF, media_type="image/gif", headers=_NO_STORE)
+
+    return [
+        Route("/reports/campaigns/{name}", guard(report_page)),
+        Route("/reports/campaigns/{name}/charts/{chart}.png", guard(chart)),
+        Route("/events", guard(ingest), methods=["POST"]),
+        Route("/t/click/{creative_id}", click, methods=["GET"]),
+        Route("/t/pixel/{creative_id}.gif", pixel, methods=["GET"]),
+    ]

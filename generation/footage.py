@@ -1,0 +1,155 @@
+"""Footage cache: each distinct shot is generated once, at a master size, and reused.
+
+Variants that differ only in copy, CTA or aspect ratio show the same shots. The cache
+asks the engine for a shot once (keyed by :meth:`ShotSpec.key`, the engine, the master
+size and fps), keeps it on disk as a high-quality H.264 mezzanine file, and serves every
+later request by decoding it and reframing to the requested size around the product
+(:mod:`generation.reframe`). Memory stays flat: a 15 s master at 1080x1920 would be
+2.8 GB of raw frames, its mezzanine file a few tens of MB.
+
+:class:`FootageCache` is itself a :class:`~generation.engines.base.FootageEngine`, so the
+renderer takes it wherever it takes an engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from generation.encode import VideoWriter
+from generation.engines.base import FootageEngine, Frame
+from generation.reframe import Box, crop_window, locate_product, reframe
+from generation.spec import ShotSpec, frames_for
+
+__all__ = ["FOOTAGE_VERSION", "FootageCache", "FootageEntry"]
+
+_log = logging.getLogger(__name__)
+
+# Bump when the mezzanine format or the product locator changes.
+FOOTAGE_VERSION = "1"
+# Near-transparent quality: the creative is encoded again after compositing.
+_MEZZANINE_CRF = 14
+
+
+@dataclass(frozen=True)
+class FootageEntry:
+    """One cached shot: its mezzanine file, size, frame count and product box."""
+
+    path: Path
+    width: int
+    height: int
+    fps: int
+    frames: int
+    product_box: Box
+
+
+class FootageCache:
+    """A caching, reframing :class:`FootageEngine` in front of a real engine.
+
+    ``master`` is the size every shot is generated at; ``None`` generates at whatever
+    size is asked for (one entry per size). Pick a master that covers every aspect the
+    campaign renders (e.g. 1920x1920 for 9:16 and 16:9), or the aspect ratio itself for
+    a single-aspect campaign, where reframing is a no-op. Thread-safe: concurrent
+    requests for one shot wait for a single generation. ``engine_calls`` counts them.
+    """
+
+    def __init__(
+        self,
+        engine: FootageEngine,
+        root: Path,
+        master: tuple[int, int] | None = None,
+        *,
+        preset: str = "ultrafast",
+    ) -> None:
+        if master is not None and (master[0] % 2 or master[1] % 2):
+            raise ValueError(f"master size must be even, got {master}")
+        self.engine = engine
+        self.name = engine.name
+        self.root = Path(root)
+        self.master = master
+        self.preset = preset
+        self.engine_calls = 0
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    def _key(self, shot: ShotSpec, width: int, height: int, fps: int) -> str:
+        payload = [FOOTAGE_VERSION, shot.key(), self.engine.name, width, height, fps]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def entry(self, shot: ShotSpec, width: int, height: int, fps: int) -> FootageEntry:
+        """The cached footage of ``shot`` at ``width x height``, generated if missing."""
+        key = self._key(shot, width, height, fps)
+        folder = self.root / key[:2]
+        video, meta = folder / f"{key}.mp4", folder / f"{key}.json"
+        with self._lock(key):
+            if video.is_file() and meta.is_file():
+                info = json.loads(meta.read_text())
+                return FootageEntry(
+                    video, width, height, fps, info["frames"], tuple(info["product_box"])
+                )
+            return self._generate(shot, width, height, fps, video, meta)
+
+    def _generate(
+        self, shot: ShotSpec, width: int, height: int, fps: int, video: Path, meta: Path
+    ) -> FootageEntry:
+        expected = frames_for(shot.duration_s, fps)
+        samples = {0, expected // 2, expected - 1}
+        picked: list[Frame] = []
+        count = 0
+        self.engine_calls += 1
+        _log.info("generating footage for shot %s at %dx%d", shot.key()[:12], width, height)
+        with VideoWriter(
+            video, width, height, fps, crf=_MEZZANINE_CRF, preset=self.preset
+        ) as writer:
+            for frame in self.engine.frames(shot, width, height, fps):
+                if count >= expected:
+                    break
+                if (
+                    getattr(frame, "shape", None) != (height, width, 3)
+                    or frame.dtype.name != "uint8"
+                ):
+                    raise ValueError(
+                        f"engine {self.engine.name!r} yielded "
+                        f"{getattr(frame, 'dtype', type(frame))} {getattr(frame, 'shape', '')}; "
+                        f"expected uint8 {(height, width, 3)}"
+                    )
+                # Engines may reuse their buffer once asked for the next frame, and the
+                # writer encodes asynchronously: hand it a copy.
+                kept = frame.copy()
+                writer.write(kept)
+                if count in samples:
+                    picked.append(kept)
+                count += 1
+            if count != expected:
+                raise ValueError(
+                    f"engine {self.engine.name!r} yielded {count} frames for a "
+                    f"{shot.duration_s}s shot; expected {expected}"
+                )
+        box = locate_product(picked)
+        part = meta.with_suffix(".json.part")
+        part.write_text(json.dumps({"frames": count, "product_box": box, "shot": shot.key()}))
+        part.replace(meta)  # the entry counts as present only once both files are whole
+        return FootageEntry(video, width, height, fps, count, box)
+
+    def frames(self, shot: ShotSpec, width: int, height: int, fps: int) -> Iterator[Frame]:
+        """Yield the shot at ``width x height``, cut from the master around the product."""
+        master_w, master_h = self.master or (width, height)
+        entry = self.entry(shot, master_w, master_h, fps)
+        window = crop_window(master_w, master_h, width, height, entry.product_box)
+        with av.open(str(entry.path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for decoded in container.decode(stream):
+                rgb: Frame = decoded.to_ndarray(format="rgb24")  # type: ignore[assignment]
+                yield reframe(rgb, window, width, height)

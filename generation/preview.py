@@ -1,0 +1,63 @@
+"""Animated previews (WebP) for reports: a small, low-frame-rate loop of a creative.
+
+:class:`PreviewCollector` is fed every frame while the video renders and keeps a small
+copy of every n-th one, so a preview costs a few small resizes rather than a decode.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+from generation.engines.base import Frame
+
+__all__ = ["PreviewCollector"]
+
+
+class PreviewCollector:
+    """Collects thumbnails at about ``preview_fps`` and writes them as an animated WebP."""
+
+    def __init__(self, fps: int, width: int, height: int, *, preview_fps: int = 6, edge: int = 320):
+        self.step = max(1, round(fps / preview_fps))
+        self.duration_ms = round(1000 * self.step / fps)
+        scale = min(1.0, edge / max(width, height))
+        self.size = (max(2, round(width * scale)), max(2, round(height * scale)))
+        self.frames: list[Image.Image] = []
+
+    def add(self, frame: Frame, index: int) -> None:
+        """Offer frame ``index`` of the video; keeps one in every ``step``."""
+        if index % self.step == 0:
+            image = Image.fromarray(frame)
+            # reduce() (box filter by an integer factor) first: much cheaper than a full
+            # Lanczos from 1080x1920, and previews need no more quality than that.
+            factor = max(1, min(image.width // self.size[0], image.height // self.size[1]))
+            if factor > 1:
+                image = image.reduce(factor)
+            self.frames.append(image.resize(self.size, Image.Resampling.BILINEAR))
+
+    def save(self, path: Path) -> Path | None:
+        """Write the loop to ``path`` (animated WebP); ``None`` if nothing was collected."""
+        if not self.frames:
+            return None
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        os.close(fd)
+        try:
+            first, *rest = self.frames
+            first.save(
+                tmp,
+                format="WEBP",
+                save_all=True,
+                append_images=rest,
+                duration=self.duration_ms,
+                loop=0,
+                quality=70,
+                method=2,
+            )
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path

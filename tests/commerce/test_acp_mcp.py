@@ -1,0 +1,113 @@
+"""The ACP MCP binding through the SDK's in-memory client: results and errors per spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+from starlette.testclient import TestClient
+
+from commerce.acp_rest import build_checkout_service
+from commerce.mcp_server import build_mcp_server
+from connectors.storage import MediaStore
+from reelcart.db import Database
+from reelcart.settings import Settings
+from tests.commerce.acp_helpers import (
+    MUG,
+    acp_app,
+    acp_settings,
+    complete_body,
+    create_body,
+    delegate,
+    localstripe,
+    stock_shop,
+    validate,
+)
+from tests.fakes.stripe_server import LocalStripe
+
+__all__ = ["localstripe"]
+pytestmark = pytest.mark.anyio
+META = {"api_version": "2026-04-17"}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def test_checkout_over_mcp(
+    db: Database, store: MediaStore, settings: Settings, tmp_path: Path, localstripe: LocalStripe
+) -> None:
+    stock_shop(db, store, tmp_path)
+    app_settings = acp_settings(settings, localstripe.url)
+    service = build_checkout_service(db, store, app_settings)
+    server = build_mcp_server(db, store, checkout=service)
+    async with Client(server) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {
+            "create_checkout_session",
+            "get_checkout_session",
+            "update_checkout_session",
+            "complete_checkout_session",
+            "cancel_checkout_session",
+            "get_order",
+            "search_products",
+            "get_product",
+        } <= names
+        meta = META | {"idempotency_key": "mcp-1"}
+        created = await client.call_tool(
+            "create_checkout_session", {"meta": meta, "payload": create_body({"id": MUG})}
+        )
+        session = created.structured_content
+        validate("CheckoutSession", session)
+        replay = await client.call_tool(
+            "create_checkout_session", {"meta": meta, "payload": create_body({"id": MUG})}
+        )
+        assert replay.structured_content["id"] == session["id"]  # idempotency key honoured
+
+        with TestClient(acp_app(db, store, app_settings)) as rest:
+            token = delegate(rest, session)  # the delegate payment API is REST-only
+        done = await client.call_tool(
+            "complete_checkout_session",
+            {"meta": META, "id": session["id"], "payload": complete_body(token)},
+        )
+        validate("CheckoutSessionWithOrder", done.structured_content)
+        order = await client.call_tool(
+            "get_order", {"order_id": done.structured_content["order"]["id"]}
+        )
+        validate("Order", order.structured_content)
+        got = await client.call_tool("get_checkout_session", {"meta": META, "id": session["id"]})
+        assert got.structured_content["status"] == "completed"
+
+        with pytest.raises(MCPError) as missing:
+            await client.call_tool("get_checkout_session", {"meta": META, "id": "cs_nope"})
+        assert missing.value.code == -32000
+        validate("Error", missing.value.data)
+        assert missing.value.data["code"] == "session_not_found"
+
+        with pytest.raises(MCPError) as version:
+            await client.call_tool("get_checkout_session", {"meta": {}, "id": session["id"]})
+        assert version.value.data["supported_versions"] == ["2026-04-17"]
+
+        with pytest.raises(MCPError) as forged:
+            await client.call_tool(
+                "create_checkout_session",
+                {"meta": META, "payload": create_body() | {"totals": []}},
+            )
+        assert forged.value.data["param"] == "$.totals"
+
+        canceled = await client.call_tool(
+            "cancel_checkout_session",
+            {
+                "meta": META,
+                "id": (
+                    await client.call_tool(
+                        "create_checkout_session", {"meta": META, "payload": create_body()}
+                    )
+                ).structured_content["id"],
+            },
+        )
+        validate("CheckoutSession", canceled.structured_content)
+        assert canceled.structured_content["status"] == "canceled"

@@ -1,0 +1,114 @@
+"""Evaluating a campaign: verdicts, retirement, allocation served by get_product, SRM."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from commerce.showcase import show_creative
+from experiments.allocation import current_weights
+from experiments.bandit import apply_floor, top_two_weights
+from experiments.evaluation import evaluate_campaign
+from experiments.samples import ProportionStat
+from reelcart.db import Database
+from reelcart.models import Creative, ExperimentDecision, Product
+from tests.experiments.conftest import add_traffic
+
+P1, P2 = "gid://shopify/Product/1", "gid://shopify/Product/2"
+
+
+def test_no_verdict_below_the_minimum_sample(db: Database, campaign: dict) -> None:
+    add_traffic(db, campaign[P1]["price"], P1, 60, 30)
+    add_traffic(db, campaign[P1]["title"], P1, 60, 1)
+    with db.session() as s:
+        report = evaluate_campaign(s, "spring", apply=True)
+    mug = next(p for p in report.products if p.product_id == P1)
+    assert mug.verdict.status == "collecting" and mug.winner is None
+    assert mug.method == "uniform" and {a.weight for a in mug.arms} == {0.5}
+
+
+def test_clear_winner_retires_the_loser_and_takes_the_traffic(db: Database, campaign: dict) -> None:
+    win, lose = campaign[P1]["price"], campaign[P1]["title"]
+    add_traffic(db, win, P1, 1500, 240)
+    add_traffic(db, lose, P1, 1500, 90)
+    add_traffic(db, campaign[P2]["price"], P2, 300, 24)
+    add_traffic(db, campaign[P2]["title"], P2, 300, 25)
+    with db.session() as s:
+        report = evaluate_campaign(s, "spring", apply=True)
+    mug = next(p for p in report.products if p.product_id == P1)
+    assert mug.winner is not None and mug.winner.creative_id == win
+    assert mug.winner.chance_best > 0.95 and mug.srm_ok
+    assert mug.challengers == []  # the plan's only other level is the loser itself
+    comparison = next(a for a in mug.arms if a.creative_id == lose).vs_baseline
+    assert comparison["conversion"].lift < 0 and comparison["conversion"].p_adjusted < 0.05
+    bottle = next(p for p in report.products if p.product_id == P2)
+    assert bottle.verdict.status == "running" and bottle.winner is None
+    hook = {f.level: f for f in report.factors if f.factor == "hook"}
+    assert hook["price"].chance_best > 0.9 and hook["title"].p_adjusted is not None
+    with db.session() as s:
+        assert s.get(Creative, lose).status == "retired"
+        kinds = Counter(d.kind for d in s.scalars(select(ExperimentDecision)))
+        assert kinds == {"winner": 1, "retire": 1}
+        assert current_weights(s, P1) == {win: 1.0, lose: 0.0}
+        product = s.get(Product, P1)
+        assert all(show_creative(s, product, f"new-{i}").id == win for i in range(20))
+    with db.session() as s:  # evaluating again decides nothing twice
+        evaluate_campaign(s, "spring", apply=True)
+        assert len(s.scalars(select(ExperimentDecision)).all()) == 2
+
+
+def test_weights_serve_new_shoppers_and_old_ones_stay_sticky(db: Database, campaign: dict) -> None:
+    a, b = campaign[P2]["price"], campaign[P2]["title"]
+    with db.session() as s:
+        product = s.get(Product, P2)
+        before = {f"old-{i}": show_creative(s, product, f"old-{i}").id for i in range(40)}
+    add_traffic(db, a, P2, 400, 60)
+    add_traffic(db, b, P2, 400, 36)
+    with db.session() as s:
+        report = evaluate_campaign(s, "spring", apply=True)
+    bottle = next(p for p in report.products if p.product_id == P2)
+    assert bottle.method == "top_two_thompson"
+    weights = current_weights_for(db, P2)
+    assert weights[a] > 0.6 > 0.35 > weights[b] >= 0.05 or bottle.winner is not None
+    with db.session() as s:
+        product = s.get(Product, P2)
+        assert all(show_creative(s, product, k).id == v for k, v in before.items())
+
+
+def current_weights_for(db: Database, product_id: str) -> dict[str, float]:
+    with db.session() as s:
+        weights = current_weights(s, product_id)
+    assert weights is not None
+    return weights
+
+
+def test_sample_ratio_mismatch_is_flagged(db: Database, campaign: dict) -> None:
+    add_traffic(db, campaign[P1]["price"], P1, 1000, 50)
+    add_traffic(db, campaign[P1]["title"], P1, 700, 35)
+    with db.session() as s:
+        report = evaluate_campaign(s, "spring")
+    mug = next(p for p in report.products if p.product_id == P1)
+    assert not mug.srm_ok and mug.srm_p < 0.001
+    assert any("Sample ratio mismatch" in w and "Stoneware Mug" in w for w in report.warnings)
+
+
+def test_unknown_campaign(db: Database) -> None:
+    with db.session() as s, pytest.raises(LookupError):
+        evaluate_campaign(s, "nope")
+
+
+def test_top_two_weights() -> None:
+    few = [ProportionStat(99, 10), ProportionStat(500, 10)]
+    assert top_two_weights(few) == [0.5, 0.5]  # no re-weighting below 100 units per arm
+    stats = [ProportionStat(800, 64), ProportionStat(800, 100), ProportionStat(800, 62)]
+    w = top_two_weights(stats, floor=0.05)
+    assert sum(w) == pytest.approx(1.0) and min(w) >= 0.05
+    assert w[1] == max(w) and w[1] >= 0.6
+    # A certain leader gets β of the traffic, the challengers split the rest (TTTS).
+    sure = [ProportionStat(5000, 1000), ProportionStat(5000, 100)]
+    assert top_two_weights(sure, floor=0.0, beta=0.5) == pytest.approx([0.5, 0.5])
+    assert top_two_weights(sure, floor=0.0) == pytest.approx([0.7, 0.3])
+    assert apply_floor(np.array([1.0, 0.0, 0.0]), 0.1) == pytest.approx([0.8, 0.1, 0.1])

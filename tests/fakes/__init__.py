@@ -1,0 +1,1 @@
+"""Protocol-faithful stand-ins for services that cannot be reached offline."""

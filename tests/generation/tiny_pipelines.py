@@ -1,0 +1,236 @@
+"""Tiny LTX-Video and Wan pipelines built from configs in code, for CPU tests and the bench.
+
+Nothing is downloaded: the tokenizer is a T5 unigram tokenizer over a small in-code
+vocabulary, every model is a randomly initialised instance of the real diffusers /
+transformers class at toy size. :func:`save_tiny_pipeline` writes a pipeline folder in
+the diffusers layout (``model_index.json`` plus one subfolder per component), which the
+engine then loads through the real ``from_pretrained`` path, exactly as it would load a
+downloaded checkpoint.
+
+Shapes: LTX compresses 32x spatially and 8x temporally with patch size 1, so 64x64 frames
+and 9 frames give a 2x2x2 latent; Wan (the Wan 2.2 TI2V layout: no CLIP image encoder,
+``expand_timesteps``) compresses 8x spatially and 4x temporally with a 2x2 patch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+__all__ = [
+    "TINY_VOCAB",
+    "Family",
+    "Task",
+    "build_tiny_pipeline",
+    "save_tiny_pipeline",
+    "tiny_tokenizer",
+]
+
+Family = Literal["ltx", "wan"]
+Task = Literal["i2v", "t2v", "v2v"]
+
+# Enough whole words for the engine's prompts to tokenize into distinct ids; anything
+# else falls back to single letters (then <unk>), which is fine for a random model.
+TINY_VOCAB: tuple[str, ...] = tuple(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "on",
+        "in",
+        "and",
+        "with",
+        "to",
+        "product",
+        "camera",
+        "slow",
+        "slowly",
+        "push",
+        "pull",
+        "out",
+        "pan",
+        "left",
+        "right",
+        "move",
+        "moves",
+        "moving",
+        "cinematic",
+        "studio",
+        "light",
+        "lighting",
+        "shot",
+        "showcase",
+        "commercial",
+        "smooth",
+        "steady",
+        "close",
+        "up",
+        "wide",
+        "background",
+        "soft",
+        "detailed",
+        "sharp",
+        "focus",
+        "blurry",
+        "low",
+        "quality",
+        "distorted",
+        "static",
+        "remix",
+        "new",
+        "style",
+    ]
+)
+
+
+def tiny_tokenizer() -> Any:
+    """A T5 unigram tokenizer over :data:`TINY_VOCAB` (no sentencepiece file needed)."""
+    from transformers import T5Tokenizer
+
+    pieces = ["<pad>", "</s>", "<unk>"]
+    pieces += [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    pieces += ["▁" + word for word in TINY_VOCAB] + ["▁"]
+    return T5Tokenizer(vocab=[(p, 0.0) for p in pieces], extra_ids=0)
+
+
+def _ltx_components(seed: int) -> dict[str, Any]:
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXVideoTransformer3DModel,
+    )
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(seed)
+    tokenizer = tiny_tokenizer()
+    text_encoder = T5EncoderModel(
+        T5Config(
+            vocab_size=len(tokenizer),
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=1,
+            num_heads=4,
+            relative_attention_num_buckets=8,
+        )
+    )
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8,
+        out_channels=8,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=4,
+        attention_head_dim=8,
+        cross_attention_dim=32,
+        num_layers=2,
+        caption_channels=32,
+    )
+    # Timestep conditioning on, as in LTX-Video >= 0.9.1, so the decode-noise path runs.
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=8,
+        block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False, False, False, False, False),
+        upsample_residual=(False, False, False, False),
+        upsample_factor=(1, 1, 1, 1),
+        timestep_conditioning=True,
+        patch_size=1,
+        patch_size_t=1,
+        encoder_causal=True,
+        decoder_causal=False,
+    )
+    return {
+        "scheduler": FlowMatchEulerDiscreteScheduler(),
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "transformer": transformer,
+    }
+
+
+def _wan_components(seed: int) -> dict[str, Any]:
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    torch.manual_seed(seed)
+    tokenizer = tiny_tokenizer()
+    text_encoder = UMT5EncoderModel(
+        UMT5Config(
+            vocab_size=len(tokenizer),
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=1,
+            num_heads=4,
+            relative_attention_num_buckets=8,
+        )
+    )
+    vae = AutoencoderKLWan(
+        base_dim=3,
+        z_dim=16,
+        dim_mult=[1, 1, 1, 1],
+        num_res_blocks=1,
+        temperal_downsample=[False, True, True],
+    )
+    # in_channels == z_dim: the Wan 2.2 TI2V layout, which also serves video-to-video.
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=16,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=256,
+        ffn_dim=32,
+        num_layers=2,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    )
+    return {
+        "scheduler": FlowMatchEulerDiscreteScheduler(shift=5.0),
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "transformer": transformer,
+    }
+
+
+def build_tiny_pipeline(family: Family, task: Task = "i2v", seed: int = 0) -> Any:
+    """A randomly initialised toy pipeline of the given family and task (CPU, fp32)."""
+    import diffusers
+
+    if family == "ltx":
+        components = _ltx_components(seed)
+        cls_name = {
+            "i2v": "LTXImageToVideoPipeline",
+            "t2v": "LTXPipeline",
+            "v2v": "LTXConditionPipeline",
+        }[task]
+        return getattr(diffusers, cls_name)(**components)
+    if family == "wan":
+        components = _wan_components(seed)
+        if task == "i2v":
+            return diffusers.WanImageToVideoPipeline(
+                **components, image_encoder=None, image_processor=None, expand_timesteps=True
+            )
+        cls = diffusers.WanPipeline if task == "t2v" else diffusers.WanVideoToVideoPipeline
+        return cls(**components)
+    raise ValueError(f"unknown family {family!r}")
+
+
+def save_tiny_pipeline(path: Path, family: Family, task: Task = "i2v", seed: int = 0) -> Path:
+    """Build a tiny pipeline and save it as a diffusers folder at ``path``; returns ``path``."""
+    pipe = build_tiny_pipeline(family, task, seed)
+    # safetensors, as real checkpoints ship; the folder then loads like a downloaded one.
+    pipe.save_pretrained(str(path), safe_serialization=True)
+    return path
