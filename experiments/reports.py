@@ -36,6 +36,8 @@ def _money(x: float, currency: str | None) -> str:
 
 
 def _value(arm: ArmReport, metric: str, currency: str | None) -> str:
+    if arm.metrics.units < 2:
+        return "—"  # no interval worth showing without data
     lo, hi = arm.intervals[metric]
     if metric in ("revenue_per_unit", "aov"):
         return (
