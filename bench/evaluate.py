@@ -68,6 +68,8 @@ def populate(db: Database, events: int, seed: int = 0) -> list[str]:
                 "product_id": "p_bench",
                 "subject": f"s{u}",
                 "data": {},
+                "amount_minor": None,
+                "currency": None,
             }
         )
         n += 1
@@ -83,7 +85,7 @@ def populate(db: Database, events: int, seed: int = 0) -> list[str]:
                 "currency": "USD",
             }
         else:
-            row = {"kind": "click"}
+            row = {"kind": "click", "amount_minor": None, "currency": None}
         rows.append(
             {
                 "id": f"e{n}",

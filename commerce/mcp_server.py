@@ -79,6 +79,7 @@ def build_mcp_server(
                 min_price_minor=min_price,
                 max_price_minor=max_price,
                 in_stock_only=in_stock_only,
+                wait=False,  # keyword answers while the model warms up in the background
             )
             summaries = [product_summary(p, store) for p in products]
         return SearchResults(query=query, count=len(summaries), products=summaries)

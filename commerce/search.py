@@ -55,6 +55,7 @@ class SemanticIndex:
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._version: tuple[Any, ...] | None = None
+        self._warming = False
 
     @classmethod
     def shared(cls) -> SemanticIndex:
@@ -81,6 +82,51 @@ class SemanticIndex:
                     self._failed = True
         return self._model
 
+    def model_loaded_or_wait(self, wait: bool) -> bool:
+        """True when the model may be used (loading it first if ``wait``)."""
+        if self._failed:
+            return False
+        return self.model() is not None if wait else True
+
+    def warm_in_background(self, bind: Any) -> None:
+        """Load the model and embed the catalog on a thread (requests meanwhile use keywords)."""
+        with self._lock:
+            if self._warming or self._failed:
+                return
+            self._warming = True
+
+        def run() -> None:
+            try:
+                if self.model() is not None:
+                    with Session(bind=bind) as session:
+                        self.refresh(session)
+            except Exception:
+                log.exception("semantic index warm-up failed")
+            finally:
+                with self._lock:
+                    self._warming = False
+
+        threading.Thread(target=run, daemon=True, name="semantic-warmup").start()
+
+    def current(self, session: Session) -> list[_Entry] | None:
+        """Entries for the catalog without waiting: None (and a warm-up) when not ready."""
+        if self._model is None or self._version is None:
+            self.warm_in_background(session.get_bind())
+            return None
+        if self._catalog_version(session) != self._version:
+            self.warm_in_background(session.get_bind())  # meanwhile the slightly stale index
+        return list(self._entries.values())
+
+    @staticmethod
+    def _catalog_version(session: Session) -> tuple[Any, ...]:
+        return tuple(
+            session.execute(
+                select(func.count(Product.id), func.max(Product.synced_at)).where(
+                    Product.status == "ACTIVE"
+                )
+            ).one()
+        )
+
     def embed(self, texts: list[str]) -> np.ndarray:
         vectors = self.model().encode(
             texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
@@ -89,13 +135,7 @@ class SemanticIndex:
 
     def refresh(self, session: Session) -> list[_Entry]:
         """Bring the cache up to the active catalog (cheap when nothing changed)."""
-        version = tuple(
-            session.execute(
-                select(func.count(Product.id), func.max(Product.synced_at)).where(
-                    Product.status == "ACTIVE"
-                )
-            ).one()
-        )
+        version = self._catalog_version(session)
         with self._lock:
             if version == self._version:
                 return list(self._entries.values())
@@ -154,11 +194,19 @@ def search_products(
     max_price_minor: int | None = None,
     in_stock_only: bool = False,
     index: SemanticIndex | None = None,
+    wait: bool = True,
 ) -> list[Product]:
-    """Best matches for ``query`` among active products, with price and stock filters."""
+    """Best matches for ``query`` among active products, with price and stock filters.
+
+    With ``wait=False`` (serving), a process whose model or catalog embeddings are not
+    ready yet answers by keywords while they load in the background.
+    """
     index = index or SemanticIndex.shared()
     tokens = [t for t in re.split(r"\W+", query.lower()) if t]
-    if not tokens or index.model() is None:
+    ready: list[_Entry] | None = None
+    if tokens and index.model_loaded_or_wait(wait):
+        ready = index.refresh(session) if wait else index.current(session)
+    if ready is None:
         found = catalog.search_products(
             session,
             query,
@@ -171,7 +219,7 @@ def search_products(
         return found[:limit]
     entries = [
         e
-        for e in index.refresh(session)
+        for e in ready
         if (min_price_minor is None or e.min_price >= min_price_minor)
         and (max_price_minor is None or e.min_price <= max_price_minor)
     ]

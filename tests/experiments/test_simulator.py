@@ -35,7 +35,7 @@ def test_a_truly_better_variant_wins_and_takes_the_traffic() -> None:
 @pytest.mark.parametrize("arms", [2, 3])
 def test_equal_variants_rarely_produce_a_winner(arms: int) -> None:
     # Always-valid tests: re-evaluating every round (10 looks) keeps false winners rare.
-    assert false_winner_rate(0.08, arms, 6000, seeds=80 if arms == 2 else 60, rule=FAST) <= 0.05
+    assert false_winner_rate(0.08, arms, 6000, seeds=60 if arms == 2 else 40, rule=FAST) <= 0.05
 
 
 def test_rates_parse_and_combine() -> None:
@@ -66,7 +66,8 @@ async def test_shoppers_through_the_real_mcp_server(
         evaluate_every=50,
         # A smaller minimum sample keeps this run short; power at 12% vs 8% is measured
         # by the in-process loop above with the default rule.
-        rule=DecisionRule(min_units=50, min_conversions=10),
+        # The sequential test is tuned to the sample this run expects (~400 units).
+        rule=DecisionRule(min_units=50, min_conversions=10, sequential_tuning=400),
     )
     assert run.report is not None and run.evaluations == 8
     better = {ids["price"] for ids in campaign.values()}
