@@ -114,7 +114,9 @@ class SemanticIndex:
             self.warm_in_background(session.get_bind())
             return None
         if self._catalog_version(session) != self._version:
-            self.warm_in_background(session.get_bind())  # meanwhile the slightly stale index
+            # The catalog changed: keywords until the changed products are embedded.
+            self.warm_in_background(session.get_bind())
+            return None
         return list(self._entries.values())
 
     @staticmethod
