@@ -40,8 +40,8 @@ from .events import record_event
 from .samples import ProportionStat
 from .tracking import record_click
 
-if TYPE_CHECKING:  # experiments/ imports only reelcart/ at run time (DESIGN.md)
-    from connectors.storage import MediaStore
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
 
 __all__ = [
     "FactorRates",
@@ -148,7 +148,7 @@ class ShopperRun:
 
 async def run_shoppers(
     db: Database,
-    store: MediaStore,
+    server: MCPServer,
     campaign: str,
     shoppers: int,
     rates: FactorRates,
@@ -158,9 +158,11 @@ async def run_shoppers(
     rule: DecisionRule | None = None,
     click_rate: float = 0.3,
 ) -> ShopperRun:
-    """Drive ``shoppers`` simulated agents through the MCP server, evaluating as they go."""
-    from commerce.mcp_server import build_mcp_server
+    """Drive ``shoppers`` simulated agents through ``server``, evaluating as they go.
 
+    The caller (a composition root) builds the server, so experiments/ never imports the
+    commerce layer (DESIGN.md: the arrows point down).
+    """
     rng = random.Random(seed)
     with db.session() as session:
         rows = session.execute(
@@ -173,7 +175,7 @@ async def run_shoppers(
     if not product_ids:
         raise LookupError(f"campaign {campaign!r} has no published creatives to show")
     run = ShopperRun()
-    async with Client(build_mcp_server(db, store)) as client:
+    async with Client(server) as client:
         for i in range(shoppers):
             shopper = f"sim-{seed}-{i}"
             product_id = rng.choice(product_ids)

@@ -241,6 +241,7 @@ def simulate(
     """Drive simulated shopper agents through the MCP server; allocation adapts as they buy."""
     import anyio
 
+    from commerce.mcp_server import build_mcp_server
     from connectors.storage import MediaStore
     from experiments.simulator import parse_rate, run_shoppers
     from reelcart.db import Database
@@ -265,11 +266,11 @@ def simulate(
         if factors:
             name = sorted(factors)[0]
             rates = {name: {lvl: (0.12 if i == 0 else 0.08) for i, lvl in enumerate(factors[name])}}
-    store = MediaStore.from_settings(settings)
+    server = build_mcp_server(db, MediaStore.from_settings(settings))
     try:
         run = anyio.run(
             lambda: run_shoppers(
-                db, store, campaign, shoppers, rates, seed=seed, evaluate_every=evaluate_every
+                db, server, campaign, shoppers, rates, seed=seed, evaluate_every=evaluate_every
             )
         )
     except LookupError as exc:

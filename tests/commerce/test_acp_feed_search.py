@@ -118,3 +118,21 @@ def test_semantic_search_with_filters_and_keyword_fallback(
             "Stoneware Mug"
         ]
         assert search_products(session, "coffee cup", index=offline) == []
+
+
+def test_serving_search_never_waits_for_the_model(
+    db: Database, store: MediaStore, tmp_path: Path
+) -> None:
+    import time
+
+    _shop(db, store, tmp_path)
+    index = SemanticIndex()
+    index._model = SemanticIndex.shared().model()  # loaded already: only the catalog is cold
+    with db.session() as session:
+        assert search_products(session, "coffee cup", index=index, wait=False) == []  # keywords
+    deadline = time.monotonic() + 60
+    while index._warming and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with db.session() as session:
+        found = search_products(session, "coffee cup", index=index, wait=False)
+    assert found[0].title == "Stoneware Mug"

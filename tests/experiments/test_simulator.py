@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from commerce.mcp_server import build_mcp_server
 from connectors.storage import MediaStore
 from experiments.decisions import DecisionRule
 from experiments.simulator import (
@@ -58,7 +59,7 @@ async def test_shoppers_through_the_real_mcp_server(
 ) -> None:
     run = await run_shoppers(
         db,
-        store,
+        build_mcp_server(db, store),
         "spring",
         400,
         {"hook": {"price": 0.35, "title": 0.05}},
