@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from commerce.checkout_orders import OrderPlaced
 from connectors.shopify_client import ShopifyClient
 from connectors.shopify_media import delete_media, publish_video
 from connectors.shopify_orders import OrderLine, create_shopify_order
@@ -30,6 +33,7 @@ __all__ = [
     "publish_creative_to_shopify",
     "retire_creatives_on_shopify",
     "shopify_creatives_to_publish",
+    "shopify_order_hook",
     "write_back_order",
 ]
 
@@ -194,3 +198,36 @@ def publish_campaign_to_shopify(
         return counts
 
     return asyncio.run(go())
+
+
+def shopify_order_hook(db: Database, settings: Settings) -> Callable[[OrderPlaced], None]:
+    """An order hook for the checkout that writes each new agent order back to Shopify.
+
+    It runs the write-back in a background thread so a slow or unreachable Shopify never
+    holds up the shopper's checkout; ``write_back_order`` stores Shopify's id itself and is
+    safe to repeat, so a later retry (or the next run of the same hook) converges.
+    """
+
+    def hook(placed: OrderPlaced) -> None:
+        if placed.kind != "created":
+            return
+
+        def run() -> None:
+            try:
+                asyncio.run(_write_back(db, settings, placed.order_id))
+            except Exception:  # logged, never raised: the sale is already complete
+                log.exception("Shopify write-back failed for order %s", placed.order_id)
+
+        threading.Thread(target=run, name=f"shopify-order-{placed.order_id}", daemon=True).start()
+
+    return hook
+
+
+async def _write_back(db: Database, settings: Settings, order_id: str) -> None:
+    from connectors.shopify import client_from_settings
+
+    client = client_from_settings(settings)
+    try:
+        await write_back_order(db, client, order_id)
+    finally:
+        await client.aclose()

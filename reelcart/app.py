@@ -18,7 +18,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from commerce.acp_rest import acp_routes, build_checkout_service
 from commerce.mcp_server import build_mcp_server
+from commerce.shopify_publish import shopify_order_hook
 from commerce.shopify_webhooks import webhook_routes as shopify_webhook_routes
+from connectors.shopify import shopify_configured
 from connectors.storage import MediaStore
 from experiments.report_routes import report_routes
 from reelcart.db import Database
@@ -118,7 +120,8 @@ def create_app(
     db = db or Database.from_settings(settings)
     store = store or MediaStore.from_settings(settings)
     # agent checkout (ACP): one checkout core behind REST and the MCP tools
-    checkout = build_checkout_service(db, store, settings)
+    hooks = [shopify_order_hook(db, settings)] if shopify_configured(settings) else []
+    checkout = build_checkout_service(db, store, settings, order_hooks=hooks)
     mcp = build_mcp_server(db, store, checkout=checkout)
     token = settings.api_token.get_secret_value() if settings.api_token else None
     # The SDK's app routes /mcp itself; wrapping it whole keeps POST /mcp free of redirects.
