@@ -53,9 +53,13 @@ class VariantView(BaseModel):
 
 
 class CreativeView(BaseModel):
-    creative_id: str = Field(description="Quote this id at checkout so the sale is attributed.")
+    creative_id: str = Field(
+        description="The video shown; purchases are attributed to it by the server."
+    )
     video_url: str
     poster_url: str
+    captions_url: str | None = Field(default=None, description="WebVTT captions, if any.")
+    preview_url: str | None = Field(default=None, description="Animated preview, if any.")
     duration_s: float
     width: int
     height: int
@@ -95,10 +99,13 @@ def product_summary(product: Product, store: MediaStore) -> ProductSummary:
 
 def creative_view(creative: Creative, store: MediaStore) -> CreativeView:
     assert creative.video_key and creative.poster_key, "only published creatives have views"
+    published = (creative.manifest or {}).get("published") or {}
     return CreativeView(
         creative_id=creative.id,
         video_url=store.url_for(creative.video_key),
         poster_url=store.url_for(creative.poster_key),
+        captions_url=store.url_for(published["vtt"]) if published.get("vtt") else None,
+        preview_url=store.url_for(published["preview"]) if published.get("preview") else None,
         duration_s=creative.duration_s or 0.0,
         width=creative.width or 0,
         height=creative.height or 0,

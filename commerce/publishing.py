@@ -30,11 +30,16 @@ def creatives_to_publish(session: Session, campaign_name: str) -> list[str]:
     )
 
 
+# Sidecar files the renderer names in the manifest's "files", published beside the video.
+SIDECARS = {"vtt": ".vtt", "srt": ".srt", "preview": ".webp"}
+
+
 def publish_creative(session: Session, store: MediaStore, creative_id: str) -> tuple[str, str]:
-    """Copy a rendered creative's video and poster to stable keys; returns the keys.
+    """Copy a rendered creative's video, poster and sidecars to stable keys.
 
     Keys are per creative, so a creative keeps its URL; a re-render overwrites the files
-    in place (write to a temporary name, then move).
+    in place (write to a temporary name, then move). Returns the video and poster keys;
+    sidecar keys (captions, animated preview) go into the manifest's ``published``.
     """
     creative = session.get(Creative, creative_id)
     if creative is None:
@@ -42,8 +47,15 @@ def publish_creative(session: Session, store: MediaStore, creative_id: str) -> t
     if not creative.video_path or not creative.poster_path:
         raise ValueError(f"creative {creative_id} has not been rendered")
     base = f"creatives/{creative.campaign_id}/{creative.id}"
-    video_key = store.put_file(Path(creative.video_path), f"{base}.mp4")
+    video = Path(creative.video_path)
+    video_key = store.put_file(video, f"{base}.mp4")
     poster_key = store.put_file(Path(creative.poster_path), f"{base}.jpg")
+    published: dict[str, str] = {}
+    for kind, name in (creative.manifest.get("files") or {}).items():
+        sidecar = video.parent / name if name else None
+        if kind in SIDECARS and sidecar is not None and sidecar.is_file():
+            published[kind] = store.put_file(sidecar, f"{base}{SIDECARS[kind]}")
+    creative.manifest = {**creative.manifest, "published": published}
     mark_published(session, creative.id, video_key, poster_key)
     return video_key, poster_key
 

@@ -40,6 +40,11 @@ def test_run_campaign_end_to_end_and_again(flow_env: Path, tmp_path: Path) -> No
         assert info.faststart
         assert info.duration_s == pytest.approx(manifest["duration_s"], abs=0.15)
         assert (media / poster_key).is_file()
+        # Captions and the animated preview are published beside the video.
+        published = manifest["published"]
+        assert set(published) == {"vtt", "srt", "preview"}
+        assert (media / published["vtt"]).read_text().startswith("WEBVTT")
+        assert (media / published["preview"]).stat().st_size > 0
     assert {files[c][2]["price_text"] for c in files} == {"$24.00", "$9.99"}
     assert Path(first["contact_sheet"]).is_file()
 
