@@ -1,12 +1,10 @@
-"""The ASGI app: MCP over streamable HTTP at /mcp, published media at /media, health.
+"""The ASGI app: MCP, ACP REST, reports, webhooks, published media, health.
 
 A composition root: it wires every package together and nothing imports it.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +12,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from commerce.acp_rest import acp_routes, build_checkout_service
 from commerce.mcp_server import build_mcp_server
@@ -24,9 +21,10 @@ from connectors.shopify import shopify_configured
 from connectors.storage import MediaStore
 from experiments.report_routes import report_routes
 from reelcart.db import Database
+from reelcart.http_auth import BearerAuth, login_routes
 from reelcart.settings import Settings
 
-__all__ = ["BearerAuth", "create_app"]
+__all__ = ["create_app"]
 
 _CONTENT_TYPES = {
     ".mp4": "video/mp4",
@@ -39,48 +37,6 @@ _CONTENT_TYPES = {
     ".srt": "application/x-subrip",
     ".json": "application/json",
 }
-
-
-class BearerAuth:
-    """ASGI middleware: requests need ``Authorization: Bearer <token>`` (constant-time check).
-
-    With no token configured every request is refused: an acting endpoint is never open
-    by accident.
-    """
-
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
-        self.app = app
-        self._token = token.encode() if token else None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        scheme, _, supplied = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        ok = (
-            self._token is not None
-            and scheme.lower() == "bearer"
-            and hmac.compare_digest(supplied.strip().encode(), self._token)
-        )
-        if ok:
-            await self.app(scope, receive, send)
-            return
-        body = json.dumps(
-            {"error": "unauthorized", "message": "a valid bearer token is required"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"www-authenticate", b'Bearer realm="reelcart"'),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 def _media_endpoint(store: MediaStore):  # type: ignore[no-untyped-def]
@@ -124,6 +80,7 @@ def create_app(
     checkout = build_checkout_service(db, store, settings, order_hooks=hooks)
     mcp = build_mcp_server(db, store, checkout=checkout)
     token = settings.api_token.get_secret_value() if settings.api_token else None
+    secure_cookie = settings.resolved_public_base_url.startswith("https://")
     # The SDK's app routes /mcp itself; wrapping it whole keeps POST /mcp free of redirects.
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", host=settings.host)
 
@@ -138,7 +95,11 @@ def create_app(
             Route("/media/{key:path}", _media_endpoint(store), methods=["GET", "HEAD"]),
             Route("/mcp", endpoint=BearerAuth(mcp_app, token)),
             # experiments: report page, event ingestion, click redirect, impression pixel
-            *report_routes(db, store, settings, auth=lambda app: BearerAuth(app, token)),
+            # Report pages also take the /login cookie (GET only), so a browser can open them.
+            *login_routes(token, secure_cookie=secure_cookie),
+            *report_routes(
+                db, store, settings, auth=lambda app: BearerAuth(app, token, allow_cookie=True)
+            ),
             # ACP REST + /.well-known/acp.json (bearer auth checked inside, in ACP's error shape)
             *acp_routes(db, store, settings, service=checkout),
             # Shopify webhooks at /webhooks/shopify (HMAC-verified, deduplicated)
