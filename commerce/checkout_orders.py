@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from experiments.events import record_event
+from experiments.tracking import find_exposure
 from reelcart.domain import EventKind
-from reelcart.models import CheckoutSession, Event, Order, OrderWebhook, utcnow
+from reelcart.models import CheckoutSession, Order, OrderWebhook, utcnow
 
 __all__ = [
     "OrderHook",
@@ -57,20 +57,13 @@ OrderHook = Callable[[OrderPlaced], str | None]
 
 
 def attributed_creative(session: Session, subject: str | None, product_id: str) -> str | None:
-    """The creative this shopper was last shown for the product, from recorded impressions."""
+    """The creative this shopper was shown for the product (the experiments' attribution rule).
+
+    Server-side only: nothing the agent claims decides it.
+    """
     if not subject:
         return None
-    return session.scalar(
-        select(Event.creative_id)
-        .where(
-            Event.kind == EventKind.IMPRESSION.value,
-            Event.subject == subject,
-            Event.product_id == product_id,
-            Event.creative_id.is_not(None),
-        )
-        .order_by(Event.occurred_at.desc())
-        .limit(1)
-    )
+    return find_exposure(session, subject, product_id, utcnow())
 
 
 def _line_amount(line: dict[str, Any], kind: str) -> int:

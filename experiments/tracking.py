@@ -39,6 +39,7 @@ __all__ = [
     "TrackedEvent",
     "attribute_pending",
     "exposure_key",
+    "find_exposure",
     "ingest_event",
     "record_click",
     "record_exposure",
@@ -88,7 +89,7 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _find_exposure(
+def find_exposure(
     session: Session, subject: str, product_id: str, occurred_at: datetime
 ) -> str | None:
     """The creative ``subject`` last saw for ``product_id`` within the window."""
@@ -127,7 +128,7 @@ def ingest_event(
             raise EventRejected("creative_id belongs to another product")
         product_id = creative.product_id
     elif event.subject and product_id:
-        creative_id = _find_exposure(session, event.subject, product_id, occurred)
+        creative_id = find_exposure(session, event.subject, product_id, occurred)
     if event.kind in (EventKind.IMPRESSION, EventKind.CLICK) and event.subject and creative_id:
         key = exposure_key(event.kind, event.subject, creative_id)
     else:
@@ -197,7 +198,7 @@ def attribute_pending(session: Session, limit: int = 10_000) -> int:
     done = 0
     for event in pending:
         assert event.subject is not None and event.product_id is not None
-        found = _find_exposure(session, event.subject, event.product_id, _aware(event.occurred_at))
+        found = find_exposure(session, event.subject, event.product_id, _aware(event.occurred_at))
         if found is not None:
             event.creative_id = found
             done += 1
