@@ -12,10 +12,14 @@ Both decode to uint8 on the device and encode each clip to H.264 at the output s
 Prints seconds per clip, per-stage seconds (text encoding, denoising, decoding, encoding),
 peak memory and the engine/baseline speed ratio.
 
-``--random-init`` builds the preset's full-size pipeline from its *configs* with random
-weights (downloads only config files and the tokenizer, or uses the HF cache), so a GPU
-owner can time the real shapes without fetching tens of GB. On a CPU, any preset other
-than ``tiny-*`` is refused: it would take hours.
+``--random-init`` builds the preset's full-size transformer and VAE from the hyper-parameters
+in ``generation/models.py`` (they mirror the published configs) with random weights,
+directly on the GPU in bf16, fully offline: a GPU owner times the real shapes without
+fetching tens of GB. The text encoder is one T5 layer of the real width (4096), so prompt
+embeddings have the real shape but text-encoding time is not representative (the engine
+encodes each distinct prompt once anyway). On a CPU, any preset other than ``tiny-*`` is
+refused: it would take hours. ``--shapes-only`` builds every full-size transformer on the
+``meta`` device (no memory, no GPU) and prints the parameter counts.
 """
 
 from __future__ import annotations
@@ -35,45 +39,34 @@ import torch
 from generation.devices import pick_device
 from generation.encode import VideoWriter
 from generation.engines.diffusion import DiffusionEngine, StageTimes, load_pipeline
+from generation.engines.diffusion_random import (
+    build_random_pipeline,
+    build_transformer,
+    build_vae,
+    parameter_count,
+)
 from generation.models import PRESETS, get_preset
 from generation.spec import MOTIONS, ShotSpec
 
 SIZES = {"240p": (240, 432), "480p": (480, 848), "720p": (720, 1280)}  # 9:16 (w, h)
 
 
-def random_init_pipeline(preset_name: str, dtype: torch.dtype) -> Any:
-    """The preset's pipeline with full-size modules built from configs, random weights."""
-    import diffusers
-    import transformers
-
-    preset = get_preset(preset_name)
-    if preset.model_id is None:
-        raise SystemExit(f"--random-init needs a hub preset, not {preset_name!r}")
-    cls = getattr(diffusers, preset.i2v_pipeline)
-    index = cls.load_config(preset.model_id)  # model_index.json: component classes
-    parts: dict[str, Any] = {}
-    for name, spec in index.items():
-        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
-            continue
-        library, class_name = spec
-        comp_cls = getattr(diffusers if library == "diffusers" else transformers, class_name)
-        if name == "tokenizer" or name.endswith("processor"):
-            parts[name] = comp_cls.from_pretrained(preset.model_id, subfolder=name)
-        elif name == "scheduler":
-            parts[name] = comp_cls.from_config(
-                comp_cls.load_config(preset.model_id, subfolder=name)
-            )
-        elif library == "diffusers":
-            parts[name] = comp_cls.from_config(
-                comp_cls.load_config(preset.model_id, subfolder=name)
-            ).to(dtype)
-        else:
-            config = transformers.AutoConfig.from_pretrained(preset.model_id, subfolder=name)
-            parts[name] = comp_cls(config).to(dtype)
-    config_flags = {
-        k: v for k, v in index.items() if not k.startswith("_") and not isinstance(v, list)
-    }
-    return cls(**parts, **config_flags)
+def shapes_only(names: list[str]) -> None:
+    """Build each preset's full-size transformer and VAE on ``meta``; print their sizes."""
+    for name in names:
+        preset = get_preset(name)
+        transformer = build_transformer(preset, "meta")
+        vae = build_vae(preset, "meta")
+        billions = parameter_count(transformer) / 1e9
+        arch = preset.architecture
+        assert arch is not None
+        lo, hi = arch.params_b
+        verdict = "ok" if lo <= billions <= hi else f"OUT OF RANGE {lo}-{hi}"
+        print(
+            f"{name:>22}: transformer {billions:6.3f} B ({verdict})"
+            f" | VAE {parameter_count(vae) / 1e9:5.3f} B"
+            f" | bf16 weights {2 * billions:5.1f} GB"
+        )
 
 
 def synthetic_photo(path: Path) -> Path:
@@ -128,6 +121,11 @@ def main() -> None:
         "--random-init", action="store_true", help="full-size modules, random weights"
     )
     parser.add_argument(
+        "--shapes-only",
+        action="store_true",
+        help="build full-size modules on the meta device and print parameter counts",
+    )
+    parser.add_argument(
         "--compile", action="store_true", help="torch.compile repeated blocks (CUDA)"
     )
     parser.add_argument(
@@ -137,14 +135,23 @@ def main() -> None:
         "--fbcache", type=float, default=None, help="FirstBlockCache threshold, e.g. 0.05"
     )
     args = parser.parse_args()
+    if args.shapes_only:
+        names = (
+            [args.preset]
+            if args.preset
+            else [n for n, p in PRESETS.items() if p.architecture is not None]
+        )
+        shapes_only(names)
+        return
 
     device = pick_device()
     on_gpu = device.type == "cuda"
     preset_name = args.preset or ("ltx-video-i2v" if on_gpu else "tiny-ltx")
     preset = get_preset(preset_name)
-    if not on_gpu and preset.model_id is not None and not args.random_init:
+    if not on_gpu and preset.model_id is not None:
         raise SystemExit(
-            f"no GPU here: {preset_name} would take hours on a CPU; try --preset tiny-ltx"
+            f"no GPU here: {preset_name} would take hours on a CPU; try --preset tiny-ltx,"
+            " or --shapes-only to check the full-size shapes"
         )
     size = SIZES[args.size] if args.size else ((480, 848) if on_gpu else (72, 128))
     seconds = args.seconds or (5.0 if on_gpu else 1.0)
@@ -157,7 +164,9 @@ def main() -> None:
 
         model_dir = save_tiny_pipeline(work / preset_name, preset.family)
     if args.random_init:
-        built = random_init_pipeline(preset_name, torch.bfloat16 if on_gpu else torch.float32)
+        if preset.architecture is None:
+            raise SystemExit(f"--random-init needs a full-size preset, not {preset_name!r}")
+        built = build_random_pipeline(preset, device, torch.bfloat16)
         loader = lambda *a, **k: built  # noqa: E731 - the engine's loader seam
         model_dir = None
 

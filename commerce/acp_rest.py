@@ -98,7 +98,15 @@ class _Api:
             and hmac.compare_digest(supplied.strip().encode(), self._token)
         )
 
-    def route(self, path: str, method: str, handler: Handler, *, idempotent_scope: str) -> Route:
+    def route(
+        self,
+        path: str,
+        method: str,
+        handler: Handler,
+        *,
+        idempotent_scope: str,
+        narrow: Callable[[AcpError], AcpError] | None = None,
+    ) -> Route:
         async def endpoint(request: Request) -> Response:
             echo = {}
             if request_id := request.headers.get("request-id"):
@@ -122,9 +130,9 @@ class _Api:
                 if method == "GET":
                     body = await run_in_threadpool(handler, request, None)
                     return JSONResponse(body, headers=echo)
-                return await self._post(request, handler, idempotent_scope, echo)
+                return await self._post(request, handler, idempotent_scope, echo, narrow)
             except AcpError as error:
-                return _error_response(error, echo)
+                return _error_response(narrow(error) if narrow else error, echo)
             except Exception:
                 log.exception("ACP %s %s failed", method, path)
                 return _error_response(
@@ -137,7 +145,12 @@ class _Api:
         return Route(path, endpoint, methods=[method])
 
     async def _post(
-        self, request: Request, handler: Handler, scope_name: str, echo: dict[str, str]
+        self,
+        request: Request,
+        handler: Handler,
+        scope_name: str,
+        echo: dict[str, str],
+        narrow: Callable[[AcpError], AcpError] | None = None,
     ) -> Response:
         key = request.headers.get("idempotency-key")
         if not key:
@@ -162,6 +175,7 @@ class _Api:
         try:
             status, result = await run_in_threadpool(handler, request, body)
         except AcpError as error:
+            error = narrow(error) if narrow else error
             status, result, extra = error.status, error.body(), error.headers
         finally:
             if result is None:
@@ -238,8 +252,30 @@ def acp_routes(
                 ),
             ),
             idempotent_scope="POST ",
+            narrow=_delegate_error,
         ),
     ]
+
+
+# The delegate payment ``Error`` schema allows only these codes (RFC §4.2).
+_DELEGATE_CODES = frozenset(
+    {
+        "invalid_card",
+        "duplicate_request",
+        "idempotency_conflict",
+        "too_many_requests",
+        "idempotency_key_required",
+        "idempotency_in_flight",
+    }
+)
+
+
+def _delegate_error(error: AcpError) -> AcpError:
+    """A 400 in the delegate endpoint's narrower code set: a malformed request is
+    ``invalid_card`` there (the RFC's "Missing/malformed field" example)."""
+    if error.status != 400 or error.code in _DELEGATE_CODES or error.supported_versions:
+        return error
+    return AcpError(400, "invalid_card", error.message, param=error.param, headers=error.headers)
 
 
 def _shop_currency(db: Database) -> str | None:

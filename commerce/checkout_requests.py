@@ -9,21 +9,25 @@ accepted. Both forms merge into one line per item.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 __all__ = [
     "Address",
     "AuthenticationResult",
     "Buyer",
     "CancelRequest",
+    "CompanyInfo",
     "CompleteRequest",
     "CreateRequest",
     "FulfillmentDetails",
     "Item",
+    "LoyaltyInfo",
     "PaymentData",
     "SelectedFulfillmentOption",
+    "TaxExemption",
     "UpdateRequest",
     "merge_items",
 ]
@@ -57,14 +61,52 @@ class Address(_Strict):
     company: str | None = None
 
 
-class Buyer(BaseModel):
-    # Known fields typed; the rest (company, loyalty, tax_exemption, …) kept as sent.
-    model_config = ConfigDict(extra="allow")
+def _rfc3339(value: str) -> str:
+    """Accept an RFC 3339 date-time but keep the agent's spelling (it is echoed back)."""
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be an RFC 3339 date-time") from None
+    return value
+
+
+DateTime = Annotated[str, AfterValidator(_rfc3339)]
+
+
+class CompanyInfo(_Strict):
+    name: str
+    tax_id: str | None = None
+    department: str | None = None
+    cost_center: str | None = None
+
+
+class LoyaltyInfo(_Strict):
+    tier: str | None = None
+    points_balance: StrictInt | None = None
+    member_since: DateTime | None = None
+
+
+class TaxExemption(_Strict):
+    certificate_id: str
+    certificate_type: Literal["resale", "exempt_organization", "government"]
+    exempt_regions: list[str] | None = None
+    expires_at: DateTime | None = None
+
+
+class Buyer(_Strict):
+    # Every field typed as in the spec: the buyer is echoed in responses, so anything
+    # loosely kept here could make a response that violates the CheckoutSession schema.
     email: Email
     first_name: str | None = None
     last_name: str | None = None
     full_name: str | None = None
     phone_number: str | None = None
+    customer_id: str | None = None
+    account_type: Literal["guest", "registered", "business"] | None = None
+    authentication_status: Literal["authenticated", "guest", "requires_signin"] | None = None
+    company: CompanyInfo | None = None
+    loyalty: LoyaltyInfo | None = None
+    tax_exemption: TaxExemption | None = None
 
 
 class FulfillmentDetails(_Strict):

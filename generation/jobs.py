@@ -28,6 +28,7 @@ from .storyboard import RenderConfig, master_size, storyboard
 __all__ = [
     "RENDERER_VERSION",
     "RenderOutcome",
+    "engine_fingerprint",
     "expected_frames",
     "footage_cache",
     "render_hash",
@@ -59,14 +60,35 @@ def _engine_model(engine: FootageEngine) -> str | None:
     return str(model) if model else None
 
 
-def render_hash(spec: CreativeSpec, engine: str, config: RenderConfig | None = None) -> str:
-    """Digest of everything that determines the rendered files (image bytes included)."""
+def engine_fingerprint(engine: FootageEngine) -> str | None:
+    """The engine's model identity (``fingerprint``), seen through a footage cache.
+
+    Engines whose output depends on a model (diffusion: preset, weights, steps) expose a
+    ``fingerprint``; the motion engine has none, so its render hashes stay as they were.
+    """
+    inner = getattr(engine, "engine", engine)
+    fingerprint = getattr(inner, "fingerprint", None)
+    return str(fingerprint) if fingerprint else None
+
+
+def render_hash(
+    spec: CreativeSpec,
+    engine: str,
+    config: RenderConfig | None = None,
+    model: str | None = None,
+) -> str:
+    """Digest of everything that determines the rendered files (image bytes included).
+
+    ``model`` is the engine's fingerprint: switching the diffusion preset re-renders.
+    """
     payload: dict[str, Any] = {
         "version": RENDERER_VERSION,
         "engine": engine,
         "spec": {k: v for k, v in dataclasses.asdict(spec).items() if k != "shots"},
         "shots": [shot.key() for shot in spec.shots],
     }
+    if model is not None:
+        payload["model"] = model
     if config is not None:
         payload["brand"] = dataclasses.asdict(config.brand)
         payload["signed"] = config.signing is not None
@@ -105,7 +127,7 @@ def render_job(
     voiceover.
     """
     spec = storyboard(job, config)
-    digest = render_hash(spec, engine.name, config)
+    digest = render_hash(spec, engine.name, config, engine_fingerprint(engine))
     if (
         job.rendered_hash == digest
         and job.video_path

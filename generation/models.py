@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
+    "ARCHITECTURES",
     "DEFAULT_PRESET",
     "PRESETS",
+    "Architecture",
     "MemoryProfile",
     "ModelPreset",
     "ModelWeightsMissing",
@@ -48,6 +50,30 @@ class MemoryProfile:
     resident_gib: float
     model_offload_gib: float
     per_sample_gib: float = 1.0
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A preset's full-size module hyper-parameters, for building it with random weights.
+
+    The values mirror the published ``config.json`` files of the checkpoints (and the
+    diffusers classes' defaults, which were taken from the same checkpoints), so
+    ``bench/generation.py --random-init`` can time the real shapes with no hub access.
+    ``text_dim`` is the text encoder's hidden size (T5-XXL / UMT5-XXL: 4096): the random
+    pipeline uses a one-layer encoder of that width instead of the multi-billion one.
+    ``params_b`` is the expected transformer size in billions (``lo``, ``hi``), checked on
+    the ``meta`` device by the tests.
+    """
+
+    transformer: dict[str, Any]
+    vae: dict[str, Any]
+    text_dim: int = 4096
+    params_b: tuple[float, float] = (0.0, float("inf"))
+    # Extra pipeline constructor arguments (e.g. Wan 2.2 TI2V's ``expand_timesteps``).
+    pipeline_kwargs: dict[str, Any] = field(default_factory=dict)
+    scheduler: dict[str, Any] = field(default_factory=dict)
+    # Wan 2.1 I2V conditions on CLIP ViT-H/14 image features (``CLIPVisionConfig`` kwargs).
+    image_encoder: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +108,143 @@ class ModelPreset:
     # Largest batch worth running in one call (memory permitting).
     max_batch: int = 4
     notes: str = ""
+    # Full-size hyper-parameters for random-weight timing runs (None: tiny presets).
+    architecture: Architecture | None = None
+
+
+# --- full-size architectures (mirror the published config.json of each checkpoint) ------
+# LTX-Video transformer: the diffusers defaults are the 2B model (28 layers, 32 x 64
+# heads); the 13B 0.9.7 model is 48 layers of 32 x 128 heads with 4096-d cross-attention.
+_LTX_2B_TRANSFORMER: dict[str, Any] = {
+    "in_channels": 128,
+    "out_channels": 128,
+    "patch_size": 1,
+    "patch_size_t": 1,
+    "num_attention_heads": 32,
+    "attention_head_dim": 64,
+    "cross_attention_dim": 2048,
+    "num_layers": 28,
+    "caption_channels": 4096,
+    "qk_norm": "rms_norm_across_heads",
+}
+_LTX_13B_TRANSFORMER = {
+    **_LTX_2B_TRANSFORMER,
+    "attention_head_dim": 128,
+    "cross_attention_dim": 4096,
+    "num_layers": 48,
+}
+# LTX-Video VAE >= 0.9.1: 32x spatial / 8x temporal, 128 latent channels, timestep-
+# conditioned decoder with residual upsampling. The 2B (0.9.1) and 0.9.5+ VAEs differ in
+# block layout; for timing, the decoder width and depth are what matter.
+_LTX_091_VAE: dict[str, Any] = {
+    "latent_channels": 128,
+    "block_out_channels": (128, 256, 512, 512),
+    "decoder_block_out_channels": (256, 512, 1024),
+    "layers_per_block": (4, 3, 3, 3, 4),
+    "decoder_layers_per_block": (5, 6, 7, 8),
+    "spatio_temporal_scaling": (True, True, True, False),
+    "decoder_spatio_temporal_scaling": (True, True, True),
+    "decoder_inject_noise": (True, True, True, False),
+    "upsample_residual": (True, True, True),
+    "upsample_factor": (2, 2, 2),
+    "timestep_conditioning": True,
+    "patch_size": 4,
+    "patch_size_t": 1,
+}
+_LTX_097_VAE: dict[str, Any] = {
+    "latent_channels": 128,
+    "block_out_channels": (256, 512, 1024, 2048),
+    "down_block_types": ("LTXVideo095DownBlock3D",) * 4,
+    "decoder_block_out_channels": (256, 512, 1024),
+    "layers_per_block": (4, 6, 6, 2, 2),
+    "decoder_layers_per_block": (5, 5, 5, 5),
+    "spatio_temporal_scaling": (True, True, True, True),
+    "decoder_spatio_temporal_scaling": (True, True, True),
+    "decoder_inject_noise": (False, False, False, False),
+    "downsample_type": ("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
+    "upsample_residual": (True, True, True),
+    "upsample_factor": (2, 2, 2),
+    "timestep_conditioning": True,
+    "patch_size": 4,
+    "patch_size_t": 1,
+}
+# Wan 2.2 TI2V-5B: 30 layers, 24 x 128 heads (3072-d), 48 latent channels from the
+# Wan 2.2 VAE (16x spatial, 4x temporal, 2x2 patchified pixels, residual blocks).
+_WAN22_5B_TRANSFORMER: dict[str, Any] = {
+    "patch_size": (1, 2, 2),
+    "num_attention_heads": 24,
+    "attention_head_dim": 128,
+    "in_channels": 48,
+    "out_channels": 48,
+    "text_dim": 4096,
+    "freq_dim": 256,
+    "ffn_dim": 14336,
+    "num_layers": 30,
+    "cross_attn_norm": True,
+    "qk_norm": "rms_norm_across_heads",
+    "eps": 1e-6,
+    "rope_max_seq_len": 1024,
+}
+_WAN22_VAE: dict[str, Any] = {
+    "base_dim": 160,
+    "decoder_base_dim": 256,
+    "z_dim": 48,
+    "dim_mult": [1, 2, 4, 4],
+    "num_res_blocks": 2,
+    "temperal_downsample": [False, True, True],
+    "is_residual": True,
+    "in_channels": 12,
+    "out_channels": 12,
+    "patch_size": 2,
+    "scale_factor_spatial": 16,
+    "scale_factor_temporal": 4,
+    # The published per-channel statistics only matter for real weights.
+    "latents_mean": [0.0] * 48,
+    "latents_std": [1.0] * 48,
+}
+# Wan 2.1 I2V 14B: the 14B text-to-video backbone (40 layers, 40 x 128 heads, 5120-d)
+# plus image cross-attention (CLIP ViT-H/14 features, 1280-d) and 36 input channels
+# (16 noise + 4 mask + 16 condition latents): 16.4B parameters in all.
+_WAN21_I2V_14B_TRANSFORMER: dict[str, Any] = {
+    **_WAN22_5B_TRANSFORMER,
+    "num_attention_heads": 40,
+    "in_channels": 36,
+    "out_channels": 16,
+    "ffn_dim": 13824,
+    "num_layers": 40,
+    "image_dim": 1280,
+    "added_kv_proj_dim": 5120,
+}
+_WAN21_VAE: dict[str, Any] = {}  # the AutoencoderKLWan defaults are the Wan 2.1 VAE
+_CLIP_VIT_H14: dict[str, Any] = {
+    "hidden_size": 1280,
+    "intermediate_size": 5120,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 16,
+    "patch_size": 14,
+    "image_size": 224,
+    "projection_dim": 1024,
+    "hidden_act": "gelu",
+}
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "ltx-video-i2v": Architecture(_LTX_13B_TRANSFORMER, _LTX_097_VAE, params_b=(12.5, 13.5)),
+    "ltx-video-2b": Architecture(_LTX_2B_TRANSFORMER, _LTX_091_VAE, params_b=(1.9, 2.1)),
+    "wan2.2-ti2v-5b": Architecture(
+        _WAN22_5B_TRANSFORMER,
+        _WAN22_VAE,
+        params_b=(4.8, 5.2),
+        pipeline_kwargs={"expand_timesteps": True},
+        scheduler={"shift": 5.0},
+    ),
+    "wan2.1-i2v-14b-480p": Architecture(
+        _WAN21_I2V_14B_TRANSFORMER,
+        _WAN21_VAE,
+        params_b=(16.0, 16.8),
+        scheduler={"shift": 3.0},
+        image_encoder=_CLIP_VIT_H14,
+    ),
+}
 
 
 _LTX_NEGATIVE = "worst quality, inconsistent motion, blurry, jittery, distorted"
@@ -92,6 +255,7 @@ PRESETS: dict[str, ModelPreset] = {
     for p in (
         ModelPreset(
             name="ltx-video-i2v",
+            architecture=ARCHITECTURES["ltx-video-i2v"],
             family="ltx",
             model_id="Lightricks/LTX-Video-0.9.7-distilled",
             i2v_pipeline="LTXImageToVideoPipeline",
@@ -111,6 +275,7 @@ PRESETS: dict[str, ModelPreset] = {
         ),
         ModelPreset(
             name="ltx-video-2b",
+            architecture=ARCHITECTURES["ltx-video-2b"],
             family="ltx",
             model_id="Lightricks/LTX-Video",
             i2v_pipeline="LTXImageToVideoPipeline",
@@ -130,6 +295,7 @@ PRESETS: dict[str, ModelPreset] = {
         ),
         ModelPreset(
             name="wan2.2-ti2v-5b",
+            architecture=ARCHITECTURES["wan2.2-ti2v-5b"],
             family="wan",
             model_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
             i2v_pipeline="WanImageToVideoPipeline",
@@ -152,6 +318,7 @@ PRESETS: dict[str, ModelPreset] = {
         ),
         ModelPreset(
             name="wan2.1-i2v-14b-480p",
+            architecture=ARCHITECTURES["wan2.1-i2v-14b-480p"],
             family="wan",
             model_id="Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
             i2v_pipeline="WanImageToVideoPipeline",

@@ -64,12 +64,15 @@ class ShotSpec:
 
     ``motion`` is one of :data:`MOTIONS`; ``seed`` picks small deterministic variations
     (zoom amount, focal point, drift) so two shots of the same photo need not look alike.
+    ``prompt`` optionally describes the product for engines that read text (diffusion);
+    it enters :meth:`key` only when non-empty, so prompt-less keys never change.
     """
 
     image_path: Path
     motion: str
     duration_s: float
     seed: int
+    prompt: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_path", Path(self.image_path))
@@ -78,6 +81,8 @@ class ShotSpec:
         _check_duration("ShotSpec.duration_s", self.duration_s)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ValueError(f"ShotSpec.seed must be an int, got {self.seed!r}")
+        if not isinstance(self.prompt, str):
+            raise ValueError(f"ShotSpec.prompt must be a string, got {self.prompt!r}")
 
     def key(self) -> str:
         """Stable hex digest identifying the footage this shot produces.
@@ -87,7 +92,7 @@ class ShotSpec:
         footage also depends on the engine and the frame size; callers caching footage
         should combine this key with those.
         """
-        payload = {
+        payload: dict[str, object] = {
             "v": _KEY_VERSION,
             "image_sha256": _image_sha256(self.image_path),
             "motion": self.motion,
@@ -95,6 +100,8 @@ class ShotSpec:
             "duration_s": repr(float(self.duration_s)),
             "seed": self.seed,
         }
+        if self.prompt:
+            payload["prompt"] = self.prompt
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()
 

@@ -17,6 +17,7 @@ the same in every duration, so 6 s and 15 s variants share their hook footage to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,13 @@ def _facts(job: CreativeJob, brand: str) -> ProductFacts:
     )
 
 
+def _product_prompt(job: CreativeJob) -> str:
+    """Title plus the first sentence of the description: what a video model should show."""
+    text = " ".join((job.description or "").split())
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].strip() if text else ""
+    return ". ".join(part.rstrip(".") for part in (job.product_title.strip(), first) if part)
+
+
 def _level(job: CreativeJob, factor: str, default: str, allowed: Collection[str]) -> str:
     level = job.factors.get(factor, default)
     if level not in allowed:
@@ -145,6 +153,8 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
         scenes, end_card = DURATIONS[duration]
         has_offer = True
     motions = STYLES[style]
+    # Only the diffusion engine reads text; motion shot keys (and footage) stay unchanged.
+    prompt = _product_prompt(job) if config.engine == "diffusion" else ""
     shots = tuple(
         ShotSpec(
             image_path=Path(job.image_paths[index % len(job.image_paths)]),
@@ -152,6 +162,7 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
             motion=motions[(job.seed + index) % len(motions)],
             duration_s=seconds,
             seed=job.seed + index,
+            prompt=prompt,
         )
         for index, seconds in enumerate(scenes)
     )

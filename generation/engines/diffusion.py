@@ -78,11 +78,8 @@ _STYLE = (
 
 
 def prompt_for(shot: ShotSpec) -> str:
-    """The text prompt of a shot: optional product description, camera move, house style.
-
-    ``ShotSpec`` has no description field yet; when one lands (``shot.prompt``) it leads.
-    """
-    description = str(getattr(shot, "prompt", "") or "").strip()
+    """The text prompt of a shot: optional product description, camera move, house style."""
+    description = shot.prompt.strip()
     parts = [description] if description else []
     parts += [MOTION_PROMPTS[shot.motion], _STYLE]
     return ". ".join(parts)
@@ -171,6 +168,12 @@ class DiffusionEngine:
         self._footage_bytes = 0
         # One generation at a time per engine (per GPU); renders may call from threads.
         self._lock = threading.RLock()
+
+    @property
+    def fingerprint(self) -> str:
+        """Model identity for render hashes: preset, weights source and steps."""
+        source = str(self.model_dir) if self.model_dir else self.preset.model_id
+        return f"{self.preset.name}|{source}|steps={self.preset.steps}"
 
     # -- loading ---------------------------------------------------------------------
     def pipeline(self) -> Any:

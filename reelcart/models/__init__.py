@@ -1,0 +1,43 @@
+"""The app database's models (SQLAlchemy 2), one module per area; imported from here."""
+
+from .base import NAMING_CONVENTION, Base, new_id, utcnow
+from .campaigns import Campaign, Creative, CreativeShot, Shot
+from .catalog import Product, ProductImage, ProductVariant
+from .checkout import (
+    CheckoutSession,
+    DelegatedPaymentToken,
+    IdempotencyRecord,
+    InventoryReservation,
+    Order,
+    OrderWebhook,
+)
+from .events import Event
+from .experiments import Allocation, ExperimentDecision
+from .shopify import ShopifyCreativeMedia, ShopifySyncSeen, ShopifySyncState, ShopifyWebhookDelivery
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "Allocation",
+    "Base",
+    "Campaign",
+    "CheckoutSession",
+    "Creative",
+    "CreativeShot",
+    "DelegatedPaymentToken",
+    "Event",
+    "ExperimentDecision",
+    "IdempotencyRecord",
+    "InventoryReservation",
+    "Order",
+    "OrderWebhook",
+    "Product",
+    "ProductImage",
+    "ProductVariant",
+    "ShopifyCreativeMedia",
+    "ShopifySyncSeen",
+    "ShopifySyncState",
+    "ShopifyWebhookDelivery",
+    "Shot",
+    "new_id",
+    "utcnow",
+]

@@ -1,0 +1,214 @@
+"""Full-size preset architectures, checked offline on the ``meta`` device (no memory).
+
+The real shapes are built from the hyper-parameters in ``generation.models`` (which mirror
+the published configs) and their parameter counts compared with the published model
+sizes. The random-weight pipeline builder is then run end to end through the engine on the
+CPU with the same code path at toy width, so ``bench/generation.py --random-init`` is
+exercised without a GPU or the hub.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from generation.engines.diffusion import DiffusionEngine, prompt_for
+from generation.engines.diffusion_random import (
+    build_random_pipeline,
+    build_transformer,
+    transformer_parameters,
+)
+from generation.models import PRESETS, Architecture, ModelPreset, get_preset
+from generation.spec import ShotSpec
+from tests.generation.conftest import draw_product_photo
+
+FULL_SIZE = {
+    # preset: (lo, hi) billions of transformer parameters, from the published model cards
+    "ltx-video-2b": (1.9, 2.1),
+    "ltx-video-i2v": (12.5, 13.5),  # LTX-Video 0.9.7 distilled is the 13B model
+    "wan2.2-ti2v-5b": (4.8, 5.2),
+    # "14B" names the text-to-video backbone; image cross-attention brings I2V to 16.4B.
+    "wan2.1-i2v-14b-480p": (16.0, 16.8),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FULL_SIZE))
+def test_full_size_transformer_has_the_published_parameter_count(name: str) -> None:
+    preset = get_preset(name)
+    billions = transformer_parameters(preset) / 1e9
+    lo, hi = FULL_SIZE[name]
+    assert lo <= billions <= hi, f"{name}: {billions:.3f}B"
+    assert preset.architecture is not None and preset.architecture.params_b == (lo, hi)
+
+
+def test_every_hub_preset_has_an_architecture_and_tiny_ones_do_not() -> None:
+    for preset in PRESETS.values():
+        assert (preset.architecture is None) == (preset.model_id is None), preset.name
+    with pytest.raises(ValueError, match="no full-size architecture"):
+        build_transformer(get_preset("tiny-wan"))
+
+
+def test_meta_build_allocates_nothing_and_keeps_the_default_dtype() -> None:
+    transformer = build_transformer(get_preset("wan2.2-ti2v-5b"), "meta", torch.bfloat16)
+    params = list(transformer.parameters())
+    assert all(p.is_meta and p.dtype == torch.bfloat16 for p in params)
+    assert torch.get_default_dtype() == torch.float32
+
+
+def _toy(preset: ModelPreset) -> ModelPreset:
+    """The preset with its architecture shrunk to toy width, everything else unchanged."""
+    arch = preset.architecture
+    assert arch is not None
+    if preset.family == "ltx":
+        transformer = {
+            **arch.transformer,
+            "in_channels": 8,
+            "out_channels": 8,
+            "num_attention_heads": 2,
+            "attention_head_dim": 8,
+            "cross_attention_dim": 16,
+            "num_layers": 1,
+            "caption_channels": 32,
+        }
+        vae = {
+            **arch.vae,
+            "latent_channels": 8,
+            # Scaled down keeping the ratios: the decoder's upsamplers halve channels.
+            "block_out_channels": tuple(c // 32 for c in arch.vae["block_out_channels"]),
+            "decoder_block_out_channels": tuple(
+                c // 32 for c in arch.vae["decoder_block_out_channels"]
+            ),
+            "layers_per_block": (1,) * len(arch.vae["layers_per_block"]),
+            "decoder_layers_per_block": (1,) * len(arch.vae["decoder_layers_per_block"]),
+        }
+    else:
+        channels = arch.transformer["out_channels"]
+        transformer = {
+            **arch.transformer,
+            "num_attention_heads": 2,
+            "attention_head_dim": 12,
+            "text_dim": 32,
+            "ffn_dim": 32,
+            "num_layers": 1,
+            "rope_max_seq_len": 32,
+        }
+        if arch.image_encoder is not None:
+            transformer.update(image_dim=16, added_kv_proj_dim=24)
+        vae = {**arch.vae, "base_dim": 4, "num_res_blocks": 1, "z_dim": channels}
+        if "decoder_base_dim" in vae:
+            vae["decoder_base_dim"] = 4
+    image_encoder = None
+    if arch.image_encoder is not None:
+        image_encoder = {
+            **arch.image_encoder,
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "projection_dim": 16,
+        }
+    toy = dataclasses.replace(
+        arch, transformer=transformer, vae=vae, text_dim=32, image_encoder=image_encoder
+    )
+    return dataclasses.replace(
+        preset, architecture=toy, steps=2, max_sequence_length=16, dtype="float32"
+    )
+
+
+# The 13B LTX preset shares the 2B's code path; its 0.9.7 VAE does not shrink to toy
+# width with these ratios, so it is covered by the parameter count only.
+@pytest.mark.parametrize("name", ["ltx-video-2b", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p"])
+def test_random_pipeline_runs_through_the_engine(tmp_path: Path, name: str) -> None:
+    preset = _toy(get_preset(name))
+    torch.manual_seed(0)
+    pipe = build_random_pipeline(preset, "cpu", torch.float32)
+    # The bench's loader seam: the engine never looks for weights.
+    (tmp_path / "model_index.json").write_text("{}")
+    engine = DiffusionEngine(preset, model_dir=tmp_path, loader=lambda *a, **k: pipe)
+    photo = draw_product_photo(tmp_path / "photo.png")
+    frames = np.stack(list(engine.frames(ShotSpec(photo, "push_in", 0.25, 1), 64, 64, 8)))
+    assert frames.shape == (2, 64, 64, 3) and frames.dtype == np.uint8
+    embeds = engine.embeddings("a product")
+    assert embeds.embeds.shape == (1, preset.max_sequence_length, 32)
+
+
+def test_architecture_is_plain_data() -> None:
+    arch = get_preset("ltx-video-2b").architecture
+    assert isinstance(arch, Architecture)
+    assert arch.transformer["num_layers"] == 28 and arch.text_dim == 4096
+
+
+# --- model identity in render hashes, product prompts in diffusion shot keys -------------
+
+
+def _job(photo: Path, description: str) -> Any:
+    from reelcart.domain import CreativeJob
+
+    return CreativeJob(
+        creative_id="crv_1",
+        name="p1",
+        product_id="p1",
+        product_title="Aloe Face Wash",
+        description=description,
+        price_minor=2400,
+        currency="USD",
+        brand_name="Acme",
+        image_paths=(str(photo),),
+        factors={},
+        seed=7,
+    )
+
+
+def test_switching_the_diffusion_preset_changes_the_render_hash(tmp_path: Path) -> None:
+    from generation.engines.motion import MotionEngine
+    from generation.footage import FootageCache
+    from generation.jobs import engine_fingerprint, render_hash
+    from generation.storyboard import RenderConfig, storyboard
+
+    photo = draw_product_photo(tmp_path / "photo.png")
+    config = RenderConfig(width=144, height=256, fps=12, engine="diffusion")
+    spec = storyboard(_job(photo, "Gentle. Daily."), config)
+    ltx, wan = DiffusionEngine("ltx-video-2b"), DiffusionEngine("wan2.2-ti2v-5b")
+    hashes = {
+        render_hash(spec, "diffusion", config, engine_fingerprint(e))
+        for e in (ltx, wan, DiffusionEngine("ltx-video-i2v"))
+    }
+    assert len(hashes) == 3
+    # Seen through the footage cache too, and stable for the same preset.
+    cached = FootageCache(wan, tmp_path / "footage")
+    assert engine_fingerprint(cached) == engine_fingerprint(DiffusionEngine("wan2.2-ti2v-5b"))
+    # Other weights or step counts for one preset name are another model as well.
+    local = DiffusionEngine("wan2.2-ti2v-5b", model_dir=tmp_path / "wan")
+    fewer = DiffusionEngine(dataclasses.replace(get_preset("wan2.2-ti2v-5b"), steps=8))
+    assert len({engine_fingerprint(e) for e in (wan, local, fewer)}) == 3
+    # The motion engine has no model: its hashes are what they were before fingerprints.
+    assert engine_fingerprint(MotionEngine()) is None
+    assert render_hash(spec, "motion", config, None) == render_hash(spec, "motion", config)
+
+
+def test_product_text_enters_diffusion_shot_keys_only(tmp_path: Path) -> None:
+    from generation.storyboard import RenderConfig, storyboard
+
+    photo = draw_product_photo(tmp_path / "photo.png")
+    soap = _job(photo, "A gentle cleanser for every day. Made with aloe.")
+    serum = _job(photo, "A vitamin C serum that brightens. Made with aloe.")
+    diffusion = RenderConfig(width=144, height=256, fps=12, engine="diffusion")
+    motion = RenderConfig(width=144, height=256, fps=12)
+
+    soap_shots, serum_shots = storyboard(soap, diffusion).shots, storyboard(serum, diffusion).shots
+    assert soap_shots[0].prompt == "Aloe Face Wash. A gentle cleanser for every day"
+    assert soap_shots[0].key() != serum_shots[0].key()
+    assert prompt_for(soap_shots[0]).startswith("Aloe Face Wash. A gentle cleanser")
+    # Motion ignores text: same photo, same keys, and the key predates the prompt field.
+    motion_shots = storyboard(soap, motion).shots
+    assert motion_shots[0].prompt == ""
+    assert motion_shots[0].key() == storyboard(serum, motion).shots[0].key()
+    plain = ShotSpec(photo, motion_shots[0].motion, motion_shots[0].duration_s, 7)
+    assert plain.key() == motion_shots[0].key()
+    with pytest.raises(ValueError, match="prompt"):
+        ShotSpec(photo, "push_in", 1.0, 1, prompt=3)  # type: ignore[arg-type]
