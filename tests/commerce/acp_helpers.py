@@ -42,6 +42,8 @@ def require_spec() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return SPEC
+
+
 VERSION = "2026-04-17"
 ADDRESS = {
     "name": "Ada Lovelace",
