@@ -24,6 +24,9 @@ from typing import Any
 
 import httpx
 
+# The loopback Stripe emulator and the ACP request builders live with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from commerce.catalog import search_products as keyword_search
 from commerce.catalog import sync_snapshot
 from commerce.search import search_products as semantic_search
