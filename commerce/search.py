@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,8 @@ KEYWORD_BONUS = 0.25
 MIN_SCORE = 0.15
 # Keep results within this much of the best score: a query for "mug" lists mugs, not bottles.
 RELATIVE_CUT = 0.15
+# Agents repeat popular queries; embedding one costs ~15 ms of CPU, a cache hit nothing.
+QUERY_CACHE_SIZE = 4096
 
 
 @dataclass
@@ -56,6 +59,11 @@ class SemanticIndex:
         self._entries: dict[str, _Entry] = {}
         self._version: tuple[Any, ...] | None = None
         self._warming = False
+        # The entries as one list (replaced, never mutated) and its stacked matrix and prices,
+        # so a query is one matrix-vector product instead of re-stacking the catalog.
+        self._list: list[_Entry] = []
+        self._arrays: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @classmethod
     def shared(cls) -> SemanticIndex:
@@ -117,7 +125,7 @@ class SemanticIndex:
             # The catalog changed: keywords until the changed products are embedded.
             self.warm_in_background(session.get_bind())
             return None
-        return list(self._entries.values())
+        return self._list
 
     @staticmethod
     def _catalog_version(session: Session) -> tuple[Any, ...]:
@@ -140,7 +148,7 @@ class SemanticIndex:
         version = self._catalog_version(session)
         with self._lock:
             if version == self._version:
-                return list(self._entries.values())
+                return self._list
         rows = session.execute(
             select(
                 Product.id,
@@ -172,7 +180,38 @@ class SemanticIndex:
                 entries[pid] = _Entry(pid, digest, text.lower(), price, vector)
         with self._lock:
             self._entries, self._version = entries, version
-        return list(entries.values())
+            self._list = list(entries.values())
+            return self._list
+
+    def arrays(self, entries: list[_Entry]) -> tuple[np.ndarray, np.ndarray]:
+        """The stacked vectors and minimum prices of ``entries`` (cached for the live list)."""
+        with self._lock:
+            cached = self._arrays
+        if cached is not None and cached[0] == id(entries) and entries is self._list:
+            return cached[1], cached[2]
+        dim = entries[0].vector.shape[0] if entries else 0
+        matrix = np.stack([e.vector for e in entries]) if entries else np.zeros((0, dim))
+        prices = np.array([e.min_price for e in entries], dtype=np.int64)
+        if entries is self._list:
+            with self._lock:
+                self._arrays = (id(entries), matrix, prices)
+        return matrix, prices
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's embedding, from a bounded LRU cache of recent queries."""
+        key = " ".join(query.lower().split())
+        with self._lock:
+            hit = self._queries.get(key)
+            if hit is not None:
+                self._queries.move_to_end(key)
+                return hit
+        vector = self.embed([key])[0]
+        vector.setflags(write=False)
+        with self._lock:
+            self._queries[key] = vector
+            while len(self._queries) > QUERY_CACHE_SIZE:
+                self._queries.popitem(last=False)
+        return vector
 
 
 def _in_stock(session: Session, product_ids: list[str]) -> set[str]:
@@ -219,21 +258,22 @@ def search_products(
         if min_price_minor is not None:
             found = [p for p in found if min(v.price_minor for v in p.variants) >= min_price_minor]
         return found[:limit]
-    entries = [
-        e
-        for e in ready
-        if (min_price_minor is None or e.min_price >= min_price_minor)
-        and (max_price_minor is None or e.min_price <= max_price_minor)
-    ]
-    if not entries:
+    if not ready:
         return []
-    query_vector = index.embed([query])[0]
-    scores = np.stack([e.vector for e in entries]) @ query_vector
-    bonus = np.array([KEYWORD_BONUS if all(t in e.text for t in tokens) else 0.0 for e in entries])
-    scores = scores + bonus
+    matrix, prices = index.arrays(ready)
+    keep = np.ones(len(ready), dtype=bool)
+    if min_price_minor is not None:
+        keep &= prices >= min_price_minor
+    if max_price_minor is not None:
+        keep &= prices <= max_price_minor
+    if not keep.any():
+        return []
+    scores = matrix @ index.embed_query(query)
+    bonus = np.array([KEYWORD_BONUS if all(t in e.text for t in tokens) else 0.0 for e in ready])
+    scores = np.where(keep, scores + bonus, -np.inf)
     best = float(scores.max())
     order = [i for i in np.argsort(-scores) if scores[i] >= max(MIN_SCORE, best - RELATIVE_CUT)]
-    ids = [entries[i].product_id for i in order[: limit * 4]]
+    ids = [ready[i].product_id for i in order[: limit * 4]]
     if in_stock_only and ids:
         stocked = _in_stock(session, ids)
         ids = [pid for pid in ids if pid in stocked]

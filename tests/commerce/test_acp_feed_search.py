@@ -136,3 +136,29 @@ def test_serving_search_never_waits_for_the_model(
     with db.session() as session:
         found = search_products(session, "coffee cup", index=index, wait=False)
     assert found[0].title == "Stoneware Mug"
+
+
+def test_repeated_queries_are_embedded_once(
+    db: Database, store: MediaStore, tmp_path: Path
+) -> None:
+    _shop(db, store, tmp_path)
+    index = SemanticIndex()
+    index._model = SemanticIndex.shared().model()
+    embedded: list[list[str]] = []
+    real_embed = index.embed
+
+    def counting_embed(texts: list[str]):  # records what reaches the model
+        embedded.append(list(texts))
+        return real_embed(texts)
+
+    index.embed = counting_embed  # type: ignore[method-assign]
+    with db.session() as session:
+        first = [p.title for p in search_products(session, "coffee cup", index=index)]
+        calls_after_catalog = len(embedded)
+        again = [p.title for p in search_products(session, "  Coffee   CUP ", index=index)]
+        cheap = [
+            p.title for p in search_products(session, "coffee cup", index=index, max_price_minor=1)
+        ]
+    assert first == again and first[0] == "Stoneware Mug"
+    assert cheap == []  # the price filter applies to the cached matrix too
+    assert embedded[-1] == ["coffee cup"] and len(embedded) == calls_after_catalog
