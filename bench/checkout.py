@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +41,7 @@ from reelcart.domain import CatalogSnapshot
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import complete_body, create_body, delegate, headers
 from tests.fakes.stripe_server import API_KEY, LocalStripe
-from tests.servers import serve_on_loopback
+from tests.servers import free_port, serve_on_loopback
 
 WORDS = ["mug", "bottle", "beanie", "candle", "watch", "tote", "planter", "headphones"]
 KINDS = ["Kitchen", "Outdoor", "Apparel", "Home", "Audio", "Accessories"]
@@ -144,11 +148,63 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+@contextmanager
+def _server_process(root: Path, stripe_url: str) -> Iterator[str]:
+    """``reelcart serve`` in its own process on the bench's database, warm before timing."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "REELCART_DATA_DIR": str(root / "data"),
+        "REELCART_DATABASE_URL": f"sqlite:///{root / 'bench.db'}",
+        "REELCART_MEDIA_URL": str(root / "media"),
+        "REELCART_API_TOKEN": "test-token",
+        "REELCART_STRIPE_API_KEY": API_KEY,
+        "REELCART_STRIPE_API_BASE": stripe_url,
+        "REELCART_ACP_TAX_RATE_BPS": "825",
+        "REELCART_PORT": str(port),
+    }
+    command = [sys.executable, "-m", "reelcart.cli", "serve"]
+    # Logs go to a file: an undrained pipe would fill up and stall the server.
+    log = (root / "server.log").open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            while True:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("server did not become ready")
+                try:
+                    state = client.get("/healthz").json()["search"]
+                except httpx.TransportError:
+                    state = "down"
+                if state == "semantic":
+                    break
+                if state in ("cold", "warming"):
+                    # The first search starts the warm-up; keyword search answers meanwhile.
+                    _Mcp(client).call("search_products", {"query": "warm up"})
+                time.sleep(0.5)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # open MCP sessions can hold a graceful shutdown
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--products", type=int, default=500)
     parser.add_argument("--agents", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="serve from a thread of this process (the agents then share its GIL)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -188,8 +244,12 @@ def main(argv: list[str] | None = None) -> None:
                 "get_product": [],
                 "complete": [],
             }
-            app = create_app(settings, db, store)
-            with serve_on_loopback(app) as base_url, ThreadPoolExecutor(args.agents) as pool:
+            server = (
+                serve_on_loopback(create_app(settings, db, store))
+                if args.in_process
+                else _server_process(root, stripe.url)
+            )
+            with server as base_url, ThreadPoolExecutor(args.agents) as pool:
                 t0 = time.perf_counter()
                 bought = sum(
                     pool.map(
@@ -197,7 +257,11 @@ def main(argv: list[str] | None = None) -> None:
                     )
                 )
                 elapsed = time.perf_counter() - t0
-    print(f"{args.agents} agents x {args.rounds} rounds over HTTP, {args.products} products")
+    where = "in this process" if args.in_process else "in its own process"
+    print(
+        f"{args.agents} agents x {args.rounds} rounds over HTTP, {args.products} products, "
+        f"server {where}"
+    )
     for name, values in timings.items():
         print(f"  {name:16s} p50 {_pct(values, 0.5):7.1f} ms   p99 {_pct(values, 0.99):7.1f} ms")
     print(f"  checkouts       {bought} in {elapsed:.1f}s = {bought / elapsed:.1f}/s")
@@ -209,4 +273,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -90,6 +90,14 @@ class SemanticIndex:
                     self._failed = True
         return self._model
 
+    def status(self) -> str:
+        """``semantic`` (serving by meaning), ``warming``, ``cold`` or ``keyword`` (no model)."""
+        if self._failed:
+            return "keyword"
+        if self._model is not None and self._version is not None and not self._warming:
+            return "semantic"
+        return "warming" if self._warming else "cold"
+
     def model_loaded_or_wait(self, wait: bool) -> bool:
         """True when the model may be used (loading it first if ``wait``)."""
         if self._failed:

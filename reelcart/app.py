@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from commerce.acp_rest import acp_routes, build_checkout_service
 from commerce.mcp_server import build_mcp_server
+from commerce.search import SemanticIndex
 from commerce.shopify_publish import shopify_order_hook
 from commerce.shopify_webhooks import webhook_routes as shopify_webhook_routes
 from connectors.shopify import shopify_configured
@@ -66,7 +67,8 @@ def _media_endpoint(store: MediaStore):  # type: ignore[no-untyped-def]
 
 
 async def _health(_: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    # "search" lets a load balancer or a benchmark wait until semantic search is warm.
+    return JSONResponse({"status": "ok", "search": SemanticIndex.shared().status()})
 
 
 def create_app(
