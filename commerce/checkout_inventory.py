@@ -134,12 +134,12 @@ def reserve(
     return {}
 
 
-def commit_holds(session: Session, checkout_id: str) -> None:
-    """The sale happened: held units leave the stock for good."""
+def _move_stock(session: Session, checkout_id: str, state: str, to: str, sign: int) -> None:
+    """Move the session's ``state`` reservations to ``to``, changing stock by ``sign`` × qty."""
     holds = session.scalars(
         select(InventoryReservation).where(
             InventoryReservation.checkout_session_id == checkout_id,
-            InventoryReservation.state == "held",
+            InventoryReservation.state == state,
         )
     ).all()
     lock_variants(session, [h.variant_id for h in holds])
@@ -147,26 +147,17 @@ def commit_holds(session: Session, checkout_id: str) -> None:
         session.execute(
             update(ProductVariant)
             .where(ProductVariant.id == hold.variant_id)
-            .values(inventory_quantity=ProductVariant.inventory_quantity - hold.quantity)
+            .values(inventory_quantity=ProductVariant.inventory_quantity + sign * hold.quantity)
         )
-        hold.state = "committed"
+        hold.state = to
     session.flush()
+
+
+def commit_holds(session: Session, checkout_id: str) -> None:
+    """The sale happened: held units leave the stock for good."""
+    _move_stock(session, checkout_id, "held", "committed", -1)
 
 
 def restock(session: Session, checkout_id: str) -> None:
     """A refunded sale: committed units go back on the shelf."""
-    holds = session.scalars(
-        select(InventoryReservation).where(
-            InventoryReservation.checkout_session_id == checkout_id,
-            InventoryReservation.state == "committed",
-        )
-    ).all()
-    lock_variants(session, [h.variant_id for h in holds])
-    for hold in holds:
-        session.execute(
-            update(ProductVariant)
-            .where(ProductVariant.id == hold.variant_id)
-            .values(inventory_quantity=ProductVariant.inventory_quantity + hold.quantity)
-        )
-        hold.state = "restocked"
-    session.flush()
+    _move_stock(session, checkout_id, "committed", "restocked", +1)
