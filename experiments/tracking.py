@@ -148,34 +148,32 @@ def ingest_event(
     )
 
 
-def record_exposure(
-    session: Session, creative: Creative, subject: str, source: str
+def _record_exposure_kind(
+    session: Session, kind: EventKind, creative: Creative, subject: str, source: str
 ) -> tuple[Event, bool]:
-    """An impression of ``creative`` by ``subject`` (pixel, feed, or the MCP tool)."""
     return record_event(
         session,
-        EventKind.IMPRESSION,
-        exposure_key(EventKind.IMPRESSION, subject, creative.id),
+        kind,
+        exposure_key(kind, subject, creative.id),
         creative_id=creative.id,
         product_id=creative.product_id,
         subject=subject,
         data={"source": source},
     )
+
+
+def record_exposure(
+    session: Session, creative: Creative, subject: str, source: str
+) -> tuple[Event, bool]:
+    """An impression of ``creative`` by ``subject`` (pixel, feed, or the MCP tool)."""
+    return _record_exposure_kind(session, EventKind.IMPRESSION, creative, subject, source)
 
 
 def record_click(
     session: Session, creative: Creative, subject: str, source: str
 ) -> tuple[Event, bool]:
     """A click-through on ``creative`` by ``subject``."""
-    return record_event(
-        session,
-        EventKind.CLICK,
-        exposure_key(EventKind.CLICK, subject, creative.id),
-        creative_id=creative.id,
-        product_id=creative.product_id,
-        subject=subject,
-        data={"source": source},
-    )
+    return _record_exposure_kind(session, EventKind.CLICK, creative, subject, source)
 
 
 def attribute_pending(session: Session, limit: int = 10_000) -> int:

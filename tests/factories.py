@@ -7,7 +7,10 @@ from pathlib import Path
 
 from PIL import Image
 
-__all__ = ["make_product", "write_catalog"]
+from reelcart.db import Database
+from reelcart.models import Campaign, Creative
+
+__all__ = ["add_published_creatives", "make_product", "write_catalog"]
 
 
 def write_catalog(folder: Path, products: list[dict[str, object]], currency: str = "USD") -> Path:
@@ -63,3 +66,36 @@ def make_product(
             for i in range(images)
         ],
     }
+
+
+def add_published_creatives(
+    db: Database,
+    product_id: str,
+    levels: dict[str, str],
+    *,
+    factor: str = "hook",
+    campaign: str = "c",
+) -> list[str]:
+    """Published creatives of one product, ``{creative_id: level}``, in a new campaign."""
+    with db.session() as session:
+        row = Campaign(name=campaign, plan={})
+        session.add(row)
+        session.flush()
+        for creative_id, level in levels.items():
+            session.add(
+                Creative(
+                    id=creative_id,
+                    campaign_id=row.id,
+                    product_id=product_id,
+                    variant_key=f"{factor}={level}",
+                    name=f"{creative_id}__{factor}-{level}",
+                    factors={factor: level},
+                    status="published",
+                    video_key=f"creatives/{campaign}/{creative_id}.mp4",
+                    poster_key=f"creatives/{campaign}/{creative_id}.jpg",
+                    duration_s=6.5,
+                    width=1080,
+                    height=1920,
+                )
+            )
+    return sorted(levels)

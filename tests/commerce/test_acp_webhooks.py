@@ -18,7 +18,7 @@ from commerce.acp_webhooks import deliver_due, sign, verify
 from commerce.showcase import show_creative
 from connectors.storage import MediaStore
 from reelcart.db import Database
-from reelcart.models import Campaign, Creative, Event, OrderWebhook, Product
+from reelcart.models import Event, OrderWebhook, Product
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import (
     MUG,
@@ -31,6 +31,7 @@ from tests.commerce.acp_helpers import (
     localstripe,
     stock_shop,
 )
+from tests.factories import add_published_creatives
 from tests.fakes.stripe_server import LocalStripe
 from tests.servers import serve_on_loopback
 
@@ -68,23 +69,7 @@ def test_order_is_attributed_and_webhook_delivered_with_retry(
     db: Database, store: MediaStore, settings: Settings, tmp_path: Path, localstripe: LocalStripe
 ) -> None:
     stock_shop(db, store, tmp_path)
-    with db.session() as session:
-        campaign = Campaign(name="c", plan={})
-        session.add(campaign)
-        session.flush()
-        session.add(
-            Creative(
-                id="crv_a",
-                campaign_id=campaign.id,
-                product_id="gid://shopify/Product/1",
-                variant_key="hook=a",
-                name="a",
-                factors={"hook": "a"},
-                status="published",
-                video_key="v.mp4",
-                poster_key="p.jpg",
-            )
-        )
+    add_published_creatives(db, "gid://shopify/Product/1", {"crv_a": "a"})
     with db.session() as session:
         product = session.get(Product, "gid://shopify/Product/1")
         assert show_creative(session, product, "shopper-7").id == "crv_a"

@@ -11,8 +11,8 @@ from commerce.mcp_server import build_mcp_server
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
 from reelcart.db import Database
-from reelcart.models import Campaign, Creative, Event
-from tests.factories import make_product, write_catalog
+from reelcart.models import Event
+from tests.factories import add_published_creatives, make_product, write_catalog
 
 pytestmark = pytest.mark.anyio
 
@@ -34,28 +34,9 @@ def shop(db: Database, store: MediaStore, tmp_path: Path) -> Database:
 
 
 def _publish_two_variants(db: Database) -> list[str]:
-    with db.session() as session:
-        campaign = Campaign(name="c", plan={})
-        session.add(campaign)
-        session.flush()
-        for level in ("title", "price"):
-            session.add(
-                Creative(
-                    id=f"crv_{level}",
-                    campaign_id=campaign.id,
-                    product_id="gid://shopify/Product/1",
-                    variant_key=f"hook={level}",
-                    name=f"mug__hook-{level}",
-                    factors={"hook": level},
-                    status="published",
-                    video_key=f"creatives/c/crv_{level}.mp4",
-                    poster_key=f"creatives/c/crv_{level}.jpg",
-                    duration_s=6.5,
-                    width=1080,
-                    height=1920,
-                )
-            )
-    return ["crv_price", "crv_title"]
+    return add_published_creatives(
+        db, "gid://shopify/Product/1", {"crv_title": "title", "crv_price": "price"}
+    )
 
 
 async def test_tools_are_listed_with_schemas_and_annotations(

@@ -16,7 +16,7 @@ from commerce.shopify_sync import sync_shopify_catalog
 from connectors.shopify_client import ShopifyClient
 from connectors.storage import MediaStore
 from reelcart.db import Database
-from reelcart.models import Campaign, Creative, Order
+from reelcart.models import Order
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import (
     acp_app,
@@ -27,6 +27,7 @@ from tests.commerce.acp_helpers import (
     headers,
     localstripe,
 )
+from tests.factories import add_published_creatives
 from tests.fakes.shopify_server import FakeShopify
 from tests.fakes.stripe_server import LocalStripe
 
@@ -60,23 +61,8 @@ def test_completed_checkout_creates_one_tagged_shopify_order(
     shop: FakeShopify,
 ) -> None:
     _sync(db, store, shop)
-    with db.session() as session:  # a live creative the shopper will be shown
-        campaign = Campaign(name="c", plan={})
-        session.add(campaign)
-        session.flush()
-        session.add(
-            Creative(
-                id="crv_mug",
-                campaign_id=campaign.id,
-                product_id="gid://shopify/Product/1",
-                variant_key="hook=price",
-                name="mug",
-                factors={"hook": "price"},
-                status="published",
-                video_key="creatives/c/crv_mug.mp4",
-                poster_key="creatives/c/crv_mug.jpg",
-            )
-        )
+    # a live creative the shopper will be shown
+    add_published_creatives(db, "gid://shopify/Product/1", {"crv_mug": "price"})
     config = acp_settings(
         settings,
         localstripe.url,
