@@ -16,7 +16,7 @@ from scipy.stats import t as student_t
 
 from .samples import Stat, relative_effect
 
-__all__ = ["FreqResult", "sequential_test", "t_test"]
+__all__ = ["FreqResult", "always_valid", "sequential_test", "t_test"]
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,32 @@ def sequential_test(
     if effect is None:
         return _UNDEFINED
     lift, var = effect
-    n = a.n + b.n
+    return always_valid(lift, var, a.n + b.n, alpha, tuning)
+
+
+def always_valid(
+    estimate: float,
+    variance: float,
+    n: int,
+    alpha: float = 0.05,
+    tuning: float = 5000.0,
+    level: float | None = None,
+) -> FreqResult:
+    """The confidence sequence around any asymptotically normal estimate from ``n`` units.
+
+    ``variance`` is the estimate's (not a unit's) variance. The interval, at error rate
+    ``level`` (default ``alpha``, which tunes the mixture), excludes 0 exactly when the
+    p-value is below ``level``: both come from the same mixture e-value. That duality is
+    what lets a report show multiplicity-adjusted intervals that agree with its verdicts.
+    """
+    if n <= 0 or not math.isfinite(variance) or variance <= 0:
+        return _UNDEFINED
+    lift, var = estimate, variance
     rho2 = _rho(alpha, tuning) ** 2
     s2 = var * n
     tr2p1 = n * rho2 + 1
     width = math.sqrt(s2) * math.sqrt(
-        2 * tr2p1 * math.log(math.sqrt(tr2p1) / alpha) / (n**2 * rho2)
+        2 * tr2p1 * math.log(math.sqrt(tr2p1) / (level or alpha)) / (n**2 * rho2)
     )
     st2 = lift**2 * n / var
     # The e-value can overflow for huge effects; its reciprocal is then 0.
