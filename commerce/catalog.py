@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from connectors.safe_fetch import FetchError, FetchPolicy, fetch_image
 from connectors.storage import MediaStore
 from reelcart.domain import CatalogProduct, CatalogSnapshot
 from reelcart.models import Product, ProductImage, ProductVariant, utcnow
@@ -58,28 +58,14 @@ class SyncReport:
         return bool(self.created or self.updated or self.archived)
 
 
-_http: httpx.Client | None = None
-
-
-def _http_client() -> httpx.Client:
-    # One pooled client: a new client per image costs an SSL context and a connection each.
-    global _http
-    if _http is None:
-        _http = httpx.Client(timeout=30.0, follow_redirects=True)
-    return _http
-
-
-def _fetch_image(url: str, scratch: Path) -> Path:
+def _fetch_image(url: str, scratch: Path, source: str, policy: FetchPolicy) -> Path:
     if url.startswith(("http://", "https://")):
-        suffix = Path(url.split("?")[0]).suffix.lower() or ".jpg"
-        target = scratch / (hashlib.sha256(url.encode()).hexdigest() + suffix)
-        with _http_client().stream("GET", url) as response:
-            response.raise_for_status()
-            with target.open("wb") as handle:
-                for chunk in response.iter_bytes():
-                    handle.write(chunk)
-        return target
-    path = Path(url.removeprefix("file://"))
+        return fetch_image(url, scratch, policy)
+    # A local photo only from a catalog file: its loader has confined the path to the file's
+    # folder. Any other catalog (Shopify, a feed) never makes the server read its own disk.
+    path = Path(url)
+    if source != "file" or not path.is_absolute() or "://" in url:
+        raise FetchError(f"image {url[:200]!r} is not an http(s) URL")
     if not path.is_file():
         raise FileNotFoundError(f"image not found: {url}")
     return path
@@ -93,6 +79,7 @@ def _apply(
     source: str,
     store: MediaStore,
     scratch: Path,
+    policy: FetchPolicy,
 ) -> int:
     row.handle = product.handle
     row.title = product.title
@@ -125,7 +112,7 @@ def _apply(
     ]
     images = []
     for i, image in enumerate(product.images):
-        local = _fetch_image(image.url, scratch)
+        local = _fetch_image(image.url, scratch, source, policy)
         key, digest = store.put_content_addressed(local, "images")
         images.append(
             ProductImage(
@@ -164,6 +151,7 @@ def sync_snapshot(
         # A partial snapshot (a page of a Shopify sync) touches only its own products.
         rows = rows.where(Product.id.in_([p.id for p in snapshot.products]))
     existing = {p.id: p for p in session.scalars(rows)}
+    policy = FetchPolicy.from_settings()
     with tempfile.TemporaryDirectory(prefix="reelcart-sync-") as tmp:
         for product in snapshot.products:
             digest = _content_hash(product, currency)
@@ -183,7 +171,7 @@ def sync_snapshot(
                 row.content_hash = digest
                 report.updated.append(product.id)
             report.images_stored += _apply(
-                row, product, currency, snapshot.shop.name, source, store, Path(tmp)
+                row, product, currency, snapshot.shop.name, source, store, Path(tmp), policy
             )
     if full:
         seen = {p.id for p in snapshot.products}

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 import httpx
@@ -23,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from commerce.catalog import SyncReport, sync_snapshot
+from connectors.safe_fetch import FetchError, fetch_image
 from connectors.shopify_catalog import (
     ProductPage,
     bulk_products,
@@ -104,11 +107,13 @@ def shop_state(session: Session, shop: str) -> ShopifySyncState:
 
 
 def _image_ok(url: str) -> bool:
-    try:
-        with httpx.stream("GET", url, timeout=15.0, follow_redirects=True) as response:
-            return response.status_code < 400
-    except httpx.HTTPError:
-        return False
+    # The same guarded fetch as the sync itself: a URL it refuses is as broken as a 404.
+    with tempfile.TemporaryDirectory(prefix="reelcart-probe-") as tmp:
+        try:
+            fetch_image(url, Path(tmp))
+        except (FetchError, OSError):
+            return False
+    return True
 
 
 def _store_one(

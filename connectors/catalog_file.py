@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -82,8 +83,10 @@ def _read_records(path: Path) -> dict[str, Any]:
 def load_catalog_file(path: Path) -> CatalogSnapshot:
     """Parse and validate a whole catalog file; any bad product fails the whole file.
 
-    Image URLs that are relative are resolved against the file's folder, so an export can
-    ship its photos beside it.
+    Image URLs are ``http(s)`` (fetched under :mod:`connectors.safe_fetch` at sync) or
+    paths relative to the file's folder, so an export can ship its photos beside it. A path
+    that leaves the folder (``../``, an absolute path, a symlink out) or any other scheme
+    (``file://``) fails the file: a catalog never makes the server read the rest of its disk.
     """
     if not path.is_file():
         raise CatalogFileError(f"{path}: no such file")
@@ -108,15 +111,42 @@ def load_catalog_file(path: Path) -> CatalogSnapshot:
                     f"{'id' if key == product.id else 'handle'}: duplicate of product {seen[key]}"
                 )
             seen[key] = index
-    resolved = [_resolve_image_urls(product, path.parent) for product in products]
+    resolved = [
+        _resolve_image_urls(product, path.parent, _describe(raw_products[index], index))
+        for index, product in enumerate(products)
+    ]
     return CatalogSnapshot(shop=shop, products=resolved)
 
 
-def _resolve_image_urls(product: CatalogProduct, base: Path) -> CatalogProduct:
+def _local_image(url: str, base: Path) -> Path:
+    """The photo ``url`` names inside ``base``; ``ValueError`` if it would leave it."""
+    relative = PurePosixPath(url.replace("\\", "/"))
+    if (
+        relative.is_absolute()
+        or PureWindowsPath(url).drive
+        or ".." in relative.parts
+        or "\x00" in url
+    ):
+        raise ValueError("must be a path inside the catalog's folder (no '..', not absolute)")
+    root = base.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root):
+        raise ValueError("leaves the catalog's folder (through a link)")
+    return target
+
+
+def _resolve_image_urls(product: CatalogProduct, base: Path, name: str) -> CatalogProduct:
     images = []
-    for image in product.images:
-        if "://" in image.url:
+    for index, image in enumerate(product.images):
+        scheme = urlsplit(image.url).scheme.lower()
+        if scheme in ("http", "https"):
             images.append(image)
-        else:
-            images.append(image.model_copy(update={"url": str((base / image.url).resolve())}))
+            continue
+        try:
+            if scheme and len(scheme) > 1:  # "C:" is a drive, refused by _local_image
+                raise ValueError(f"scheme {scheme!r} is not allowed (http or https only)")
+            local = _local_image(image.url, base)
+        except ValueError as exc:
+            raise CatalogFileError(f"{name}: field images[{index}].url: {exc}") from None
+        images.append(image.model_copy(update={"url": str(local)}))
     return product.model_copy(update={"images": images})

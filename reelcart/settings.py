@@ -170,6 +170,32 @@ class Settings(BaseSettings):
     acp_feed_token: SecretStr | None = Field(default=None, description="Bearer token for the feed.")
     acp_feed_id: str | None = Field(default=None, description="Existing feed id, else created.")
     acp_feed_country: str = Field(default="US", description="target_country of a created feed.")
+    # --- input limits and signing (reelcart/http_limits.py, http_auth.py, safe_fetch) ---
+    max_request_bytes: int = Field(
+        default=1 << 20, ge=1024, description="Largest request body any endpoint reads (413)."
+    )
+    signing_secret: SecretStr | None = Field(
+        default=None,
+        description="Key material for sign-in sessions and tracking links; default: derived "
+        "from the API token.",
+    )
+    login_attempts_per_minute: int = Field(
+        default=5, ge=1, description="POST /login tries per client address per minute (429)."
+    )
+    tracking_dedupe_seconds: int = Field(
+        default=1800, ge=1, description="One counted click / impression per shopper and creative."
+    )
+    tracking_link_ttl_seconds: int = Field(
+        default=30 * 86400, ge=60, description="How long a signed tracking link stays valid."
+    )
+    fetch_allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts or IPs a catalog image may come from although they "
+        "are not public (tests, a private CDN); default: public addresses only.",
+    )
+    fetch_max_image_bytes: int = Field(
+        default=20 << 20, ge=1024, description="Largest catalog image downloaded."
+    )
 
     @property
     def resolved_database_url(self) -> str:

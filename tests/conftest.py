@@ -18,6 +18,9 @@ from reelcart.settings import Settings
 # Tests never talk to a Prefect server the developer may have configured.
 os.environ.setdefault("PREFECT_API_URL", "")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The protocol stand-ins (Shopify's CDN among them) live on loopback, which catalog image
+# fetches refuse unless allowed; tests of that guard clear this themselves.
+os.environ.setdefault("REELCART_FETCH_ALLOW_HOSTS", "127.0.0.1")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REELCART_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
