@@ -3,8 +3,11 @@
 Events sit in the ``order_webhook_outbox`` table (written in the order's own transaction),
 and are POSTed with ``Merchant-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">``. A
 failed delivery is retried with exponential backoff (1 s, 2 s, 4 s … capped at 5 min) up to
-``MAX_ATTEMPTS``. :class:`WebhookDispatcher` runs deliveries on a background thread that
-wakes when an order event is queued.
+``MAX_ATTEMPTS``. An event is claimed before it is sent (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, a conditional UPDATE on SQLite; the claim is a lease on ``next_attempt_at``), so
+several server processes on one database send each event once per delivery attempt.
+:class:`WebhookDispatcher` runs deliveries on a background thread that wakes when an order
+event is queued.
 """
 
 from __future__ import annotations
@@ -15,19 +18,21 @@ import json
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Select, Update, select, update
 
 from reelcart.db import Database
 from reelcart.models import OrderWebhook, utcnow
 from reelcart.settings import Settings
 
-__all__ = ["MAX_ATTEMPTS", "WebhookDispatcher", "deliver_due", "sign", "verify"]
+__all__ = ["MAX_ATTEMPTS", "WebhookDispatcher", "claim_due", "deliver_due", "sign", "verify"]
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
+# Longer than one delivery (10 s timeout): a claimed event is not due again before it ends.
+CLAIM_LEASE = timedelta(seconds=60)
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -50,24 +55,81 @@ def verify(header: str, body: bytes, secret: str, *, tolerance_s: int = 300) -> 
     return hmac.compare_digest(expected, supplied)
 
 
+def _claim_pg(db: Database, now: datetime, limit: int) -> list[str]:
+    """PostgreSQL: lock due rows other workers have not locked, push them past the lease."""
+    with db.session() as session:
+        ids = list(session.scalars(_due(now).limit(limit).with_for_update(skip_locked=True)).all())
+        if ids:
+            session.execute(_take(now).where(OrderWebhook.id.in_(ids)))
+        return ids
+
+
+def _claim_sqlite(db: Database, now: datetime, limit: int) -> list[str]:
+    """SQLite: one conditional UPDATE per row, each its own write transaction (SQLite runs
+    one writer at a time, so the condition is checked against the latest committed row)."""
+    with db.session() as session:
+        candidates = list(session.scalars(_due(now).limit(limit)).all())
+    claimed = []
+    for webhook_id in candidates:
+        with db.session() as session:
+            result = session.execute(
+                _take(now).where(
+                    OrderWebhook.id == webhook_id,
+                    OrderWebhook.delivered_at.is_(None),
+                    OrderWebhook.next_attempt_at <= now,
+                )
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                claimed.append(webhook_id)
+    return claimed
+
+
+def _due(now: datetime) -> Select[str]:
+    return (
+        select(OrderWebhook.id)
+        .where(
+            OrderWebhook.delivered_at.is_(None),
+            OrderWebhook.next_attempt_at <= now,
+            OrderWebhook.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(OrderWebhook.created_at)
+    )
+
+
+def _take(now: datetime) -> Update:
+    # The claim is the lease: nobody else finds the row due until it runs out (a worker that
+    # died mid-delivery is retried then), and the attempt is counted now.
+    return (
+        update(OrderWebhook)
+        .values(next_attempt_at=now + CLAIM_LEASE, attempts=OrderWebhook.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_due(db: Database, *, limit: int = 50) -> list[str]:
+    """Claim up to ``limit`` due events for this worker alone; returns their ids."""
+    now = utcnow()
+    if db.engine.dialect.name == "postgresql":
+        return _claim_pg(db, now, limit)
+    return _claim_sqlite(db, now, limit)
+
+
 def deliver_due(db: Database, settings: Settings, client: httpx.Client) -> int:
-    """Try every due, undelivered event once; returns how many were delivered."""
+    """Claim the due, undelivered events and try each once; returns how many were delivered.
+
+    Each event is sent once per delivery attempt however many processes deliver at once.
+    """
     if not settings.acp_webhook_url or settings.acp_webhook_secret is None:
         return 0
     secret = settings.acp_webhook_secret.get_secret_value()
-    now = utcnow()
+    claimed = claim_due(db)
+    if not claimed:
+        return 0
     with db.session() as session:
-        due = session.scalars(
-            select(OrderWebhook)
-            .where(
-                OrderWebhook.delivered_at.is_(None),
-                OrderWebhook.next_attempt_at <= now,
-                OrderWebhook.attempts < MAX_ATTEMPTS,
-            )
-            .order_by(OrderWebhook.created_at)
-            .limit(50)
-        ).all()
-        jobs = [(w.id, w.payload) for w in due]
+        jobs = [
+            (w.id, w.payload)
+            for w in session.scalars(select(OrderWebhook).where(OrderWebhook.id.in_(claimed)))
+        ]
     delivered = 0
     for webhook_id, payload in jobs:
         body = json.dumps(payload, separators=(",", ":")).encode()
@@ -88,14 +150,13 @@ def deliver_due(db: Database, settings: Settings, client: httpx.Client) -> int:
             row = session.get(OrderWebhook, webhook_id)
             if row is None:
                 continue
-            row.attempts += 1
             if error is None:
                 row.delivered_at = utcnow()
                 delivered += 1
             else:
                 row.last_error = error
                 row.next_attempt_at = utcnow() + timedelta(
-                    seconds=min(2 ** (row.attempts - 1), 300)
+                    seconds=min(2 ** (max(row.attempts, 1) - 1), 300)
                 )
     return delivered
 

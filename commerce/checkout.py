@@ -27,11 +27,12 @@ from reelcart.settings import Settings
 
 from . import checkout_inventory as inventory
 from . import checkout_session as recompute
-from .checkout_errors import AcpError, from_validation_error
+from .checkout_errors import AcpError, from_validation_error, payment_in_progress
 from .checkout_orders import OrderHook, order_view
 from .checkout_payments import aware
 from .checkout_requests import CancelRequest, CreateRequest, UpdateRequest, merge_items
 from .checkout_session import session_view
+from .checkout_settle import settle_in_progress
 
 __all__ = ["API_VERSION", "OPEN_STATUSES", "CheckoutService"]
 
@@ -73,6 +74,8 @@ class CheckoutService:
         # Called after an order event is queued (the webhook dispatcher's wake-up).
         self.on_order_event = on_order_event
         self.ttl = timedelta(seconds=settings.acp_session_ttl_seconds)
+        # How long one worker may ask Stripe about a payment before another may take over.
+        self.payment_lease = timedelta(seconds=settings.acp_payment_lease_seconds)
         self.base_url = settings.resolved_public_base_url
 
     # -- plumbing ---------------------------------------------------------------------
@@ -152,6 +155,7 @@ class CheckoutService:
     def update(self, checkout_id: str, body: Any) -> dict[str, Any]:
         """``POST /checkout_sessions/{id}``: change items, buyer, address or shipping."""
         request = parse(UpdateRequest, body)
+        settle_in_progress(self, checkout_id)
         now = utcnow()
         with self._tx() as session:
             cs = self._load(session, checkout_id, now)
@@ -179,12 +183,14 @@ class CheckoutService:
     def cancel(self, checkout_id: str, body: Any) -> dict[str, Any]:
         """``POST …/cancel``: release the stock; a paid session is refunded."""
         request = parse(CancelRequest, body if body is not None else {})
+        # A payment whose outcome is unknown is found out first: a charge is never orphaned.
+        settle_in_progress(self, checkout_id)
         now = utcnow()
         with self._tx() as session:
             cs = self._load(session, checkout_id, now)
             if cs.status in ("canceled", "expired"):
                 raise AcpError(405, "not_cancelable", f"the session is already {cs.status}")
-            _require_not_in_progress(cs, now)
+            _require_settled(cs)
             paid = cs.status == "completed"
             if not paid:
                 inventory.release_holds(session, cs.id)
@@ -229,18 +235,12 @@ def _message(code: str, content: str, param: str | None = None) -> dict[str, Any
     return message
 
 
-def _require_not_in_progress(cs: CheckoutSession, now: datetime) -> None:
-    lease = (cs.payment or {}).get("lease_until")
-    if cs.status == "complete_in_progress" and lease and datetime.fromisoformat(lease) > now:
-        raise AcpError(
-            409,
-            "complete_in_progress",
-            "the session is being completed; retry shortly",
-            headers={"Retry-After": "2"},
-        )
+def _require_settled(cs: CheckoutSession) -> None:
+    if cs.status == "complete_in_progress":
+        raise payment_in_progress()
 
 
 def _require_open(cs: CheckoutSession, now: datetime) -> None:
-    _require_not_in_progress(cs, now)
+    _require_settled(cs)
     if cs.status in ("completed", "canceled", "expired"):
         raise AcpError(400, "invalid_state", f"the session is {cs.status} and cannot change")

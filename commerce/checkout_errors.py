@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["AcpError", "from_validation_error", "jsonpath"]
+__all__ = ["AcpError", "from_validation_error", "jsonpath", "payment_in_progress"]
 
 
 class AcpError(Exception):
@@ -77,3 +77,20 @@ def from_validation_error(exc: ValidationError, root: str = "$") -> AcpError:
             message = f"{name!r} is computed by the merchant from catalog prices; do not send it"
         return AcpError(400, "invalid", message, param=jsonpath(loc, root))
     return AcpError(400, "invalid", str(first["msg"]), param=jsonpath(loc, root))
+
+
+def payment_in_progress(retry_after_s: int = 2) -> AcpError:
+    """The session's payment outcome is not known yet: nothing about it may change until it is.
+
+    A 503 (``service_unavailable``, the spec's "temporary unavailability") so that idempotency
+    stores never keep it: the same request, retried, gets the real outcome once known.
+    """
+    return AcpError(
+        503,
+        "payment_in_progress",
+        "The payment for this checkout session is still being confirmed with the payment"
+        " provider; its outcome is not known yet. Retry later; the session cannot be changed,"
+        " paid again or canceled until then.",
+        type="service_unavailable",
+        headers={"Retry-After": str(retry_after_s)},
+    )

@@ -23,6 +23,7 @@ from reelcart.models import InventoryReservation, ProductVariant
 __all__ = [
     "available",
     "commit_holds",
+    "extend_holds",
     "lock_variants",
     "release_holds",
     "reserve",
@@ -132,6 +133,19 @@ def reserve(
         )
     session.flush()
     return {}
+
+
+def extend_holds(session: Session, checkout_id: str, until: datetime) -> None:
+    """Keep the session's live holds at least until ``until`` (a payment is under way)."""
+    session.execute(
+        update(InventoryReservation)
+        .where(
+            InventoryReservation.checkout_session_id == checkout_id,
+            InventoryReservation.state == "held",
+            InventoryReservation.expires_at < until,
+        )
+        .values(expires_at=until)
+    )
 
 
 def _move_stock(session: Session, checkout_id: str, state: str, to: str, sign: int) -> None:

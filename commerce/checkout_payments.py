@@ -7,14 +7,12 @@ Two credentials are accepted through the ``dev.acp.tokenized.card`` handler:
 - ``spt_…`` Stripe Shared Payment Tokens granted by the agent's platform: Stripe
   enforces their usage limits.
 
-The Stripe idempotency key is derived from the session, the credential and the amount, so
-a retried complete (after a timeout, a crash or Stripe being down) confirms the same
-PaymentIntent instead of charging twice.
+Which Stripe request is sent, with which idempotency key, is the payment attempt's business
+(:mod:`commerce.checkout_attempts`): each attempt has its own random key.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -72,7 +70,6 @@ class PaymentPlan:
     token: str
     payment_method: str | None
     shared_payment_token: str | None
-    stripe_idempotency_key: str
 
 
 def _total(cs: CheckoutSession) -> int:
@@ -104,11 +101,9 @@ def plan_payment(
         )
     token = data.instrument.credential.token
     amount, currency = _total(cs), cs.currency.lower()
-    digest = hashlib.sha256(f"{token}\n{amount}\n{currency}".encode()).hexdigest()[:24]
-    key = f"reelcart:{cs.id}:pay:{digest}"
     param = "$.payment_data.instrument.credential.token"
     if token.startswith("spt_"):
-        return PaymentPlan(token, None, token, key)
+        return PaymentPlan(token, None, token)
     vault = session.get(DelegatedPaymentToken, token)
     if vault is None:
         raise AcpError(400, "invalid", "unknown payment token", param=param)
@@ -127,4 +122,4 @@ def plan_payment(
         problem = "the token has already been used"
     if problem:
         raise AcpError(400, "invalid", problem, param=param)
-    return PaymentPlan(token, vault.payment_method_id, None, key)
+    return PaymentPlan(token, vault.payment_method_id, None)

@@ -13,10 +13,11 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from commerce.checkout_orders import OrderPlaced
 from connectors.shopify_client import ShopifyClient
@@ -24,20 +25,24 @@ from connectors.shopify_media import delete_media, publish_video
 from connectors.shopify_orders import OrderLine, create_shopify_order
 from reelcart.db import Database
 from reelcart.domain import CreativeStatus
-from reelcart.models import Creative, Order, ProductVariant, ShopifyCreativeMedia
+from reelcart.models import Creative, Order, ProductVariant, ShopifyCreativeMedia, utcnow
 from reelcart.settings import Settings
 
 __all__ = [
     "ShopifyPublishResult",
+    "orders_to_write_back",
     "publish_campaign_to_shopify",
     "publish_creative_to_shopify",
     "retire_creatives_on_shopify",
     "shopify_creatives_to_publish",
     "shopify_order_hook",
     "write_back_order",
+    "write_back_pending",
 ]
 
 log = logging.getLogger(__name__)
+# Longer than a find-or-create against Shopify takes (timeouts and retries included).
+WRITE_BACK_LEASE = timedelta(minutes=5)
 
 
 @dataclass
@@ -147,11 +152,32 @@ def _lines(session: Any, items: list[Any]) -> list[OrderLine]:
     return lines
 
 
-async def write_back_order(db: Database, client: ShopifyClient, order_id: str) -> str:
+def _claim_write_back(db: Database, order_id: str, lease: timedelta) -> bool:
+    """Take the write-back of one order for this worker (a conditional UPDATE with a lease)."""
+    now = utcnow()
+    with db.session() as session:
+        result = session.execute(
+            update(Order)
+            .where(
+                Order.id == order_id,
+                Order.external_order_id.is_(None),
+                or_(Order.writeback_lease_until.is_(None), Order.writeback_lease_until <= now),
+            )
+            .values(writeback_lease_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def write_back_order(
+    db: Database, client: ShopifyClient, order_id: str, *, lease: timedelta = WRITE_BACK_LEASE
+) -> str | None:
     """Create the Shopify order for a completed reelcart order, once; returns its gid.
 
     The seam for the checkout: call after the order row is committed. Safe to call again
-    (a stored id returns at once; a lost one is found by the order's tag).
+    and from many workers at once: a stored id returns at once; otherwise the order is
+    claimed first (None when another worker holds the claim), and a Shopify order created
+    before a crash is found by its tag instead of being created twice.
     """
     with db.session() as session:
         order = session.get(Order, order_id)
@@ -159,16 +185,68 @@ async def write_back_order(db: Database, client: ShopifyClient, order_id: str) -
             raise LookupError(f"no order {order_id}")
         if order.external_order_id:
             return order.external_order_id
-        lines = _lines(session, list(order.line_items or []))
-        currency, creative_id = order.currency, order.creative_id
-    external = await create_shopify_order(
-        client, reference=order_id, lines=lines, currency=currency, creative_id=creative_id
-    )
+    if not _claim_write_back(db, order_id, lease):
+        return None
+    try:
+        with db.session() as session:
+            order = session.get(Order, order_id)
+            assert order is not None
+            lines = _lines(session, list(order.line_items or []))
+            currency, creative_id = order.currency, order.creative_id
+        external = await create_shopify_order(
+            client, reference=order_id, lines=lines, currency=currency, creative_id=creative_id
+        )
+    except BaseException:
+        with db.session() as session:
+            order = session.get(Order, order_id)
+            if order is not None:
+                order.writeback_lease_until = None  # let the next try (or sweep) go at once
+        raise
     with db.session() as session:
         order = session.get(Order, order_id)
         if order is not None and not order.external_order_id:
             order.external_order_id = external
+            order.writeback_lease_until = None
     return external
+
+
+def orders_to_write_back(db: Database, limit: int = 200) -> list[str]:
+    """Agent orders (confirmed) that Shopify does not have yet and nobody is writing."""
+    now = utcnow()
+    with db.session() as session:
+        return list(
+            session.scalars(
+                select(Order.id)
+                .where(
+                    Order.checkout_session_id.is_not(None),
+                    Order.external_order_id.is_(None),
+                    Order.status == "confirmed",
+                    or_(Order.writeback_lease_until.is_(None), Order.writeback_lease_until <= now),
+                )
+                .order_by(Order.created_at)
+                .limit(limit)
+            )
+        )
+
+
+def write_back_pending(db: Database, settings: Settings) -> int:
+    """The sweep behind the order hook: write back every order it missed; returns how many."""
+    from connectors.shopify import client_from_settings
+
+    async def go() -> int:
+        done = 0
+        client = client_from_settings(settings)
+        try:
+            for order_id in orders_to_write_back(db):
+                try:
+                    done += int(await write_back_order(db, client, order_id) is not None)
+                except Exception:  # one failing order must not stop the others
+                    log.exception("Shopify write-back failed for order %s", order_id)
+        finally:
+            await client.aclose()
+        return done
+
+    return asyncio.run(go())
 
 
 def publish_campaign_to_shopify(

@@ -1,15 +1,18 @@
 """Payments through the Stripe API (or any Stripe-compatible server at ``stripe_api_base``).
 
-Every write carries an idempotency key chosen by the caller, so a retried checkout never
-charges twice; every call has a timeout and a bounded number of network retries. Failures
-come back as three exceptions the checkout can act on: the payment was declined, Stripe is
-unavailable (try again later; nothing was decided), or anything else.
+Every write carries an idempotency key chosen by the caller, so re-sending a write with its
+key never charges twice; every call has a timeout and a bounded number of network retries.
+Failures come back as three exceptions the checkout can act on: the payment was declined
+(Stripe decided), Stripe is unavailable (a timeout, a dropped connection, a 5xx or a
+concurrent use of the key: whether a write took effect is *unknown* until Stripe is asked),
+or anything else (Stripe refused the request; nothing happened).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -29,6 +32,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_SEARCHABLE = re.compile(r"[A-Za-z0-9_:-]{1,200}")
 
 
 class PaymentError(Exception):
@@ -36,7 +40,7 @@ class PaymentError(Exception):
 
 
 class PaymentUnavailable(PaymentError):
-    """Stripe could not be reached or failed on its side: nothing was decided, retry later."""
+    """No answer from Stripe: a write may or may not have taken effect. Ask Stripe later."""
 
 
 class PaymentDeclined(PaymentError):
@@ -77,6 +81,8 @@ def _translate(exc: stripe.StripeError) -> PaymentError:
     if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError)):
         return PaymentUnavailable(type(exc).__name__)
     status = getattr(exc, "http_status", None)
+    if status == 409:  # the same key is being processed by another request right now
+        return PaymentUnavailable("idempotency key in use")
     if isinstance(exc, stripe.APIError) or (status is not None and status >= 500):
         return PaymentUnavailable(f"stripe error {status}")
     if status == 402:
@@ -109,7 +115,11 @@ class StripePayments:
         """The configured Stripe, or None when no key is set (checkout then refuses to pay)."""
         if settings.stripe_api_key is None:
             return None
-        return cls(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
+        return cls(
+            settings.stripe_api_key.get_secret_value(),
+            settings.stripe_api_base,
+            timeout_s=settings.stripe_timeout_s,
+        )
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -178,6 +188,23 @@ class StripePayments:
         """The PaymentIntent as it stands now."""
         pi = self._call(self._client.v1.payment_intents.retrieve, payment_intent_id)
         return ChargeResult(pi["id"], pi["status"], int(pi["amount"]), str(pi["currency"]))
+
+    def find_by_metadata(self, key: str, value: str) -> list[ChargeResult]:
+        """PaymentIntents whose ``metadata[key]`` is ``value`` (Stripe's search API).
+
+        Stripe's search index lags writes by up to a minute, so an empty answer is not proof
+        that nothing was charged; re-sending the write with its idempotency key is.
+        """
+        if not _SEARCHABLE.fullmatch(key) or not _SEARCHABLE.fullmatch(value):
+            raise ValueError("metadata keys and values searched must be plain identifiers")
+        found = self._call(
+            self._client.v1.payment_intents.search,
+            {"query": f"metadata['{key}']:'{value}'", "limit": 10},
+        )
+        return [
+            ChargeResult(pi["id"], pi["status"], int(pi["amount"]), str(pi["currency"]))
+            for pi in found["data"]
+        ]
 
     def refund(self, payment_intent_id: str, *, idempotency_key: str) -> str:
         """Refund a PaymentIntent in full; returns the refund id."""

@@ -14,6 +14,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from commerce.acp_rest import acp_routes, build_checkout_service
+from commerce.checkout_reconcile import reconcile_in_background
 from commerce.mcp_server import build_mcp_server
 from commerce.search import SemanticIndex
 from commerce.shopify_publish import shopify_order_hook
@@ -88,6 +89,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        reconcile_in_background(checkout)  # payments a crash left unknown are settled
         async with mcp.session_manager.run():
             yield
 

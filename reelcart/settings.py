@@ -137,6 +137,10 @@ class Settings(BaseSettings):
         description="Base URL of another Stripe-compatible server (a local emulator); "
         "default is Stripe's own API.",
     )
+    stripe_timeout_s: float = Field(default=10.0, gt=0, description="Per-request Stripe timeout.")
+    acp_payment_lease_seconds: int = Field(
+        default=60, ge=1, description="How long one worker asks Stripe before another may."
+    )
     acp_merchant_id: str = Field(default="reelcart", description="Merchant id in ACP allowances.")
     acp_tax_rate_bps: int = Field(
         default=0, ge=0, le=10_000, description="Sales tax on items, basis points (825 = 8.25%)."

@@ -10,6 +10,7 @@ from .checkout import (
     InventoryReservation,
     Order,
     OrderWebhook,
+    PaymentAttempt,
 )
 from .events import Event
 from .experiments import Allocation, ExperimentDecision
@@ -30,6 +31,7 @@ __all__ = [
     "InventoryReservation",
     "Order",
     "OrderWebhook",
+    "PaymentAttempt",
     "Product",
     "ProductImage",
     "ProductVariant",

@@ -27,6 +27,7 @@ __all__ = [
     "InventoryReservation",
     "Order",
     "OrderWebhook",
+    "PaymentAttempt",
 ]
 
 
@@ -83,6 +84,8 @@ class Order(Base):
     subject: Mapped[str | None] = mapped_column(String(255), default=None)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     totals: Mapped[list[Any]] = mapped_column(default=list)
+    # Claim on the Shopify write-back (migration 0004_payment_attempts): one writer at a time.
+    writeback_lease_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class IdempotencyRecord(Base):
@@ -155,3 +158,37 @@ class OrderWebhook(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PaymentAttempt(Base):
+    """One try at charging a checkout session, written before Stripe is called.
+
+    ``pending`` (Stripe may be deciding right now) and ``unknown`` (the answer was lost)
+    are outcomes not known yet: the session stays ``complete_in_progress`` until Stripe is
+    asked. ``succeeded`` ends in an order or, when the session no longer wants it, in
+    ``refund_pending`` → ``refunded``; ``failed`` released nothing but the attempt.
+    ``lease_until`` is a claim: whoever set it (a request or a reconciler) is asking Stripe.
+    """
+
+    __tablename__ = "payment_attempts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("pay"))
+    checkout_session_id: Mapped[str] = mapped_column(
+        ForeignKey("checkout_sessions.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # Random, never derived from the request: a retry re-sends this exact key and parameters.
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    credential: Mapped[str] = mapped_column(String(255))
+    payment_method_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    shared_payment_token: Mapped[str | None] = mapped_column(String(255), default=None)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
+    refund_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    checks: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)

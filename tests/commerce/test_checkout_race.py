@@ -104,7 +104,9 @@ def test_stripe_down_mid_checkout_then_back(
             validate("Error", down.json())
             assert down.json()["type"] == "service_unavailable"
             state = client.get(f"/checkout_sessions/{session['id']}", headers=headers(key=None))
-            assert state.json()["status"] == "ready_for_payment"  # nothing lost: stock still held
+            # Stripe never answered: the outcome is unknown, so the session waits (stock held).
+            assert state.json()["status"] == "complete_in_progress"
+            assert down.headers["Retry-After"]
             rival = client.post(
                 "/checkout_sessions", json=create_body({"id": MUG}), headers=headers()
             )

@@ -5,7 +5,10 @@ lacks three things reelcart relies on, which the shim adds the way Stripe behave
 
 - ``Idempotency-Key``: a POST with a key seen before returns the first response (with
   ``Idempotent-Replayed: true``); the same key with other parameters is a 400
-  ``idempotency_error``. 5xx answers are not remembered.
+  ``idempotency_error``; the same key while its first request is still being processed is
+  a 409 ``idempotency_key_in_use``. 5xx answers are not remembered.
+- Search: ``GET /v1/payment_intents/search`` with ``metadata['key']:'value'`` clauses
+  (joined by ``AND``), answered as Stripe's ``search_result`` list.
 - Shared Payment Tokens: ``POST /v1/test_helpers/shared_payment/granted_tokens`` grants an
   ``spt_…`` over a PaymentMethod with ``usage_limits`` (currency, max_amount, expires_at);
   ``POST /v1/payment_intents`` with ``shared_payment_granted_token`` charges it, enforcing
@@ -27,6 +30,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import secrets
 import socket
 import subprocess
@@ -38,6 +42,7 @@ from typing import Any
 __all__ = ["API_KEY", "LocalStripe"]
 
 API_KEY = "sk_test_reelcart_localstripe"
+_METADATA_CLAUSE = re.compile(r"metadata\['(?P<key>[^']+)'\]:'(?P<value>[^']*)'")
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -151,8 +156,40 @@ def _patch_and_build_app(state_file: str) -> Any:
             store["shim_spt:" + token["id"]] = token
         return server.json_response(intent._export())
 
+    def search_payment_intents(request: web.Request) -> web.Response:
+        if server.get_api_key(request) is None:
+            return stripe_error(401, "Invalid API Key provided", "", "invalid_request_error")
+        query = request.query.get("query", "")
+        clauses = [c.strip() for c in query.split(" AND ")]
+        wanted: dict[str, str] = {}
+        for clause in clauses:
+            match = _METADATA_CLAUSE.fullmatch(clause)
+            if match is None:
+                return stripe_error(
+                    400, f"Unsupported search query: {query}", "", "invalid_request_error"
+                )
+            wanted[match["key"]] = match["value"]
+        found = [
+            value._export()
+            for name, value in list(store.items())
+            if name.startswith("payment_intent:")
+            and all((value.metadata or {}).get(k) == v for k, v in wanted.items())
+        ]
+        found.sort(key=lambda pi: pi["created"], reverse=True)
+        limit = int(request.query.get("limit", "10"))
+        body = {
+            "object": "search_result",
+            "url": "/v1/payment_intents/search",
+            "has_more": len(found) > limit,
+            "data": found[:limit],
+            "next_page": None,
+        }
+        return server.json_response(body)
+
     @web.middleware
     async def shim(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method == "GET" and request.path == "/v1/payment_intents/search":
+            return search_payment_intents(request)
         key = request.headers.get("Idempotency-Key")
         data: dict[str, Any] = {}
         if request.method == "POST":
@@ -167,6 +204,14 @@ def _patch_and_build_app(state_file: str) -> Any:
         ).hexdigest()
         seen = store.get(slot)
         if seen is not None:
+            if seen.get("in_flight"):
+                return stripe_error(
+                    409,
+                    "There is currently another in-progress request using this Idempotent Key."
+                    " Please try again later.",
+                    "idempotency_key_in_use",
+                    "idempotency_error",
+                )
             if seen["digest"] != digest:
                 return stripe_error(
                     400,
@@ -180,10 +225,17 @@ def _patch_and_build_app(state_file: str) -> Any:
                 content_type="application/json",
                 headers={"Idempotent-Replayed": "true", "Idempotency-Key": key},
             )
-        response = charge_spt(data) if spt else await handler(request)
+        store[slot] = {"in_flight": True, "digest": digest}
+        try:
+            response = charge_spt(data) if spt else await handler(request)
+        except BaseException:
+            store.pop(slot, None)
+            raise
         if isinstance(response, web.Response) and response.status < 500 and response.body:
             body = response.body if isinstance(response.body, bytes) else b""
             store[slot] = {"digest": digest, "status": response.status, "body": body}
+        else:
+            store.pop(slot, None)
         return response
 
     app = server.app

@@ -1,0 +1,115 @@
+"""The payment reconciler: no charge is left without an order or a refund.
+
+One pass asks Stripe about every payment attempt whose outcome is not known and whose claim
+has lapsed (its worker crashed, the database went away, the reply was lost), and settles it
+the way the agent's own retry would: the order for a charge that succeeded, the stock back
+on sale for one that did not. A charge the session no longer wants (3-D Secure completed
+after the session was canceled or expired, a second charge for a paid session) is refunded.
+
+Safe on many workers at once: an attempt is claimed (a conditional UPDATE with a lease)
+before Stripe is asked, and an outcome is applied under the session's row lock to an attempt
+that is still open (:func:`commerce.checkout_settle.apply_outcome`). Idempotent: a second
+pass finds nothing to do. It runs on a schedule (the ``reconcile_payments`` Prefect flow) and
+when the server starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select, update
+
+from reelcart.models import CheckoutSession, PaymentAttempt, utcnow
+
+from .checkout_attempts import OPEN_STATES
+from .checkout_settle import refund_attempt, settle_attempt
+
+if TYPE_CHECKING:
+    from .checkout import CheckoutService
+
+__all__ = ["ReconcileReport", "reconcile_in_background", "reconcile_payments"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReconcileReport:
+    """What one pass did: attempts settled by resulting state, refunds, sessions expired."""
+
+    settled: Counter[str] = field(default_factory=Counter)
+    refunded: int = 0
+    expired: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {**dict(self.settled), "refunded": self.refunded, "expired": self.expired}
+
+
+def _reopen_abandoned_authentications(service: CheckoutService) -> None:
+    """A 3-D Secure charge of a session that ended may still succeed: find out what it did."""
+    ended = select(CheckoutSession.id).where(CheckoutSession.status.in_(("canceled", "expired")))
+    with service.db.session() as session:
+        session.execute(
+            update(PaymentAttempt)
+            .where(
+                PaymentAttempt.state == "requires_action",
+                PaymentAttempt.checkout_session_id.in_(ended),
+            )
+            .values(state="unknown")
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _due(service: CheckoutService, states: tuple[str, ...], limit: int) -> list[str]:
+    now = utcnow()
+    with service.db.session() as session:
+        return list(
+            session.scalars(
+                select(PaymentAttempt.id)
+                .where(
+                    PaymentAttempt.state.in_(states),
+                    or_(PaymentAttempt.lease_until.is_(None), PaymentAttempt.lease_until <= now),
+                )
+                .order_by(PaymentAttempt.created_at)
+                .limit(limit)
+            )
+        )
+
+
+def reconcile_payments(service: CheckoutService, *, limit: int = 500) -> ReconcileReport:
+    """One reconciliation pass over the checkout's database; returns what it did."""
+    report = ReconcileReport()
+    report.expired = service.expire_due()
+    if service.payments is None:
+        return report
+    _reopen_abandoned_authentications(service)
+    for attempt_id in _due(service, OPEN_STATES, limit):
+        report.settled[settle_attempt(service, attempt_id, by_agent=False)] += 1
+    for attempt_id in _due(service, ("refund_pending",), limit):
+        report.refunded += int(refund_attempt(service, attempt_id))
+    return report
+
+
+def reconcile_in_background(service: CheckoutService) -> threading.Thread:
+    """At server start-up: one pass now, and one more once the claims of a process that died
+    just before (a crash, a kill) have lapsed. Runs on a daemon thread; errors are logged."""
+
+    def run() -> None:
+        for delay in (0.0, service.payment_lease.total_seconds() + 1.0):
+            if delay:
+                threading.Event().wait(delay)
+            try:
+                report = reconcile_payments(service)
+                if any(report.as_dict().values()):
+                    log.info("payments reconciled at start-up: %s", report.as_dict())
+            except Exception:  # the server must start even when Stripe or the database hiccup
+                log.exception("start-up payment reconciliation failed")
+        if service.on_order_event is not None:
+            service.on_order_event()
+
+    thread = threading.Thread(target=run, name="reconcile-payments", daemon=True)
+    thread.start()
+    return thread
