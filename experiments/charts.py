@@ -74,19 +74,27 @@ def product_chart(experiment: ProductExperiment) -> bytes:
 
 
 def factor_chart(report: CampaignReport) -> bytes:
-    """Conversion per factor level, pooled over the creatives that share it."""
-    levels = report.factors
-    fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(levels), 1) + 1.5))
-    if levels:
-        ys = list(range(len(levels)))
-        values = [f.value * 100 for f in levels]
+    """Each factor's leader against every other level: the pooled odds ratio and interval.
+
+    The interval is the one the verdict uses, so a bar whose interval clears 1 is exactly
+    a decisive comparison (green); the others are still open (blue).
+    """
+    rows = [(f, c) for f in report.factors for c in f.comparisons if c.eligible]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(rows), 1) + 1.5))
+    if rows:
+        ys = list(range(len(rows)))
+        values = [c.mh.odds_ratio for _, c in rows]
         err = [
-            [max(v - f.ci[0] * 100, 0) for f, v in zip(levels, values, strict=True)],
-            [max(f.ci[1] * 100 - v, 0) for f, v in zip(levels, values, strict=True)],
+            [max(v - c.ci[0], 0) for (_, c), v in zip(rows, values, strict=True)],
+            [max(min(c.ci[1], 1e6) - v, 0) for (_, c), v in zip(rows, values, strict=True)],
         ]
-        ax.barh(ys, values, xerr=err, color=_LIVE, capsize=4)
-        ax.set_yticks(ys, [f"{f.factor} = {f.level}" for f in levels])
+        for y, (_, c), v, lo, hi in zip(ys, rows, values, err[0], err[1], strict=True):
+            color = _WIN if c.decisive else _LIVE
+            ax.errorbar([v], [y], xerr=[[lo], [hi]], fmt="o", color=color, capsize=4)
+        ax.axvline(1.0, color=_OFF, linestyle="--")
+        ax.set_xscale("log")
+        ax.set_yticks(ys, [f"{f.factor}: {f.leader} vs {c.level}" for f, c in rows])
         ax.invert_yaxis()
-    ax.set_xlabel("conversion % (95% interval)")
-    ax.set_title(f"Campaign {report.campaign}: factor levels")
+    ax.set_xlabel("odds ratio of buying, pooled across products (always-valid interval)")
+    ax.set_title(f"Campaign {report.campaign}: factor effects")
     return _png(fig)

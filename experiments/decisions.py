@@ -21,7 +21,7 @@ from typing import Literal
 
 from .corrections import holm
 from .samples import Stat
-from .stats_bayes import race
+from .stats_bayes import RaceResult, race
 from .stats_freq import sequential_test
 
 __all__ = ["DEFAULT_RULE", "DecisionRule", "Verdict", "decide", "remix_challengers"]
@@ -124,9 +124,39 @@ def decide(stats: Sequence[Stat], rule: DecisionRule = DEFAULT_RULE, seed: int =
         "running",
         retire=retire,
         p_vs_leader=p_vs,
-        reason="no creative is a clear winner yet",
+        reason=_missing(stats, leader, adjusted, result, rule),
         **base,  # type: ignore[arg-type]
     )
+
+
+def _missing(
+    stats: Sequence[Stat],
+    leader: int,
+    adjusted: list[float],
+    result: RaceResult,
+    rule: DecisionRule,
+) -> str:
+    """Why there is no winner: every criterion that failed, with the number that failed it.
+
+    A report that shows 99.9% chance to be best next to "no winner" must say which other
+    criterion held the verdict back, or it contradicts itself.
+    """
+    failed = []
+    if not all(stats[leader].mean > s.mean for i, s in enumerate(stats) if i != leader):
+        failed.append("the leader does not convert best on the data")
+    elif max(adjusted) >= rule.alpha:
+        failed.append(
+            f"sequential test p = {max(adjusted):.3g} (Holm-adjusted; needs < {rule.alpha:g})"
+        )
+    if result.chance_best[leader] < rule.chance_to_win:
+        failed.append(
+            f"chance to be best {result.chance_best[leader]:.1%} (needs ≥ {rule.chance_to_win:.0%})"
+        )
+    if result.expected_loss[leader] > rule.loss_threshold:
+        failed.append(
+            f"expected loss {result.expected_loss[leader]:.2%} (needs ≤ {rule.loss_threshold:.0%})"
+        )
+    return "no winner yet: " + "; ".join(failed)
 
 
 def remix_challengers(

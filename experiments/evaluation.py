@@ -21,10 +21,12 @@ from reelcart.models import Allocation, Campaign, Creative, ExperimentDecision, 
 
 from .allocation import current_weights, record_allocation
 from .bandit import top_two_weights
-from .corrections import benjamini_hochberg, holm
+from .corrections import holm
 from .decisions import DecisionRule, Verdict, decide, remix_challengers
+from .factor_actions import NextSteps, apply_next_steps, plan_next_steps
+from .factor_effects import ArmCounts, FactorEffect, factor_effects
 from .metrics import METRICS, CreativeMetrics, MetricName, creative_metrics, exposures_by_period
-from .samples import Stat, pooled
+from .samples import Stat
 from .srm import SRM_P_THRESHOLD, srm_p_value_periods
 from .stats_bayes import effect_vs_baseline, race
 from .stats_freq import sequential_test
@@ -33,7 +35,6 @@ from .tracking import attribute_pending
 __all__ = [
     "ArmReport",
     "CampaignReport",
-    "FactorLevel",
     "ProductExperiment",
     "evaluate_campaign",
 ]
@@ -91,27 +92,18 @@ class ProductExperiment:
 
 
 @dataclass
-class FactorLevel:
-    """A factor level pooled over every creative that has it (all products)."""
-
-    factor: str
-    level: str
-    units: int
-    value: float
-    ci: tuple[float, float]
-    chance_best: float
-    lift: float | None
-    p_adjusted: float | None
-
-
-@dataclass
 class CampaignReport:
     campaign: str
     currency: str | None
     generated_at: datetime
     products: list[ProductExperiment]
-    factors: list[FactorLevel]
+    # The campaign-wide answer: each factor pooled across products (products as blocks).
+    factors: list[FactorEffect]
+    next_steps: NextSteps
     warnings: list[str]
+    rule: DecisionRule = field(default_factory=DecisionRule)
+    # True when this evaluation acted (stored weights, retired, recorded decisions).
+    applied: bool = False
 
     @property
     def winners(self) -> list[ArmReport]:
@@ -291,36 +283,40 @@ def _act(
     session.flush()
 
 
-def _factor_levels(
-    creatives: list[Creative], data: dict[str, CreativeMetrics], rule: DecisionRule
-) -> list[FactorLevel]:
-    """Each factor's levels pooled over the creatives sharing them; BH over all tests."""
-    groups: dict[str, dict[str, list[Stat]]] = defaultdict(lambda: defaultdict(list))
-    for c in creatives:
-        for factor, level in c.factors.items():
-            groups[str(factor)][str(level)].append(data[c.id].stat(PRIMARY))
-    out: list[FactorLevel] = []
-    pending: list[tuple[int, float]] = []
-    for factor in sorted(groups):
-        levels = sorted(groups[factor])
-        stats = [pooled(groups[factor][lvl]) for lvl in levels]
-        result = race(stats, alpha=rule.alpha, draws=8000, seed=2)
-        for i, (level, stat) in enumerate(zip(levels, stats, strict=True)):
-            lift = p = None
-            if i > 0:
-                seq = sequential_test(stats[0], stat, rule.alpha, rule.sequential_tuning)
-                if seq.defined:
-                    lift = seq.lift
-                    pending.append((len(out), seq.p_value))
-            out.append(
-                FactorLevel(
-                    factor, level, stat.n, stat.mean, result.ci[i], result.chance_best[i], lift, p
-                )
-            )
-    for (index, _), adjusted in zip(
-        pending, benjamini_hochberg([p for _, p in pending]), strict=True
+def _retired_by_products(products: list[ProductExperiment]) -> set[str]:
+    out = set()
+    for exp in products:
+        live = [a for a in exp.arms if a.status == CreativeStatus.PUBLISHED.value]
+        out |= {live[i].creative_id for i in exp.verdict.retire if i < len(live)}
+    return out
+
+
+def _reweigh_after(
+    session: Session, campaign: Campaign, products: list[ProductExperiment], steps: NextSteps
+) -> None:
+    """Creatives retired campaign-wide leave their product's traffic (and its SRM check)."""
+    gone = {r.creative_id for r in steps.retire}
+    for exp in products:
+        hit = [a for a in exp.arms if a.creative_id in gone]
+        if not hit:
+            continue
+        for arm in hit:
+            arm.status, arm.weight = CreativeStatus.RETIRED.value, 0.0
+        live = [a for a in exp.arms if a.status == CreativeStatus.PUBLISHED.value]
+        total = sum(a.weight for a in live)
+        for arm in live:
+            arm.weight = arm.weight / total if total > 0 else 1.0 / len(live)
+        weights = {a.creative_id: a.weight for a in [*live, *hit]}
+        record_allocation(session, campaign.id, exp.product_id, weights, "factor_retire")
+
+
+def _tried(session: Session, campaign_id: str) -> dict[str, list[dict[str, str]]]:
+    """Every variant each product has in the campaign, whatever its status."""
+    out: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for product_id, factors in session.execute(
+        select(Creative.product_id, Creative.factors).where(Creative.campaign_id == campaign_id)
     ):
-        out[index].p_adjusted = adjusted
+        out[product_id].append({str(k): str(v) for k, v in factors.items()})
     return out
 
 
@@ -356,6 +352,24 @@ def evaluate_campaign(
         _product_experiment(session, campaign, group, data, rule, plan_levels, apply)
         for _, group in sorted(by_product.items(), key=lambda kv: kv[1][0].product.title)
     ]
+    arms = [
+        ArmCounts(c.product_id, {str(k): str(v) for k, v in c.factors.items()}, m.units, m.buyers)
+        for c in creatives
+        for m in [data[c.id]]
+    ]
+    effects = factor_effects(arms, rule)
+    # Per-product verdicts act first (a product's own winner is the stronger evidence);
+    # campaign-wide ones then retire what is left of a losing level everywhere.
+    steps = plan_next_steps(
+        effects,
+        [c for c in creatives if c.id not in _retired_by_products(products)],
+        {cid: m.value(PRIMARY) for cid, m in data.items()},
+        plan_levels,
+        _tried(session, campaign.id),
+    )
+    if apply:
+        apply_next_steps(session, campaign, steps)
+        _reweigh_after(session, campaign, products, steps)
     warnings = [
         f"Sample ratio mismatch on {p.product_title} (p = {p.srm_p:.2g}): assignment or "
         "tracking is broken; do not trust this comparison until it is explained."
@@ -367,6 +381,9 @@ def evaluate_campaign(
         currency=currency,
         generated_at=utcnow(),
         products=products,
-        factors=_factor_levels(creatives, data, rule),
+        factors=effects,
+        next_steps=steps,
         warnings=warnings,
+        rule=rule,
+        applied=apply,
     )

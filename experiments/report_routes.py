@@ -1,8 +1,9 @@
 """HTTP routes of the experiments: the campaign report page and the tracking endpoints.
 
-- ``GET /reports/campaigns/{name}`` the report (HTML), with ``charts/product-{i}.png`` and
-  ``charts/factors.png`` beside it. Behind the bearer token: campaign results are the
-  merchant's business data. (A browser sends it via a proxy or an extension header.)
+- ``GET /reports/campaigns`` the index of campaigns; ``GET /reports/campaigns/{name}`` the
+  report (HTML), with ``charts/product-{i}.png``, ``charts/factors.png`` and the exports
+  ``export.json``, ``creatives.csv``, ``factors.csv`` beside it. Behind the bearer token:
+  campaign results are the merchant's business data (a browser signs in at ``/login``).
 - ``POST /events`` event ingestion (bearer token): ``{"events": [TrackedEvent, ...]}``;
   each event is answered ``created``, ``duplicate`` or ``rejected`` with a reason.
 - ``GET /t/click/{creative_id}?s=<shopper>`` click-through: counts the click and
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -35,9 +37,19 @@ from reelcart.db import Database
 from reelcart.models import Campaign, Creative, Product
 from reelcart.settings import Settings
 
+from .campaign_index import campaign_overview
 from .charts import factor_chart, product_chart
 from .evaluation import CampaignReport, evaluate_campaign
-from .reports import render_html
+from .exports import (
+    CREATIVE_COLUMNS,
+    FACTOR_COLUMNS,
+    creative_rows,
+    factor_rows,
+    report_json,
+    to_csv,
+)
+from .headlines import headlines
+from .reports import render_html, render_index
 from .tracking import EventRejected, TrackedEvent, ingest_event, record_click, record_exposure
 
 if TYPE_CHECKING:
@@ -94,6 +106,40 @@ def report_routes(
             return _error(404, "not_found", str(exc))
         chart_base = request.url.path.rstrip("/") + "/charts/"
         return HTMLResponse(render_html(report, store.url_for, chart_base))
+
+    def _index() -> str:
+        with db.session() as session:
+            campaigns = campaign_overview(session)
+        verdicts = {}
+        for c in campaigns:
+            try:
+                report = _report(c.name)
+            except LookupError:
+                continue
+            verdicts[c.name] = "; ".join(h.title for h in headlines(report))
+        return render_index(campaigns, verdicts)
+
+    async def index_page(request: Request) -> Response:
+        return HTMLResponse(await asyncio.to_thread(_index))
+
+    async def export(request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            report = await asyncio.to_thread(_report, name)
+        except LookupError as exc:
+            return _error(404, "not_found", str(exc))
+        which = request.path_params["which"]
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "campaign"
+        disposition = {"content-disposition": f'attachment; filename="{slug}-{which}"'}
+        if which == "export.json":
+            return JSONResponse(report_json(report), headers=disposition)
+        if which == "creatives.csv":
+            body = to_csv(creative_rows(report), CREATIVE_COLUMNS)
+        elif which == "factors.csv":
+            body = to_csv(factor_rows(report), FACTOR_COLUMNS)
+        else:
+            return _error(404, "not_found", "exports: export.json, creatives.csv, factors.csv")
+        return Response(body, media_type="text/csv; charset=utf-8", headers=disposition)
 
     async def chart(request: Request) -> Response:
         try:
@@ -190,7 +236,9 @@ def report_routes(
         return Response(_GIF, media_type="image/gif", headers=_NO_STORE)
 
     return [
+        Route("/reports/campaigns", guard(index_page)),
         Route("/reports/campaigns/{name}", guard(report_page)),
+        Route("/reports/campaigns/{name}/{which:str}", guard(export)),
         Route("/reports/campaigns/{name}/charts/{chart}.png", guard(chart)),
         Route("/events", guard(ingest), methods=["POST"]),
         Route("/t/click/{creative_id}", click, methods=["GET"]),

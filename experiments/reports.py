@@ -6,15 +6,19 @@ Everything here formats a ``CampaignReport``; nothing computes. Text from the da
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from html import escape
+from urllib.parse import quote
 
 from reelcart.money import format_money
 
+from .campaign_index import CampaignOverview
 from .evaluation import ArmReport, CampaignReport, ProductExperiment
+from .exports import factor_rows
+from .headlines import headlines, next_step_lines
 from .metrics import METRICS
 
-__all__ = ["markdown_summary", "render_html", "table_rows"]
+__all__ = ["markdown_summary", "render_html", "render_index", "table_rows"]
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
@@ -23,12 +27,23 @@ th,td{border:1px solid #ddd;padding:6px 8px;font-size:13px;text-align:right;vert
 th{background:#eef2f7} td.name{text-align:left} img.poster{height:72px;border-radius:4px}
 .winner{background:#e8f5e9} .retired{color:#999} .warn{background:#fff3e0;padding:8px;
 border-left:4px solid #ef6c00} .ok{color:#2e7d32} .bad{color:#c62828;font-weight:bold}
-small{color:#666}
+small{color:#666} section{margin:8px 0 24px} .headline{background:#fff;border:1px solid #ddd;
+border-left:6px solid #1565c0;padding:4px 16px;margin:8px 0;max-width:1000px}
+.headline.winner{border-left-color:#2e7d32} .headline.collecting{border-left-color:#9e9e9e}
+.headline h3{margin:8px 0 4px} .headline p{margin:4px 0}
 """
 
 
 def _pct(x: float) -> str:
     return f"{x * 100:.2f}%"
+
+
+def _maybe_pct(x: float | None) -> str:
+    return "" if x is None else _pct(x)
+
+
+def _p(p: float | None) -> str:
+    return "" if p is None else f"{p:.3g}"
 
 
 def _money(x: float, currency: str | None) -> str:
@@ -72,12 +87,17 @@ def _product_html(
             "lift vs first (conversion)",
             "chance to be best",
             "expected loss",
+            "sequential p vs leader",
             "next traffic share",
         )
     )
     rows = []
     winner_id = exp.winner.creative_id if exp.winner else None
+    live = [a.creative_id for a in exp.arms if a.status == "published"]
     for arm in exp.arms:
+        p_vs = None
+        if arm.creative_id in live and exp.verdict.p_vs_leader:
+            p_vs = exp.verdict.p_vs_leader[live.index(arm.creative_id)]
         cls = (
             "winner"
             if arm.creative_id == winner_id
@@ -106,6 +126,7 @@ def _product_html(
             f"<td>{lift}</td>",
             f"<td>{_pct(arm.chance_best)}</td>",
             f"<td>{_pct(arm.expected_loss)}</td>",
+            f"<td>{'leader' if p_vs is None and arm.creative_id in live else _p(p_vs)}</td>",
             f"<td>{_pct(arm.weight)}</td>",
         ]
         cells[0] = f"<td>{poster}</td>"
@@ -119,7 +140,7 @@ def _product_html(
         )
         challengers = f"<p>Suggested challengers (remixes of the winner):</p><ul>{items}</ul>"
     return (
-        f"<h2>{escape(exp.product_title)}</h2>"
+        f"<h3>{escape(exp.product_title)}</h3>"
         f"<p>{_verdict_text(exp)}. Sample ratio: <span class='{srm_cls}'>{srm_word}</span> "
         f"(p = {exp.srm_p:.3g}); allocation: {escape(exp.method)}.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -129,38 +150,143 @@ def _product_html(
     )
 
 
+def _headlines_html(report: CampaignReport) -> str:
+    cards = []
+    for h in headlines(report):
+        verdict = {"winner": "Decided", "running": "Not decided yet"}.get(h.status, "Collecting")
+        details = "".join(
+            f'<p class="{cls}">{escape(text)}</p>'
+            for cls, text in (("effect", h.effect), ("sure", h.sure))
+            if text
+        )
+        cards.append(
+            f'<div class="headline {escape(h.status)}" data-factor="{escape(h.factor)}" '
+            f'data-status="{escape(h.status)}"><h3>{escape(h.title)}</h3>{details}'
+            f'<p class="verdict"><b>{verdict}</b> — {escape(h.decided_by)}</p></div>'
+        )
+    if not cards:
+        cards.append("<p>No factor has two levels with shoppers yet.</p>")
+    steps = "".join(f"<li>{escape(line)}</li>" for line in next_step_lines(report))
+    return (
+        f'<section id="answer"><h2>The answer, across all products</h2>{"".join(cards)}'
+        f'</section><section id="next"><h2>What happens next</h2><ul>{steps}</ul></section>'
+    )
+
+
+def _factor_table(report: CampaignReport) -> str:
+    rows = []
+    for row in factor_rows(report):
+        decided = ""
+        if row["leader"]:
+            decided = "leader"
+        elif row["decisive"]:
+            decided = "loses: retire"
+        elif row["p_holm"] is not None:
+            decided = "open"
+        vs = ""
+        if row["odds_ratio_low"] is not None:
+            hi = row["odds_ratio_high"]
+            vs = (
+                f"{_pct(row['leader_rate'])} vs {_pct(row['vs_leader_rate'])}<br><small>odds "
+                f"ratio {row['odds_ratio_leader']:.2f} ({row['odds_ratio_low']:.2f}–"
+                f"{'∞' if hi is None else f'{hi:.2f}'})</small>"
+            )
+        rows.append(
+            f'<tr><td class="name">{escape(row["factor"])} = {escape(row["level"])}</td>'
+            f"<td>{row['creatives']}</td><td>{row['shoppers']}</td><td>{row['buyers']}</td>"
+            f"<td>{_pct(row['conversion'])}</td><td>{vs}</td>"
+            f"<td>{_maybe_pct(row['chance_leader_better'])}</td><td>{_p(row['p_holm'])}</td><td>{decided}</td></tr>"
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "level",
+            "creatives",
+            "shoppers shown",
+            "buyers",
+            "conversion (all its creatives)",
+            "leader vs this level (same products)",
+            "chance leader is better",
+            "always-valid p (Holm)",
+            "verdict",
+        )
+    )
+    return (
+        f'<table id="factors"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
 def render_html(
     report: CampaignReport, media_url: Callable[[str], str], chart_base: str = "charts/"
 ) -> str:
-    """The report page; chart images are linked under ``chart_base`` (``…/charts/``)."""
+    """The report page: the answer, what happens next, then the detail per factor and product.
+
+    Chart images are linked under ``chart_base`` (``…/charts/``) and the exports beside it.
+    """
     warnings = "".join(f'<p class="warn">{escape(w)}</p>' for w in report.warnings)
     products = "".join(
         _product_html(p, i, report.currency, media_url, chart_base)
         for i, p in enumerate(report.products)
     )
-    factor_rows = "".join(
-        f'<tr><td class="name">{escape(f.factor)} = {escape(f.level)}</td><td>{f.units}</td>'
-        f"<td>{_pct(f.value)}<br><small>{_pct(f.ci[0])} – {_pct(f.ci[1])}</small></td>"
-        f"<td>{'' if f.lift is None else f'{f.lift * 100:+.1f}%'}</td>"
-        f"<td>{'' if f.p_adjusted is None else f'{f.p_adjusted:.3g}'}</td>"
-        f"<td>{_pct(f.chance_best)}</td></tr>"
-        for f in report.factors
-    )
+    base = escape(chart_base.removesuffix("charts/"))
+    index = escape(chart_base.removesuffix("charts/").rstrip("/").rsplit("/", 1)[0] or "../")
     title = f"Campaign {report.campaign}"
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title><link rel='icon' href='data:,'>"
         f"<style>{_CSS}</style></head><body>"
-        f"<h1>{escape(title)}</h1><p><small>Generated {report.generated_at:%Y-%m-%d %H:%M} UTC. "
-        "Intervals are 95% credible intervals; p-values are always-valid sequential tests, "
-        "Holm-adjusted per product (Benjamini–Hochberg for factor levels).</small></p>"
-        f"{warnings}{products or '<p>No published creatives yet.</p>'}"
-        "<h2>Factor levels (pooled over the creatives that share them)</h2>"
-        "<table><thead><tr><th>level</th><th>shoppers shown</th><th>conversion</th>"
-        "<th>lift vs first level</th><th>p (BH)</th><th>chance to be best</th></tr></thead>"
-        f"<tbody>{factor_rows}</tbody></table>"
-        f'<img alt="factor levels chart" src="{escape(chart_base)}factors.png">'
+        f'<p><a id="index" href="{index}">All campaigns</a></p>'
+        f"<h1>{escape(title)}</h1><p><small>Generated {report.generated_at:%Y-%m-%d %H:%M} UTC."
+        " Factor effects pool the products as blocks (Mantel–Haenszel); verdicts use "
+        "always-valid sequential tests, Holm-adjusted, so hourly re-evaluation does not "
+        "inflate false winners. Intervals are the verdicts' own.</small></p>"
+        f"{warnings}{_headlines_html(report)}"
+        f'<p class="exports">Download: <a id="export-json" href="{base}export.json" download>'
+        f'JSON</a> · <a id="export-creatives" href="{base}creatives.csv" download>creatives '
+        f'CSV</a> · <a id="export-factors" href="{base}factors.csv" download>factors CSV</a></p>'
+        f"<h2>Factor levels</h2>{_factor_table(report)}"
+        f'<img alt="factor effects chart" src="{escape(chart_base)}factors.png">'
+        "<h2>Per product</h2><p><small>Per-product verdicts need every criterion: enough "
+        "shoppers, chance to be best, expected loss and the sequential test (its p against "
+        "the leader is in the table; Holm-adjusted per product).</small></p>"
+        f"{products or '<p>No published creatives yet.</p>'}"
         "</body></html>"
+    )
+
+
+def render_index(campaigns: Sequence[CampaignOverview], verdicts: dict[str, str]) -> str:
+    """The campaigns index: plan, creatives by state, and each campaign's headline verdicts."""
+    rows = "".join(
+        f'<tr><td class="name"><a href="campaigns/{quote(c.name, safe="")}">{escape(c.name)}</a>'
+        f"</td><td>{escape(c.status)}</td><td class='name'>"
+        + escape("; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(c.factors.items())))
+        + f"</td><td>{escape(c.design)} (cap {c.max_variants})</td><td>{c.products}</td>"
+        f"<td>{c.live}</td><td>{c.creatives.get('retired', 0)}</td>"
+        f"<td class='name'>{escape(verdicts.get(c.name, ''))}</td></tr>"
+        for c in campaigns
+    )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "campaign",
+            "status",
+            "factors",
+            "design",
+            "products",
+            "live",
+            "retired",
+            "the answer so far",
+        )
+    )
+    body = (
+        f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        if campaigns
+        else "<p>No campaigns yet: <code>reelcart campaign create</code>.</p>"
+    )
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Campaigns</title>"
+        f"<link rel='icon' href='data:,'><style>{_CSS}</style></head><body>"
+        f"<h1>Campaigns</h1>{body}</body></html>"
     )
 
 
@@ -189,9 +315,18 @@ def table_rows(report: CampaignReport) -> list[dict[str, str]]:
 
 
 def markdown_summary(report: CampaignReport, page_url: str | None = None) -> str:
-    """A short markdown summary: verdict and SRM per product, warnings first."""
+    """The headline per factor, what happens next, then one line per product."""
     lines = [f"## Campaign `{report.campaign}`", ""]
     lines += [f"> ⚠️ {w}" for w in report.warnings]
+    lines += ["### The answer, across all products", ""]
+    for h in headlines(report):
+        lines.append(f"- **{h.title}** — {h.decided_by}")
+        lines += [f"  - {text}" for text in (h.effect, h.sure) if text]
+    if not report.factors:
+        lines.append("- No factor has two levels with shoppers yet.")
+    lines += ["", "### What happens next", ""]
+    lines += [f"- {line}" for line in next_step_lines(report)]
+    lines += ["", "### Per product", ""]
     for exp in report.products:
         srm = "OK" if exp.srm_ok else "**MISMATCH**"
         winner = exp.winner

@@ -46,18 +46,24 @@ def test_clear_winner_retires_the_loser_and_takes_the_traffic(db: Database, camp
     assert comparison["conversion"].lift < 0 and comparison["conversion"].p_adjusted < 0.05
     bottle = next(p for p in report.products if p.product_id == P2)
     assert bottle.verdict.status == "running" and bottle.winner is None
-    hook = {f.level: f for f in report.factors if f.factor == "hook"}
-    assert hook["price"].chance_best > 0.9 and hook["title"].p_adjusted is not None
+    # Across both products the price hook wins, so the bottle's title hook retires too.
+    (hook,) = report.factors
+    assert hook.factor == "hook" and hook.winner == "price", hook.reason
+    assert hook.comparisons[0].ci[0] > 1 and hook.comparisons[0].p_adjusted < 0.05
+    assert [r.creative_id for r in report.next_steps.retire] == [campaign[P2]["title"]]
     with db.session() as s:
         assert s.get(Creative, lose).status == "retired"
+        assert s.get(Creative, campaign[P2]["title"]).status == "retired"
         kinds = Counter(d.kind for d in s.scalars(select(ExperimentDecision)))
-        assert kinds == {"winner": 1, "retire": 1}
+        assert kinds == {"winner": 1, "retire": 2, "factor_winner": 1}
         assert current_weights(s, P1) == {win: 1.0, lose: 0.0}
+        assert current_weights(s, P2) == {campaign[P2]["price"]: 1.0, campaign[P2]["title"]: 0.0}
         product = s.get(Product, P1)
         assert all(show_creative(s, product, f"new-{i}").id == win for i in range(20))
     with db.session() as s:  # evaluating again decides nothing twice
-        evaluate_campaign(s, "spring", apply=True)
-        assert len(s.scalars(select(ExperimentDecision)).all()) == 2
+        again = evaluate_campaign(s, "spring", apply=True)
+        assert len(s.scalars(select(ExperimentDecision)).all()) == 4
+    assert again.next_steps.retire == [] and all(p.srm_ok for p in again.products)
 
 
 def test_weights_serve_new_shoppers_and_old_ones_stay_sticky(db: Database, campaign: dict) -> None:
