@@ -2,9 +2,11 @@
 
 CUDA runs in the preset's dtype (bf16), Apple MPS in fp16/fp32 (bf16 support there is
 partial), the CPU always in fp32. Placement on CUDA is chosen from the *free* VRAM reported
-by ``torch.cuda.mem_get_info`` against the preset's memory profile: everything resident,
-model CPU offload, or group offload with CUDA streams. No CUDA-only call is made unless
-``torch.cuda.is_available()``; ``torch.compile`` is opt-in and only on CUDA.
+by ``torch.cuda.mem_get_info`` *before* the weights are loaded, against the preset's memory
+profile, together with the largest batch that fits: everything resident, model CPU
+offload, or group offload with CUDA streams. Components the model authors run in float32
+(the Wan VAE and image encoder) stay in float32. No CUDA-only call is made unless the
+plan's device is CUDA.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ __all__ = [
     "DevicePlan",
     "Placement",
     "apply_placement",
-    "apply_speed_options",
     "choose_placement",
+    "load_dtypes",
     "pick_device",
     "plan_device",
+    "plan_for_memory",
     "synchronize",
 ]
 
@@ -45,6 +48,8 @@ class DevicePlan:
     placement: Placement = "resident"
     vae_tiling: bool = False
     free_gib: float | None = None
+    # Largest batch of clips one pipeline call may run under this placement.
+    batch: int = 1
 
     @property
     def is_cuda(self) -> bool:
@@ -97,16 +102,38 @@ def choose_placement(
     return "group_offload", True
 
 
-def plan_device(preset: ModelPreset, preferred: str | None = None, batch: int = 1) -> DevicePlan:
-    """Device, dtype and placement for ``preset`` on this machine."""
+def plan_for_memory(
+    preset: ModelPreset, device: torch.device, dtype: torch.dtype, free_gib: float
+) -> DevicePlan:
+    """The fastest placement for ``free_gib`` of free memory, with the largest batch it fits.
+
+    Resident wins whenever one clip fits resident; the batch is then the largest (up to
+    ``preset.max_batch``) whose activations fit too. Offloaded placements run one clip
+    per call. Pure function of the numbers, so it is tested without a GPU.
+    """
+    for batch in range(max(1, preset.max_batch), 0, -1):
+        placement, tiling = choose_placement(preset, free_gib, batch)
+        if placement == "resident":
+            return DevicePlan(device, dtype, "resident", tiling, free_gib, batch)
+    placement, tiling = choose_placement(preset, free_gib, 1)
+    return DevicePlan(device, dtype, placement, tiling, free_gib, 1)
+
+
+def plan_device(preset: ModelPreset, preferred: str | None = None) -> DevicePlan:
+    """Device, dtype, placement and batch for ``preset`` on this machine, before loading."""
     device = pick_device(preferred)
     dtype = _dtype_for(device, preset)
     if device.type != "cuda":
-        return DevicePlan(device, dtype)
+        return DevicePlan(device, dtype, batch=max(1, preset.max_batch))
     free, _total = torch.cuda.mem_get_info(device)
-    free_gib = free / _GIB
-    placement, tiling = choose_placement(preset, free_gib, batch)
-    return DevicePlan(device, dtype, placement, tiling, free_gib)
+    return plan_for_memory(preset, device, dtype, free / _GIB)
+
+
+def load_dtypes(preset: ModelPreset, plan: DevicePlan) -> torch.dtype | dict[str, torch.dtype]:
+    """``from_pretrained``'s ``dtype``: the plan's, except the preset's float32 components."""
+    if not preset.fp32_components or plan.dtype == torch.float32:
+        return plan.dtype
+    return {"default": plan.dtype, **dict.fromkeys(preset.fp32_components, torch.float32)}
 
 
 def apply_placement(pipe: Any, plan: DevicePlan) -> None:
@@ -126,46 +153,6 @@ def apply_placement(pipe: Any, plan: DevicePlan) -> None:
     vae = getattr(pipe, "vae", None)
     if plan.vae_tiling and vae is not None and hasattr(vae, "enable_tiling"):
         vae.enable_tiling()
-
-
-def apply_speed_options(
-    pipe: Any,
-    plan: DevicePlan,
-    *,
-    compile_blocks: bool = False,
-    attention_backend: str | None = None,
-    first_block_cache: float | None = None,
-) -> list[str]:
-    """Opt-in speed-ups; returns what was applied (for logs and the benchmark).
-
-    Each option degrades to a logged no-op when the platform cannot use it, so turning
-    them on in settings never breaks a CPU worker.
-    """
-    applied: list[str] = []
-    transformer = getattr(pipe, "transformer", None)
-    if transformer is None:
-        return applied
-    if attention_backend:
-        try:
-            transformer.set_attention_backend(attention_backend)
-            applied.append(f"attention={attention_backend}")
-        except Exception as exc:  # missing kernels package, unsupported GPU, ...
-            log.warning(
-                "attention backend %r unavailable (%s); using the default", attention_backend, exc
-            )
-    if first_block_cache:
-        from diffusers import FirstBlockCacheConfig
-
-        transformer.enable_cache(FirstBlockCacheConfig(threshold=first_block_cache))
-        applied.append(f"first_block_cache={first_block_cache}")
-    if compile_blocks:
-        if plan.is_cuda and plan.placement == "resident":
-            # Regional compilation: the repeated blocks only, so compile time stays short.
-            transformer.compile_repeated_blocks(fullgraph=True, dynamic=False)
-            applied.append("compile=repeated_blocks")
-        else:
-            log.warning("torch.compile skipped: only used on CUDA with resident weights")
-    return applied
 
 
 def synchronize(device: torch.device) -> None:

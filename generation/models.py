@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from generation.architectures import ARCHITECTURES, Architecture
+
 __all__ = [
     "ARCHITECTURES",
     "DEFAULT_PRESET",
+    "LTX_DISTILLED_TIMESTEPS",
     "PRESETS",
     "Architecture",
     "MemoryProfile",
@@ -53,30 +56,6 @@ class MemoryProfile:
 
 
 @dataclass(frozen=True)
-class Architecture:
-    """A preset's full-size module hyper-parameters, for building it with random weights.
-
-    The values mirror the published ``config.json`` files of the checkpoints (and the
-    diffusers classes' defaults, which were taken from the same checkpoints), so
-    ``bench/generation.py --random-init`` can time the real shapes with no hub access.
-    ``text_dim`` is the text encoder's hidden size (T5-XXL / UMT5-XXL: 4096): the random
-    pipeline uses a one-layer encoder of that width instead of the multi-billion one.
-    ``params_b`` is the expected transformer size in billions (``lo``, ``hi``), checked on
-    the ``meta`` device by the tests.
-    """
-
-    transformer: dict[str, Any]
-    vae: dict[str, Any]
-    text_dim: int = 4096
-    params_b: tuple[float, float] = (0.0, float("inf"))
-    # Extra pipeline constructor arguments (e.g. Wan 2.2 TI2V's ``expand_timesteps``).
-    pipeline_kwargs: dict[str, Any] = field(default_factory=dict)
-    scheduler: dict[str, Any] = field(default_factory=dict)
-    # Wan 2.1 I2V conditions on CLIP ViT-H/14 image features (``CLIPVisionConfig`` kwargs).
-    image_encoder: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
 class ModelPreset:
     """Everything needed to load and call one image-to-video model."""
 
@@ -98,12 +77,17 @@ class ModelPreset:
     # Temporal: frame counts must be k * frame_multiple + 1.
     frame_multiple: int = 8
     max_sequence_length: int = 128
-    # Extra keyword arguments for every pipeline call (decode noise, timestep lists, ...).
+    # Extra keyword arguments for every pipeline call (decode noise, timestep lists, ...),
+    # checked against the pipeline's call signature when it is loaded. ``decode_timestep``
+    # and ``decode_noise_scale`` also drive the engine's own per-sample decode.
     call_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Components kept in float32 whatever ``dtype`` says (the Wan VAE and CLIP encoder).
+    fp32_components: tuple[str, ...] = ()
     negative_prompt: str = "worst quality, blurry, distorted, jittery, static, low quality"
     # Whether one call may batch *different* conditioning images. diffusers' Wan
-    # image-to-video encodes the condition once per generator, so it batches only seeds
-    # of the same image; LTX image-to-video encodes per sample.
+    # image-to-video and LTXConditionPipeline share their conditions across a batch (a
+    # list of images means keyframes), so they batch only seeds of one photo;
+    # LTXImageToVideoPipeline encodes one image per sample.
     batch_distinct_images: bool = True
     # Largest batch worth running in one call (memory permitting).
     max_batch: int = 4
@@ -112,143 +96,19 @@ class ModelPreset:
     architecture: Architecture | None = None
 
 
-# --- full-size architectures (mirror the published config.json of each checkpoint) ------
-# LTX-Video transformer: the diffusers defaults are the 2B model (28 layers, 32 x 64
-# heads); the 13B 0.9.7 model is 48 layers of 32 x 128 heads with 4096-d cross-attention.
-_LTX_2B_TRANSFORMER: dict[str, Any] = {
-    "in_channels": 128,
-    "out_channels": 128,
-    "patch_size": 1,
-    "patch_size_t": 1,
-    "num_attention_heads": 32,
-    "attention_head_dim": 64,
-    "cross_attention_dim": 2048,
-    "num_layers": 28,
-    "caption_channels": 4096,
-    "qk_norm": "rms_norm_across_heads",
-}
-_LTX_13B_TRANSFORMER = {
-    **_LTX_2B_TRANSFORMER,
-    "attention_head_dim": 128,
-    "cross_attention_dim": 4096,
-    "num_layers": 48,
-}
-# LTX-Video VAE >= 0.9.1: 32x spatial / 8x temporal, 128 latent channels, timestep-
-# conditioned decoder with residual upsampling. The 2B (0.9.1) and 0.9.5+ VAEs differ in
-# block layout; for timing, the decoder width and depth are what matter.
-_LTX_091_VAE: dict[str, Any] = {
-    "latent_channels": 128,
-    "block_out_channels": (128, 256, 512, 512),
-    "decoder_block_out_channels": (256, 512, 1024),
-    "layers_per_block": (4, 3, 3, 3, 4),
-    "decoder_layers_per_block": (5, 6, 7, 8),
-    "spatio_temporal_scaling": (True, True, True, False),
-    "decoder_spatio_temporal_scaling": (True, True, True),
-    "decoder_inject_noise": (True, True, True, False),
-    "upsample_residual": (True, True, True),
-    "upsample_factor": (2, 2, 2),
-    "timestep_conditioning": True,
-    "patch_size": 4,
-    "patch_size_t": 1,
-}
-_LTX_097_VAE: dict[str, Any] = {
-    "latent_channels": 128,
-    "block_out_channels": (256, 512, 1024, 2048),
-    "down_block_types": ("LTXVideo095DownBlock3D",) * 4,
-    "decoder_block_out_channels": (256, 512, 1024),
-    "layers_per_block": (4, 6, 6, 2, 2),
-    "decoder_layers_per_block": (5, 5, 5, 5),
-    "spatio_temporal_scaling": (True, True, True, True),
-    "decoder_spatio_temporal_scaling": (True, True, True),
-    "decoder_inject_noise": (False, False, False, False),
-    "downsample_type": ("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
-    "upsample_residual": (True, True, True),
-    "upsample_factor": (2, 2, 2),
-    "timestep_conditioning": True,
-    "patch_size": 4,
-    "patch_size_t": 1,
-}
-# Wan 2.2 TI2V-5B: 30 layers, 24 x 128 heads (3072-d), 48 latent channels from the
-# Wan 2.2 VAE (16x spatial, 4x temporal, 2x2 patchified pixels, residual blocks).
-_WAN22_5B_TRANSFORMER: dict[str, Any] = {
-    "patch_size": (1, 2, 2),
-    "num_attention_heads": 24,
-    "attention_head_dim": 128,
-    "in_channels": 48,
-    "out_channels": 48,
-    "text_dim": 4096,
-    "freq_dim": 256,
-    "ffn_dim": 14336,
-    "num_layers": 30,
-    "cross_attn_norm": True,
-    "qk_norm": "rms_norm_across_heads",
-    "eps": 1e-6,
-    "rope_max_seq_len": 1024,
-}
-_WAN22_VAE: dict[str, Any] = {
-    "base_dim": 160,
-    "decoder_base_dim": 256,
-    "z_dim": 48,
-    "dim_mult": [1, 2, 4, 4],
-    "num_res_blocks": 2,
-    "temperal_downsample": [False, True, True],
-    "is_residual": True,
-    "in_channels": 12,
-    "out_channels": 12,
-    "patch_size": 2,
-    "scale_factor_spatial": 16,
-    "scale_factor_temporal": 4,
-    # The published per-channel statistics only matter for real weights.
-    "latents_mean": [0.0] * 48,
-    "latents_std": [1.0] * 48,
-}
-# Wan 2.1 I2V 14B: the 14B text-to-video backbone (40 layers, 40 x 128 heads, 5120-d)
-# plus image cross-attention (CLIP ViT-H/14 features, 1280-d) and 36 input channels
-# (16 noise + 4 mask + 16 condition latents): 16.4B parameters in all.
-_WAN21_I2V_14B_TRANSFORMER: dict[str, Any] = {
-    **_WAN22_5B_TRANSFORMER,
-    "num_attention_heads": 40,
-    "in_channels": 36,
-    "out_channels": 16,
-    "ffn_dim": 13824,
-    "num_layers": 40,
-    "image_dim": 1280,
-    "added_kv_proj_dim": 5120,
-}
-_WAN21_VAE: dict[str, Any] = {}  # the AutoencoderKLWan defaults are the Wan 2.1 VAE
-_CLIP_VIT_H14: dict[str, Any] = {
-    "hidden_size": 1280,
-    "intermediate_size": 5120,
-    "num_hidden_layers": 32,
-    "num_attention_heads": 16,
-    "patch_size": 14,
-    "image_size": 224,
-    "projection_dim": 1024,
-    "hidden_act": "gelu",
-}
-
-ARCHITECTURES: dict[str, Architecture] = {
-    "ltx-video-i2v": Architecture(_LTX_13B_TRANSFORMER, _LTX_097_VAE, params_b=(12.5, 13.5)),
-    "ltx-video-2b": Architecture(_LTX_2B_TRANSFORMER, _LTX_091_VAE, params_b=(1.9, 2.1)),
-    "wan2.2-ti2v-5b": Architecture(
-        _WAN22_5B_TRANSFORMER,
-        _WAN22_VAE,
-        params_b=(4.8, 5.2),
-        pipeline_kwargs={"expand_timesteps": True},
-        scheduler={"shift": 5.0},
-    ),
-    "wan2.1-i2v-14b-480p": Architecture(
-        _WAN21_I2V_14B_TRANSFORMER,
-        _WAN21_VAE,
-        params_b=(16.0, 16.8),
-        scheduler={"shift": 3.0},
-        image_encoder=_CLIP_VIT_H14,
-    ),
-}
-
-
 _LTX_NEGATIVE = "worst quality, inconsistent motion, blurry, jittery, distorted"
 _WAN_NEGATIVE = "blurry, static, low quality, distorted, jpeg artifacts, worst quality, text"
+
+# The single-pass schedule Lightricks publishes for the 0.9.7/0.9.8 step-distilled
+# checkpoints (ltxv-13b-0.9.7-distilled.yaml; the diffusers LTX docs use the same list
+# with LTXConditionPipeline): eight timesteps on the 0..1000 scale, no guidance.
+LTX_DISTILLED_TIMESTEPS: tuple[float, ...] = (1000, 993, 987, 981, 975, 909, 725, 0.03)
+_LTX_DISTILLED_CALL: dict[str, Any] = {
+    "timesteps": list(LTX_DISTILLED_TIMESTEPS),
+    "image_cond_noise_scale": 0.0,
+    "decode_timestep": 0.05,
+    "decode_noise_scale": 0.025,
+}
 
 PRESETS: dict[str, ModelPreset] = {
     p.name: p
@@ -258,25 +118,30 @@ PRESETS: dict[str, ModelPreset] = {
             architecture=ARCHITECTURES["ltx-video-i2v"],
             family="ltx",
             model_id="Lightricks/LTX-Video-0.9.7-distilled",
-            i2v_pipeline="LTXImageToVideoPipeline",
+            # The distilled checkpoint is saved for the condition pipeline, the only LTX
+            # pipeline that takes its published timesteps.
+            i2v_pipeline="LTXConditionPipeline",
             remix_pipeline="LTXConditionPipeline",
             width=832,
             height=480,
             num_frames=121,
             fps=24,
-            steps=8,
+            steps=len(LTX_DISTILLED_TIMESTEPS),
             guidance=1.0,  # guidance-distilled: no classifier-free guidance pass
             dtype="bfloat16",
             memory=MemoryProfile(resident_gib=40.0, model_offload_gib=30.0, per_sample_gib=3.0),
-            call_kwargs={"decode_timestep": 0.05, "decode_noise_scale": 0.025},
+            call_kwargs=_LTX_DISTILLED_CALL,
             negative_prompt=_LTX_NEGATIVE,
-            max_batch=6,
-            notes="the fast preset: 13B step-distilled LTX-Video, 8 steps, no CFG",
+            batch_distinct_images=False,
+            max_batch=4,
+            notes="the fast preset: 13B step-distilled LTX-Video 0.9.7, 8 steps, no CFG",
         ),
         ModelPreset(
             name="ltx-video-2b",
             architecture=ARCHITECTURES["ltx-video-2b"],
             family="ltx",
+            # The diffusers folder at the root of this repository is the 0.9.0 release
+            # (its VAE has no timestep conditioning), and so is the architecture.
             model_id="Lightricks/LTX-Video",
             i2v_pipeline="LTXImageToVideoPipeline",
             remix_pipeline="LTXConditionPipeline",
@@ -288,10 +153,9 @@ PRESETS: dict[str, ModelPreset] = {
             guidance=3.0,
             dtype="bfloat16",
             memory=MemoryProfile(resident_gib=18.0, model_offload_gib=10.0, per_sample_gib=2.0),
-            call_kwargs={"decode_timestep": 0.05, "decode_noise_scale": 0.025},
             negative_prompt=_LTX_NEGATIVE,
             max_batch=6,
-            notes="the small LTX-Video (2B); fits 16-24 GB cards",
+            notes="the small LTX-Video (2B, 0.9.0); fits 16-24 GB cards",
         ),
         ModelPreset(
             name="wan2.2-ti2v-5b",
@@ -311,6 +175,7 @@ PRESETS: dict[str, ModelPreset] = {
             size_multiple=32,
             frame_multiple=4,
             max_sequence_length=512,
+            fp32_components=("vae",),
             negative_prompt=_WAN_NEGATIVE,
             batch_distinct_images=False,
             max_batch=2,
@@ -334,16 +199,17 @@ PRESETS: dict[str, ModelPreset] = {
             size_multiple=16,
             frame_multiple=4,
             max_sequence_length=512,
+            fp32_components=("vae", "image_encoder"),
             negative_prompt=_WAN_NEGATIVE,
             batch_distinct_images=False,
             max_batch=2,
-            notes="Wan 2.1 14B image-to-video at 480p (CLIP image conditioning)",
+            notes="Wan 2.1 14B image-to-video at 480p (CLIP image conditioning); no remix",
         ),
         ModelPreset(
             name="tiny-ltx",
             family="ltx",
             model_id=None,
-            i2v_pipeline="LTXImageToVideoPipeline",
+            i2v_pipeline="LTXConditionPipeline",
             remix_pipeline="LTXConditionPipeline",
             width=32,
             height=32,
@@ -356,8 +222,13 @@ PRESETS: dict[str, ModelPreset] = {
             size_multiple=32,  # LTX pipelines check multiples of 32 whatever the VAE
             frame_multiple=4,
             max_sequence_length=16,
-            call_kwargs={"decode_timestep": 0.05, "decode_noise_scale": 0.025},
+            call_kwargs={
+                "image_cond_noise_scale": 0.0,
+                "decode_timestep": 0.05,
+                "decode_noise_scale": 0.025,
+            },
             negative_prompt="blurry low quality",
+            batch_distinct_images=False,
             notes="toy LTX pipeline for tests (tests/generation/tiny_pipelines.py)",
         ),
         ModelPreset(
@@ -366,20 +237,21 @@ PRESETS: dict[str, ModelPreset] = {
             model_id=None,
             i2v_pipeline="WanImageToVideoPipeline",
             remix_pipeline="WanVideoToVideoPipeline",
-            width=32,
-            height=32,
+            width=64,
+            height=64,
             num_frames=9,
             fps=8,
             steps=2,
             guidance=3.0,
             dtype="float32",
             memory=MemoryProfile(resident_gib=0.1, model_offload_gib=0.1, per_sample_gib=0.01),
-            size_multiple=16,
+            size_multiple=32,  # the Wan 2.2 layout: 16x VAE x 2x2 patches
             frame_multiple=4,
             max_sequence_length=16,
+            fp32_components=("vae",),
             negative_prompt="blurry low quality",
             batch_distinct_images=False,
-            notes="toy Wan 2.2 TI2V-style pipeline for tests",
+            notes="toy Wan 2.2 TI2V-style pipeline for tests (16x VAE, expand_timesteps)",
         ),
     )
 }

@@ -8,7 +8,8 @@ Throughput by design:
   shape-grouped batches, one ``torch.Generator`` per shot, so later :meth:`frames` calls
   are cache hits; the renderer (compose + encode) then runs while the next batch
   generates (see ``flows/generate.py``);
-- frames become uint8 on the device and cross to the host once per batch.
+- frames are resized to the render size and become uint8 on the device, and cross to
+  the host once per batch.
 
 Reproducible: noise comes from CPU generators seeded by ``shot.seed``, so a shot's noise is
 the same on any device and in any batch; the same shot and seed give the same frames on
@@ -24,33 +25,22 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 
-from generation.devices import (
-    DevicePlan,
-    apply_placement,
-    apply_speed_options,
-    plan_device,
-    synchronize,
-)
-from generation.models import (
-    ModelPreset,
-    ModelWeightsMissing,
-    get_preset,
-    missing_weights_message,
-    resolve_source,
-)
+from generation.devices import DevicePlan, synchronize
+from generation.models import ModelPreset, get_preset
 from generation.spec import ShotSpec
 
 from .base import Frame
 from .diffusion_frames import NativeShape, native_shape, resample
+from .diffusion_inputs import MOTION_PROMPTS, StageTimes, fit_image, load_image, prompt_for
+from .diffusion_load import Loaded, Loader, load_pipeline, load_planned
 from .diffusion_pipes import (
     PromptEmbeds,
     decode_to_uint8,
@@ -59,78 +49,24 @@ from .diffusion_pipes import (
     remix_pipeline,
     stack_embeds,
 )
+from .diffusion_speed import SpeedOptions, check_speed_options, release
 
 __all__ = ["MOTION_PROMPTS", "DiffusionEngine", "StageTimes", "load_pipeline", "prompt_for"]
 
 log = logging.getLogger(__name__)
 
-# Camera wording the models were trained on (film usage: "pan left" = camera moves left).
-MOTION_PROMPTS: dict[str, str] = {
-    "push_in": "the camera slowly pushes in toward the product",
-    "pull_out": "the camera slowly pulls out from the product, revealing more of the scene",
-    "pan_left": "the camera pans slowly to the left across the product",
-    "pan_right": "the camera pans slowly to the right across the product",
-}
-_STYLE = (
-    "studio product showcase, soft lighting, sharp focus, smooth steady motion, "
-    "the product keeps its exact shape, colours and label"
-)
-
-
-def prompt_for(shot: ShotSpec) -> str:
-    """The text prompt of a shot: optional product description, camera move, house style."""
-    description = shot.prompt.strip()
-    parts = [description] if description else []
-    parts += [MOTION_PROMPTS[shot.motion], _STYLE]
-    return ". ".join(parts)
-
-
-@dataclass
-class StageTimes:
-    """Accumulated wall-clock seconds per stage, with counts (what the benchmark prints)."""
-
-    load_s: float = 0.0
-    text_s: float = 0.0
-    denoise_s: float = 0.0
-    decode_s: float = 0.0
-    prompts_encoded: int = 0
-    batches: int = 0
-    clips: int = 0
-    loads: int = 0
-    applied: list[str] = field(default_factory=list)
-
-
-def load_pipeline(cls_name: str, source: str, *, local_files_only: bool, dtype: torch.dtype) -> Any:
-    """``diffusers.<cls_name>.from_pretrained(source)``: the one place weights are loaded."""
-    import diffusers
-
-    cls = getattr(diffusers, cls_name)
-    return cls.from_pretrained(source, dtype=dtype, local_files_only=local_files_only)
-
-
-def _load_image(path: Path) -> Image.Image:
-    with Image.open(path) as opened:
-        image = ImageOps.exif_transpose(opened)
-        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-            # Products on transparent backgrounds go onto white, as a studio shot would.
-            rgba = image.convert("RGBA")
-            flat = Image.new("RGB", rgba.size, (255, 255, 255))
-            flat.paste(rgba, (0, 0), rgba)
-            return flat
-        return image.convert("RGB")
-
-
-def _fit(image: Image.Image, width: int, height: int) -> Image.Image:
-    """Cover-crop the conditioning photo to the generation size (first frame = the photo)."""
-    return ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS)
-
-
-Loader = Callable[..., Any]
 _Clip = npt.NDArray[np.uint8]
+# (shot digest, native generation shape, output size)
+_Key = tuple[str, NativeShape, tuple[int, int]]
 
 
 class DiffusionEngine:
-    """Footage engine generating each shot with an image-to-video diffusion model."""
+    """Footage engine generating each shot with an image-to-video diffusion model.
+
+    Locking: one batch at a time holds the generation lock (and the GPU ``slot``), so a
+    render asking for a cached clip never waits for a generation, and a long
+    :meth:`prepare` lets other callers in between its batches.
+    """
 
     name = "diffusion"
 
@@ -143,6 +79,7 @@ class DiffusionEngine:
         compile_blocks: bool = False,
         attention_backend: str | None = None,
         first_block_cache: float | None = None,
+        compile_backend: str = "inductor",
         cache_bytes: int = 4 << 30,
         loader: Loader = load_pipeline,
         slot: Callable[[], AbstractContextManager[Any]] | None = None,
@@ -150,73 +87,83 @@ class DiffusionEngine:
         self.preset = get_preset(preset) if isinstance(preset, str) else preset
         self.model_dir = Path(model_dir) if model_dir else None
         self._device_name = device
-        self._speed = {
-            "compile_blocks": compile_blocks,
-            "attention_backend": attention_backend,
-            "first_block_cache": first_block_cache,
-        }
+        self.options = SpeedOptions(
+            compile_blocks, attention_backend, first_block_cache, compile_backend
+        )
+        check_speed_options(self.options)
         self._cache_bytes = cache_bytes
         self._loader = loader
-        # Held around every GPU call; a flow may set it to a cross-process GPU slot.
+        # Held around every GPU use (load, text encoding, each batch); a flow may set it
+        # to a cross-process GPU slot.
         self.slot = slot or nullcontext
         self.times = StageTimes()
-        self.plan: DevicePlan | None = None
-        self._pipe: Any = None
+        self._loaded: Loaded | None = None
         self._remix_pipe: Any = None
         self._embeds: dict[str, PromptEmbeds] = {}
-        self._footage: OrderedDict[tuple[str, NativeShape], _Clip] = OrderedDict()
+        self._footage: OrderedDict[_Key, _Clip] = OrderedDict()
         self._footage_bytes = 0
-        # One generation at a time per engine (per GPU); renders may call from threads.
-        self._lock = threading.RLock()
+        self._state_lock = threading.RLock()  # loading, embeddings
+        self._generate_lock = threading.Lock()  # one batch at a time
+        self._cache_lock = threading.Lock()  # the footage dictionary only
 
     @property
     def fingerprint(self) -> str:
-        """Model identity for render hashes: preset, weights source and steps."""
+        """Model identity for render hashes: preset, weights source, pipeline and steps."""
         source = str(self.model_dir) if self.model_dir else self.preset.model_id
-        return f"{self.preset.name}|{source}|steps={self.preset.steps}"
+        return f"{self.preset.name}|{source}|{self.preset.i2v_pipeline}|steps={self.preset.steps}"
+
+    @property
+    def plan(self) -> DevicePlan | None:
+        return self._loaded.plan if self._loaded else None
 
     # -- loading ---------------------------------------------------------------------
-    def pipeline(self) -> Any:
-        """The warm pipeline, loaded (and placed on the device) on first use."""
-        with self._lock:
-            if self._pipe is None:
+    def _load(self) -> Any:
+        """The warm pipeline; the caller holds the slot when it may load."""
+        with self._state_lock:
+            if self._loaded is None:
                 started = time.perf_counter()
-                source, local_only = resolve_source(self.preset, self.model_dir)
-                plan = plan_device(self.preset, self._device_name, batch=self.preset.max_batch)
-                try:
-                    pipe = self._loader(
-                        self.preset.i2v_pipeline,
-                        source,
-                        local_files_only=local_only,
-                        dtype=plan.dtype,
-                    )
-                except (OSError, ValueError) as exc:
-                    # huggingface_hub raises OSError subclasses for missing repos/files.
-                    raise ModelWeightsMissing(
-                        f"{missing_weights_message(self.preset, self.model_dir)}\n(cause: {exc})"
-                    ) from exc
-                pipe.set_progress_bar_config(disable=True)
-                apply_placement(pipe, plan)
-                self.times.applied = [plan.placement] + (["vae_tiling"] if plan.vae_tiling else [])
-                self.times.applied += apply_speed_options(pipe, plan, **self._speed)  # type: ignore[arg-type]
-                self.plan, self._pipe = plan, pipe
+                loaded = load_planned(
+                    self.preset,
+                    model_dir=self.model_dir,
+                    device=self._device_name,
+                    loader=self._loader,
+                    options=self.options,
+                )
+                self.times.applied = loaded.applied.names
                 self.times.loads += 1
                 self.times.load_s += time.perf_counter() - started
-                log.info(
-                    "loaded %s on %s (%s)",
-                    self.preset.name,
-                    plan.device,
-                    ", ".join(self.times.applied),
-                )
-            return self._pipe
+                self._loaded = loaded
+            return self._loaded.pipe
+
+    def pipeline(self) -> Any:
+        """The warm pipeline, loaded (and placed) on first use, under the GPU slot."""
+        if self._loaded is not None:
+            return self._loaded.pipe
+        with self.slot():
+            return self._load()
+
+    def close(self) -> None:
+        """Drop the pipeline and caches; undo what the speed options set process-wide."""
+        with self._generate_lock, self._state_lock:
+            if self._loaded is not None:
+                release(self._loaded.applied)
+                device = self._loaded.plan.device
+                self._loaded = None
+                self._remix_pipe = None
+                self._embeds.clear()
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+        with self._cache_lock:
+            self._footage.clear()
+            self._footage_bytes = 0
 
     # -- prompts ---------------------------------------------------------------------
-    def embeddings(self, text: str) -> PromptEmbeds:
-        """Text embeddings of ``text``, computed once and reused for every shot."""
-        with self._lock:
+    def _embedding(self, text: str) -> PromptEmbeds:
+        """Text embeddings of ``text``, computed once; the caller holds the slot."""
+        with self._state_lock:
             cached = self._embeds.get(text)
             if cached is None:
-                pipe = self.pipeline()
+                pipe = self._load()
                 started = time.perf_counter()
                 with torch.inference_mode():
                     cached = encode_prompt(pipe, self.preset, text)
@@ -227,58 +174,76 @@ class DiffusionEngine:
                 self._embeds[text] = cached
             return cached
 
+    def embeddings(self, text: str) -> PromptEmbeds:
+        """Text embeddings of ``text``, computed once (under the slot) and reused."""
+        cached = self._embeds.get(text)
+        if cached is not None:
+            return cached
+        with self.slot():
+            return self._embedding(text)
+
     def _guidance_kwargs(self, prompts: Sequence[str]) -> dict[str, torch.Tensor]:
-        positives = [self.embeddings(p) for p in prompts]
+        positives = [self._embedding(p) for p in prompts]
         negative = (
-            self.embeddings(self.preset.negative_prompt) if self.preset.guidance > 1.0 else None
+            self._embedding(self.preset.negative_prompt) if self.preset.guidance > 1.0 else None
         )
         return stack_embeds(positives, negative)
 
-    # -- footage cache ---------------------------------------------------------------
-    def _cached(self, key: tuple[str, NativeShape]) -> _Clip | None:
-        clip = self._footage.get(key)
-        if clip is not None:
-            self._footage.move_to_end(key)
-        return clip
+    # -- footage cache (never waits for a generation) --------------------------------
+    def _cached(self, key: _Key) -> _Clip | None:
+        with self._cache_lock:
+            clip = self._footage.get(key)
+            if clip is not None:
+                self._footage.move_to_end(key)
+            return clip
 
-    def _store(self, key: tuple[str, NativeShape], clip: _Clip) -> None:
-        self._footage[key] = clip
-        self._footage_bytes += clip.nbytes
-        # Keep at least the newest clip even if it alone exceeds the budget.
-        while self._footage_bytes > self._cache_bytes and len(self._footage) > 1:
-            _, old = self._footage.popitem(last=False)
-            self._footage_bytes -= old.nbytes
+    def _store(self, key: _Key, clip: _Clip) -> None:
+        with self._cache_lock:
+            if key in self._footage:
+                return
+            self._footage[key] = clip
+            self._footage_bytes += clip.nbytes
+            # Keep at least the newest clip even if it alone exceeds the budget.
+            while self._footage_bytes > self._cache_bytes and len(self._footage) > 1:
+                _, old = self._footage.popitem(last=False)
+                self._footage_bytes -= old.nbytes
 
     # -- generation ------------------------------------------------------------------
-    def _generate(self, shots: Sequence[ShotSpec], native: NativeShape) -> list[_Clip]:
-        """One pipeline call for ``shots`` (all of shape ``native``); returns their clips."""
-        pipe = self.pipeline()
-        assert self.plan is not None
-        images = [_fit(_load_image(s.image_path), native.width, native.height) for s in shots]
-        if not self.preset.batch_distinct_images:
-            images = images[:1]  # the caller grouped shots of one photo
-        generators = [torch.Generator("cpu").manual_seed(s.seed) for s in shots]
-        embeds = self._guidance_kwargs([prompt_for(s) for s in shots])
-        with self.slot(), torch.inference_mode():
-            clips = self._run(
-                pipe, native, embeds, generators, images=images, video=None, strength=None
-            )
-        self.times.clips += len(shots)
-        return clips
+    def _batch(self, shots: Sequence[ShotSpec], keys: Sequence[_Key]) -> int:
+        """Generate the still-missing ``shots`` (one shape, one batch); returns how many."""
+        with self._generate_lock:
+            todo = [(s, k) for s, k in zip(shots, keys, strict=True) if self._cached(k) is None]
+            if not todo:
+                return 0
+            native, size = todo[0][1][1], todo[0][1][2]
+            size_wh = (native.width, native.height)
+            images = [fit_image(load_image(s.image_path), *size_wh) for s, _ in todo]
+            if not self.preset.batch_distinct_images:
+                images = images[:1]  # the caller grouped shots of one photo
+            seeds = [s.seed for s, _ in todo]
+            with self.slot(), torch.inference_mode():
+                pipe = self._load()
+                embeds = self._guidance_kwargs([prompt_for(s) for s, _ in todo])
+                clips = self._run(pipe, native, size, embeds, seeds, images, None, None)
+            for (_, key), clip in zip(todo, clips, strict=True):
+                self._store(key, clip)
+            self.times.clips += len(todo)
+            return len(todo)
 
     def _run(
         self,
         pipe: Any,
         native: NativeShape,
+        size: tuple[int, int],
         embeds: dict[str, torch.Tensor],
-        generators: list[torch.Generator],
-        *,
+        seeds: Sequence[int],
         images: Sequence[Image.Image] | None,
         video: Sequence[Image.Image] | None,
         strength: float | None,
     ) -> list[_Clip]:
         assert self.plan is not None
         marks: dict[str, float] = {}
+        generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         started = time.perf_counter()
         latents = denoise(
             pipe,
@@ -296,54 +261,53 @@ class DiffusionEngine:
         )
         synchronize(self.plan.device)
         denoised = marks.get("denoised", time.perf_counter())
-        pixels = decode_to_uint8(
-            pipe, self.preset, latents, generators, native.width, native.height, native.num_frames
-        )
+        shape = (native.width, native.height, native.num_frames)
+        pixels = decode_to_uint8(pipe, self.preset, latents, seeds, shape, size)
         self.times.denoise_s += denoised - started
         self.times.decode_s += time.perf_counter() - denoised
         self.times.batches += 1
         return [np.ascontiguousarray(clip) for clip in pixels.numpy()]
 
+    def _key(self, shot: ShotSpec, width: int, height: int) -> _Key:
+        return (
+            shot.key(),
+            native_shape(self.preset, width, height, shot.duration_s),
+            (width, height),
+        )
+
     def _groups(
-        self, todo: list[tuple[ShotSpec, NativeShape, str]]
-    ) -> Iterator[tuple[NativeShape, list[ShotSpec], list[str]]]:
+        self, todo: list[tuple[ShotSpec, _Key]]
+    ) -> Iterator[tuple[list[ShotSpec], list[_Key]]]:
         """Batches of shots sharing a native shape (and a photo, if the model needs it)."""
-        buckets: dict[tuple[Any, ...], list[tuple[ShotSpec, str]]] = {}
-        for shot, native, key in todo:
-            group: tuple[Any, ...] = (native,)
+        buckets: dict[tuple[Any, ...], list[tuple[ShotSpec, _Key]]] = {}
+        for shot, key in todo:
+            group: tuple[Any, ...] = key[1:]
             if not self.preset.batch_distinct_images:
                 group += (str(Path(shot.image_path).resolve()),)
             buckets.setdefault(group, []).append((shot, key))
-        size = max(1, self.preset.max_batch)
-        if self.plan is not None and self.plan.placement != "resident":
-            size = 1  # offloaded: activations of a batch would not fit either
-        for group, members in buckets.items():
+        size = self.plan.batch if self.plan is not None else 1
+        for members in buckets.values():
             for i in range(0, len(members), size):
                 chunk = members[i : i + size]
-                yield group[0], [s for s, _ in chunk], [k for _, k in chunk]
+                yield [s for s, _ in chunk], [k for _, k in chunk]
 
     def prepare(self, shots: Iterable[ShotSpec], width: int, height: int, fps: int) -> int:
-        """Generate every not-yet-cached shot in batches; returns how many were generated.
+        """Generate every not-yet-cached shot at ``width x height`` in batches.
 
-        ``fps`` is accepted for symmetry with :meth:`frames`: native footage does not
-        depend on it (frames are picked by timestamp later).
+        Returns how many clips were generated. ``fps`` is accepted for symmetry with
+        :meth:`frames`: footage does not depend on it (frames are picked by timestamp).
         """
         del fps
-        with self._lock:
-            self.pipeline()
-            todo: list[tuple[ShotSpec, NativeShape, str]] = []
-            seen: set[tuple[str, NativeShape]] = set()
-            for shot in shots:
-                native = native_shape(self.preset, width, height, shot.duration_s)
-                key = (shot.key(), native)
-                if key in seen or self._cached(key) is not None:
-                    continue
-                seen.add(key)
-                todo.append((shot, native, key[0]))
-            for native, group, digests in self._groups(todo):
-                for digest, clip in zip(digests, self._generate(group, native), strict=True):
-                    self._store((digest, native), clip)
-            return len(todo)
+        self.pipeline()
+        todo: list[tuple[ShotSpec, _Key]] = []
+        seen: set[_Key] = set()
+        for shot in shots:
+            key = self._key(shot, width, height)
+            if key in seen or self._cached(key) is not None:
+                continue
+            seen.add(key)
+            todo.append((shot, key))
+        return sum(self._batch(group, keys) for group, keys in self._groups(todo))
 
     def prepare_async(
         self, shots: Iterable[ShotSpec], width: int, height: int, fps: int
@@ -362,15 +326,14 @@ class DiffusionEngine:
         return future
 
     def native_clip(self, shot: ShotSpec, width: int, height: int) -> tuple[_Clip, NativeShape]:
-        """The shot's native uint8 footage ``(frames, h, w, 3)``, generated if not cached."""
-        native = native_shape(self.preset, width, height, shot.duration_s)
-        key = (shot.key(), native)
-        with self._lock:
+        """The shot's uint8 footage ``(frames, height, width, 3)``, generated if not cached."""
+        key = self._key(shot, width, height)
+        clip = self._cached(key)
+        if clip is None:
+            self._batch([shot], [key])
             clip = self._cached(key)
-            if clip is None:
-                clip = self._generate([shot], native)[0]
-                self._store(key, clip)
-            return clip, native
+            assert clip is not None
+        return clip, key[1]
 
     def frames(self, shot: ShotSpec, width: int, height: int, fps: int) -> Iterator[Frame]:
         """Yield exactly ``frames_for(shot.duration_s, fps)`` frames of ``width x height``."""
@@ -392,39 +355,33 @@ class DiffusionEngine:
     ) -> Iterator[Frame]:
         """A new shot from existing footage plus a new prompt (video-to-video).
 
-        ``source`` frames (uint8 RGB, e.g. decoded from a published creative) are resampled
-        to the model's native shape and noised to ``strength`` (0 keeps the source, 1
-        ignores it) before denoising. Yields frames at ``width x height`` and ``fps``
-        (defaults: the source size, the preset's fps).
+        The whole ``source`` clip (uint8 RGB frames, e.g. decoded from a published
+        creative) is resampled to the model's native shape, encoded to latents, noised to
+        ``strength`` (near 0 keeps the source, 1 ignores it) and denoised from there.
+        Yields frames at ``width x height`` and ``fps`` (defaults: the source size, the
+        preset's fps). A preset that cannot remix raises :class:`ValueError`.
         """
         if not 0.0 < strength <= 1.0:
             raise ValueError(f"remix strength must be in (0, 1], got {strength!r}")
         src = np.asarray(source, dtype=np.uint8)
         if src.ndim != 4 or src.shape[-1] != 3 or len(src) == 0:
             raise ValueError("remix source must be frames of shape (n, height, width, 3)")
+        if self.preset.remix_pipeline is None:
+            remix_pipeline(None, self.preset)  # raises the preset's own explanation
         height = height or src.shape[1]
         width = width or src.shape[2]
         fps = fps or self.preset.fps
         duration = duration_s or len(src) / fps
         native = native_shape(self.preset, width, height, duration)
         picks = np.linspace(0, len(src) - 1, native.num_frames).round().astype(int)
-        video = [_fit(Image.fromarray(src[i]), native.width, native.height) for i in picks]
-        with self._lock:
-            pipe = self.pipeline()
+        video = [fit_image(Image.fromarray(src[i]), native.width, native.height) for i in picks]
+        with self._generate_lock, self.slot(), torch.inference_mode():
+            pipe = self._load()
             if self._remix_pipe is None:
                 self._remix_pipe = remix_pipeline(pipe, self.preset)
-                self._remix_pipe.set_progress_bar_config(disable=True)
             embeds = self._guidance_kwargs([prompt])
-            generators = [torch.Generator("cpu").manual_seed(seed)]
-            with self.slot(), torch.inference_mode():
-                clip = self._run(
-                    self._remix_pipe,
-                    native,
-                    embeds,
-                    generators,
-                    images=None,
-                    video=video,
-                    strength=strength,
-                )[0]
+            clip = self._run(
+                self._remix_pipe, native, (width, height), embeds, [seed], None, video, strength
+            )[0]
         native = NativeShape(native.width, native.height, len(clip), native.fps)
         yield from resample(clip, native, duration, width, height, fps)

@@ -114,8 +114,10 @@ def test_distinct_photos_batch_only_where_the_pipeline_can(
     ltx, wan = make_engine(tiny_dirs, "ltx"), make_engine(tiny_dirs, "wan")
     ltx.prepare(shots, W, H, 10)
     wan.prepare(shots, W, H, 10)
-    assert ltx.times.batches == 1  # LTX encodes each sample's image
-    assert wan.times.batches == 2  # diffusers' Wan i2v shares one condition per call
+    # Both pipelines share one condition per call (LTXConditionPipeline reads a list of
+    # images as keyframes), so two photos take two calls.
+    assert ltx.times.batches == 2
+    assert wan.times.batches == 2
 
 
 def test_pipeline_is_loaded_once_for_a_whole_campaign(

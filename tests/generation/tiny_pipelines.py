@@ -7,9 +7,9 @@ the diffusers layout (``model_index.json`` plus one subfolder per component), wh
 engine then loads through the real ``from_pretrained`` path, exactly as it would load a
 downloaded checkpoint.
 
-Shapes: LTX compresses 32x spatially and 8x temporally with patch size 1, so 64x64 frames
-and 9 frames give a 2x2x2 latent; Wan (the Wan 2.2 TI2V layout: no CLIP image encoder,
-``expand_timesteps``) compresses 8x spatially and 4x temporally with a 2x2 patch.
+Shapes: the toy LTX VAE compresses 4x spatially and 4x temporally with patch size 1; Wan
+(the Wan 2.2 TI2V layout: no CLIP image encoder, ``expand_timesteps``, a residual VAE on
+2x2-patchified pixels) compresses 16x spatially and 4x temporally, with a 2x2 patch.
 """
 
 from __future__ import annotations
@@ -174,12 +174,23 @@ def _wan_components(seed: int) -> dict[str, Any]:
             relative_attention_num_buckets=8,
         )
     )
+    # The Wan 2.2 VAE layout at toy width: residual blocks, 2x2 patchified pixels, 16x
+    # spatial / 4x temporal compression (the one diffusers' video-to-video gets wrong).
     vae = AutoencoderKLWan(
-        base_dim=3,
+        base_dim=8,
+        decoder_base_dim=8,
         z_dim=16,
         dim_mult=[1, 1, 1, 1],
         num_res_blocks=1,
         temperal_downsample=[False, True, True],
+        is_residual=True,
+        in_channels=12,
+        out_channels=12,
+        patch_size=2,
+        scale_factor_spatial=16,
+        scale_factor_temporal=4,
+        latents_mean=[0.0] * 16,
+        latents_std=[1.0] * 16,
     )
     # in_channels == z_dim: the Wan 2.2 TI2V layout, which also serves video-to-video.
     transformer = WanTransformer3DModel(
@@ -212,7 +223,8 @@ def build_tiny_pipeline(family: Family, task: Task = "i2v", seed: int = 0) -> An
     if family == "ltx":
         components = _ltx_components(seed)
         cls_name = {
-            "i2v": "LTXImageToVideoPipeline",
+            # The class the 0.9.7/0.9.8 checkpoints are saved for (timesteps, conditions).
+            "i2v": "LTXConditionPipeline",
             "t2v": "LTXPipeline",
             "v2v": "LTXConditionPipeline",
         }[task]

@@ -1,0 +1,215 @@
+"""Full-size module hyper-parameters of the hub presets, as the checkpoints publish them.
+
+Each dictionary is the diffusers config of one published checkpoint, copied from the
+conversion scripts that produced the hub folders (diffusers
+``scripts/convert_ltx_to_diffusers.py`` ``get_transformer_config``/``get_vae_config`` and
+``scripts/convert_wan_to_diffusers.py`` ``get_transformer_config``/``vae22_diffusers_config``).
+``bench/generation.py --random-init`` and ``bench/gpu_check.py`` build them with random
+weights to time the real shapes offline; the tests compare them, on the ``meta`` device,
+with an independent copy of the published configs (compression, latent shape, parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ARCHITECTURES", "Architecture"]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A preset's full-size hyper-parameters, for building it with random weights.
+
+    ``text_dim`` is the text encoder's hidden size (T5-XXL / UMT5-XXL: 4096): the random
+    pipeline uses a one-layer encoder of that width instead of the multi-billion one.
+    ``params_b`` is the expected transformer size in billions (``lo``, ``hi``).
+    ``version`` names the checkpoint release the configs belong to.
+    """
+
+    transformer: dict[str, Any]
+    vae: dict[str, Any]
+    version: str
+    text_dim: int = 4096
+    params_b: tuple[float, float] = (0.0, float("inf"))
+    # Extra pipeline constructor arguments (e.g. Wan 2.2 TI2V's ``expand_timesteps``).
+    pipeline_kwargs: dict[str, Any] = field(default_factory=dict)
+    scheduler: dict[str, Any] = field(default_factory=dict)
+    # Wan 2.1 I2V conditions on CLIP ViT-H/14 image features (``CLIPVisionConfig`` kwargs).
+    image_encoder: dict[str, Any] | None = None
+
+
+# LTX-Video transformers: convert_ltx_to_diffusers.get_transformer_config ("0.9.7" is the
+# 13B model; every earlier release is the 2B one).
+_LTX_2B_TRANSFORMER: dict[str, Any] = {
+    "in_channels": 128,
+    "out_channels": 128,
+    "patch_size": 1,
+    "patch_size_t": 1,
+    "num_attention_heads": 32,
+    "attention_head_dim": 64,
+    "cross_attention_dim": 2048,
+    "num_layers": 28,
+    "activation_fn": "gelu-approximate",
+    "qk_norm": "rms_norm_across_heads",
+    "norm_elementwise_affine": False,
+    "norm_eps": 1e-6,
+    "caption_channels": 4096,
+    "attention_bias": True,
+    "attention_out_bias": True,
+}
+_LTX_13B_TRANSFORMER = {
+    **_LTX_2B_TRANSFORMER,
+    "attention_head_dim": 128,
+    "cross_attention_dim": 4096,
+    "num_layers": 48,
+}
+# LTX-Video 0.9.0 VAE (what the root of ``Lightricks/LTX-Video`` holds): 32x / 8x, no
+# timestep conditioning. convert_ltx_to_diffusers.get_vae_config("0.9.0").
+_LTX_090_VAE: dict[str, Any] = {
+    "in_channels": 3,
+    "out_channels": 3,
+    "latent_channels": 128,
+    "block_out_channels": (128, 256, 512, 512),
+    "down_block_types": ("LTXVideoDownBlock3D",) * 4,
+    "decoder_block_out_channels": (128, 256, 512, 512),
+    "layers_per_block": (4, 3, 3, 3, 4),
+    "decoder_layers_per_block": (4, 3, 3, 3, 4),
+    "spatio_temporal_scaling": (True, True, True, False),
+    "decoder_spatio_temporal_scaling": (True, True, True, False),
+    "decoder_inject_noise": (False, False, False, False, False),
+    "downsample_type": ("conv", "conv", "conv", "conv"),
+    "upsample_residual": (False, False, False, False),
+    "upsample_factor": (1, 1, 1, 1),
+    "patch_size": 4,
+    "patch_size_t": 1,
+    "resnet_norm_eps": 1e-6,
+    "scaling_factor": 1.0,
+    "encoder_causal": True,
+    "decoder_causal": False,
+    "timestep_conditioning": False,
+}
+# LTX-Video 0.9.7 VAE: convert_ltx_to_diffusers.get_vae_config("0.9.7").
+_LTX_097_VAE: dict[str, Any] = {
+    "in_channels": 3,
+    "out_channels": 3,
+    "latent_channels": 128,
+    "block_out_channels": (128, 256, 512, 1024, 2048),
+    "down_block_types": ("LTXVideo095DownBlock3D",) * 4,
+    "decoder_block_out_channels": (256, 512, 1024),
+    "layers_per_block": (4, 6, 6, 2, 2),
+    "decoder_layers_per_block": (5, 5, 5, 5),
+    "spatio_temporal_scaling": (True, True, True, True),
+    "decoder_spatio_temporal_scaling": (True, True, True),
+    "decoder_inject_noise": (False, False, False, False),
+    "downsample_type": ("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
+    "upsample_residual": (True, True, True),
+    "upsample_factor": (2, 2, 2),
+    "timestep_conditioning": True,
+    "patch_size": 4,
+    "patch_size_t": 1,
+    "resnet_norm_eps": 1e-6,
+    "scaling_factor": 1.0,
+    "encoder_causal": True,
+    "decoder_causal": False,
+    "spatial_compression_ratio": 32,
+    "temporal_compression_ratio": 8,
+}
+# LTX 0.9.7 scheduler as the conversion script saves it for the 13B model.
+_LTX_097_SCHEDULER: dict[str, Any] = {
+    "use_dynamic_shifting": True,
+    "base_shift": 0.95,
+    "max_shift": 2.05,
+    "base_image_seq_len": 1024,
+    "max_image_seq_len": 4096,
+    "shift_terminal": 0.1,
+}
+
+# Wan 2.2 TI2V-5B: convert_wan_to_diffusers.get_transformer_config("Wan2.2-TI2V-5B").
+_WAN22_5B_TRANSFORMER: dict[str, Any] = {
+    "added_kv_proj_dim": None,
+    "attention_head_dim": 128,
+    "cross_attn_norm": True,
+    "eps": 1e-6,
+    "ffn_dim": 14336,
+    "freq_dim": 256,
+    "in_channels": 48,
+    "num_attention_heads": 24,
+    "num_layers": 30,
+    "out_channels": 48,
+    "patch_size": (1, 2, 2),
+    "qk_norm": "rms_norm_across_heads",
+    "text_dim": 4096,
+}
+# convert_wan_to_diffusers.vae22_diffusers_config (the per-channel latent statistics
+# only matter for real weights; the random build keeps the defaults' shape).
+_WAN22_VAE: dict[str, Any] = {
+    "base_dim": 160,
+    "z_dim": 48,
+    "is_residual": True,
+    "in_channels": 12,
+    "out_channels": 12,
+    "decoder_base_dim": 256,
+    "scale_factor_temporal": 4,
+    "scale_factor_spatial": 16,
+    "patch_size": 2,
+    "latents_mean": [0.0] * 48,
+    "latents_std": [1.0] * 48,
+}
+# Wan 2.1 I2V 14B 480p: get_transformer_config("Wan-I2V-14B-480p").
+_WAN21_I2V_14B_TRANSFORMER: dict[str, Any] = {
+    "image_dim": 1280,
+    "added_kv_proj_dim": 5120,
+    "attention_head_dim": 128,
+    "cross_attn_norm": True,
+    "eps": 1e-6,
+    "ffn_dim": 13824,
+    "freq_dim": 256,
+    "in_channels": 36,
+    "num_attention_heads": 40,
+    "num_layers": 40,
+    "out_channels": 16,
+    "patch_size": (1, 2, 2),
+    "qk_norm": "rms_norm_across_heads",
+    "text_dim": 4096,
+}
+_WAN21_VAE: dict[str, Any] = {}  # convert_vae() builds AutoencoderKLWan() with defaults
+_CLIP_VIT_H14: dict[str, Any] = {
+    "hidden_size": 1280,
+    "intermediate_size": 5120,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 16,
+    "patch_size": 14,
+    "image_size": 224,
+    "projection_dim": 1024,
+    "hidden_act": "gelu",
+}
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "ltx-video-i2v": Architecture(
+        _LTX_13B_TRANSFORMER,
+        _LTX_097_VAE,
+        version="0.9.7",
+        params_b=(12.5, 13.5),
+        scheduler=_LTX_097_SCHEDULER,
+    ),
+    "ltx-video-2b": Architecture(
+        _LTX_2B_TRANSFORMER, _LTX_090_VAE, version="0.9.0", params_b=(1.9, 2.1)
+    ),
+    "wan2.2-ti2v-5b": Architecture(
+        _WAN22_5B_TRANSFORMER,
+        _WAN22_VAE,
+        version="2.2-ti2v-5b",
+        params_b=(4.8, 5.2),
+        pipeline_kwargs={"expand_timesteps": True},
+        scheduler={"shift": 5.0},
+    ),
+    "wan2.1-i2v-14b-480p": Architecture(
+        _WAN21_I2V_14B_TRANSFORMER,
+        _WAN21_VAE,
+        version="2.1-i2v-14b-480p",
+        params_b=(16.0, 16.8),
+        scheduler={"shift": 3.0},
+        image_encoder=_CLIP_VIT_H14,
+    ),
+}

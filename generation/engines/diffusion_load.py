@@ -1,0 +1,105 @@
+"""Loading a preset's pipeline: plan first, then weights, then placement and options.
+
+The order matters on a GPU: the placement and the batch size are chosen from the free
+memory *before* anything is loaded (:func:`generation.devices.plan_device`), the weights
+are loaded in the plan's dtypes (float32 where the model authors run a component in
+float32), the preset's call arguments are checked against the pipeline's signature, and
+only then are the speed options applied. ``bench/generation.py --random-init`` and
+``bench/gpu_check.py`` go through the same function with a loader that builds random
+weights, so they measure what production runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from generation.devices import DevicePlan, apply_placement, load_dtypes, plan_device
+from generation.models import (
+    ModelPreset,
+    ModelWeightsMissing,
+    missing_weights_message,
+    resolve_source,
+)
+
+from .diffusion_pipes import check_call_kwargs
+from .diffusion_speed import Applied, SpeedOptions, apply_speed_options
+
+__all__ = ["Loaded", "Loader", "load_pipeline", "load_planned"]
+
+log = logging.getLogger(__name__)
+
+Loader = Callable[..., Any]
+
+
+def load_pipeline(
+    cls_name: str,
+    source: str,
+    *,
+    local_files_only: bool,
+    dtype: torch.dtype | dict[str, torch.dtype],
+    device: torch.device | None = None,
+) -> Any:
+    """``diffusers.<cls_name>.from_pretrained(source)``: the one place weights are loaded.
+
+    ``device`` is where the plan will place the pipeline; ``from_pretrained`` loads to
+    the host and placement moves it (a random-weight loader builds there directly).
+    """
+    import diffusers
+
+    del device
+    cls = getattr(diffusers, cls_name)
+    return cls.from_pretrained(source, dtype=dtype, local_files_only=local_files_only)
+
+
+@dataclass
+class Loaded:
+    """A loaded, placed pipeline with its plan and what was applied to it."""
+
+    pipe: Any
+    plan: DevicePlan
+    applied: Applied
+    load_s: float = 0.0
+
+
+def load_planned(
+    preset: ModelPreset,
+    *,
+    model_dir: Path | None,
+    device: str | None,
+    loader: Loader,
+    options: SpeedOptions,
+) -> Loaded:
+    """Plan from free memory, load in the plan's dtypes, check call arguments, place."""
+    plan = plan_device(preset, device)
+    if getattr(loader, "needs_weights", True):
+        source, local_only = resolve_source(preset, model_dir)
+    else:  # a loader that builds the modules itself (random weights)
+        source, local_only = preset.model_id or preset.name, True
+    target = plan.device if plan.placement == "resident" else torch.device("cpu")
+    try:
+        pipe = loader(
+            preset.i2v_pipeline,
+            source,
+            local_files_only=local_only,
+            dtype=load_dtypes(preset, plan),
+            device=target,
+        )
+    except (OSError, ValueError) as exc:
+        # huggingface_hub raises OSError subclasses for missing repos/files.
+        raise ModelWeightsMissing(
+            f"{missing_weights_message(preset, model_dir)}\n(cause: {exc})"
+        ) from exc
+    check_call_kwargs(pipe, preset)
+    pipe.set_progress_bar_config(disable=True)
+    apply_placement(pipe, plan)
+    applied = apply_speed_options(pipe, preset, plan, options)
+    placed = [plan.placement, f"batch={plan.batch}"] + (["vae_tiling"] if plan.vae_tiling else [])
+    applied.names[:0] = placed
+    log.info("loaded %s on %s (%s)", preset.name, plan.device, ", ".join(applied.names))
+    return Loaded(pipe, plan, applied)
