@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from experiments.decisions import DecisionRule
 from experiments.evaluation import evaluate_campaign as evaluate
+from experiments.exports import factor_rows
 from experiments.reports import markdown_summary, table_rows
 
 from .common import database, settings
@@ -32,7 +33,11 @@ def evaluate_and_apply(campaign: str, apply: bool, rule: dict[str, Any]) -> dict
     return {
         "markdown": markdown_summary(report, page),
         "rows": table_rows(report),
+        "factor_rows": [
+            {k: "" if v is None else str(v) for k, v in row.items()} for row in factor_rows(report)
+        ],
         "winners": [w.name for w in report.winners],
+        "factor_winners": report.next_steps.winners,
         "warnings": report.warnings,
     }
 
@@ -58,8 +63,17 @@ def evaluate_campaign(
         description=f"Experiment verdicts for campaign {campaign}",
     )
     create_table_artifact(
+        key=f"{_slug(campaign)}-factors",
+        table=result["factor_rows"],
+        description=f"Factor levels pooled across products (products as blocks), {campaign}",
+    )
+    create_table_artifact(
         key=f"{_slug(campaign)}-variants",
         table=result["rows"],
         description=f"Per-creative metrics with 95% intervals, campaign {campaign}",
     )
-    return {"winners": result["winners"], "warnings": result["warnings"]}
+    return {
+        "winners": result["winners"],
+        "factor_winners": result["factor_winners"],
+        "warnings": result["warnings"],
+    }

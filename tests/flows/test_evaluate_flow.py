@@ -40,13 +40,19 @@ def test_evaluate_flow_applies_and_writes_artifacts(flow_env: Path) -> None:
     add_traffic(db, "crv_a", "p1", 1500, 240)
     add_traffic(db, "crv_b", "p1", 1500, 90)
     result = evaluate_campaign(campaign="Spring Launch")
-    assert result == {"winners": ["mug__hook-a"], "warnings": []}
+    assert result == {"winners": ["mug__hook-a"], "factor_winners": {"hook": "a"}, "warnings": []}
     with db.session() as session:
         assert session.get(Creative, "crv_b").status == "retired"
         assert session.scalars(select(Allocation)).one().weights == {"crv_a": 1.0, "crv_b": 0.0}
     markdown = Artifact.get("spring-launch-evaluation")
     table = Artifact.get("spring-launch-variants")
     assert markdown is not None and "winner **mug__hook-a**" in str(markdown.data)
+    # The artifact leads with the campaign-wide answer, before any product line.
+    text = str(markdown.data)
+    assert text.index("**hook: a sells best**") < text.index("### Per product")
+    assert "a converts 16.0% vs 6.0% for b" in text and "always-valid p = " in text
+    factors = Artifact.get("spring-launch-factors")
+    assert factors is not None and '"decisive": "True"' in str(factors.data).replace("'", '"')
     assert table is not None and "mug__hook-b" in str(table.data)
 
 
