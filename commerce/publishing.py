@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,7 +15,13 @@ from experiments.campaigns import campaign_creatives, mark_published
 from reelcart.domain import CreativeStatus
 from reelcart.models import Campaign, Creative
 
-__all__ = ["campaign_overview", "creatives_to_publish", "factor_label", "publish_creative"]
+__all__ = [
+    "campaign_overview",
+    "creatives_to_publish",
+    "factor_label",
+    "image_data_uri",
+    "publish_creative",
+]
 
 
 def creatives_to_publish(session: Session, campaign_name: str) -> list[str]:
@@ -66,9 +75,13 @@ def factor_label(factors: dict[str, str]) -> str:
 
 
 def campaign_overview(
-    session: Session, campaign_name: str, store: MediaStore
+    session: Session, campaign_name: str, store: MediaStore, cache_dir: Path
 ) -> tuple[list[dict[str, str]], list[tuple[Path, str]]]:
-    """The campaign's live creatives as table rows, and (poster, label) pairs for a sheet."""
+    """The campaign's live creatives as table rows, and (poster, label) pairs for a sheet.
+
+    Posters come from the media store (fetched into ``cache_dir`` when it is remote): the
+    creatives may have been rendered on other machines.
+    """
     creatives = campaign_creatives(session, campaign_name)
     rows = [
         {
@@ -83,8 +96,22 @@ def campaign_overview(
         for c in creatives
     ]
     posters = [
-        (Path(c.poster_path), f"{c.product.title}\n{factor_label(c.factors)}")
+        (store.fetch(c.poster_key, cache_dir), f"{c.product.title}\n{factor_label(c.factors)}")
         for c in creatives
-        if c.poster_path
+        if c.poster_key
     ]
     return rows, posters
+
+
+def image_data_uri(path: Path, max_side: int = 720, quality: int = 72) -> str:
+    """A small JPEG of the image as a ``data:`` URI.
+
+    Prefect's UI renders markdown images through DOMPurify, which keeps ``data:`` sources
+    on ``<img>``: an artifact that embeds its picture shows without any server of ours.
+    """
+    with Image.open(path) as source:
+        image = source.convert("RGB")
+    image.thumbnail((max_side, max_side))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 from pathlib import Path, PurePosixPath
 
@@ -81,6 +82,21 @@ class MediaStore:
         ):
             return Path(self._path(key))
         return None
+
+    def fetch(self, key: str, cache_dir: Path) -> Path:
+        """A local copy of ``key``: the file itself on local disk, else a download cached
+        under ``cache_dir`` (re-fetched when the stored size differs)."""
+        local = self.local_path(key)
+        if local is not None:
+            return local
+        target = Path(cache_dir) / _safe_key(key)
+        if target.is_file() and target.stat().st_size == self.size(key):
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+        self.fs.get_file(self._path(key), str(partial))
+        partial.replace(target)
+        return target
 
     def size(self, key: str) -> int:
         return int(self.fs.size(self._path(key)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from reelcart.models import Campaign, Creative, CreativeShot, Product, Shot, utc
 __all__ = [
     "campaign_creatives",
     "creative_id_for",
+    "creative_job",
     "ensure_campaign",
     "mark_published",
     "plan_creatives",
@@ -59,8 +60,9 @@ def plan_creatives(
     campaign: Campaign,
     products: Sequence[Product],
     image_path: Any,
+    variants: Sequence[dict[str, str]] | None = None,
 ) -> list[CreativeJob]:
-    """One creative per product per variant of the plan; returns a job for each.
+    """One creative per product per variant of the plan (or of ``variants``); a job for each.
 
     ``image_path(media_key) -> Path`` turns a stored image into a local file for the
     renderer. Products without images are skipped (there is nothing to show).
@@ -74,7 +76,7 @@ def plan_creatives(
     for product in products:
         if not product.images:
             continue
-        for factors in plan.variants():
+        for factors in plan.variants() if variants is None else variants:
             key = CampaignPlan.variant_key(factors)
             creative_id = creative_id_for(campaign.id, product.id, key)
             creative = existing.get(creative_id)
@@ -90,36 +92,40 @@ def plan_creatives(
                     status=CreativeStatus.PLANNED.value,
                 )
                 session.add(creative)
-            cheapest = min(product.variants, key=lambda v: v.price_minor)
-            price = cheapest.price_minor
-            jobs.append(
-                CreativeJob(
-                    creative_id=creative.id,
-                    name=creative.name,
-                    product_id=product.id,
-                    product_title=product.title,
-                    price_minor=price,
-                    currency=product.currency,
-                    brand_name=product.brand_name,
-                    image_paths=tuple(str(image_path(i.media_key)) for i in product.images[:2]),
-                    factors=factors,
-                    # Footage depends on the product, not the variant: variants share shots.
-                    seed=int(_digest(product.id, product.content_hash)[:8], 16),
-                    description=product.description_html or "",
-                    options=tuple(
-                        (str(o["name"]), tuple(str(v) for v in o.get("values", [])))
-                        for o in (product.options or [])
-                        if isinstance(o, dict) and o.get("name")
-                    ),
-                    compare_at_minor=cheapest.compare_at_minor,
-                    product_version=product.content_hash,
-                    rendered_hash=creative.render_hash,
-                    video_path=creative.video_path,
-                    poster_path=creative.poster_path,
-                )
-            )
+            jobs.append(creative_job(product, creative, image_path))
     session.flush()
     return jobs
+
+
+def creative_job(product: Product, creative: Creative, image_path: Any) -> CreativeJob:
+    """The render job of one creative of ``product`` (images made local by ``image_path``)."""
+    cheapest = min(product.variants, key=lambda v: v.price_minor)
+    price = cheapest.price_minor
+    return CreativeJob(
+        creative_id=creative.id,
+        name=creative.name,
+        product_id=product.id,
+        product_title=product.title,
+        price_minor=price,
+        price_max_minor=max(v.price_minor for v in product.variants),
+        currency=product.currency,
+        brand_name=product.brand_name,
+        image_paths=tuple(str(image_path(i.media_key)) for i in product.images[:2]),
+        factors=dict(creative.factors),
+        # Footage depends on the product, not the variant: variants share shots.
+        seed=int(_digest(product.id, product.content_hash)[:8], 16),
+        description=product.description_html or "",
+        options=tuple(
+            (str(o["name"]), tuple(str(v) for v in o.get("values", [])))
+            for o in (product.options or [])
+            if isinstance(o, dict) and o.get("name")
+        ),
+        compare_at_minor=cheapest.compare_at_minor,
+        product_version=product.content_hash,
+        rendered_hash=creative.render_hash,
+        video_path=creative.video_path,
+        poster_path=creative.poster_path,
+    )
 
 
 def record_render(
@@ -172,8 +178,11 @@ def mark_published(session: Session, creative_id: str, video_key: str, poster_ke
     creative.published_at = creative.published_at or utcnow()
 
 
-def retire_stale(session: Session, campaign: Campaign) -> list[str]:
-    """Retire creatives whose product left the catalog or whose variant left the plan."""
+def retire_stale(session: Session, campaign: Campaign, keep: Collection[str] = ()) -> list[str]:
+    """Retire creatives whose product left the catalog or whose variant left the plan.
+
+    ``keep`` names creatives outside the plan that stay (challengers remixed from a winner).
+    """
     plan_keys = {
         CampaignPlan.variant_key(f) for f in CampaignPlan.model_validate(campaign.plan).variants()
     }
@@ -184,7 +193,9 @@ def retire_stale(session: Session, campaign: Campaign) -> list[str]:
         .options(selectinload(Creative.product))
     )
     for creative in creatives:
-        if creative.product.status != "ACTIVE" or creative.variant_key not in plan_keys:
+        if creative.product.status != "ACTIVE" or (
+            creative.variant_key not in plan_keys and creative.id not in keep
+        ):
             creative.status = CreativeStatus.RETIRED.value
             retired.append(creative.id)
     return retired

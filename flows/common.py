@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 from functools import cache
 
 from connectors.storage import MediaStore
@@ -12,7 +14,14 @@ from generation.storyboard import RenderConfig
 from reelcart.db import Database
 from reelcart.settings import Settings, get_settings
 
-__all__ = ["clear_caches", "database", "media_store", "render_config", "settings"]
+__all__ = [
+    "clear_caches",
+    "database",
+    "media_store",
+    "render_config",
+    "settings",
+    "worker_name",
+]
 
 
 def settings() -> Settings:
@@ -64,6 +73,11 @@ def render_config() -> RenderConfig:
         footage_dir=s.data_dir / "footage",
         signing=signing,
     )
+
+
+def worker_name() -> str:
+    """Who runs this process: ``REELCART_WORKER_NAME`` (set per worker), else the host."""
+    return os.environ.get("REELCART_WORKER_NAME") or f"{socket.gethostname()}:{os.getpid()}"
 
 
 def clear_caches() -> None:

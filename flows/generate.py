@@ -1,78 +1,203 @@
-"""Flow: plan a campaign's creatives and render the ones not rendered yet."""
+"""Flow: render a campaign's queued creatives — all of them, or one batch of products.
+
+Run by the ``generate-creatives`` deployment on the ``gpu`` pool, one flow run per batch
+of products (the campaign fans out). A worker shares nothing with the parent but the
+database and the media store: product images are fetched from the store, and each
+creative is published to the store as soon as it is rendered. Every creative is claimed
+(with a lease this run keeps renewing) before it is rendered, so a re-run renders nothing
+already made, and a run whose worker died leaves claims that lapse and are taken over.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from commerce.catalog import active_products
-from experiments.campaigns import ensure_campaign, plan_creatives, record_render, retire_stale
+from commerce.publishing import publish_creative
+from experiments.campaigns import creative_job, ensure_campaign, record_render, retire_stale
+from experiments.campaigns import plan_creatives as plan_variants
+from experiments.generations import claim, enqueue, finish, open_generation, renew
 from generation.engines.registry import get_engine
-from generation.jobs import RenderOutcome, expected_frames, render_job
-from generation.storyboard import RenderConfig
+from generation.jobs import engine_fingerprint, expected_frames, render_hash, render_job
+from generation.storyboard import RenderConfig, storyboard
 from reelcart import progress
-from reelcart.domain import CampaignPlan, CreativeJob
+from reelcart.domain import CampaignPlan, CreativeJob, CreativeStatus
+from reelcart.models import Campaign, Creative, Generation, Product, RenderClaim
 
-from .common import database, media_store, render_config, settings
+from .common import database, media_store, render_config, settings, worker_name
 from .gpu import job_windows, prepare_footage, use_gpu_slot
 
-__all__ = ["DEFAULT_FACTORS", "generate_creatives"]
+__all__ = [
+    "DEFAULT_FACTORS",
+    "LEASE_SECONDS",
+    "Planned",
+    "generate_creatives",
+    "plan_generation",
+]
 
 DEFAULT_FACTORS: dict[str, list[str]] = {"hook": ["title", "price"]}
+# A live run renews its claims every third of this; a dead one's lapse after it.
+LEASE_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class Planned:
+    """Creative ids by product: queued for rendering, and already published (skipped)."""
+
+    queued: dict[str, list[str]]
+    skipped: dict[str, list[str]]
+
+
+def _local_image(key: str) -> Path:
+    return media_store().fetch(key, settings().data_dir / "media-cache")
 
 
 @task(cache_policy=NO_CACHE)
-def plan_campaign(campaign: str, plan: CampaignPlan) -> list[CreativeJob]:
-    """Plan the campaign's creatives (one per product and variant; stale ones retired)."""
-    store = media_store()
+def plan_generation(
+    campaign: str,
+    plan: CampaignPlan,
+    product_ids: list[str] | None = None,
+    reason: str = "the campaign's variant plan",
+) -> Planned:
+    """Plan the campaign's creatives for the targeted products and queue what needs rendering.
 
-    def image_path(key: str) -> object:
-        local = store.local_path(key)
-        if local is None:
-            raise RuntimeError("rendering needs the media store on local disk")
-        return local
-
+    A generation is recorded only when something new is queued, so a re-run that has
+    nothing to make leaves no trace.
+    """
     with database().session() as session:
         record = ensure_campaign(session, campaign, plan)
-        retire_stale(session, record)
-        return plan_creatives(session, record, active_products(session), image_path)
+        challengers = session.scalars(
+            select(RenderClaim.creative_id)
+            .join(Generation, Generation.id == RenderClaim.generation_id)
+            .where(Generation.campaign_id == record.id, Generation.trigger == "challengers")
+        ).all()
+        retire_stale(session, record, keep=set(challengers))
+        products = [
+            p for p in active_products(session) if product_ids is None or p.id in product_ids
+        ]
+        jobs = plan_variants(session, record, products, image_path=lambda key: key)
+        stale: list[str] = []
+        skipped: dict[str, list[str]] = {}
+        for job in jobs:
+            creative = session.get(Creative, job.creative_id)
+            assert creative is not None
+            if (
+                creative.status == CreativeStatus.PUBLISHED.value
+                and creative.product_version == job.product_version
+            ):
+                skipped.setdefault(job.product_id, []).append(job.creative_id)
+            else:
+                stale.append(job.creative_id)
+        return Planned(_queue(session, record, stale, "plan", reason), skipped)
+
+
+def _queue(
+    session: Session, campaign: Campaign, creative_ids: list[str], trigger: str, reason: str
+) -> dict[str, list[str]]:
+    pending = [
+        cid
+        for cid in creative_ids
+        if (row := session.get(RenderClaim, cid)) is None or row.status != "claimed"
+    ]
+    if not pending:
+        return {}
+    generation = open_generation(session, campaign, trigger, reason)
+    by_product: dict[str, list[str]] = {}
+    for cid in enqueue(session, generation, pending):
+        creative = session.get(Creative, cid)
+        assert creative is not None
+        by_product.setdefault(creative.product_id, []).append(cid)
+    return by_product
+
+
+@task(cache_policy=NO_CACHE)
+def claim_batch(campaign: str, product_ids: list[str], run_id: str) -> list[CreativeJob]:
+    """Claim every queued creative of ``product_ids`` for this run; their render jobs."""
+    worker = worker_name()
+    with database().session() as session:
+        record = session.scalars(select(Campaign).where(Campaign.name == campaign)).one()
+        rows = session.scalars(
+            select(Creative)
+            .join(RenderClaim, RenderClaim.creative_id == Creative.id)
+            .where(Creative.campaign_id == record.id, Creative.product_id.in_(product_ids))
+            .order_by(Creative.name)
+        ).all()
+        claimed = [c for c in rows if claim(session, c.id, run_id, worker, LEASE_SECONDS)]
+        products = {
+            p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))
+        }
+        return [creative_job(products[c.product_id], c, _local_image) for c in claimed]
+
+
+@contextmanager
+def keep_leases(run_id: str) -> Iterator[None]:
+    """Renew this run's claims in the background until the block ends."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(LEASE_SECONDS / 3):
+            with database().session() as session:
+                renew(session, run_id, LEASE_SECONDS)
+
+    thread = threading.Thread(target=beat, name="render-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 @task(cache_policy=NO_CACHE, retries=1, tags=["render"])
-def render(job: CreativeJob, config: RenderConfig) -> RenderOutcome:
-    """Render one creative (skipped when an identical render exists)."""
-    out_dir = settings().renders_dir / job.creative_id[:6]
-    outcome = render_job(
-        job,
-        config,
-        out_dir,
-        get_engine(config.engine),
-        on_frame=lambda done, total: progress.advance("frames"),
-    )
-    if outcome.skipped:
-        progress.advance("frames", expected_frames(job, config))
-    return outcome
-
-
-@task(cache_policy=NO_CACHE)
-def record(outcome: RenderOutcome, engine: str) -> None:
-    """Store the render's files, manifest and shots on its creative."""
-    if outcome.skipped:
-        return
+def render(job: CreativeJob, config: RenderConfig, run_id: str) -> str:
+    """Render, record and publish one claimed creative: ``rendered`` or ``skipped``."""
+    engine = get_engine(config.engine)
+    digest = render_hash(storyboard(job, config), engine.name, config, engine_fingerprint(engine))
     with database().session() as session:
-        record_render(
-            session,
-            outcome.creative_id,
-            render_hash=outcome.render_hash,
-            video_path=outcome.video_path,
-            poster_path=outcome.poster_path,
-            manifest=outcome.manifest,
-            engine=engine,
+        creative = session.get(Creative, job.creative_id)
+        if (
+            creative is not None
+            and creative.status == CreativeStatus.PUBLISHED.value
+            and creative.render_hash == digest
+        ):
+            finish(session, job.creative_id, run_id)
+            progress.advance("frames", expected_frames(job, config))
+            return "skipped"
+    try:
+        out_dir = settings().renders_dir / job.creative_id[:6]
+        outcome = render_job(
+            job, config, out_dir, engine, on_frame=lambda d, t: progress.advance("frames")
         )
+        with database().session() as session:
+            record_render(
+                session,
+                outcome.creative_id,
+                render_hash=outcome.render_hash,
+                video_path=outcome.video_path,
+                poster_path=outcome.poster_path,
+                manifest=outcome.manifest,
+                engine=config.engine,
+            )
+            publish_creative(session, media_store(), outcome.creative_id)
+            finish(session, job.creative_id, run_id)
+    except Exception as exc:
+        with database().session() as session:
+            finish(session, job.creative_id, run_id, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return "rendered"
 
 
 # Two renders at a time keep 2 cores busy while either waits on I/O. (Prefect's annotations
@@ -83,27 +208,46 @@ def record(outcome: RenderOutcome, engine: str) -> None:
 )
 def generate_creatives(
     campaign: str = "demo",
+    product_ids: list[str] | None = None,
     factors: dict[str, list[str]] | None = None,
     max_variants: int = 8,
-) -> list[str]:
-    """Render every creative the campaign plan calls for; returns the rendered ids."""
+) -> dict[str, object]:
+    """Render the campaign's queued creatives of ``product_ids`` (all products: plan first).
+
+    Returns the counts and the creatives this run rendered; fails when any render failed.
+    """
     plan = CampaignPlan(factors=factors or DEFAULT_FACTORS, max_variants=max_variants)
-    # Footage is generated once per shot at a size covering every aspect of the plan.
     config = dataclasses.replace(render_config(), aspects=tuple(plan.factors.get("aspect", ())))
-    jobs = plan_campaign(campaign, plan)
+    if product_ids is None:
+        product_ids = list(plan_generation(campaign, plan).queued)
+    run_id = str(flow_run.get_id() or "local")
+    jobs = claim_batch(campaign, product_ids, run_id)
     progress.start("frames", sum(expected_frames(job, config) for job in jobs))
-    # --- diffusion engine: footage generated in GPU batches, renders encode meanwhile ---
-    engine = get_engine(config.engine)
-    if hasattr(engine, "prepare"):
-        use_gpu_slot(engine, settings())
-        futures: list[PrefectFuture[RenderOutcome]] = []
-        for window in job_windows(jobs):
-            prepare_footage(window, config)
-            futures.extend(render.map(window, config=unmapped(config)))
-        outcomes = [future.result() for future in futures]
-    else:
-        outcomes = render.map(jobs, config=unmapped(config)).result()
-    # --- end diffusion engine ---
-    for outcome in outcomes:
-        record(outcome, config.engine)
-    return [o.creative_id for o in outcomes if not o.skipped]
+    with keep_leases(run_id):
+        engine = get_engine(config.engine)
+        futures: list[PrefectFuture[str]] = []
+        if hasattr(engine, "prepare"):  # diffusion: footage in GPU batches, encodes overlap
+            use_gpu_slot(engine, settings())
+            for window in job_windows(jobs):
+                prepare_footage(window, config)
+                futures.extend(render.map(window, config=unmapped(config), run_id=unmapped(run_id)))
+        else:
+            futures = list(render.map(jobs, config=unmapped(config), run_id=unmapped(run_id)))
+        for future in futures:
+            future.wait()
+        results = [f.state for f in futures]
+    outcomes = {
+        job.creative_id: r.result() if r.is_completed() else "failed"
+        for job, r in zip(jobs, results, strict=True)
+    }
+    failed = [job.name for job in jobs if outcomes[job.creative_id] == "failed"]
+    summary: dict[str, object] = {
+        "worker": worker_name(),
+        "products": product_ids,
+        "rendered": [cid for cid, o in outcomes.items() if o == "rendered"],
+        "skipped": sum(o == "skipped" for o in outcomes.values()),
+        "failed": failed,
+    }
+    if failed:
+        raise RuntimeError(f"{len(failed)} creative(s) failed to render: {', '.join(failed)}")
+    return summary

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 
 from prefect import flow, task
-from prefect.artifacts import (
-    create_image_artifact,
-    create_markdown_artifact,
-    create_table_artifact,
-)
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from commerce.publishing import campaign_overview, creatives_to_publish, publish_creative
+from commerce.publishing import (
+    campaign_overview,
+    creatives_to_publish,
+    image_data_uri,
+    publish_creative,
+)
 from connectors.shopify import shopify_configured
 from generation.contact_sheet import make_contact_sheet
 from reelcart import progress
@@ -45,12 +46,18 @@ def _slug(name: str) -> str:
 
 @task(cache_policy=NO_CACHE)
 def report(campaign: str) -> dict[str, str]:
-    """Contact sheet of every live creative, and the Prefect artifacts that list them."""
+    """Contact sheet of every live creative, and the Prefect artifacts that list them.
+
+    The sheet is embedded in the artifact as a ``data:`` URI, so it shows in the Prefect UI
+    with no server of ours running; the table links each file at the media store's URL.
+    """
     store = media_store()
-    with database().session() as session:
-        rows, posters = campaign_overview(session, campaign, store)
     reports_dir = settings().data_dir / "reports"
     reports_dir.mkdir(parents=True, exist_ok=True)
+    with database().session() as session:
+        rows, posters = campaign_overview(
+            session, campaign, store, settings().data_dir / "media-cache"
+        )
     sheet = reports_dir / f"{_slug(campaign)}-contact-sheet.png"
     make_contact_sheet(posters, sheet, title=f"Campaign {campaign}: {len(posters)} creatives")
     sheet_key = store.put_file(sheet, f"reports/{_slug(campaign)}/contact-sheet.png")
@@ -60,13 +67,14 @@ def report(campaign: str) -> dict[str, str]:
         table=rows,
         description=f"Creatives of campaign {campaign}",
     )
-    create_image_artifact(image_url=sheet_url, key=f"{_slug(campaign)}-contact-sheet")
     create_markdown_artifact(
         key=f"{_slug(campaign)}-summary",
         markdown=(
             f"## Campaign `{campaign}`\n\n{len(rows)} live creatives.\n\n"
-            f"![contact sheet]({sheet_url})\n\nContact sheet file: `{sheet.resolve()}`\n"
+            f"![contact sheet]({image_data_uri(sheet)})\n\n"
+            f"Full size: [{sheet_key}]({sheet_url})\n"
         ),
+        description=f"Contact sheet of campaign {campaign}",
     )
     return {"contact_sheet": str(sheet.resolve()), "contact_sheet_url": sheet_url}
 

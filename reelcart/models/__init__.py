@@ -14,6 +14,7 @@ from .checkout import (
 )
 from .events import Event
 from .experiments import Allocation, ExperimentDecision
+from .generations import Generation, RenderClaim
 from .shopify import ShopifyCreativeMedia, ShopifySyncSeen, ShopifySyncState, ShopifyWebhookDelivery
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "DelegatedPaymentToken",
     "Event",
     "ExperimentDecision",
+    "Generation",
     "IdempotencyRecord",
     "InventoryReservation",
     "Order",
@@ -35,6 +37,7 @@ __all__ = [
     "Product",
     "ProductImage",
     "ProductVariant",
+    "RenderClaim",
     "ShopifyCreativeMedia",
     "ShopifySyncSeen",
     "ShopifySyncState",
