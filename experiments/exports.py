@@ -79,27 +79,26 @@ def creative_rows(report: CampaignReport) -> list[dict[str, Any]]:
             p_vs = None
             if arm.creative_id in live and exp.verdict.p_vs_leader:
                 p_vs = exp.verdict.p_vs_leader[live.index(arm.creative_id)]
-            rows.append(
-                {
-                    "product_id": exp.product_id,
-                    "product": exp.product_title,
-                    "creative_id": arm.creative_id,
-                    "creative": arm.name,
-                    "factors": ";".join(f"{k}={v}" for k, v in sorted(arm.factors.items())),
-                    "status": arm.status,
-                    "winner": arm.creative_id == winner_id,
-                    "shoppers": arm.metrics.units,
-                    "clickers": arm.metrics.clickers,
-                    "buyers": arm.metrics.buyers,
-                    **{m: _num(arm.values[m]) for m in METRICS},
-                    "conversion_low": arm.intervals["conversion"][0],
-                    "conversion_high": arm.intervals["conversion"][1],
-                    "chance_best": arm.chance_best,
-                    "expected_loss": arm.expected_loss,
-                    "p_vs_leader": p_vs,
-                    "weight": arm.weight,
-                }
-            )
+            row: dict[str, Any] = {
+                "product_id": exp.product_id,
+                "product": exp.product_title,
+                "creative_id": arm.creative_id,
+                "creative": arm.name,
+                "factors": ";".join(f"{k}={v}" for k, v in sorted(arm.factors.items())),
+                "status": arm.status,
+                "winner": arm.creative_id == winner_id,
+                "shoppers": arm.metrics.units,
+                "clickers": arm.metrics.clickers,
+                "buyers": arm.metrics.buyers,
+                **{str(m): _num(arm.values[m]) for m in METRICS},
+                "conversion_low": arm.intervals["conversion"][0],
+                "conversion_high": arm.intervals["conversion"][1],
+                "chance_best": arm.chance_best,
+                "expected_loss": arm.expected_loss,
+                "p_vs_leader": p_vs,
+                "weight": arm.weight,
+            }
+            rows.append(row)
     return rows
 
 

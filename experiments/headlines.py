@@ -50,7 +50,8 @@ def factor_headline(effect: FactorEffect) -> Headline:
         f"(same products, {c.mh.strata} compared); odds ratio {c.mh.odds_ratio:.2f}, "
         f"interval {c.ci[0]:.2f}–{hi}"
     )
-    sure = f"{c.chance_better:.1%} likely that {effect.leader} sells better than {c.level}"
+    chance = "over 99.9%" if c.chance_better >= 0.9995 else f"{c.chance_better:.1%}"
+    sure = f"{chance} likely that {effect.leader} sells better than {c.level}"
     return Headline(effect.factor, effect.status, title, text, sure, effect.reason)
 
 

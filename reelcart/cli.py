@@ -238,18 +238,28 @@ def simulate(
     evaluate_every: Annotated[int, typer.Option(min=10, help="Re-evaluate every N.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
-    """Drive simulated shopper agents through the MCP server; allocation adapts as they buy."""
+    """Drive simulated shopper agents through the MCP server; allocation adapts as they buy.
+
+    They shop a sandbox copy of the campaign (data dir ``sandbox/``), never the live one:
+    the live campaign's statistics, traffic and report stay untouched.
+    """
     import anyio
 
     from commerce.mcp_server import build_mcp_server
     from connectors.storage import MediaStore
+    from experiments.sandbox import sandbox_copy, sandbox_path
     from experiments.simulator import parse_rate, run_shoppers
     from reelcart.db import Database
     from reelcart.models import Campaign
 
     settings = get_settings()
-    db = Database.from_settings(settings)
-    db.migrate()
+    live = Database.from_settings(settings)
+    live.migrate()
+    try:
+        db = sandbox_copy(live, campaign, sandbox_path(settings.data_dir, campaign))
+    except LookupError as exc:
+        err.print(f"[red]{exc}.[/red] Run `reelcart demo --campaign {campaign}` first.")
+        raise typer.Exit(2) from exc
     rates: dict[str, dict[str, float]] = {}
     try:
         for text in rate or []:
@@ -299,10 +309,18 @@ def simulate(
     for warning in report.warnings if report else []:
         err.print(f"[yellow]{warning}[/yellow]")
     console.print(
-        f"Report: {settings.resolved_public_base_url}/reports/campaigns/{campaign} (reelcart serve)"
+        f"Simulated in a sandbox copy ({sandbox_path(settings.data_dir, campaign)}); the live "
+        f"campaign is untouched. Its report: reelcart campaign report {campaign} --sandbox"
     )
 
 
+def _register_campaign_commands() -> None:
+    from reelcart.cli_campaign import campaign_app
+
+    app.add_typer(campaign_app, name="campaign")
+
+
+_register_campaign_commands()
 # --- end experiments ---
 
 if __name__ == "__main__":
