@@ -13,8 +13,9 @@ Prints seconds per clip, per-stage seconds (text encoding, denoising, decoding, 
 peak memory and the engine/baseline speed ratio.
 
 ``--random-init`` builds the preset's full-size transformer and VAE from the hyper-parameters
-in ``generation/models.py`` (they mirror the published configs) with random weights,
-directly on the GPU in bf16, fully offline: a GPU owner times the real shapes without
+in ``generation/architectures.py`` (the published configs) with random weights, inside the
+engine's loader (so placement, batch size and dtypes are planned from the free memory
+first, exactly as for real weights), fully offline: a GPU owner times the real shapes without
 fetching tens of GB. The text encoder is one T5 layer of the real width (4096), so prompt
 embeddings have the real shape but text-encoding time is not representative (the engine
 encodes each distinct prompt once anyway). On a CPU, any preset other than ``tiny-*`` is
@@ -40,10 +41,10 @@ from generation.devices import pick_device
 from generation.encode import VideoWriter
 from generation.engines.diffusion import DiffusionEngine, StageTimes, load_pipeline
 from generation.engines.diffusion_random import (
-    build_random_pipeline,
     build_transformer,
     build_vae,
     parameter_count,
+    random_loader,
 )
 from generation.models import PRESETS, get_preset
 from generation.spec import MOTIONS, ShotSpec
@@ -166,8 +167,9 @@ def main() -> None:
     if args.random_init:
         if preset.architecture is None:
             raise SystemExit(f"--random-init needs a full-size preset, not {preset_name!r}")
-        built = build_random_pipeline(preset, device, torch.bfloat16)
-        loader = lambda *a, **k: built  # noqa: E731 - the engine's loader seam
+        # Built inside the engine's load, after it planned placement and batch from the
+        # free memory: what is timed is what production runs.
+        loader = random_loader(preset)
         model_dir = None
 
     engine = DiffusionEngine(
@@ -178,10 +180,6 @@ def main() -> None:
         attention_backend=args.attention,
         first_block_cache=args.fbcache,
     )
-    if args.random_init:
-        # resolve_source would look for weights; the random pipeline stands in for them.
-        engine.model_dir = work
-        (work / "model_index.json").write_text("{}")
     photo = synthetic_photo(work / "product.png")
     motions = sorted(MOTIONS)
     print(

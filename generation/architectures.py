@@ -115,8 +115,10 @@ _LTX_097_VAE: dict[str, Any] = {
     "spatial_compression_ratio": 32,
     "temporal_compression_ratio": 8,
 }
-# LTX 0.9.7 scheduler as the conversion script saves it for the 13B model.
-_LTX_097_SCHEDULER: dict[str, Any] = {
+# Schedulers as the conversion script saves them: 0.9.5/0.9.7 without dynamic shifting
+# (their timesteps come from the caller), earlier releases with it.
+_LTX_097_SCHEDULER: dict[str, Any] = {"use_dynamic_shifting": False}
+_LTX_090_SCHEDULER: dict[str, Any] = {
     "use_dynamic_shifting": True,
     "base_shift": 0.95,
     "max_shift": 2.05,
@@ -194,7 +196,11 @@ ARCHITECTURES: dict[str, Architecture] = {
         scheduler=_LTX_097_SCHEDULER,
     ),
     "ltx-video-2b": Architecture(
-        _LTX_2B_TRANSFORMER, _LTX_090_VAE, version="0.9.0", params_b=(1.9, 2.1)
+        _LTX_2B_TRANSFORMER,
+        _LTX_090_VAE,
+        version="0.9.0",
+        params_b=(1.9, 2.1),
+        scheduler=_LTX_090_SCHEDULER,
     ),
     "wan2.2-ti2v-5b": Architecture(
         _WAN22_5B_TRANSFORMER,

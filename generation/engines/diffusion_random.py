@@ -21,13 +21,16 @@ from typing import Any
 
 import torch
 
-from generation.models import Architecture, ModelPreset
+from generation.architectures import Architecture
+from generation.models import ModelPreset
 
 __all__ = [
     "architecture_of",
     "build_random_pipeline",
+    "random_loader",
     "build_transformer",
     "build_vae",
+    "meta_clip_shapes",
     "parameter_count",
     "transformer_parameters",
 ]
@@ -155,29 +158,40 @@ def _text_encoder(preset: ModelPreset, vocab_size: int) -> Any:
 
 
 def build_random_pipeline(
-    preset: ModelPreset, device: torch.device | str, dtype: torch.dtype = torch.bfloat16
+    preset: ModelPreset,
+    device: torch.device | str,
+    dtype: torch.dtype | dict[str, torch.dtype] = torch.bfloat16,
 ) -> Any:
-    """The preset's image-to-video pipeline at full size with random weights, offline."""
+    """The preset's image-to-video pipeline at full size with random weights, offline.
+
+    ``dtype`` is a dtype or ``from_pretrained``'s mapping (``"default"`` plus overrides,
+    e.g. a float32 VAE), as :func:`generation.devices.load_dtypes` returns it.
+    """
     import diffusers
     from diffusers import FlowMatchEulerDiscreteScheduler
 
+    def dtype_of(name: str) -> torch.dtype:
+        if isinstance(dtype, dict):
+            return dtype.get(name, dtype.get("default", torch.float32))
+        return dtype
+
     arch = architecture_of(preset)
     tokenizer = _tokenizer()
-    with _building(device, dtype):
+    with _building(device, dtype_of("text_encoder")):
         text_encoder = _text_encoder(preset, len(tokenizer))
     parts: dict[str, Any] = {
         "scheduler": FlowMatchEulerDiscreteScheduler(**arch.scheduler),
-        "vae": build_vae(preset, device, dtype),
+        "vae": build_vae(preset, device, dtype_of("vae")),
         "text_encoder": text_encoder,
         "tokenizer": tokenizer,
-        "transformer": build_transformer(preset, device, dtype),
+        "transformer": build_transformer(preset, device, dtype_of("transformer")),
     }
     if preset.family == "wan":
         image_encoder = image_processor = None
         if arch.image_encoder is not None:
             from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
 
-            with _building(device, dtype):
+            with _building(device, dtype_of("image_encoder")):
                 image_encoder = CLIPVisionModel(CLIPVisionConfig(**arch.image_encoder))
             image_processor = CLIPImageProcessor()
         parts.update(image_encoder=image_encoder, image_processor=image_processor)
@@ -185,3 +199,51 @@ def build_random_pipeline(
     pipe = cls(**parts, **arch.pipeline_kwargs)
     pipe.to(device)  # no-op for modules already there; sets the execution device
     return pipe
+
+
+def random_loader(preset: ModelPreset) -> Any:
+    """An engine loader that builds ``preset`` with random weights where the plan places it.
+
+    The engine plans first (placement, batch, dtypes from the free memory) and then calls
+    its loader, so a benchmark using this measures the production path: resident,
+    offloaded, batched and compiled exactly as real weights would be.
+    """
+
+    def load(
+        cls_name: str,
+        source: str,
+        *,
+        local_files_only: bool,
+        dtype: torch.dtype | dict[str, torch.dtype],
+        device: torch.device | None = None,
+    ) -> Any:
+        del source, local_files_only
+        if cls_name != preset.i2v_pipeline:
+            raise ValueError(f"{preset.name} loads {preset.i2v_pipeline}, not {cls_name}")
+        return build_random_pipeline(preset, device or torch.device("cpu"), dtype)
+
+    load.needs_weights = False  # type: ignore[attr-defined]
+    return load
+
+
+def meta_clip_shapes(
+    preset: ModelPreset, num_frames: int = 121, height: int = 480, width: int = 832
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``(latent shape, decoded shape)`` through the full-size VAE on ``meta``.
+
+    Nothing is allocated: the encoder and decoder run on shape-only tensors, so a VAE
+    whose blocks do not match its stated compression is caught without a GPU. The whole
+    clip is encoded; the decoder (frame by frame in Wan, slow even on ``meta``) gets the
+    first three latent frames, which decode to ``2 * temporal + 1`` frames.
+    """
+    vae = build_vae(preset, "meta", torch.float32)
+    pixels = torch.empty(1, 3, num_frames, height, width, device="meta")
+    with torch.no_grad():
+        latents = vae.encode(pixels).latent_dist.mode()
+        head = latents[:, :, :3]
+        if preset.family == "ltx":
+            timestep = torch.zeros(1, device="meta")
+            decoded = vae.decode(head, timestep, return_dict=False)[0]
+        else:
+            decoded = vae.decode(head, return_dict=False)[0]
+    return tuple(latents.shape), tuple(decoded.shape)

@@ -19,17 +19,16 @@ from generation.engines.base import FootageEngine
 from generation.engines.diffusion import DiffusionEngine, load_pipeline, prompt_for
 from generation.spec import ShotSpec, frames_for
 from tests.generation.conftest import draw_product_photo
-from tests.generation.tiny_pipelines import Family, Task, save_tiny_pipeline
+from tests.generation.tiny_pipelines import Family, Task, save_tiny_pipeline, saved_tiny_pipeline
 
 FAMILIES: tuple[Family, ...] = ("ltx", "wan")
 W, H = 72, 128  # a small 9:16 frame
 
 
 @pytest.fixture(scope="session")
-def tiny_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Tiny image-to-video pipelines, built and saved once per test session."""
-    root = tmp_path_factory.mktemp("tiny-pipelines")
-    return {family: save_tiny_pipeline(root / family, family) for family in FAMILIES}
+def tiny_dirs() -> dict[str, Path]:
+    """Tiny image-to-video pipelines, built and saved once per test process."""
+    return {family: saved_tiny_pipeline(family) for family in FAMILIES}
 
 
 @pytest.fixture(scope="session")

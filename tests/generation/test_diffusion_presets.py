@@ -19,8 +19,8 @@ import torch
 
 from generation.engines.diffusion import DiffusionEngine, prompt_for
 from generation.engines.diffusion_random import (
-    build_random_pipeline,
     build_transformer,
+    random_loader,
     transformer_parameters,
 )
 from generation.models import PRESETS, Architecture, ModelPreset, get_preset
@@ -120,16 +120,12 @@ def _toy(preset: ModelPreset) -> ModelPreset:
     )
 
 
-# The 13B LTX preset shares the 2B's code path; its 0.9.7 VAE does not shrink to toy
-# width with these ratios, so it is covered by the parameter count only.
-@pytest.mark.parametrize("name", ["ltx-video-2b", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p"])
+@pytest.mark.parametrize("name", sorted(FULL_SIZE))
 def test_random_pipeline_runs_through_the_engine(tmp_path: Path, name: str) -> None:
     preset = _toy(get_preset(name))
     torch.manual_seed(0)
-    pipe = build_random_pipeline(preset, "cpu", torch.float32)
-    # The bench's loader seam: the engine never looks for weights.
-    (tmp_path / "model_index.json").write_text("{}")
-    engine = DiffusionEngine(preset, model_dir=tmp_path, loader=lambda *a, **k: pipe)
+    # The bench's loader: built inside the engine's load, after the plan, no weights.
+    engine = DiffusionEngine(preset, loader=random_loader(preset))
     photo = draw_product_photo(tmp_path / "photo.png")
     frames = np.stack(list(engine.frames(ShotSpec(photo, "push_in", 0.25, 1), 64, 64, 8)))
     assert frames.shape == (2, 64, 64, 3) and frames.dtype == np.uint8

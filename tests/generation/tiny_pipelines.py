@@ -25,6 +25,7 @@ __all__ = [
     "Task",
     "build_tiny_pipeline",
     "save_tiny_pipeline",
+    "saved_tiny_pipeline",
     "tiny_tokenizer",
 ]
 
@@ -246,3 +247,24 @@ def save_tiny_pipeline(path: Path, family: Family, task: Task = "i2v", seed: int
     # safetensors, as real checkpoints ship; the folder then loads like a downloaded one.
     pipe.save_pretrained(str(path), safe_serialization=True)
     return path
+
+
+_saved: dict[tuple[str, str], Path] = {}
+
+
+def saved_tiny_pipeline(family: Family, task: Task = "i2v") -> Path:
+    """One saved folder per family and task for the whole test process (built on demand).
+
+    Test modules share it without a session fixture in ``conftest.py``; the folder is
+    removed when the process exits.
+    """
+    import atexit
+    import shutil
+    import tempfile
+
+    key = (family, task)
+    if key not in _saved:
+        root = Path(tempfile.mkdtemp(prefix=f"tiny-{family}-{task}-"))
+        atexit.register(shutil.rmtree, root, True)
+        _saved[key] = save_tiny_pipeline(root / "pipe", family, task)
+    return _saved[key]
