@@ -27,11 +27,11 @@ from generation.models import ModelPreset
 __all__ = [
     "architecture_of",
     "build_random_pipeline",
-    "random_loader",
     "build_transformer",
     "build_vae",
     "meta_clip_shapes",
     "parameter_count",
+    "random_loader",
     "transformer_parameters",
 ]
 
