@@ -4,7 +4,8 @@ The music is synthesised from a seed (chords, bass, a soft beat), so it is royal
 by construction and differs between products without any audio files. Voiceover comes
 from a pluggable :class:`TTSEngine`; the default runs the offline ``espeak-ng`` binary
 (Debian package ``espeak-ng``) and is skipped, with a log message, when it is missing.
-Every track is stereo float32 at :data:`SAMPLE_RATE`, exactly as long as the video.
+Every track is stereo float32 at :data:`SAMPLE_RATE`, exactly as long as the video, and
+normalised to -14 LUFS integrated loudness (EBU R128) with peaks under -1 dBFS.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import logging
 import math
 import random
+import re
 import shutil
 import subprocess
 import wave
@@ -22,15 +24,18 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
+import pyloudnorm
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
 __all__ = [
     "SAMPLE_RATE",
+    "TARGET_LUFS",
     "EspeakTTS",
     "Soundtrack",
     "TTSEngine",
     "duck",
+    "loudness_normalise",
     "music_bed",
     "soundtrack",
 ]
@@ -44,6 +49,11 @@ Audio = npt.NDArray[np.float32]
 _PROGRESSION = ((0, "maj"), (7, "maj"), (9, "min"), (5, "maj"))
 _SHAPES = {"maj": (0, 4, 7, 12), "min": (0, 3, 7, 12)}
 _DUCK_DB = 12.0
+# Social video plays back normalised to about -14 LUFS; peaks stay under -1 dBFS.
+TARGET_LUFS = -14.0
+_CEILING = 10 ** (-1 / 20)
+_KNEE = 10 ** (-4 / 20)
+_PACES = (175, 200, 225)
 
 
 @runtime_checkable
@@ -174,29 +184,65 @@ class Soundtrack:
     samples: Audio
     voiceover: str | None
     lines_spoken: int
+    lines_shortened: int = 0
 
     def describe(self) -> dict[str, object]:
         return {
             "music": "generated-in-code",
             "voiceover": self.voiceover,
             "lines_spoken": self.lines_spoken,
+            "lines_shortened": self.lines_shortened,
+            "target_lufs": TARGET_LUFS,
             "ducking_db": _DUCK_DB if self.lines_spoken else 0.0,
             "sample_rate": SAMPLE_RATE,
         }
 
 
-def _speak_fitting(tts: TTSEngine, text: str, room: int) -> Audio | None:
-    """Speak ``text`` within ``room`` samples: faster if needed, else cut with a fade."""
-    speech = None
-    for wpm in (175, 215, 260):
-        speech = tts.synthesize(text, words_per_minute=wpm)
-        if speech is None or len(speech) <= room:
-            return speech
-    assert speech is not None
-    cut = speech[:room].copy()
-    tail = min(len(cut), int(0.05 * SAMPLE_RATE))
-    cut[len(cut) - tail :] *= np.linspace(1, 0, tail, dtype=np.float32)
-    return cut
+def _speak_fitting(tts: TTSEngine, text: str, room: int) -> tuple[Audio | None, str]:
+    """Speak ``text`` within ``room`` samples: faster if needed, else fewer sentences.
+
+    Returns the speech and what was said. Speech is never cut mid-word: when even the
+    fastest reading runs long, trailing whole sentences are dropped; when a single
+    sentence cannot fit, nothing is said for that scene.
+    """
+    parts = _sentences(text)
+    while parts:
+        said = " ".join(parts)
+        for wpm in _PACES:
+            speech = tts.synthesize(said, words_per_minute=wpm)
+            if speech is None:
+                return None, ""
+            if len(speech) <= room:
+                return speech, said
+        parts = parts[:-1]
+    return None, ""
+
+
+def _sentences(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"(?<=[.!?])\s+", " ".join(text.split())) if p.strip()]
+
+
+def loudness_normalise(mix: Audio, target_lufs: float = TARGET_LUFS) -> Audio:
+    """``mix`` (stereo, ``(2, n)``) at ``target_lufs`` integrated (ITU-R BS.1770 / EBU R128).
+
+    Peaks above -1 dBFS are softly limited and the gain re-measured, so the result is on
+    target without clipping.
+    """
+    meter = pyloudnorm.Meter(SAMPLE_RATE)
+    out = mix.astype(np.float64)
+    for _ in range(4):
+        loudness = meter.integrated_loudness(out.T)
+        if not np.isfinite(loudness):
+            return mix
+        out = out * 10 ** ((target_lufs - loudness) / 20)
+        if np.abs(out).max() <= _CEILING:
+            break
+        # Soft knee above the ceiling: below it the signal is untouched.
+        over = np.abs(out) > _KNEE
+        out[over] = np.sign(out[over]) * (
+            _KNEE + (_CEILING - _KNEE) * np.tanh((np.abs(out[over]) - _KNEE) / (_CEILING - _KNEE))
+        )
+    return np.clip(out, -_CEILING, _CEILING).astype(np.float32)
 
 
 def soundtrack(
@@ -210,12 +256,12 @@ def soundtrack(
     n = round(duration_s * SAMPLE_RATE)
     music = music_bed(duration_s, seed)
     if tts is None or not lines:
-        return Soundtrack(music, None, 0)
+        return Soundtrack(loudness_normalise(music), None, 0)
     if isinstance(tts, EspeakTTS) and not tts.available():
         _log.warning("espeak-ng is not installed; rendering without voiceover")
-        return Soundtrack(music, None, 0)
+        return Soundtrack(loudness_normalise(music), None, 0)
     voice = np.zeros(n, dtype=np.float32)
-    spoken = 0
+    spoken = shortened = 0
     lead = int(0.12 * SAMPLE_RATE)
     ends = [*scene_starts_s[1:], duration_s]
     for line, start_s, end_s in zip(lines, scene_starts_s, ends, strict=True):
@@ -223,13 +269,12 @@ def soundtrack(
         room = round(end_s * SAMPLE_RATE) - start - int(0.08 * SAMPLE_RATE)
         if room <= 0 or not line.strip():
             continue
-        speech = _speak_fitting(tts, line, room)
+        speech, said = _speak_fitting(tts, line, room)
         if speech is None:
             continue
+        if said != " ".join(line.split()):
+            shortened += 1
         voice[start : start + len(speech)] += speech[: n - start]
         spoken += 1
-    mixed = duck(music, voice) + 0.9 * voice[None, :]
-    peak = float(np.abs(mixed).max())
-    if peak > 0.98:
-        mixed = np.tanh(mixed)  # soft limit rather than hard clipping
-    return Soundtrack(mixed.astype(np.float32), tts.name if spoken else None, spoken)
+    mixed = loudness_normalise(duck(music, voice) + 0.9 * voice[None, :])
+    return Soundtrack(mixed, tts.name if spoken else None, spoken, shortened)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from generation.engines.base import Frame
 
-__all__ = ["Box", "crop_window", "locate_product", "reframe"]
+__all__ = ["Box", "box_in_window", "crop_window", "locate_product", "product_in_frame", "reframe"]
 
 Box = tuple[float, float, float, float]
 """``(left, top, right, bottom)`` as fractions of the picture's width and height."""
@@ -81,6 +81,11 @@ def _box_in(image: Frame) -> Box | None:
             bx0, by0, bx1, by1 = _bounds(differs, 2, 98)
             x0, y0, x1, y1 = x0 + ring + bx0, y0 + ring + by0, x0 + ring + bx1, y0 + ring + by1
     return (x0 / w, y0 / h, x1 / w, y1 / h)
+
+
+def product_in_frame(image: Frame) -> Box | None:
+    """The product in one picture (fractions), or ``None`` when nothing stands out."""
+    return _box_in(image)
 
 
 def locate_product(images: Sequence[Frame]) -> Box:
@@ -148,3 +153,23 @@ def reframe(
         return np.ascontiguousarray(frame[top : top + height, left : left + width])
     image = Image.fromarray(frame)
     return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR, box=window))
+
+
+def box_in_window(
+    box: Box, window: tuple[float, float, float, float], src_w: int, src_h: int
+) -> Box:
+    """``box`` (fractions of the ``src_w x src_h`` source) as fractions of ``window``.
+
+    What a product box found on the master footage becomes in a frame cut from it by
+    :func:`crop_window`; parts outside the window are clipped away.
+    """
+    x0, y0, x1, y1 = window
+    w, h = x1 - x0, y1 - y0
+
+    def fx(v: float) -> float:
+        return min(1.0, max(0.0, (v * src_w - x0) / w))
+
+    def fy(v: float) -> float:
+        return min(1.0, max(0.0, (v * src_h - y0) / h))
+
+    return (fx(box[0]), fy(box[1]), fx(box[2]), fy(box[3]))

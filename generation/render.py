@@ -25,12 +25,22 @@ from generation.captions import write_captions
 from generation.compose import Compositor, Theme
 from generation.encode import VideoWriter
 from generation.engines.base import FootageEngine, Frame
+from generation.layout import Box, to_pixels, union
 from generation.platforms import aspect_for_size
 from generation.preview import PreviewCollector
 from generation.provenance import SigningConfig, sign_video
+from generation.quality import CatalogPrice, FrameWatch, QualityReport, run_gate
+from generation.reframe import box_in_window, crop_window, locate_product, product_in_frame
 from generation.spec import CreativeSpec
 
-__all__ = ["ProgressCallback", "RenderedCreative", "build_manifest", "render_creative"]
+__all__ = [
+    "ProgressCallback",
+    "RenderedCreative",
+    "build_manifest",
+    "catalog_price",
+    "product_box",
+    "render_creative",
+]
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``on_frame(done, total)`` after each frame is handed to the encoder."""
@@ -55,6 +65,7 @@ class RenderedCreative:
     preview_path: Path | None = None
     captions: tuple[Path, Path] | None = None
     signed: bool = False
+    quality: QualityReport | None = field(default=None, compare=False)
 
 
 def build_manifest(spec: CreativeSpec, engine_name: str) -> dict[str, Any]:
@@ -85,6 +96,62 @@ def build_manifest(spec: CreativeSpec, engine_name: str) -> dict[str, Any]:
         "duration_s": spec.duration_s,
         "frame_count": spec.frame_count,
     }
+
+
+def product_box(engine: FootageEngine, spec: CreativeSpec) -> Box | None:
+    """Where the product is in the creative's frames (pixels; the union over its shots).
+
+    A footage cache knows it from generation (found on the master, mapped through the
+    crop); any other engine is asked for each shot once more, and its first, middle and
+    last frames are searched. ``None`` when no shot shows anything that stands out.
+    """
+    fractions = []
+    entry = getattr(engine, "entry", None)
+    for shot, count in zip(spec.shots, spec.shot_frames, strict=True):
+        if callable(entry):
+            master = getattr(engine, "master", None) or (spec.width, spec.height)
+            found = entry(shot, master[0], master[1], spec.fps)
+            window = crop_window(master[0], master[1], spec.width, spec.height, found.product_box)
+            fractions.append(box_in_window(found.product_box, window, *master))
+            continue
+        wanted = {0, count // 2, count - 1}
+        picked = [
+            frame
+            for i, frame in enumerate(
+                itertools.islice(engine.frames(shot, spec.width, spec.height, spec.fps), count)
+            )
+            if i in wanted
+        ]
+        if picked:
+            fractions.append(locate_product(picked))
+    boxes = [to_pixels(b, spec.width, spec.height) for b in fractions if b != (0.0, 0.0, 1.0, 1.0)]
+    return union(boxes) if boxes else None
+
+
+def catalog_price(spec: CreativeSpec) -> CatalogPrice | None:
+    """The catalog's prices the spec was made from, for the gate's price rule."""
+    if spec.price_minor is None or spec.currency is None:
+        return None
+    top = spec.price_max_minor if spec.price_max_minor is not None else spec.price_minor
+    return CatalogPrice(spec.price_minor, top, spec.currency)
+
+
+def _watch(compositor: Compositor, spec: CreativeSpec) -> FrameWatch:
+    lb = compositor.plan.letterbox
+    boxes: dict[str, list[tuple[str, Box]]] = {}
+    for item in compositor.drawn:
+        boxes.setdefault(item.layer, []).append((f"{item.layer}.{item.role}", item.box))
+
+    def locate(frame: Frame) -> Box | None:
+        found = product_in_frame(frame)
+        if found is None:
+            return None
+        return lb.map_box(to_pixels(found, spec.width, spec.height))
+
+    def overlays_at(index: int) -> list[tuple[str, Box]]:
+        return [b for name in compositor.active_layers(index) for b in boxes.get(name, [])]
+
+    return FrameWatch(spec.fps, locate, overlays_at)
 
 
 def _check_frame(frame: Frame, spec: CreativeSpec, engine_name: str) -> None:
@@ -127,8 +194,11 @@ def render_creative(
 
     The poster is the first-shot frame where the hook (title and price) has fully faded
     in. The soundtrack is the generated music bed, with the script spoken by ``tts``
-    (if given) and the music ducked under it. ``extra_manifest`` is merged into the
-    manifest (and the signed credentials). Existing files of the same name are replaced
+    (if given) and the music ducked under it. Overlays are laid out around the product
+    (see :func:`product_box`). The quality gate (:mod:`generation.quality`) runs on
+    every render; its report is the manifest's ``"qa"`` and
+    :attr:`RenderedCreative.quality`. ``extra_manifest`` is merged into the manifest
+    (and the signed credentials). Existing files of the same name are replaced
     atomically. Raises ``ValueError`` for a bad ``name`` or an engine that breaks its
     frame contract.
     """
@@ -139,7 +209,8 @@ def render_creative(
     video_path = out_dir / f"{name}.mp4"
     poster_path = out_dir / f"{name}.jpg"
 
-    compositor = Compositor(spec, theme)
+    compositor = Compositor(spec, theme, product_box(engine, spec))
+    watch = _watch(compositor, spec)
     total = spec.frame_count
     poster: Frame | None = None
     last: Frame | None = None
@@ -156,6 +227,7 @@ def render_creative(
         def emit(frame: Frame) -> None:
             nonlocal index
             writer.write(frame)
+            watch.output(index, frame)
             if thumbs is not None:
                 thumbs.add(frame, index)
             index += 1
@@ -167,6 +239,8 @@ def render_creative(
             footage = engine.frames(shot, spec.width, spec.height, spec.fps)
             for frame in itertools.islice(footage, count):
                 _check_frame(frame, spec, engine.name)
+                if watch.want_sample(index):
+                    watch.footage(index, frame)
                 # The writer keeps a reference until encoded, so frames are never reused.
                 last = compositor.overlay(frame, index)
                 if index == compositor.poster_index:
@@ -184,9 +258,22 @@ def render_creative(
     _save_poster(poster, poster_path)
     preview_path = thumbs.save(out_dir / f"{name}.webp") if thumbs is not None else None
     captions = write_captions(spec, out_dir / name)
+    watch.finish(index)
+    end_card_still = spec.scene_frames[-1][0] + compositor.fade_frames
+    report = run_gate(
+        spec,
+        compositor.drawn,
+        watch,
+        video_path,
+        captions[0] if captions else None,
+        catalog_price(spec),
+        moving_until=end_card_still,
+    )
     manifest = {
         **build_manifest(spec, engine.name),
         "audio": sound.describe(),
+        "layout": compositor.describe(),
+        "qa": report.to_dict(),
         **(extra_manifest or {}),
     }
     if signing is not None:
@@ -204,4 +291,5 @@ def render_creative(
         preview_path=preview_path,
         captions=captions,
         signed=signing is not None,
+        quality=report,
     )

@@ -131,6 +131,10 @@ class CreativeSpec:
     end card), or empty for a silent, caption-free creative. ``burn_captions`` draws the
     lines into the picture (they always go to the WebVTT/SRT sidecars); ``ai_label`` adds
     a visible "AI-generated" label.
+
+    ``price_minor`` / ``price_max_minor`` / ``currency`` are the catalog's cheapest and
+    dearest variant prices, kept so the quality gate can check the drawn ``price_text``
+    against the catalog (``None``: not known, and the price check fails).
     """
 
     title: str
@@ -147,6 +151,9 @@ class CreativeSpec:
     lines: tuple[str, ...] = ()
     burn_captions: bool = True
     ai_label: bool = False
+    price_minor: int | None = None
+    price_max_minor: int | None = None
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shots", tuple(self.shots))

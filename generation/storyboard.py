@@ -7,7 +7,9 @@ card. Factors choose among fixed, honest templates (see :mod:`generation.adcopy`
 - ``style``: the motion preset (``mixed``, ``zoom``, ``pan``);
 - ``cta``: the end-card button text;
 - ``duration``: ``6s`` (hook, price, end card) or ``15s`` (hook, three feature shots,
-  price, end card); without it, one shot per photo at ``shot_seconds``;
+  price, end card), the platforms' common lengths; without it, ``15s`` for a product
+  with three or more photos and ``6s`` otherwise (``RenderConfig.shot_seconds`` sets a
+  custom cut, one shot per photo, for previews and tests);
 - ``aspect``: ``9:16``, ``1:1``, ``4:5`` or ``16:9``.
 
 Shots depend on the product (photo, seed), the style and the timing only, never on the
@@ -25,7 +27,7 @@ from pathlib import Path
 from reelcart.domain import CreativeJob
 from reelcart.money import format_money
 
-from .adcopy import ProductFacts, feature_lines, hook_line, offer_line
+from .adcopy import ProductFacts, char_budget, feature_lines, fit_line, hook_lines, offer_lines
 from .brand import BrandKit
 from .platforms import get_aspect, size_for
 from .provenance import SigningConfig
@@ -33,12 +35,14 @@ from .spec import CreativeSpec, ShotSpec
 
 __all__ = [
     "CTA_TEXT",
+    "DEFAULT_DURATIONS",
     "DURATIONS",
     "HOOKS",
     "MOTIONS",
     "STYLES",
     "RenderConfig",
     "master_size",
+    "price_text",
     "storyboard",
 ]
 
@@ -59,12 +63,17 @@ DURATIONS: dict[str, tuple[tuple[float, ...], float]] = {
     "6s": ((2.5, 2.0), 1.5),
     "15s": ((2.5, 2.5, 2.5, 2.5, 2.5), 2.5),
 }
+# Without a duration factor: the short cut, or the long one when there is enough to show.
+DEFAULT_DURATIONS = ("6s", "15s")
+_LONG_CUT_PHOTOS = 3
 
 
 @dataclass(frozen=True)
 class RenderConfig:
     """How big, how fast and how long creatives are rendered, by which engine, how branded.
 
+    ``shot_seconds`` (with ``end_card_seconds``, default 1.5) asks for a custom cut, one
+    shot per photo, when a job has no ``duration`` factor: for quick previews and tests.
     ``width x height`` is the size without an ``aspect`` factor; with one, the aspect's
     platform size scaled to the same long edge. ``aspects`` are all the aspect ratios the
     campaign renders: footage is generated once at a master size covering them all.
@@ -73,8 +82,8 @@ class RenderConfig:
     width: int = 1080
     height: int = 1920
     fps: int = 30
-    shot_seconds: float = 2.5
-    end_card_seconds: float = 1.5
+    shot_seconds: float | None = None
+    end_card_seconds: float | None = None
     engine: str = "motion"
     brand: BrandKit = field(default_factory=BrandKit)
     aspects: tuple[str, ...] = ()
@@ -101,13 +110,23 @@ def master_size(config: RenderConfig) -> tuple[int, int]:
     return max(w for w, _ in sizes), max(h for _, h in sizes)
 
 
+def price_text(job: CreativeJob) -> str:
+    """The price as shown: "from" the cheapest variant when the variants' prices differ."""
+    text = format_money(job.price_minor, job.currency)
+    if job.price_max_minor is not None and job.price_max_minor != job.price_minor:
+        return f"from {text}"
+    return text
+
+
 def _facts(job: CreativeJob, brand: str) -> ProductFacts:
     compare_at = None
-    if job.compare_at_minor is not None and job.compare_at_minor > job.price_minor:
+    varies = job.price_max_minor is not None and job.price_max_minor != job.price_minor
+    # "Was X, now Y" would be false for all variants but the cheapest.
+    if not varies and job.compare_at_minor is not None and job.compare_at_minor > job.price_minor:
         compare_at = format_money(job.compare_at_minor, job.currency)
     return ProductFacts(
         title=job.product_title,
-        price_text=format_money(job.price_minor, job.currency),
+        price_text=price_text(job),
         description=job.description,
         options=tuple((name, tuple(values)) for name, values in job.options),
         compare_at_text=compare_at,
@@ -137,6 +156,8 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
     duration = job.factors.get("duration")
     if duration is not None:
         _level(job, "duration", "", DURATIONS)
+    elif config.shot_seconds is None:
+        duration = DEFAULT_DURATIONS[len(job.image_paths) >= _LONG_CUT_PHOTOS]
     aspect = job.factors.get("aspect")
     if aspect is not None:
         get_aspect(aspect)  # raises for an unknown aspect
@@ -146,8 +167,9 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
     facts = _facts(job, brand_name)
 
     if duration is None:
+        assert config.shot_seconds is not None
         scenes: tuple[float, ...] = (config.shot_seconds,) * len(job.image_paths)
-        end_card = config.end_card_seconds
+        end_card = config.end_card_seconds or 1.5
         has_offer = False
     else:
         scenes, end_card = DURATIONS[duration]
@@ -167,10 +189,12 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
         for index, seconds in enumerate(scenes)
     )
     middle = len(shots) - 1 - (1 if has_offer else 0)
+    budgets = [char_budget(seconds) for seconds in scenes]
+    offer = [fit_line(offer_lines(facts), budgets[-1])] if has_offer and len(shots) > 1 else []
     lines = [
-        hook_line(facts, hook, brand.tone),
-        *feature_lines(facts, max(0, middle)),
-        *([offer_line(facts)] if has_offer and len(shots) > 1 else []),
+        fit_line(hook_lines(facts, hook, brand.tone), budgets[0]),
+        *feature_lines(facts, max(0, middle), budgets[1 : 1 + max(0, middle)]),
+        *offer,
         CTA_TEXT[cta],
     ]
     return CreativeSpec(
@@ -187,4 +211,7 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
         end_card_s=end_card,
         lines=tuple(lines),
         ai_label=brand.ai_label,
+        price_minor=job.price_minor,
+        price_max_minor=job.price_max_minor if job.price_max_minor is not None else job.price_minor,
+        currency=job.currency,
     )

@@ -23,6 +23,7 @@ __all__ = [
     "TextBlock",
     "displayable",
     "fit_text",
+    "fit_whole",
     "font_path_for",
     "load_font",
     "render_pill",
@@ -151,46 +152,93 @@ def _line_height(font: ImageFont.FreeTypeFont) -> int:
     return round((ascent + descent) * (1 + _LINE_GAP))
 
 
-def _break_word(word: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
-    """Split a word wider than ``max_width`` into pieces that fit (e.g. long SKUs)."""
-    pieces: list[str] = []
-    current = ""
-    for ch in word:
-        if current and font.getlength(current + ch) > max_width:
-            pieces.append(current)
-            current = ch
+# A number and its unit ("38 mm", "12 oz") stay on one line.
+_UNIT_MAX_LEN = 3
+
+
+def _tokens(text: str) -> list[str]:
+    """Words of ``text``; a number keeps a short unit after it (joined by a no-break space)."""
+    words: list[str] = []
+    for word in text.split():
+        if (
+            words
+            and words[-1][-1:].isdigit()
+            and word.rstrip(",.;:!?").isalpha()
+            and len(word.rstrip(",.;:!?")) <= _UNIT_MAX_LEN
+            and word.islower()
+        ):
+            words[-1] = f"{words[-1]}\u00a0{word}"
         else:
-            current += ch
-    if current:
-        pieces.append(current)
-    return pieces
+            words.append(word)
+    return words
+
+
+def _greedy(words: list[str], font: ImageFont.FreeTypeFont, max_width: float) -> int:
+    """How many lines a greedy wrap needs (a word wider than the box gets its own line)."""
+    lines, current = 0, ""
+    for word in words:
+        candidate = f"{current} {word}" if current else word
+        if current and font.getlength(candidate.replace("\u00a0", " ")) > max_width:
+            lines += 1
+            current = word
+        else:
+            current = candidate
+    return lines + 1
+
+
+def _balanced(words: list[str], count: int, font: ImageFont.FreeTypeFont) -> list[str]:
+    """``words`` in ``count`` lines, the widest line as narrow as possible.
+
+    Dynamic programming over break positions: minimise the widest line, then the sum of
+    squared widths (evenness). A one-word last line (an orphan) is avoided whenever the
+    text has more words than lines, since it reads as an afterthought ("… 38" / "mm").
+    """
+    n = len(words)
+    width = [[0.0] * (n + 1) for _ in range(n + 1)]
+    for i in range(n):
+        for j in range(i + 1, n + 1):
+            width[i][j] = font.getlength(" ".join(words[i:j]).replace("\u00a0", " "))
+    inf = (float("inf"), float("inf"))
+    # best[k][j]: cost of the first j words in k lines; back[k][j]: where line k starts.
+    best = [[inf] * (n + 1) for _ in range(count + 1)]
+    back = [[0] * (n + 1) for _ in range(count + 1)]
+    best[0][0] = (0.0, 0.0)
+    for k in range(1, count + 1):
+        for j in range(k, n + 1):
+            for i in range(k - 1, j):
+                prev = best[k - 1][i]
+                if prev == inf:
+                    continue
+                w = width[i][j]
+                orphan = (
+                    k == count and j == n and j - i == 1 and n > count and "\u00a0" not in words[i]
+                )
+                cost = (max(prev[0], w) + (1e6 if orphan else 0.0), prev[1] + w * w)
+                if cost < best[k][j]:
+                    best[k][j], back[k][j] = cost, i
+    lines: list[str] = []
+    j = n
+    for k in range(count, 0, -1):
+        i = back[k][j]
+        lines.append(" ".join(words[i:j]))
+        j = i
+    return lines[::-1]
 
 
 def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
-    """Greedy word wrap measured in real glyph widths; never returns an empty list."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}" if current else word
-        if font.getlength(candidate) <= max_width:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        if font.getlength(word) <= max_width:
-            current = word
-        else:
-            *full, current = _break_word(word, font, max_width)
-            lines.extend(full)
-    if current or not lines:
-        lines.append(current)
-    return lines
+    """Balanced word wrap measured in real glyph widths; never returns an empty list.
 
-
-def _truncate(line: str, font: ImageFont.FreeTypeFont, max_width: float) -> str:
-    while line and font.getlength(line.rstrip() + _ELLIPSIS) > max_width:
-        line = line[:-1]
-    return line.rstrip() + _ELLIPSIS
+    As few lines as a greedy wrap needs, with the words spread evenly over them and no
+    orphan word on the last line. Words are never split: a word wider than the box
+    stays whole (and :func:`fit_text` shrinks the font until it fits).
+    """
+    words = _tokens(text)
+    if not words:
+        return [""]
+    count = min(len(words), _greedy(words, font, max_width))
+    if count == 1:
+        return [" ".join(words).replace("\u00a0", " ")]
+    return [line.replace("\u00a0", " ") for line in _balanced(words, count, font)]
 
 
 @dataclass(frozen=True)
@@ -210,6 +258,41 @@ class TextBlock:
         return self.line_height * len(self.lines)
 
 
+def _fits(block: TextBlock, max_width: float, max_height: float, max_lines: int) -> bool:
+    return len(block.lines) <= max_lines and block.height <= max_height and block.width <= max_width
+
+
+def fit_whole(
+    text: str,
+    max_width: float,
+    max_height: float,
+    max_size: int,
+    min_size: int,
+    max_lines: int,
+    *,
+    font_path: Path | None = None,
+) -> TextBlock | None:
+    """Largest size in ``[min_size, max_size]`` at which all of ``text`` fits, else ``None``.
+
+    Nothing is ever cut: ad text either fits whole at a legible size or the caller
+    finds it another place (or a shorter, whole sentence). The font is ``font_path``
+    if it can draw ``text``, else the first fallback that can (see
+    :func:`font_path_for`); characters no font can draw are left out.
+    """
+    font_path = font_path_for(text, font_path)
+    text = displayable(text, font_path) or " "
+    size = max(1, max_size)
+    floor = max(1, min_size)
+    while True:
+        font = load_font(size, font_path)
+        block = TextBlock(tuple(wrap_text(text, font, max_width)), font, _line_height(font))
+        if _fits(block, max_width, max_height, max_lines):
+            return block
+        if size <= floor:
+            return None
+        size = max(floor, min(size - 1, int(size * 0.92)))
+
+
 def fit_text(
     text: str,
     max_width: float,
@@ -221,32 +304,34 @@ def fit_text(
     truncate: bool = True,
     font_path: Path | None = None,
 ) -> TextBlock:
-    """Largest font size in ``[min_size, max_size]`` at which ``text`` fits the box.
+    """Like :func:`fit_whole`, but always returns a block.
 
-    If even ``min_size`` does not fit: with ``truncate`` the last allowed line ends in an
-    ellipsis (fine for long product titles); without it the font keeps shrinking until
-    the text fits, for strings that must appear verbatim, such as prices.
-
-    The font is ``font_path`` if it can draw ``text``, else the first fallback that can
-    (see :func:`font_path_for`); characters no font can draw are left out.
+    If even ``min_size`` does not fit: with ``truncate`` the last allowed line ends,
+    after a whole word, in an ellipsis (for labels of internal review sheets, never for
+    ad copy); without it the font keeps shrinking until the whole text fits.
     """
-    font_path = font_path_for(text, font_path)
-    text = displayable(text, font_path) or " "
-    size = max(1, max_size)
-    floor = max(1, min_size) if truncate else 1
-    while True:
-        font = load_font(size, font_path)
-        lines = wrap_text(text, font, max_width)
-        block = TextBlock(tuple(lines), font, _line_height(font))
-        if len(lines) <= max_lines and block.height <= max_height:
-            return block
-        if size <= floor:
-            break
-        size = max(floor, min(size - 1, int(size * 0.92)))
-    kept = max(1, min(max_lines, int(max_height // block.line_height)))
+    block = fit_whole(
+        text,
+        max_width,
+        max_height,
+        max_size,
+        min_size if truncate else 1,
+        max_lines,
+        font_path=font_path,
+    )
+    if block is not None:
+        return block
+    path = font_path_for(text, font_path)
+    font = load_font(max(1, min_size), path)
+    lines = wrap_text(displayable(text, path) or " ", font, max_width)
+    line_height = _line_height(font)
+    kept = max(1, min(max_lines, int(max_height // line_height)))
     if len(lines) > kept:
-        lines = [*lines[: kept - 1], _truncate(lines[kept - 1], font, max_width)]
-    return TextBlock(tuple(lines), font, block.line_height)
+        last = lines[kept - 1]
+        while " " in last and font.getlength(last + _ELLIPSIS) > max_width:
+            last = last.rsplit(" ", 1)[0]
+        lines = [*lines[: kept - 1], last.rstrip(",;:") + _ELLIPSIS]
+    return TextBlock(tuple(lines), font, line_height)
 
 
 def render_text(

@@ -208,6 +208,8 @@ class CreativeJob(BaseModel):
     product_id: str
     product_title: str
     price_minor: int = Field(ge=0)
+    # The dearest variant's price when it differs: the ad then says "from <price_minor>".
+    price_max_minor: int | None = Field(default=None, ge=0)
     currency: str
     brand_name: str
     image_paths: tuple[str, ...] = Field(min_length=1)

@@ -5,9 +5,18 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pyloudnorm
 import pytest
 
-from generation.audio import SAMPLE_RATE, EspeakTTS, duck, music_bed, soundtrack
+from generation.audio import (
+    SAMPLE_RATE,
+    TARGET_LUFS,
+    EspeakTTS,
+    duck,
+    loudness_normalise,
+    music_bed,
+    soundtrack,
+)
 
 
 def _rms(x: np.ndarray) -> float:
@@ -40,20 +49,24 @@ def test_espeak_voiceover_fits_its_scenes() -> None:
     tts = EspeakTTS()
     said = tts.synthesize("Aloe face wash")
     assert said is not None and 0.3 * SAMPLE_RATE < len(said) < 3 * SAMPLE_RATE
+    long_sentence = "A very long line that cannot possibly be said in one second " * 3
     track = soundtrack(
-        4.0,
+        6.0,
         seed=2,
-        lines=["A very long line that cannot possibly be said in one second " * 3, "Shop now"],
-        scene_starts_s=[0.0, 1.0],
+        lines=[long_sentence.strip() + ".", "Aloe face wash. " + long_sentence, "Shop now"],
+        scene_starts_s=[0.0, 1.0, 3.0],
         tts=tts,
     )
-    assert track.samples.shape == (2, 4 * SAMPLE_RATE) and track.lines_spoken == 2
+    assert track.samples.shape == (2, 6 * SAMPLE_RATE)
+    # A sentence too long for its scene is not said at all (never cut mid-word); a line
+    # of several sentences loses its trailing ones.
+    assert track.lines_spoken == 2 and track.lines_shortened == 1
     assert track.voiceover == "espeak-ng"
-    # The first line was squeezed or cut to end before the second scene starts.
-    assert np.abs(track.samples).max() <= 1.0
+    loudness = pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(track.samples.T.astype(float))
+    assert abs(loudness - TARGET_LUFS) < 0.5 and np.abs(track.samples).max() < 0.9
 
 
 def test_no_lines_or_no_tts_gives_music_only() -> None:
     track = soundtrack(1.0, seed=3, lines=["hello"], scene_starts_s=[0.0], tts=None)
     assert track.voiceover is None and track.describe()["ducking_db"] == 0.0
-    assert np.array_equal(track.samples, music_bed(1.0, seed=3))
+    assert np.allclose(track.samples, loudness_normalise(music_bed(1.0, seed=3)))

@@ -11,7 +11,7 @@ import pytest
 
 from generation.compose import Compositor, safe_area
 from generation.spec import CreativeSpec, ShotSpec
-from generation.text import fit_text, load_font, wrap_text
+from generation.text import fit_text, fit_whole, load_font, wrap_text
 
 LONG_TITLE = (
     "Ultra-Soft Organic Cotton Hooded Bath Towel Wrap with Extra Long Pocketed Sleeves "
@@ -62,13 +62,16 @@ def test_price_is_never_truncated() -> None:
     assert block.font.getlength(price) <= 60
 
 
-def test_long_titles_wrap_then_truncate_with_ellipsis() -> None:
-    block = fit_text(LONG_TITLE, max_width=200, max_height=80, max_size=30, min_size=16,
-                     max_lines=2)  # fmt: skip
-    assert len(block.lines) == 2
-    assert block.lines[-1].endswith("…")
+def test_ad_text_never_cut_it_fits_whole_or_not_at_all() -> None:
+    assert fit_whole(LONG_TITLE, 200, 80, 30, 16, 2) is None
+    block = fit_whole(LONG_TITLE, 200, 400, 30, 8, 8)
+    assert block is not None and " ".join(block.lines) == LONG_TITLE
     assert all(block.font.getlength(line) <= 200 for line in block.lines)
-    assert block.height <= 80
+    # Review-sheet labels may still be shortened, but only after a whole word.
+    label = fit_text(LONG_TITLE, max_width=200, max_height=80, max_size=30, min_size=16,
+                     max_lines=2)  # fmt: skip
+    assert label.lines[-1].endswith("…")
+    assert label.lines[-1][:-1].split()[-1] in LONG_TITLE.replace(",", "").split()
 
 
 def test_short_titles_keep_the_largest_size() -> None:
@@ -76,12 +79,32 @@ def test_short_titles_keep_the_largest_size() -> None:
     assert block.font.size == 48 and block.lines == ("Mug",)
 
 
-def test_wrap_breaks_overlong_words() -> None:
-    font = load_font(20)
-    lines = wrap_text("SKU-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 blue", font, 80)
-    assert len(lines) > 2
-    assert all(font.getlength(line) <= 80 for line in lines)
-    assert "".join(lines).replace(" ", "") == "SKU-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789blue"
+def test_wrap_never_splits_a_word_the_font_shrinks_instead() -> None:
+    sku = "SKU-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    assert wrap_text(f"{sku} blue", load_font(20), 80) == [sku, "blue"]
+    block = fit_whole(f"{sku} blue", 80, 200, 20, 1, 2)
+    assert block is not None and " ".join(block.lines) == f"{sku} blue"
+    assert block.font.getlength(sku) <= 80 and block.font.size < 20
+
+
+@pytest.mark.parametrize(
+    ("title", "width", "expected"),
+    [
+        # The reported break: "Field Watch 38" / "mm". Balanced, unit kept with its number.
+        ("Field Watch 38 mm", 420, ["Field Watch", "38 mm"]),
+        ("Hand-Thrown Stoneware Pour-Over Coffee Dripper", 700,
+         ["Hand-Thrown Stoneware", "Pour-Over Coffee Dripper"]),
+        ("Insulated Steel Water Bottle", 560, ["Insulated Steel", "Water Bottle"]),
+    ],
+)  # fmt: skip
+def test_line_breaks_are_balanced_without_orphans(
+    title: str, width: int, expected: list[str]
+) -> None:
+    font = load_font(60)
+    lines = wrap_text(title, font, width)
+    assert lines == expected and len(lines[-1].split()) > 1
+    widths = [font.getlength(line) for line in lines]
+    assert max(widths) <= width and min(widths) > 0.45 * max(widths)
 
 
 def test_overlay_fades_in_then_holds(make_spec: Callable[..., CreativeSpec]) -> None:

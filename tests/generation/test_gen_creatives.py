@@ -22,6 +22,7 @@ from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
 from generation.jobs import render_job
 from generation.provenance import SigningConfig, read_credentials
+from generation.render import product_box
 from generation.reframe import crop_window, locate_product
 from generation.spec import ShotSpec
 from generation.storyboard import RenderConfig, master_size, storyboard
@@ -240,11 +241,14 @@ def test_price_badge_pixels_match_the_catalog_price(
     cache = FootageCache(MotionEngine(), data["config"].footage_dir, master_size(data["config"]))
     raw = list(cache.frames(spec.shots[1], spec.width, spec.height, spec.fps))[8]
 
+    product = product_box(cache, spec)
+
     def drawn(price_text: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-        compositor = Compositor(dataclasses.replace(spec, price_text=price_text))
-        out = raw.copy()
+        compositor = Compositor(dataclasses.replace(spec, price_text=price_text), None, product)
+        out = compositor.footage(raw)
         compositor.info_layer.blend_into(out)
-        return out.astype(int), compositor.text_boxes["info"][1]
+        box = next(d.box for d in compositor.drawn if d.layer == "info" and d.role == "price")
+        return out.astype(int), box
 
     right, box = drawn("$24.00")
     left, top, r, b = box

@@ -20,7 +20,7 @@ from generation.spec import CreativeSpec, ShotSpec
 MANIFEST_KEYS = {
     "engine", "factors", "shots", "title", "price_text", "cta_text", "hook",
     "width", "height", "fps", "duration_s", "frame_count", "aspect", "lines", "ai_label",
-    "audio", "provenance",
+    "audio", "provenance", "layout", "qa",
 }  # fmt: skip
 
 

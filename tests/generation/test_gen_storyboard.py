@@ -114,7 +114,7 @@ def test_copy_quotes_the_catalog_and_drops_risky_sentences(
     assert spec.lines[0] == "Aloe Face Wash, $24.00"
     assert "Gentle foaming gel with aloe & cucumber." in spec.lines
     assert "Vegan formula." in spec.lines
-    assert "2 size options: 100 ml, 250 ml" in spec.lines
+    assert "2 size options: 100 ml and 250 ml" in spec.lines
     # Prices, discounts and ratings the description claims are never repeated...
     for invented in ("$5", "80%", "Rated", "Default Title"):
         assert invented not in script
@@ -145,6 +145,9 @@ def test_very_long_titles_fit_the_safe_area(make_job: Callable[..., CreativeJob]
     for name, boxes in compositor.text_boxes.items():
         for box in boxes:
             assert compositor.area.contains(box), (name, box)
+    # Shrunk, never cut: every word of the title is drawn.
+    titles = [d.text for d in compositor.drawn if d.role == "title"]
+    assert titles and all(t == " ".join(LONG_TITLE.split()) for t in titles)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,461 @@
+"""The overlay plan of one creative: every text layer, sized and placed around the product.
+
+Planning happens once per creative, before the first frame. Captions take the free
+region that suits them best (the band below the product first); the headline (AI label,
+title, price) takes the best remaining one (the band above the product first). Each
+group is drawn at the largest size that fits its region and no smaller than a legible
+minimum; text is never cut. When no arrangement fits, the footage is letterboxed a
+little more and planning starts again (see :mod:`generation.layout`).
+
+The plan records every drawn string with its box (:class:`DrawnText`), which is what
+the quality gate (:mod:`generation.quality`) checks against the product, the frame and
+the catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from generation.layers import Layer, flatten, shrink_to, stack
+from generation.layout import Box, DrawnText, Letterbox, free_regions, inflate, letterbox
+from generation.platforms import SafeArea, safe_area
+from generation.spec import CreativeSpec
+from generation.text import (
+    RGB,
+    TextBlock,
+    fit_text,
+    fit_whole,
+    font_path_for,
+    load_font,
+    render_pill,
+    render_text,
+)
+
+__all__ = ["AI_LABEL", "DrawnText", "OverlayPlan", "Theme", "plan_overlays"]
+
+AI_LABEL = "AI-generated"
+# Footage scales tried in turn: full frame first, then ever deeper letterboxing.
+_SCALES = (1.0, 0.88, 0.78, 0.68, 0.6)
+# Size steps of a text group within one region, largest first.
+_STEPS = (1.0, 0.86, 0.74, 0.64, 0.55, 0.47, 0.4)
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Colours, font and logo of the overlays (built from a brand kit)."""
+
+    text: RGB = (255, 255, 255)
+    accent: RGB = (255, 212, 0)
+    on_accent: RGB = (18, 18, 18)
+    muted: RGB = (220, 220, 220)
+    font_path: Path | None = None
+    logo_path: Path | None = None
+
+
+@dataclass
+class OverlayPlan:
+    """Layers and where they are, for one creative in one aspect."""
+
+    area: SafeArea
+    letterbox: Letterbox
+    product: Box | None
+    regions: dict[str, str]
+    hook: Layer
+    info: Layer
+    label: Layer | None
+    captions: list[Layer | None]
+    end_card: Layer
+    drawn: list[DrawnText] = field(default_factory=list)
+
+    def boxes(self, layer: str) -> list[Box]:
+        return [d.box for d in self.drawn if d.layer == layer]
+
+
+# A part of a text group: given a size factor and the region, its image (None: no fit).
+Part = Callable[[float, SafeArea], tuple[Image.Image, str, str] | None]
+
+
+class _Planner:
+    lines_factor = 1
+
+    def __init__(self, spec: CreativeSpec, theme: Theme) -> None:
+        self.spec, self.theme = spec, theme
+        self.area = safe_area(spec.width, spec.height)
+        self.unit = min(spec.width, spec.height) / 1080
+
+    def px(self, value: float) -> int:
+        return max(1, round(value * self.unit))
+
+    # -- parts ----------------------------------------------------------------------------
+
+    def _block(
+        self, text: str, region: SafeArea, size: float, floor: float, lines: int, height: float
+    ) -> TextBlock | None:
+        return fit_whole(
+            text,
+            region.width * 0.94,
+            height,
+            max(self.px(floor), round(size * self.unit)),
+            self.px(floor),
+            lines,
+            font_path=self.theme.font_path,
+        )
+
+    def title_part(self, size: float, floor: float, lines: int, bold: bool) -> Part:
+        def part(k: float, region: SafeArea) -> tuple[Image.Image, str, str] | None:
+            block = self._block(
+                self.spec.title, region, size * k, floor, lines * self.lines_factor, region.height
+            )
+            if block is None:
+                return None
+            image = render_text(block, self.theme.text, bold=bold)
+            return image, "title", " ".join(block.lines)
+
+        return part
+
+    def price_part(self, size: float, floor: float) -> Part:
+        def part(k: float, region: SafeArea) -> tuple[Image.Image, str, str] | None:
+            block = self._block(self.spec.price_text, region, size * k, floor, 1, region.height)
+            if block is None:
+                return None
+            pill = render_pill(
+                block.lines[0],
+                block.font,
+                self.theme.accent,
+                self.theme.on_accent,
+                pad_x=block.font.size * 0.55,
+                pad_y=block.font.size * 0.32,
+            )
+            return pill, "price", block.lines[0]
+
+        return part
+
+    def label_part(self) -> Part:
+        def part(k: float, region: SafeArea) -> tuple[Image.Image, str, str] | None:
+            font = load_font(max(self.px(16), self.px(26 * k)), self.theme.font_path)
+            pill = render_pill(
+                AI_LABEL, font, (0, 0, 0), (255, 255, 255), pad_x=self.px(14), pad_y=self.px(8)
+            )
+            if pill.width > region.width:
+                return None
+            # Semi-transparent so it is legible without dominating the picture.
+            pill.putalpha(pill.getchannel("A").point(lambda v: v * 3 // 4))
+            return pill, "label", AI_LABEL
+
+        return part
+
+    # -- groups ---------------------------------------------------------------------------
+
+    def group(
+        self, parts: Sequence[Part], region: SafeArea, gap: float
+    ) -> list[tuple[Image.Image, str, str]] | None:
+        """The parts at the largest size step at which all of them fit ``region``."""
+        for k in _STEPS:
+            drawn = [p(k, region) for p in parts]
+            if any(d is None for d in drawn):
+                continue
+            kept = [d for d in drawn if d is not None]
+            height = sum(d[0].height for d in kept) + self.px(gap * k) * (len(kept) - 1)
+            if height <= region.height and all(d[0].width <= region.width for d in kept):
+                return kept
+        return None
+
+    def place(
+        self,
+        name: str,
+        drawn: list[tuple[Image.Image, str, str]],
+        region: SafeArea,
+        gap: int,
+        anchor: str,
+    ) -> tuple[list[tuple[Image.Image, int, int]], list[DrawnText]]:
+        total = sum(d[0].height for d in drawn) + gap * (len(drawn) - 1)
+        y = {
+            "top": region.top,
+            "bottom": region.bottom - total,
+            "middle": region.top + (region.height - total) // 2,
+        }[anchor]
+        placed, texts = [], []
+        for image, role, text in drawn:
+            x = region.left + (region.width - image.width) // 2
+            placed.append((image, x, y))
+            texts.append(DrawnText(name, role, text, (x, y, x + image.width, y + image.height)))
+            y += image.height + gap
+        return placed, texts
+
+    def caption(
+        self, line: str, region: SafeArea, size: float = 40
+    ) -> tuple[Image.Image, str] | None:
+        pad = self.px(12)
+        height = min(region.height, self.spec.height * 0.14) - 2 * pad
+        block = fit_whole(
+            line,
+            region.width * 0.92 - 2 * pad,
+            height,
+            self.px(size),
+            self.px(min(size, 22)),
+            3,
+            font_path=self.theme.font_path,
+        )
+        if block is None:
+            return None
+        text = render_text(block, self.theme.text, shadow=False)
+        box = Image.new("RGBA", (text.width + 2 * pad, text.height + 2 * pad), (0, 0, 0, 150))
+        box.alpha_composite(text, (pad, pad))
+        return box, " ".join(block.lines)
+
+
+def _caption_lines(spec: CreativeSpec) -> list[str]:
+    """Lines to burn in, per scene; the end card's line is not burned when it only repeats
+    the CTA button (one call to action on the end card)."""
+    if not spec.burn_captions or not spec.lines:
+        return []
+    lines = [line if line.strip() else "" for line in spec.lines]
+    if " ".join(lines[-1].split()).lower() == " ".join(spec.cta_text.split()).lower():
+        lines[-1] = ""
+    return lines
+
+
+_CAPTION_ORDER = ("bottom", "top", "left", "right")
+_HEADLINE_ORDER = ("top", "bottom", "left", "right")
+# Caption font sizes tried (at 1080 px), largest first, to leave the headline room.
+_CAPTION_SIZES = (40, 34, 29, 25, 22)
+Drawn = tuple[Image.Image, str, str]
+
+
+@dataclass
+class _Attempt:
+    captions: list[tuple[Image.Image, str] | None]
+    caption_region: SafeArea | None
+    hook: list[Drawn]
+    info: list[Drawn]
+    region: SafeArea
+    chosen: dict[str, str]
+
+
+def _try(planner: _Planner, regions: dict[str, SafeArea], label: bool) -> _Attempt | None:
+    """Captions, then headlines, into ``regions``; ``None`` when something does not fit.
+
+    Captions go where they fit best (below the product first), at the largest size
+    that still leaves the headline room in the region it shares with them, if any.
+    """
+    spec, px = planner.spec, planner.px
+    lines = _caption_lines(planner.spec)[:-1]
+    label_part = [planner.label_part()] if label else []
+    hook_parts = (
+        [*label_part, planner.title_part(54, 24, 2, False), planner.price_part(150, 26)]
+        if spec.hook == "price"
+        else [*label_part, planner.title_part(96, 30, 3, True), planner.price_part(60, 24)]
+    )
+    info_parts = [*label_part, planner.title_part(62, 26, 2, True), planner.price_part(46, 22)]
+
+    def headline(
+        free: dict[str, SafeArea],
+    ) -> tuple[str, list[Drawn], list[Drawn]] | None:
+        for name in sorted(free, key=_HEADLINE_ORDER.index):
+            hook = planner.group(hook_parts, free[name], 22)
+            info = planner.group(info_parts, free[name], 16)
+            if hook is not None and info is not None:
+                return name, hook, info
+        return None
+
+    if not any(lines):
+        found = headline(dict(regions))
+        if found is None:
+            return None
+        name, hook, info = found
+        return _Attempt([], None, hook, info, regions[name], {"headline": name})
+    for name in sorted(regions, key=_CAPTION_ORDER.index):
+        region = regions[name]
+        for size in _CAPTION_SIZES:
+            made = [planner.caption(line, region, size) if line else None for line in lines]
+            if any(m is None for m, line in zip(made, lines, strict=True) if line):
+                break  # smaller sizes only get the same answer in this region
+            tallest = max(m[0].height for m in made if m is not None)
+            free = dict(regions)
+            rest = SafeArea(region.left, region.top, region.right, region.bottom - tallest - px(16))
+            if rest.height > 0:
+                free[name] = rest
+            else:
+                del free[name]
+            found = headline(free)
+            if found is not None:
+                where, hook, info = found
+                chosen = {"captions": name, "headline": where}
+                return _Attempt(made, region, hook, info, free[where], chosen)
+    return None
+
+
+def _end_card(planner: _Planner, top: int, bottom: int) -> tuple[Layer, list[DrawnText]]:
+    spec, theme, px = planner.spec, planner.theme, planner.px
+    area = planner.area
+    card = SafeArea(area.left, top, area.right, bottom)
+    font_size = px(62)
+    cta_path = font_path_for(spec.cta_text, theme.font_path)
+    cta_font = load_font(font_size, cta_path)
+    while cta_font.getlength(spec.cta_text) > card.width * 0.8 and font_size > 8:
+        font_size = max(8, int(font_size * 0.9))
+        cta_font = load_font(font_size, cta_path)
+
+    def text(value: str, size: float, floor: float, lines: int, height: float) -> TextBlock:
+        # Never cut: fit whole at a legible size, else keep shrinking until it fits.
+        return fit_text(
+            value,
+            card.width * 0.94,
+            height,
+            px(size),
+            px(floor),
+            lines,
+            truncate=False,
+            font_path=theme.font_path,
+        )
+
+    brand = text(spec.brand_name, 46, 22, 2, spec.height * 0.08)
+    title = text(spec.title, 80, 30, 3, spec.height * 0.2)
+    price = text(spec.price_text, 120, 10, 1, spec.height * 0.1)
+    parts: list[Drawn] = []
+    if theme.logo_path is not None:
+        with Image.open(theme.logo_path) as opened:
+            logo = ImageOps.exif_transpose(opened).convert("RGBA")
+        logo = shrink_to(logo, round(card.width * 0.4), round(spec.height * 0.08))
+        parts.append((logo, "logo", ""))
+    cta = render_pill(
+        spec.cta_text,
+        cta_font,
+        theme.accent,
+        theme.on_accent,
+        pad_x=px(64),
+        pad_y=px(30),
+        min_width=min(round(card.width * 0.6), card.width),
+    )
+    parts += [
+        (render_text(brand, theme.muted), "brand", " ".join(brand.lines)),
+        (render_text(title, theme.text, bold=True), "title", " ".join(title.lines)),
+        (render_text(price, theme.accent), "price", " ".join(price.lines)),
+        (cta, "cta", spec.cta_text),
+    ]
+    placed = stack([p[0] for p in parts], px(40), card)
+    drawn = [
+        DrawnText("end_card", role, value, (x, y, x + im.width, y + im.height))
+        for (_, role, value), (im, x, y) in zip(parts, placed, strict=True)
+        if role != "logo"
+    ]
+    return flatten(placed, (spec.width, spec.height), None), drawn
+
+
+def _layout(planner: _Planner, product: Box | None) -> tuple[_Attempt, Letterbox, Box | None]:
+    spec, area = planner.spec, planner.area
+    margin = planner.px(24)
+    lb = letterbox(spec.width, spec.height, 1.0)
+    for scale in _SCALES if product is not None else (1.0,):
+        lb = letterbox(spec.width, spec.height, scale)
+        box = None
+        if product is not None:
+            box = inflate(lb.map_box(product), margin, spec.width, spec.height)
+        regions = {"top": area} if box is None else free_regions(area, box)
+        attempt = _try(planner, regions, spec.ai_label)
+        if attempt is not None:
+            return attempt, lb, box
+    # Nothing fits even letterboxed: the whole safe area at the smallest sizes; the
+    # quality gate then reports the overlap rather than this function hiding it.
+    for fallback in (planner, _Tiny(spec, planner.theme)):
+        attempt = _try(fallback, {"top": area}, spec.ai_label)
+        if attempt is not None:
+            return attempt, lb, box
+    raise ValueError(f"the text of {spec.title!r} does not fit a {spec.width}x{spec.height} frame")
+
+
+def plan_overlays(spec: CreativeSpec, theme: Theme, product: Box | None) -> OverlayPlan:
+    """Plan every overlay of ``spec`` around ``product`` (pixels of the footage frame).
+
+    ``product`` ``None`` means the product's place is unknown: the layout then only
+    keeps to the safe area.
+    """
+    planner = _Planner(spec, theme)
+    area, px = planner.area, planner.px
+    attempt, lb, box = _layout(planner, product)
+    region = attempt.region
+    anchor = "top" if attempt.chosen.get("headline") == "top" else "middle"
+    drawn: list[DrawnText] = []
+    layers: dict[str, Layer] = {}
+    for name, group, gap in (("hook", attempt.hook, 22), ("info", attempt.info, 16)):
+        placed, texts = planner.place(name, group, region, px(gap), anchor)
+        drawn += texts
+        # A soft dark gradient down to the region's end keeps white text readable over
+        # bright footage; it stops before the product.
+        layers[name] = flatten(
+            placed, (spec.width, spec.height), region.bottom if anchor == "top" else None
+        )
+    caption_layers: list[Layer | None] = []
+    holder = attempt.caption_region
+    for scene, made in enumerate(attempt.captions):
+        if made is None or holder is None:
+            caption_layers.append(None)
+            continue
+        image, text = made
+        x = holder.left + (holder.width - image.width) // 2
+        y = holder.bottom - image.height
+        caption_layers.append(Layer.from_rgba(image, x, y))
+        box_ = (x, y, x + image.width, y + image.height)
+        drawn.append(DrawnText(f"caption{scene}", "caption", text, box_))
+    # The end card: no product shows behind it (a blurred backdrop), so the whole safe
+    # area below the AI label, above any end caption, is the card's.
+    top, bottom = area.top, area.bottom
+    end_layers: list[tuple[Image.Image, int, int]] = []
+    if spec.ai_label:
+        made_label = planner.label_part()(1.0, area)
+        if made_label is not None:
+            pill = made_label[0]
+            end_layers.append((pill, area.left, area.top))
+            label_box = (area.left, area.top, area.left + pill.width, area.top + pill.height)
+            drawn.append(DrawnText("end_card", "label", AI_LABEL, label_box))
+            top = area.top + pill.height + px(12)
+    end_line = (_caption_lines(spec) or [""])[-1]
+    end_caption: Layer | None = None
+    if end_line:
+        made_end = planner.caption(end_line, area)
+        if made_end is not None:
+            image, text = made_end
+            x, y = area.left + (area.width - image.width) // 2, area.bottom - image.height
+            bottom = y - px(16)
+            end_caption = Layer.from_rgba(image, x, y)
+            scene = len(spec.shots)
+            drawn.append(
+                DrawnText(
+                    f"caption{scene}", "caption", text, (x, y, x + image.width, y + image.height)
+                )
+            )
+    if attempt.captions or end_caption is not None:
+        caption_layers += [None] * (len(spec.shots) - len(caption_layers))
+        caption_layers.append(end_caption)
+    card, card_drawn = _end_card(planner, top, bottom)
+    drawn += card_drawn
+    label_layer = flatten(end_layers, (spec.width, spec.height), None) if end_layers else None
+    return OverlayPlan(
+        area=area,
+        letterbox=lb,
+        product=box,
+        regions=attempt.chosen,
+        hook=layers["hook"],
+        info=layers["info"],
+        label=label_layer,
+        captions=caption_layers,
+        end_card=card,
+        drawn=drawn,
+    )
+
+
+class _Tiny(_Planner):
+    """The last resort for absurdly long text: any size, any number of lines, never cut.
+
+    The text then is too small to read, which is still better than a cut price or
+    title; such a creative reads badly and a person should shorten the catalog title.
+    """
+
+    lines_factor = 8
+
+    def px(self, value: float) -> int:
+        return max(1, round(value * self.unit / 8))
