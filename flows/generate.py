@@ -11,6 +11,7 @@ already made, and a run whose worker died leaves claims that lapse and are taken
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,15 +43,21 @@ from .gpu import job_windows, prepare_footage, use_gpu_slot
 
 __all__ = [
     "DEFAULT_FACTORS",
-    "LEASE_SECONDS",
+    "lease_seconds",
     "Planned",
     "generate_creatives",
     "plan_generation",
 ]
 
 DEFAULT_FACTORS: dict[str, list[str]] = {"hook": ["title", "price"]}
-# A live run renews its claims every third of this; a dead one's lapse after it.
-LEASE_SECONDS = 20.0
+
+
+def lease_seconds() -> float:
+    """How long a claim outlives its run's last renewal (a live run renews every third).
+
+    ``REELCART_RENDER_LEASE_SECONDS``: shorter notices a dead worker sooner.
+    """
+    return float(os.environ.get("REELCART_RENDER_LEASE_SECONDS", "20"))
 
 
 @dataclass(frozen=True)
@@ -135,7 +142,7 @@ def claim_batch(campaign: str, product_ids: list[str], run_id: str) -> list[Crea
             .where(Creative.campaign_id == record.id, Creative.product_id.in_(product_ids))
             .order_by(Creative.name)
         ).all()
-        claimed = [c for c in rows if claim(session, c.id, run_id, worker, LEASE_SECONDS)]
+        claimed = [c for c in rows if claim(session, c.id, run_id, worker, lease_seconds())]
         products = {
             p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))
         }
@@ -148,9 +155,9 @@ def keep_leases(run_id: str) -> Iterator[None]:
     stop = threading.Event()
 
     def beat() -> None:
-        while not stop.wait(LEASE_SECONDS / 3):
+        while not stop.wait(lease_seconds() / 3):
             with database().session() as session:
-                renew(session, run_id, LEASE_SECONDS)
+                renew(session, run_id, lease_seconds())
 
     thread = threading.Thread(target=beat, name="render-lease", daemon=True)
     thread.start()
