@@ -4,18 +4,20 @@ Every route but discovery needs ``Authorization: Bearer`` (constant-time check a
 ``settings.api_token``) and a supported ``API-Version``; every POST needs an
 ``Idempotency-Key`` (see :mod:`commerce.acp_idempotency`). ``Request-Id`` and
 ``Idempotency-Key`` are echoed. Errors use the flat ACP ``Error`` shape; an unexpected
-failure is a 500 ``processing_error`` without internals. Business calls run in a thread
-pool so the event loop keeps serving.
+failure is a 500 ``processing_error`` without internals. Bad input never reaches the core:
+bodies are bounded (413), JSON is depth-limited and free of NULs and lone surrogates (400),
+path ids are bounded; a lost database is a 503 ``service_unavailable`` with ``Retry-After``.
+Business calls run in a thread pool so the event loop keeps serving.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,6 +26,15 @@ from starlette.routing import BaseRoute, Route
 from connectors.storage import MediaStore
 from connectors.stripe import StripePayments
 from reelcart.db import Database
+from reelcart.http_limits import (
+    DATABASE_DOWN,
+    RETRY_AFTER_S,
+    BodyTooLarge,
+    JsonBodyError,
+    bad_string,
+    parse_json,
+    read_body,
+)
 from reelcart.models import Order
 from reelcart.settings import Settings
 
@@ -89,6 +100,7 @@ class _Api:
         token = settings.api_token.get_secret_value() if settings.api_token else None
         self._token = token.encode() if token else None
         self.idempotency = idempotency
+        self.max_body = settings.max_request_bytes
 
     def _authorised(self, request: Request) -> bool:
         scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
@@ -127,12 +139,25 @@ class _Api:
                         f"API-Version must be one of {', '.join(SUPPORTED_VERSIONS)}",
                         supported_versions=SUPPORTED_VERSIONS,
                     )
+                _check_path_params(request)
                 if method == "GET":
                     body = await run_in_threadpool(handler, request, None)
                     return JSONResponse(body, headers=echo)
                 return await self._post(request, handler, idempotent_scope, echo, narrow)
             except AcpError as error:
                 return _error_response(narrow(error) if narrow else error, echo)
+            except BodyTooLarge as exc:
+                return _error_response(AcpError(413, "request_too_large", str(exc)), echo)
+            except DATABASE_DOWN:
+                log.warning("ACP %s %s: database unavailable", method, path)
+                return _error_response(_unavailable(), echo)
+            except DataError:
+                # A value the database cannot hold slipped past validation: still the
+                # client's input, so a 400 rather than a 500.
+                log.warning("ACP %s %s: value refused by the database", method, path)
+                return _error_response(
+                    AcpError(400, "invalid", "a value in the request cannot be stored"), echo
+                )
             except Exception:
                 log.exception("ACP %s %s failed", method, path)
                 return _error_response(
@@ -157,14 +182,14 @@ class _Api:
             raise AcpError(400, "idempotency_key_required", "Idempotency-Key header is required")
         if len(key) > 255:
             raise AcpError(400, "invalid", "Idempotency-Key is at most 255 characters")
+        if problem := bad_string(key):
+            raise AcpError(400, "invalid", f"Idempotency-Key {problem}")
         echo["Idempotency-Key"] = key
-        raw = await request.body()
+        raw = await read_body(request, self.max_body)
         try:
-            body = json.loads(raw) if raw.strip() else None
-        except ValueError:
-            raise AcpError(
-                400, "invalid_json", "the request body is not valid JSON", param="$"
-            ) from None
+            body = parse_json(raw) if raw.strip() else None
+        except JsonBodyError as exc:
+            raise AcpError(400, exc.code, str(exc), param=exc.param) from None
         scope = f"bearer {scope_name}{request.url.path}"
         digest = fingerprint(body) if body is not None else fingerprint(raw.decode("latin-1"))
         replay = await run_in_threadpool(self.idempotency.begin, scope, key, digest)
@@ -183,6 +208,30 @@ class _Api:
             else:
                 await run_in_threadpool(self.idempotency.finish, scope, key, status, result)
         return JSONResponse(result, status_code=status, headers={**echo, **extra})
+
+
+def _unavailable() -> AcpError:
+    return AcpError(
+        503,
+        "service_unavailable",
+        "the service is temporarily unavailable; retry later",
+        type="service_unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+_MAX_ID = 255
+
+
+def _check_path_params(request: Request) -> None:
+    """Ids in the path are bounded and storable: never a database error further in."""
+    for value in request.path_params.values():
+        text = str(value)
+        problem = bad_string(text) or (
+            f"is longer than {_MAX_ID} characters" if len(text) > _MAX_ID else None
+        )
+        if problem:
+            raise AcpError(400, "invalid", f"the id in the path {problem}", param="$.id")
 
 
 def acp_routes(

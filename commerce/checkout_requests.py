@@ -4,21 +4,34 @@ Unknown top-level fields are refused (an agent cannot send ``totals``); nested o
 checkout does not interpret (affiliate attribution, risk signals, consents) are kept as
 JSON. Quantity: the 2026-04-17 ``Item`` has no quantity, so each ``line_items`` entry is one
 unit and repeating an id adds units; the open proposal's ``quantity`` (default 1) is also
-accepted. Both forms merge into one line per item.
+accepted. Both forms merge into one line per item. Integers are strict (``true`` or
+``"3"`` is not a quantity); ``metadata`` is bounded in size (it is stored and echoed).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetPydanticSchema,
+    StrictInt,
+    StringConstraints,
+)
+from typing_extensions import TypedDict
 
 __all__ = [
+    "METADATA_MAX_BYTES",
     "Address",
     "AuthenticationResult",
     "Buyer",
     "CancelRequest",
+    "Capabilities",
     "CompanyInfo",
     "CompleteRequest",
     "CreateRequest",
@@ -45,9 +58,9 @@ class Item(_Strict):
     id: str = Field(min_length=1, max_length=255)
     # Informational only: the merchant's catalog sets names and prices.
     name: str | None = None
-    unit_amount: int | None = None
+    unit_amount: StrictInt | None = None
     # The open proposal's quantity (not in the 2026-04-17 schema); default one unit.
-    quantity: int | None = Field(default=None, ge=1, le=10_000)
+    quantity: StrictInt | None = Field(default=None, ge=1, le=10_000)
 
 
 class Address(_Strict):
@@ -158,10 +171,47 @@ class AuthenticationResult(BaseModel):
     outcome_details: dict[str, Any] | None = None
 
 
+class InterventionsRequest(TypedDict, total=False):
+    """``InterventionCapabilities`` as an agent sends it; context fields are kept as given."""
+
+    __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
+    supported: list[str]
+    display_context: str
+    redirect_context: str
+    max_redirects: StrictInt
+    max_interaction_depth: StrictInt
+
+
+class Capabilities(TypedDict, total=False):
+    """The agent's ``Capabilities``: typed where the checkout reads it, a plain dict after."""
+
+    __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
+    interventions: InterventionsRequest
+    payment: dict[str, Any]
+    extensions: list[Any]
+
+
+# Validated as ``Capabilities``, handed on as the plain dict the checkout core reads.
+CapabilitiesDict = Annotated[
+    dict[str, Any], GetPydanticSchema(lambda _, handler: handler(Capabilities))
+]
+
+METADATA_MAX_BYTES = 16 * 1024
+
+
+def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, separators=(",", ":")).encode()) > METADATA_MAX_BYTES:
+        raise ValueError(f"metadata is larger than {METADATA_MAX_BYTES} bytes as JSON")
+    return value
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata)]
+
+
 class CreateRequest(_Strict):
     line_items: list[Item] = Field(min_length=1, max_length=100)
     currency: str = Field(min_length=3, max_length=3)
-    capabilities: dict[str, Any]
+    capabilities: CapabilitiesDict
     buyer: Buyer | None = None
     fulfillment_details: FulfillmentDetails | None = None
     fulfillment_groups: list[Any] | None = None
@@ -171,7 +221,7 @@ class CreateRequest(_Strict):
     locale: str | None = None
     timezone: str | None = None
     quote_id: str | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     order_notes: str | None = Field(default=None, max_length=5000)
 
 

@@ -15,7 +15,6 @@ so a redelivery is a no-op and a failed one is retried by Shopify. Topics:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -36,6 +35,7 @@ from connectors.storage import MediaStore
 from experiments.events import record_event
 from reelcart.db import Database
 from reelcart.domain import EventKind
+from reelcart.http_limits import DATABASE_DOWN, RETRY_AFTER_S, JsonBodyError, parse_json
 from reelcart.models import Creative, Product, ShopifyWebhookDelivery, utcnow
 from reelcart.money import to_minor_units
 from reelcart.settings import Settings
@@ -45,6 +45,7 @@ __all__ = ["SyncTrigger", "attribute_order", "process_delivery", "webhook_routes
 log = logging.getLogger(__name__)
 
 MAX_BODY = 5 * 1024 * 1024
+MAX_MINOR = 2**63 - 1  # what the events table's BIGINT holds
 _CREATIVE_PARAMS = ("rc_creative", "reelcart_creative", "creative_id")
 _CREATIVE_NOTES = ("reelcart_creative_id", "rc_creative", "creative_id")
 
@@ -75,15 +76,21 @@ def attribute_order(session: Session, payload: dict[str, Any]) -> str:
     if session.get(Creative, creative_id) is None:
         return f"unknown creative {creative_id[:64]}"
     currency = str(payload.get("currency") or "")
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+        currency = ""
     try:
-        amount = to_minor_units(str(payload.get("total_price")), currency)
+        amount: int | None = to_minor_units(str(payload.get("total_price")), currency or "USD")
     except ValueError:
         amount = None
-    order_gid = payload.get("admin_graphql_api_id") or f"gid://shopify/Order/{payload.get('id')}"
+    if amount is not None and amount > MAX_MINOR:
+        amount = None  # "1e400" is a number, not a price: kept as a purchase without amount
+    order_gid = str(
+        payload.get("admin_graphql_api_id") or f"gid://shopify/Order/{payload.get('id')}"
+    )[:200]
     product_id = None
     for line in payload.get("line_items") or []:
         if isinstance(line, dict) and line.get("product_id"):
-            product_id = f"gid://shopify/Product/{line['product_id']}"
+            product_id = f"gid://shopify/Product/{line['product_id']}"[:255]
             break
     occurred = None
     if isinstance(payload.get("created_at"), str):
@@ -101,7 +108,7 @@ def attribute_order(session: Session, payload: dict[str, Any]) -> str:
         amount_minor=amount,
         currency=currency or None,
         occurred_at=occurred,
-        data={"source": "shopify", "order_name": payload.get("name")},
+        data={"source": "shopify", "order_name": str(payload.get("name") or "")[:255]},
     )
     return f"purchase attributed to {creative_id}" if created else "purchase already recorded"
 
@@ -207,12 +214,12 @@ def webhook_routes(
             return _problem(401, "invalid_signature", "HMAC verification failed")
         webhook_id = request.headers.get("x-shopify-webhook-id", "").strip()
         topic = request.headers.get("x-shopify-topic", "").strip()
-        if not webhook_id or not topic or len(webhook_id) > 255:
+        if not webhook_id or not topic or len(webhook_id) > 255 or len(topic) > 64:
             return _problem(400, "bad_request", "X-Shopify-Webhook-Id and X-Shopify-Topic required")
         try:
-            payload = json.loads(body)
-        except ValueError:
-            return _problem(400, "bad_request", "body is not JSON")
+            payload = parse_json(body, finite=False)
+        except JsonBodyError as exc:
+            return _problem(400, "bad_request", f"body is not acceptable JSON: {exc}")
         if not isinstance(payload, dict):
             return _problem(400, "bad_request", "body must be a JSON object")
         shop = request.headers.get("x-shopify-shop-domain", "")[:255]
@@ -222,6 +229,13 @@ def webhook_routes(
             )
         except _Duplicate:
             outcome, needs_sync = "duplicate delivery", False
+        except DATABASE_DOWN:
+            # Not recorded, so Shopify's retry delivers it again once the database is back.
+            return JSONResponse(
+                {"error": "service_unavailable", "message": "database unavailable; retry"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         if needs_sync and trigger is not None:
             with db.session() as session:
                 uninstalled = (

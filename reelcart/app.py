@@ -5,10 +5,14 @@ A composition root: it wires every package together and nothing imports it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -24,6 +28,7 @@ from connectors.storage import MediaStore
 from experiments.report_routes import report_routes
 from reelcart.db import Database
 from reelcart.http_auth import BearerAuth, login_routes
+from reelcart.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
 from reelcart.settings import Settings
 
 __all__ = ["create_app"]
@@ -45,8 +50,9 @@ def _media_endpoint(store: MediaStore):  # type: ignore[no-untyped-def]
     async def media(request: Request) -> Response:
         key = request.path_params["key"]
         try:
-            exists = store.exists(key)
-        except ValueError:
+            # A folder (``/media/images``) is not media: only files are served.
+            exists = bool(store.fs.isfile(store._path(key)))
+        except (ValueError, OSError):
             exists = False
         if not exists:
             return JSONResponse({"error": "not_found", "message": "no such media"}, status_code=404)
@@ -67,9 +73,38 @@ def _media_endpoint(store: MediaStore):  # type: ignore[no-untyped-def]
     return media
 
 
-async def _health(_: Request) -> Response:
-    # "search" lets a load balancer or a benchmark wait until semantic search is warm.
-    return JSONResponse({"status": "ok", "search": SemanticIndex.shared().status()})
+def _health_endpoint(db: Database):  # type: ignore[no-untyped-def]
+    def ping() -> None:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    async def health(_: Request) -> Response:
+        # Not ready without the database: a load balancer then stops sending traffic here.
+        try:
+            await asyncio.wait_for(asyncio.to_thread(ping), timeout=3.0)
+        except (TimeoutError, *DATABASE_DOWN):
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        # "search" lets a load balancer or a benchmark wait until semantic search is warm.
+        return JSONResponse(
+            {"status": "ok", "database": "ok", "search": SemanticIndex.shared().status()}
+        )
+
+    return health
+
+
+_ACP_PATHS = ("/checkout_sessions", "/orders/", "/agentic_commerce/")
+
+
+def _error_shape(path: str, status: int, code: str, message: str) -> dict[str, Any]:
+    """Errors raised outside a route, in the shape of the protocol the path belongs to."""
+    if path.startswith(_ACP_PATHS):
+        kind = "service_unavailable" if status == 503 else "invalid_request"
+        return {"type": kind, "code": code, "message": message}
+    return {"error": code, "message": message}
 
 
 def create_app(
@@ -95,7 +130,7 @@ def create_app(
 
     return Starlette(
         routes=[
-            Route("/healthz", _health),
+            Route("/healthz", _health_endpoint(db)),
             Route("/media/{key:path}", _media_endpoint(store), methods=["GET", "HEAD"]),
             Route("/mcp", endpoint=BearerAuth(mcp_app, token)),
             # experiments: report page, event ingestion, click redirect, impression pixel
@@ -110,4 +145,11 @@ def create_app(
             *shopify_webhook_routes(db, store, settings),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(
+                RequestLimits,  # type: ignore[arg-type]
+                max_body=settings.max_request_bytes,
+                error_body=_error_shape,
+            )
+        ],
     )
