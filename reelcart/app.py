@@ -30,6 +30,7 @@ from reelcart.db import Database
 from reelcart.http_auth import BearerAuth, login_routes
 from reelcart.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
 from reelcart.settings import Settings
+from reelcart.signing import settings_key
 
 __all__ = ["create_app"]
 
@@ -119,6 +120,7 @@ def create_app(
     mcp = build_mcp_server(db, store, checkout=checkout)
     token = settings.api_token.get_secret_value() if settings.api_token else None
     secure_cookie = settings.resolved_public_base_url.startswith("https://")
+    session_key = settings_key(settings, "session")
     # The SDK's app routes /mcp itself; wrapping it whole keeps POST /mcp free of redirects.
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", host=settings.host)
 
@@ -135,9 +137,17 @@ def create_app(
             Route("/mcp", endpoint=BearerAuth(mcp_app, token)),
             # experiments: report page, event ingestion, click redirect, impression pixel
             # Report pages also take the /login cookie (GET only), so a browser can open them.
-            *login_routes(token, secure_cookie=secure_cookie),
+            *login_routes(
+                token,
+                secure_cookie=secure_cookie,
+                session_key=session_key,
+                attempts_per_minute=settings.login_attempts_per_minute,
+            ),
             *report_routes(
-                db, store, settings, auth=lambda app: BearerAuth(app, token, allow_cookie=True)
+                db,
+                store,
+                settings,
+                auth=lambda app: BearerAuth(app, token, allow_cookie=True, session_key=session_key),
             ),
             # ACP REST + /.well-known/acp.json (bearer auth checked inside, in ACP's error shape)
             *acp_routes(db, store, settings, service=checkout),
