@@ -6,14 +6,16 @@
   campaign results are the merchant's business data (a browser signs in at ``/login``).
 - ``POST /events`` event ingestion (bearer token): ``{"events": [TrackedEvent, ...]}``;
   each event is answered ``created``, ``duplicate`` or ``rejected`` with a reason.
-- ``GET /t/click/{creative_id}?s=<shopper>`` click-through: counts the click and
-  redirects to the product page with UTM parameters (``utm_content`` = creative id, also
-  ``rc_creative`` for the Shopify order's landing-site attribution). The target is built
-  server-side from the creative, never taken from the query: no open redirect.
-- ``GET /t/pixel/{creative_id}.gif?s=<shopper>`` a 1×1 impression pixel for feeds.
+- ``GET /t/click/{creative_id}?s=<shopper>&e=<expiry>&sig=<hmac>`` click-through: counts
+  the click and redirects to the product page with UTM parameters (``utm_content`` =
+  creative id, also ``rc_creative`` for the Shopify order's landing-site attribution). The
+  target is built server-side from the creative, never taken from the query: no open
+  redirect.
+- ``GET /t/pixel/{creative_id}.gif?s=…&e=…&sig=…`` a 1×1 impression pixel for feeds.
 
-Pixel and redirect are public by nature (they sit in feeds and ads); they only ever count
-one impression/click per shopper and creative.
+Pixel and redirect are public by nature (they sit in feeds and ads), so they count a hit
+only when its link was signed by the app (``experiments.tracking.tracking_links``), and only
+one impression/click per shopper and creative; any other hit is served but never counted.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import asyncio
 import base64
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -34,8 +35,10 @@ from starlette.routing import Route, request_response
 from starlette.types import ASGIApp
 
 from reelcart.db import Database
+from reelcart.http_limits import bad_string
 from reelcart.models import Campaign, Creative, Product
 from reelcart.settings import Settings
+from reelcart.signing import settings_key
 
 from .campaign_index import campaign_overview
 from .charts import factor_chart, product_chart
@@ -50,7 +53,14 @@ from .exports import (
 )
 from .headlines import headlines
 from .reports import render_html, render_index
-from .tracking import EventRejected, TrackedEvent, ingest_event, record_click, record_exposure
+from .tracking import (
+    EventRejected,
+    TrackedEvent,
+    ingest_event,
+    record_click,
+    record_exposure,
+    verified_shopper,
+)
 
 if TYPE_CHECKING:
     from connectors.storage import MediaStore
@@ -68,12 +78,6 @@ class _Batch(BaseModel):
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
-
-
-def _subject(request: Request) -> str:
-    supplied = request.query_params.get("s", "").strip()
-    # Anonymous hits are counted but never merged with another shopper.
-    return supplied[:128] if supplied else f"anon_{uuid.uuid4().hex}"
 
 
 def report_routes(
@@ -193,7 +197,11 @@ def report_routes(
             )
         return JSONResponse({"results": results})
 
+    tracking_key = settings_key(settings, "tracking")
+
     def _creative(creative_id: str) -> tuple[Creative, str] | None:
+        if bad_string(creative_id) or len(creative_id) > 255:
+            return None  # cannot name a creative (and PostgreSQL refuses a NUL)
         with db.session() as session:
             creative = session.get(Creative, creative_id)
             if creative is None or creative.status != "published":
@@ -207,8 +215,10 @@ def report_routes(
         if found is None:
             return _error(404, "not_found", "no such live creative")
         creative, campaign = found
+        shopper = verified_shopper(tracking_key, creative.id, request.query_params)
         with db.session() as session:
-            record_click(session, creative, _subject(request), source="redirect")
+            if shopper is not None:
+                record_click(session, creative, shopper, source="redirect")
             product = session.get(Product, creative.product_id)
         utm = urlencode(
             {
@@ -229,9 +239,10 @@ def report_routes(
 
     async def pixel(request: Request) -> Response:
         found = _creative(request.path_params["creative_id"])
-        if found is not None:
+        shopper = found and verified_shopper(tracking_key, found[0].id, request.query_params)
+        if found is not None and shopper:
             with db.session() as session:
-                record_exposure(session, found[0], _subject(request), source="pixel")
+                record_exposure(session, found[0], shopper, source="pixel")
         # Always a GIF: a broken image in a feed helps nobody; unknown ids count nothing.
         return Response(_GIF, media_type="image/gif", headers=_NO_STORE)
 

@@ -15,12 +15,20 @@ The rules, in one place:
   ``LATE_TOLERANCE`` old are accepted; a purchase that arrives before its impression is kept
   unattributed and ``attribute_pending`` attributes it once the impression is in. Events
   from more than ``CLOCK_SKEW`` in the future are refused.
+- **Public trackers count only what the app signed**: the click redirect and the pixel are
+  open to anyone, so a hit counts only when its link carries an unexpired HMAC over
+  (creative, shopper, expiry) made by :func:`tracking_links`. Anything else (no shopper, a
+  made-up shopper, a link for another creative, an expired one) is served but not counted.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy import select
@@ -28,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from reelcart.domain import EventKind
 from reelcart.models import Creative, Event, utcnow
+from reelcart.signing import sign, verify
 
 from .events import record_event
 
@@ -37,12 +46,15 @@ __all__ = [
     "LATE_TOLERANCE",
     "EventRejected",
     "TrackedEvent",
+    "TrackingLinks",
     "attribute_pending",
     "exposure_key",
     "find_exposure",
     "ingest_event",
     "record_click",
     "record_exposure",
+    "tracking_links",
+    "verified_shopper",
 ]
 
 ATTRIBUTION_WINDOW = timedelta(days=7)
@@ -202,3 +214,57 @@ def attribute_pending(session: Session, limit: int = 10_000) -> int:
             done += 1
     session.flush()
     return done
+
+
+@dataclass(frozen=True)
+class TrackingLinks:
+    """The signed click-through and impression-pixel URLs of one creative for one shopper."""
+
+    click_url: str
+    pixel_url: str
+
+
+def _tracking_message(creative_id: str, shopper: str, expires: int) -> str:
+    return f"track:{creative_id}:{shopper}:{expires}"
+
+
+def tracking_links(
+    base_url: str,
+    key: bytes,
+    creative_id: str,
+    shopper: str,
+    *,
+    ttl_seconds: int,
+    now: float | None = None,
+) -> TrackingLinks:
+    """Links that count one click / impression of ``creative_id`` by ``shopper``."""
+    expires = int((time.time() if now is None else now) + ttl_seconds)
+    query = urlencode(
+        {
+            "s": shopper,
+            "e": expires,
+            "sig": sign(key, _tracking_message(creative_id, shopper, expires)),
+        }
+    )
+    base = base_url.rstrip("/")
+    path_id = quote(creative_id, safe="")
+    return TrackingLinks(
+        click_url=f"{base}/t/click/{path_id}?{query}",
+        pixel_url=f"{base}/t/pixel/{path_id}.gif?{query}",
+    )
+
+
+def verified_shopper(
+    key: bytes | None, creative_id: str, query: Mapping[str, str], now: float | None = None
+) -> str | None:
+    """The shopper a tracking hit may be counted for, or ``None`` when it cannot be trusted."""
+    shopper = query.get("s", "")
+    expires = query.get("e", "")
+    signature = query.get("sig", "")
+    if not (shopper and len(shopper) <= 128 and expires.isdigit() and len(expires) <= 12):
+        return None
+    if int(expires) < (time.time() if now is None else now):
+        return None
+    if not verify(key, _tracking_message(creative_id, shopper, int(expires)), signature):
+        return None
+    return shopper

@@ -186,9 +186,6 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(
         default=5, ge=1, description="POST /login tries per client address per minute (429)."
     )
-    tracking_dedupe_seconds: int = Field(
-        default=1800, ge=1, description="One counted click / impression per shopper and creative."
-    )
     tracking_link_ttl_seconds: int = Field(
         default=30 * 86400, ge=60, description="How long a signed tracking link stays valid."
     )
