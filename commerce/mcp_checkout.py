@@ -2,17 +2,22 @@
 
 Each tool takes ``{meta, id, payload}``: ``meta`` carries what REST sends as headers
 (``api_version`` required, ``idempotency_key`` optional but honoured exactly as in REST),
-``payload`` is the REST request body. Results are the same ``CheckoutSession`` objects;
-ACP errors are JSON-RPC errors with code -32000 and the ACP ``Error`` in ``data``.
+``payload`` is the REST request body. Tools advertise the binding's full input and output
+schemas (bundled from the spec, ``acp_tool_schemas``) and inputs are validated against them
+as the binding requires. Results are the same ``CheckoutSession`` objects; ACP errors are
+JSON-RPC errors with code -32000 and the ACP ``Error`` in ``data``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Annotated, Any
 
 import anyio
-from mcp.server import MCPServer
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
 from mcp.types import ToolAnnotations
 from pydantic import Field
@@ -21,39 +26,131 @@ from reelcart.models import Order
 
 from .acp_idempotency import IdempotencyStore, fingerprint
 from .acp_rest import SUPPORTED_VERSIONS
+from .acp_tool_schemas import tool_schemas
 from .checkout import CheckoutService
-from .checkout_errors import AcpError
+from .checkout_errors import AcpError, jsonpath
 from .checkout_orders import order_view
 
-__all__ = ["ACP_ERROR_CODE", "register_checkout_tools"]
+__all__ = ["ACP_ERROR_CODE", "CHECKOUT_TOOL_NAMES", "checkout_tools"]
 
 ACP_ERROR_CODE = -32000
+CHECKOUT_TOOL_NAMES = (
+    "create_checkout_session",
+    "get_checkout_session",
+    "update_checkout_session",
+    "complete_checkout_session",
+    "cancel_checkout_session",
+    "get_order",
+)
 
-Meta = Annotated[
-    dict[str, Any],
-    Field(
-        description="Protocol metadata: api_version (required, e.g. 2026-04-17), "
-        "idempotency_key, request_id, ..."
-    ),
-]
+Meta = Annotated[dict[str, Any], Field(description="Protocol metadata (api_version, ...).")]
 SessionId = Annotated[str, Field(min_length=1, max_length=255, description="Checkout session id.")]
 Payload = Annotated[dict[str, Any], Field(description="The ACP REST request body.")]
 
-_WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+_WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+_READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+
+_GUIDE = {
+    "create_checkout_session": (
+        " line_items take variant ids from get_product (one entry per unit); capabilities "
+        "is required; put the shopper's id in payload.metadata.shopper_id so the purchase is "
+        "attributed to the video they saw. Totals are computed by the store."
+    ),
+    "complete_checkout_session": (
+        ' payment_data.handler_id is "card_tokenized"; instrument is {"type": "card", '
+        '"credential": {"type": "spt", "token": <a delegated token: spt_… from the '
+        "platform, or vt_… from this store's delegate_payment in test mode>}}."
+    ),
+    "cancel_checkout_session": " A paid session is refunded; held stock is released.",
+}
 
 
-def _rpc_error(error: AcpError) -> MCPError:
+class SchemaTool(Tool):
+    """A tool whose output schema is declared (the binding's), not derived from a type."""
+
+    declared_output_schema: dict[str, Any]
+
+    @property
+    def output_schema(self) -> dict[str, Any] | None:
+        return self.declared_output_schema
+
+
+def _acp_error(error: AcpError) -> MCPError:
     return MCPError(code=ACP_ERROR_CODE, message=error.message, data=error.body())
 
 
-def register_checkout_tools(server: MCPServer, checkout: CheckoutService) -> None:
-    """Add the ACP checkout tools and ``get_order`` to ``server``."""
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(tool_schemas()[name]["input_schema"])
+
+
+_COMPUTED = {"totals", "unit_amount", "amount", "subtotal", "total", "price"}
+
+
+def _validate(name: str, arguments: dict[str, Any]) -> None:
+    """Raise the ACP ``invalid_request`` an agent can fix, naming the offending field.
+
+    Paths inside ``payload`` are JSONPaths into the REST body (what ACP's ``param`` means);
+    others start at the tool arguments (``$.meta.api_version``).
+    """
+    error = best_match(_validator(name).iter_errors(arguments))
+    if error is None:
+        return
+    path = list(error.absolute_path)
+    message = error.message
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = error.schema.get("properties", {})
+        extra = sorted(k for k in error.instance if k not in allowed)
+        if extra:
+            path.append(extra[0])
+            message = f"unknown field {extra[0]!r}"
+            if extra[0] in _COMPUTED:
+                message = f"{extra[0]!r} is computed by the store from catalog prices; omit it"
+    elif error.validator == "required" and isinstance(error.instance, dict):
+        missing = [k for k in error.validator_value if k not in error.instance]
+        if missing:
+            path.append(missing[0])
+            message = f"{missing[0]!r} is required"
+    where = jsonpath(path[1:]) if path[:1] == ["payload"] else jsonpath(path)
+    code = "missing" if error.validator == "required" else "invalid"
+    raise AcpError(400, code, f"{where}: {message}", param=where)
+
+
+def _schema_tool(
+    fn: Callable[..., Any], name: str, title: str, annotations: ToolAnnotations
+) -> Tool:
+    schemas = tool_schemas()[name]
+    base = Tool.from_function(
+        fn,
+        name=name,
+        title=title,
+        description=schemas["description"] + _GUIDE.get(name, ""),
+        annotations=annotations,
+        structured_output=True,
+    )
+    return SchemaTool.model_validate(
+        {
+            **{field: getattr(base, field) for field in Tool.model_fields},
+            "parameters": schemas["input_schema"],
+            "declared_output_schema": schemas["output_schema"],
+        }
+    )
+
+
+def checkout_tools(checkout: CheckoutService) -> list[Tool]:
+    """The ACP checkout tools and ``get_order``, bound to ``checkout``."""
     idempotency = IdempotencyStore(checkout.db)
 
     async def call(
-        meta: dict[str, Any], scope: str, body: Any, run: Callable[[], dict[str, Any]]
+        name: str,
+        arguments: dict[str, Any],
+        scope: str,
+        run: Callable[[], dict[str, Any]],
     ) -> dict[str, Any]:
         try:
+            meta, body = arguments["meta"], arguments.get("payload")
             version = meta.get("api_version")
             if version not in SUPPORTED_VERSIONS:
                 raise AcpError(
@@ -63,7 +160,8 @@ def register_checkout_tools(server: MCPServer, checkout: CheckoutService) -> Non
                     param="$.meta.api_version",
                     supported_versions=SUPPORTED_VERSIONS,
                 )
-            key = meta.get("idempotency_key")
+            _validate(name, arguments)
+            key = meta.get("idempotency_key") if name != "get_checkout_session" else None
             if not key:
                 return await anyio.to_thread.run_sync(run)
             scope = f"mcp {scope}"
@@ -87,71 +185,109 @@ def register_checkout_tools(server: MCPServer, checkout: CheckoutService) -> Non
             await anyio.to_thread.run_sync(idempotency.finish, scope, str(key), 200, result)
             return result
         except AcpError as error:
-            raise _rpc_error(error) from None
+            raise _acp_error(error) from None
 
-    @server.tool(title="Create checkout session", annotations=_WRITE)
     async def create_checkout_session(meta: Meta, payload: Payload) -> dict[str, Any]:
-        """Start an ACP checkout: payload is CheckoutSessionCreateRequest (line_items,
-        currency, capabilities, fulfillment_details, metadata.shopper_id). Prices and
-        totals are computed by the store."""
-        return await call(meta, "create", payload, lambda: checkout.create(payload))
-
-    @server.tool(
-        title="Get checkout session",
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
-    )
-    async def get_checkout_session(meta: Meta, id: SessionId) -> dict[str, Any]:
-        """The current state of a checkout session."""
+        args = {"meta": meta, "payload": payload}
         return await call(
-            meta | {"idempotency_key": None}, "get", None, lambda: checkout.retrieve(id)
+            "create_checkout_session", args, "create", lambda: checkout.create(payload)
         )
 
-    @server.tool(title="Update checkout session", annotations=_WRITE)
+    async def get_checkout_session(meta: Meta, id: SessionId) -> dict[str, Any]:
+        args = {"meta": meta, "id": id}
+        return await call("get_checkout_session", args, "get", lambda: checkout.retrieve(id))
+
     async def update_checkout_session(
         meta: Meta, id: SessionId, payload: Payload
     ) -> dict[str, Any]:
-        """Change items, buyer, fulfillment details or the selected fulfillment option."""
-        return await call(meta, f"update {id}", payload, lambda: checkout.update(id, payload))
+        args = {"meta": meta, "id": id, "payload": payload}
+        return await call(
+            "update_checkout_session", args, f"update {id}", lambda: checkout.update(id, payload)
+        )
 
-    @server.tool(
-        title="Complete checkout session",
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=False,
-            open_world_hint=True,
-        ),
-    )
     async def complete_checkout_session(
         meta: Meta, id: SessionId, payload: Payload
     ) -> dict[str, Any]:
-        """Pay with payload.payment_data (a delegated token) and create the order."""
-        return await call(meta, f"complete {id}", payload, lambda: checkout.complete(id, payload))
+        args = {"meta": meta, "id": id, "payload": payload}
+        return await call(
+            "complete_checkout_session",
+            args,
+            f"complete {id}",
+            lambda: checkout.complete(id, payload),
+        )
 
-    @server.tool(title="Cancel checkout session", annotations=_WRITE)
     async def cancel_checkout_session(
         meta: Meta, id: SessionId, payload: Payload | None = None
     ) -> dict[str, Any]:
-        """Cancel a session (releases held stock; a paid session is refunded)."""
         body = payload or {}
-        return await call(meta, f"cancel {id}", body, lambda: checkout.cancel(id, body))
+        args = {"meta": meta, "id": id} | ({"payload": payload} if payload is not None else {})
+        return await call(
+            "cancel_checkout_session", args, f"cancel {id}", lambda: checkout.cancel(id, body)
+        )
 
-    @server.tool(
-        title="Get order", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False)
-    )
     async def get_order(
-        order_id: Annotated[str, Field(min_length=1, max_length=64, description="Order id.")],
+        order_id: Annotated[
+            str, Field(min_length=1, max_length=64, description="Order id (order.id).")
+        ],
     ) -> dict[str, Any]:
-        """An order created by a completed checkout (ACP Order object)."""
+        """An order created by a completed checkout (ACP ``Order``): status, line items,
+        totals and fulfillment. Order ids come from complete_checkout_session's result."""
 
         def load() -> dict[str, Any]:
             with checkout.db.session() as session:
                 order = session.get(Order, order_id)
                 if order is None:
-                    raise AcpError(404, "order_not_found", "Order not found", param="$.order_id")
+                    raise AcpError(
+                        404,
+                        "order_not_found",
+                        f"No order {order_id!r}; use the order.id that "
+                        "complete_checkout_session returned",
+                        param="$.order_id",
+                    )
                 return order_view(order, checkout.base_url)
 
         try:
             return await anyio.to_thread.run_sync(load)
         except AcpError as error:
-            raise _rpc_error(error) from None
+            raise _acp_error(error) from None
+
+    order_tool = Tool.from_function(
+        get_order, name="get_order", title="Get order", annotations=_READ, structured_output=True
+    )
+    order_schema = tool_schemas()["complete_checkout_session"]["output_schema"]["$defs"]
+    order_tool = SchemaTool.model_validate(
+        {
+            **{field: getattr(order_tool, field) for field in Tool.model_fields},
+            "declared_output_schema": {**order_schema["Order"], "$defs": order_schema},
+        }
+    )
+    return [
+        _schema_tool(create_checkout_session, "create_checkout_session", "Create checkout", _WRITE),
+        _schema_tool(get_checkout_session, "get_checkout_session", "Get checkout", _READ),
+        _schema_tool(update_checkout_session, "update_checkout_session", "Update checkout", _WRITE),
+        _schema_tool(
+            complete_checkout_session,
+            "complete_checkout_session",
+            "Complete checkout (pay)",
+            # Charges the shopper through the payment processor: an outside system.
+            ToolAnnotations(
+                read_only_hint=False,
+                destructive_hint=False,
+                idempotent_hint=False,
+                open_world_hint=True,
+            ),
+        ),
+        _schema_tool(
+            cancel_checkout_session,
+            "cancel_checkout_session",
+            "Cancel checkout",
+            # Cancelling ends the session for good (and refunds a paid one).
+            ToolAnnotations(
+                read_only_hint=False,
+                destructive_hint=True,
+                idempotent_hint=True,
+                open_world_hint=True,
+            ),
+        ),
+        order_tool,
+    ]

@@ -1,12 +1,21 @@
-"""The MCP server: the tools AI assistants call to find products and show their videos."""
+"""The MCP server: the tools AI assistants call to find products, watch their videos and buy.
+
+One builder serves every transport (streamable HTTP at ``/mcp``, stdio, in-memory): the same
+catalog tools, checkout tools and MCP App. The SDK negotiates the protocol era (the
+2025-11-25 handshake or 2026-07-28's stateless ``server/discover``); list results carry
+caching hints.
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from mcp.server import MCPServer
+from mcp.server.apps import Apps
+from mcp.server.caching import CacheHint
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from connectors.storage import MediaStore
@@ -14,20 +23,44 @@ from reelcart.db import Database
 
 from . import catalog
 from .checkout import CheckoutService
-from .mcp_checkout import register_checkout_tools
+from .mcp_app import APP_URI, register_app
+from .mcp_checkout import CHECKOUT_TOOL_NAMES, checkout_tools
 from .product_views import ProductDetail, ProductSummary, product_detail, product_summary
 from .search import search_products as semantic_search
 from .showcase import show_creative
 
-__all__ = ["SearchResults", "build_mcp_server"]
+__all__ = ["CATALOG_SCOPE", "CHECKOUT_SCOPE", "TOOL_SCOPES", "SearchResults", "build_mcp_server"]
 
 INSTRUCTIONS = """\
 reelcart sells this store's products to shoppers through you. Find products with
 search_products, then call get_product: it returns purchasable variants with prices and a
 showcase video (creative) to show the shopper. Prices are integer minor units with a
 display string; never quote a price that a tool did not return. Pass a stable shopper_id
-so the shopper keeps seeing the same video.
+so the shopper keeps seeing the same video, and the same id as
+payload.metadata.shopper_id when you create a checkout, so the sale is attributed to it.
 """
+
+CATALOG_SCOPE = "catalog:read"
+CHECKOUT_SCOPE = "checkout"
+# The OAuth scope each tool needs: reading the catalog vs. buying and reading orders.
+TOOL_SCOPES: dict[str, str] = {
+    "search_products": CATALOG_SCOPE,
+    "get_product": CATALOG_SCOPE,
+    "record_video_event": CATALOG_SCOPE,
+    "delegate_test_payment": CHECKOUT_SCOPE,
+    **dict.fromkeys(CHECKOUT_TOOL_NAMES, CHECKOUT_SCOPE),
+}
+
+# The tool set changes only with a deploy; any caller may share a cached list.
+_LIST_TTL_MS = 5 * 60 * 1000
+CACHE_HINTS: dict[str, CacheHint] = {
+    "server/discover": CacheHint(ttl_ms=_LIST_TTL_MS, scope="public"),
+    "tools/list": CacheHint(ttl_ms=_LIST_TTL_MS, scope="public"),
+    "resources/list": CacheHint(ttl_ms=_LIST_TTL_MS, scope="public"),
+    "resources/templates/list": CacheHint(ttl_ms=_LIST_TTL_MS, scope="public"),
+    "resources/read": CacheHint(ttl_ms=60 * 1000, scope="public"),
+    "prompts/list": CacheHint(ttl_ms=_LIST_TTL_MS, scope="public"),
+}
 
 
 class SearchResults(BaseModel):
@@ -36,16 +69,116 @@ class SearchResults(BaseModel):
     products: list[ProductSummary]
 
 
+def _detail_text(detail: ProductDetail) -> str:
+    """The whole answer in words, for clients that show no structured content or app."""
+    lines = [f"{detail.title} ({detail.id}) by {detail.vendor}", detail.description, "Variants:"]
+    for v in detail.variants:
+        state = "available" if v.available else "sold out"
+        lines.append(f"- {v.title} [{v.id}]: {v.price.display} ({state})")
+    if detail.creative:
+        c = detail.creative
+        lines.append(
+            f"Showcase video {c.creative_id} ({c.width}x{c.height}, {c.duration_s:.0f} s): "
+            f"{c.video_url} poster {c.poster_url}"
+        )
+    else:
+        lines.append("No showcase video yet.")
+    return "\n".join(line for line in lines if line)
+
+
+def _media_links(detail: ProductDetail) -> list[ResourceLink]:
+    c = detail.creative
+    if c is None:
+        return []
+    links = [
+        ResourceLink(
+            uri=c.video_url,
+            name=f"{detail.handle}-video",
+            title=f"{detail.title}: showcase video",
+            mime_type="video/mp4",
+        ),
+        ResourceLink(
+            uri=c.poster_url,
+            name=f"{detail.handle}-poster",
+            title=f"{detail.title}: poster",
+            mime_type="image/jpeg" if c.poster_url.endswith((".jpg", ".jpeg")) else "image/png",
+        ),
+    ]
+    if c.captions_url:
+        links.append(
+            ResourceLink(
+                uri=c.captions_url,
+                name=f"{detail.handle}-captions",
+                title=f"{detail.title}: captions",
+                mime_type="text/vtt",
+            )
+        )
+    return links
+
+
 def build_mcp_server(
-    db: Database, store: MediaStore, *, checkout: CheckoutService | None = None
+    db: Database,
+    store: MediaStore,
+    *,
+    checkout: CheckoutService | None = None,
 ) -> MCPServer:
     """An MCP server over the catalog in ``db``, with media URLs from ``store``.
 
-    With ``checkout``, the ACP MCP binding's checkout tools and ``get_order`` are added.
+    With ``checkout``, the ACP MCP binding's checkout tools, ``get_order`` and the App's Buy
+    button are added; every transport should pass one.
     """
-    server = MCPServer(name="reelcart", instructions=INSTRUCTIONS, version="0.1.0")
-    if checkout is not None:  # ACP checkout tools (commerce/mcp_checkout.py)
-        register_checkout_tools(server, checkout)
+    apps = Apps()
+    server_tools = checkout_tools(checkout) if checkout is not None else []
+
+    @apps.tool(
+        resource_uri=APP_URI,
+        name="get_product",
+        title="Get product",
+        # Not read-only: showing the video counts an impression for the experiment.
+        annotations=ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=False,
+        ),
+    )
+    def get_product(
+        product_id: Annotated[
+            str, Field(min_length=1, max_length=255, description="Product id or handle.")
+        ],
+        shopper_id: Annotated[
+            str | None,
+            Field(max_length=128, description="Stable id of the shopper or conversation."),
+        ] = None,
+    ) -> Annotated[CallToolResult, ProductDetail]:
+        """Full product details, purchasable variants with prices, and its showcase video
+        (with links to the video, poster and captions). Hosts with MCP Apps show the video
+        with a Buy button."""
+        with db.session() as session:
+            product = catalog.get_product(session, product_id)
+            if product is None:
+                raise ToolError(
+                    f"No product with id or handle {product_id!r}. "
+                    "Use search_products to find valid ids."
+                )
+            # An anonymous caller gets a fresh subject, returned so a purchase can cite it.
+            subject = shopper_id or f"anon_{uuid.uuid4().hex}"
+            creative = show_creative(session, product, subject)
+            detail = product_detail(product, store, creative, subject)
+        return CallToolResult(
+            content=[TextContent(type="text", text=_detail_text(detail)), *_media_links(detail)],
+            structured_content=detail.model_dump(mode="json"),
+        )
+
+    register_app(apps, db, store.public_base_url, checkout)
+    server = MCPServer(
+        name="reelcart",
+        instructions=INSTRUCTIONS,
+        version="0.2.0",
+        tools=server_tools,
+        extensions=[apps],
+        cache_hints=CACHE_HINTS,  # type: ignore[arg-type]
+    )
 
     @server.tool(
         title="Search products",
@@ -69,9 +202,9 @@ def build_mcp_server(
         ] = None,
     ) -> SearchResults:
         """Search the store's catalog by meaning (e.g. "gift for a coffee lover"), with
-        price range and in-stock filters."""
+        price range and in-stock filters. Unrelated products are left out, so an empty
+        list means nothing fits: widen the price range or try other words."""
         with db.session() as session:
-            # Semantic search (commerce/search.py); keyword search when the model is absent.
             products = semantic_search(
                 session,
                 query,
@@ -79,39 +212,8 @@ def build_mcp_server(
                 min_price_minor=min_price,
                 max_price_minor=max_price,
                 in_stock_only=in_stock_only,
-                wait=False,  # keyword answers while the model warms up in the background
             )
             summaries = [product_summary(p, store) for p in products]
         return SearchResults(query=query, count=len(summaries), products=summaries)
-
-    @server.tool(
-        title="Get product",
-        # Not read-only: showing the video counts an impression for the experiment.
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=False,
-        ),
-    )
-    def get_product(
-        product_id: Annotated[
-            str, Field(min_length=1, max_length=255, description="Product id or handle.")
-        ],
-        shopper_id: Annotated[
-            str | None,
-            Field(max_length=128, description="Stable id of the shopper or conversation."),
-        ] = None,
-    ) -> ProductDetail:
-        """Full product details, purchasable variants with prices, and its showcase video."""
-        with db.session() as session:
-            product = catalog.get_product(session, product_id)
-            if product is None:
-                raise ToolError(
-                    f"No product with id or handle {product_id!r}. "
-                    "Use search_products to find valid ids."
-                )
-            creative = show_creative(session, product, shopper_id)
-            return product_detail(product, store, creative)
 
     return server

@@ -78,6 +78,11 @@ class ProductDetail(BaseModel):
     variants: list[VariantView] = Field(description="Purchasable variants first.")
     image_urls: list[str]
     creative: CreativeView | None = Field(description="The showcase video to show the shopper.")
+    shopper_id: str | None = Field(
+        default=None,
+        description="The shopper the video was chosen for; pass it as "
+        "payload.metadata.shopper_id at checkout so the sale is attributed to this video.",
+    )
 
 
 def _available(variant: ProductVariant) -> bool:
@@ -113,7 +118,12 @@ def creative_view(creative: Creative, store: MediaStore) -> CreativeView:
     )
 
 
-def product_detail(product: Product, store: MediaStore, creative: Creative | None) -> ProductDetail:
+def product_detail(
+    product: Product,
+    store: MediaStore,
+    creative: Creative | None,
+    shopper_id: str | None = None,
+) -> ProductDetail:
     variants = sorted(product.variants, key=lambda v: (not _available(v), v.position))
     return ProductDetail(
         id=product.id,
@@ -140,4 +150,5 @@ def product_detail(product: Product, store: MediaStore, creative: Creative | Non
         ],
         image_urls=[store.url_for(i.media_key) for i in product.images],
         creative=creative_view(creative, store) if creative else None,
+        shopper_id=shopper_id,
     )

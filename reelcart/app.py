@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from commerce.acp_rest import acp_routes, build_checkout_service
 from commerce.checkout_reconcile import reconcile_in_background
-from commerce.mcp_server import build_mcp_server
+from commerce.mcp_http import mcp_door
 from commerce.search import SemanticIndex
 from commerce.shopify_publish import shopify_order_hook
 from commerce.shopify_webhooks import webhook_routes as shopify_webhook_routes
@@ -117,24 +117,23 @@ def create_app(
     # agent checkout (ACP): one checkout core behind REST and the MCP tools
     hooks = [shopify_order_hook(db, settings)] if shopify_configured(settings) else []
     checkout = build_checkout_service(db, store, settings, order_hooks=hooks)
-    mcp = build_mcp_server(db, store, checkout=checkout)
+    # MCP at /mcp (both eras, OAuth resource server) + /.well-known/oauth-protected-resource
+    mcp = mcp_door(settings, db, store, checkout)
     token = settings.api_token.get_secret_value() if settings.api_token else None
     secure_cookie = settings.resolved_public_base_url.startswith("https://")
     session_key = settings_key(settings, "session")
-    # The SDK's app routes /mcp itself; wrapping it whole keeps POST /mcp free of redirects.
-    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", host=settings.host)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         reconcile_in_background(checkout)  # payments a crash left unknown are settled
-        async with mcp.session_manager.run():
+        async with mcp.running():  # search warmed before the server says it is ready
             yield
 
     return Starlette(
         routes=[
             Route("/healthz", _health_endpoint(db)),
             Route("/media/{key:path}", _media_endpoint(store), methods=["GET", "HEAD"]),
-            Route("/mcp", endpoint=BearerAuth(mcp_app, token)),
+            *mcp.routes,
             # experiments: report page, event ingestion, click redirect, impression pixel
             # Report pages also take the /login cookie (GET only), so a browser can open them.
             *login_routes(

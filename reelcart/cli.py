@@ -172,10 +172,11 @@ def serve(
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = get_settings().model_copy(update=overrides)
-    if settings.api_token is None:
+    if settings.api_token is None and settings.oauth_issuer is None:
         err.print(
-            "[red]REELCART_API_TOKEN is not set.[/red] The MCP endpoint needs a bearer token; "
-            "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            "[red]Neither REELCART_API_TOKEN nor REELCART_OAUTH_ISSUER is set.[/red] The MCP "
+            "endpoint needs a bearer token (development) or an OAuth authorization server; "
+            "generate a token with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
         raise typer.Exit(2)
     Database.from_settings(settings).migrate()
@@ -185,15 +186,49 @@ def serve(
 
 @app.command()
 def mcp() -> None:
-    """Run the MCP server over stdio (for desktop assistants that launch it)."""
+    """Run the MCP server over stdio (for desktop assistants that launch it).
+
+    The same tools as /mcp, checkout included. Unless REELCART_PUBLIC_BASE_URL names a
+    running server, the app is also served on a free loopback port, so the video, poster
+    and captions links in tool results (and the MCP App) work.
+    """
+    import socket
+    import threading
+
+    import uvicorn
+
+    from commerce.acp_rest import build_checkout_service
+    from commerce.mcp_http import warm_search
     from commerce.mcp_server import build_mcp_server
     from connectors.storage import MediaStore
+    from reelcart.app import create_app
     from reelcart.db import Database
 
     settings = get_settings()
     db = Database.from_settings(settings)
     db.migrate()
-    build_mcp_server(db, MediaStore.from_settings(settings)).run("stdio")
+    media: uvicorn.Server | None = None
+    thread: threading.Thread | None = None
+    if settings.public_base_url is None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        settings = settings.model_copy(
+            update={"port": port, "public_base_url": f"http://127.0.0.1:{port}"}
+        )
+        config = uvicorn.Config(create_app(settings, db), log_level="warning", lifespan="on")
+        media = uvicorn.Server(config)
+        thread = threading.Thread(target=media.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+    store = MediaStore.from_settings(settings)
+    server = build_mcp_server(db, store, checkout=build_checkout_service(db, store, settings))
+    warm_search(db)  # before the first request: the first search is answered by meaning
+    try:
+        server.run("stdio")
+    finally:
+        if media is not None and thread is not None:
+            media.should_exit = True
+            thread.join(timeout=10)
 
 
 @app.command()
@@ -201,9 +236,9 @@ def products(
     query: Annotated[str, typer.Argument(help="Search words; empty lists all.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Search the synced catalog as an agent would."""
-    from commerce.catalog import search_products
+    """Search the synced catalog as an agent would (the MCP server's search)."""
     from commerce.product_views import product_summary
+    from commerce.search import search_products
     from connectors.storage import MediaStore
     from reelcart.db import Database
 

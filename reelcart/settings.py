@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token required by the MCP and ACP HTTP endpoints."
     )
+    oauth_issuer: str | None = Field(
+        default=None,
+        description="OAuth 2.1 authorization server (issuer URL) whose JWT access tokens "
+        "/mcp accepts; its JWKS is found from its metadata unless oauth_jwks_url is set.",
+    )
+    oauth_jwks_url: str | None = Field(default=None, description="JWKS URL of oauth_issuer.")
 
     host: str = Field(default="127.0.0.1", description="Interface `reelcart serve` binds.")
     port: int = Field(default=8787, ge=1, le=65535)

@@ -44,7 +44,8 @@ async def test_tools_are_listed_with_schemas_and_annotations(
 ) -> None:
     async with Client(build_mcp_server(shop, store)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert set(tools) == {"search_products", "get_product"}
+    assert set(tools) == {"search_products", "get_product", "record_video_event"}
+    assert tools["record_video_event"].meta["ui"]["visibility"] == ["app"]  # hidden from the model
     search = tools["search_products"]
     assert search.annotations is not None and search.annotations.read_only_hint is True
     assert search.input_schema["properties"]["limit"]["maximum"] == 50

@@ -63,7 +63,7 @@ def test_mcp_requires_the_bearer_token(served, headers: dict[str, str]) -> None:
     )
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
-    assert response.json()["error"] == "unauthorized"
+    assert response.json()["error"] == "invalid_token"  # RFC 6750
 
 
 def test_no_configured_token_refuses_everyone(tmp_path: Path) -> None:
