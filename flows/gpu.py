@@ -19,11 +19,18 @@ from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
 from generation.engines.registry import get_engine
-from generation.storyboard import RenderConfig, storyboard
+from generation.storyboard import RenderConfig, master_size, storyboard
 from reelcart.domain import CreativeJob
 from reelcart.settings import Settings
 
-__all__ = ["gpu_index", "gpu_slot", "job_windows", "prepare_footage", "use_gpu_slot"]
+__all__ = [
+    "gpu_index",
+    "gpu_slot",
+    "job_windows",
+    "prepare_footage",
+    "prepare_jobs",
+    "use_gpu_slot",
+]
 
 # Jobs whose footage is generated before their renders start; the renders (compose +
 # encode on the CPU) of one window then overlap the generation of the next.
@@ -54,13 +61,23 @@ def job_windows(jobs: Sequence[CreativeJob], size: int = WINDOW) -> Iterator[lis
         yield list(jobs[start : start + size])
 
 
-@task(cache_policy=NO_CACHE, tags=["gpu"])
-def prepare_footage(jobs: list[CreativeJob], config: RenderConfig) -> int:
-    """Generate the footage of every shot of ``jobs`` in batches; returns clips generated."""
-    engine = get_engine(config.engine)
-    shots = [shot for job in jobs for shot in storyboard(job, config).shots]
+def prepare_jobs(engine: Any, jobs: Sequence[CreativeJob], config: RenderConfig) -> int:
+    """Generate every shot of ``jobs`` in batches, at the size the renders will ask for.
+
+    Renders read footage through the footage cache at the campaign's master size (one
+    size covering every aspect), so that is the size generated here; any other size
+    would be generated a second time in the render threads. Returns clips generated.
+    """
     prepare = getattr(engine, "prepare", None)
     if prepare is None:
         return 0
-    generated: int = prepare(shots, config.width, config.height, config.fps)
+    shots = [shot for job in jobs for shot in storyboard(job, config).shots]
+    width, height = master_size(config)
+    generated: int = prepare(shots, width, height, config.fps)
     return generated
+
+
+@task(cache_policy=NO_CACHE, tags=["gpu"])
+def prepare_footage(jobs: list[CreativeJob], config: RenderConfig) -> int:
+    """Generate the footage of every shot of ``jobs`` in batches; returns clips generated."""
+    return prepare_jobs(get_engine(config.engine), jobs, config)
