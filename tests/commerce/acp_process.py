@@ -58,7 +58,8 @@ class AcpProcess:
         self.log = log
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 60.0) -> AcpProcess:
+    def launch(self) -> AcpProcess:
+        """Start the process; :meth:`wait_ready` waits for it (launch several, then wait)."""
         with self.log.open("ab") as out:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.commerce.acp_process"],
@@ -67,6 +68,10 @@ class AcpProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        return self
+
+    def wait_ready(self, timeout_s: float = 60.0) -> AcpProcess:
+        assert self._proc is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -78,6 +83,9 @@ class AcpProcess:
                 time.sleep(0.1)
         self.kill()
         raise RuntimeError("server did not start")
+
+    def start(self, timeout_s: float = 60.0) -> AcpProcess:
+        return self.launch().wait_ready(timeout_s)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook, no transaction finished, no reply sent."""
