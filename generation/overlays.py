@@ -31,8 +31,10 @@ from generation.text import (
     fit_whole,
     font_path_for,
     load_font,
+    pill_size,
     render_pill,
     render_text,
+    text_image_size,
 )
 
 __all__ = ["AI_LABEL", "DrawnText", "OverlayPlan", "Theme", "plan_overlays"]
@@ -75,8 +77,18 @@ class OverlayPlan:
         return [d.box for d in self.drawn if d.layer == layer]
 
 
-# A part of a text group: given a size factor and the region, its image (None: no fit).
-Part = Callable[[float, SafeArea], tuple[Image.Image, str, str] | None]
+@dataclass(frozen=True)
+class Piece:
+    """A measured part of a text group, drawn only once its place is chosen."""
+
+    size: tuple[int, int]
+    role: str
+    text: str
+    draw: Callable[[], Image.Image]
+
+
+# A part of a text group: given a size factor and the region, its piece (None: no fit).
+Part = Callable[[float, SafeArea], Piece | None]
 
 
 class _Planner:
@@ -106,45 +118,56 @@ class _Planner:
         )
 
     def title_part(self, size: float, floor: float, lines: int, bold: bool) -> Part:
-        def part(k: float, region: SafeArea) -> tuple[Image.Image, str, str] | None:
+        def part(k: float, region: SafeArea) -> Piece | None:
             block = self._block(
                 self.spec.title, region, size * k, floor, lines * self.lines_factor, region.height
             )
             if block is None:
                 return None
-            image = render_text(block, self.theme.text, bold=bold)
-            return image, "title", " ".join(block.lines)
+            return Piece(
+                text_image_size(block, bold=bold),
+                "title",
+                " ".join(block.lines),
+                lambda: render_text(block, self.theme.text, bold=bold),
+            )
 
         return part
 
     def price_part(self, size: float, floor: float) -> Part:
-        def part(k: float, region: SafeArea) -> tuple[Image.Image, str, str] | None:
+        def part(k: float, region: SafeArea) -> Piece | None:
             block = self._block(self.spec.price_text, region, size * k, floor, 1, region.height)
             if block is None:
                 return None
-            pill = render_pill(
-                block.lines[0],
-                block.font,
-                self.theme.accent,
-                self.theme.on_accent,
-                pad_x=block.font.size * 0.55,
-                pad_y=block.font.size * 0.32,
+            text, font = block.lines[0], block.font
+            pad_x, pad_y = font.size * 0.55, font.size * 0.32
+            return Piece(
+                pill_size(text, font, pad_x=pad_x, pad_y=pad_y),
+                "price",
+                text,
+                lambda: render_pill(
+                    text, font, self.theme.accent, self.theme.on_accent, pad_x=pad_x, pad_y=pad_y
+                ),
             )
-            return pill, "price", block.lines[0]
 
         return part
 
     def label_part(self) -> Part:
-        def part(k: float, region: SafeArea) -> tuple[Image.Image, str, str] | None:
+        def part(k: float, region: SafeArea) -> Piece | None:
             font = load_font(max(self.px(16), self.px(26 * k)), self.theme.font_path)
-            pill = render_pill(
-                AI_LABEL, font, (0, 0, 0), (255, 255, 255), pad_x=self.px(14), pad_y=self.px(8)
-            )
-            if pill.width > region.width:
+            pad_x, pad_y = self.px(14), self.px(8)
+            size = pill_size(AI_LABEL, font, pad_x=pad_x, pad_y=pad_y)
+            if size[0] > region.width:
                 return None
-            # Semi-transparent so it is legible without dominating the picture.
-            pill.putalpha(pill.getchannel("A").point(lambda v: v * 3 // 4))
-            return pill, "label", AI_LABEL
+
+            def draw() -> Image.Image:
+                pill = render_pill(
+                    AI_LABEL, font, (0, 0, 0), (255, 255, 255), pad_x=pad_x, pad_y=pad_y
+                )
+                # Semi-transparent so it is legible without dominating the picture.
+                pill.putalpha(pill.getchannel("A").point(lambda v: v * 3 // 4))
+                return pill
+
+            return Piece(size, "label", AI_LABEL, draw)
 
         return part
 
@@ -152,43 +175,40 @@ class _Planner:
 
     def group(
         self, parts: Sequence[Part], region: SafeArea, gap: float
-    ) -> list[tuple[Image.Image, str, str]] | None:
-        """The parts at the largest size step at which all of them fit ``region``."""
+    ) -> tuple[list[Piece], int] | None:
+        """The parts (and the gap between them) at the largest size step that fits."""
         for k in _STEPS:
-            drawn = [p(k, region) for p in parts]
-            if any(d is None for d in drawn):
+            made = [p(k, region) for p in parts]
+            kept = [m for m in made if m is not None]
+            if len(kept) < len(made):
                 continue
-            kept = [d for d in drawn if d is not None]
-            height = sum(d[0].height for d in kept) + self.px(gap * k) * (len(kept) - 1)
-            if height <= region.height and all(d[0].width <= region.width for d in kept):
-                return kept
+            space = self.px(gap * k)
+            height = sum(m.size[1] for m in kept) + space * (len(kept) - 1)
+            if height <= region.height and all(m.size[0] <= region.width for m in kept):
+                return kept, space
         return None
 
     def place(
-        self,
-        name: str,
-        drawn: list[tuple[Image.Image, str, str]],
-        region: SafeArea,
-        gap: int,
-        anchor: str,
+        self, name: str, pieces: list[Piece], region: SafeArea, gap: int, anchor: str
     ) -> tuple[list[tuple[Image.Image, int, int]], list[DrawnText]]:
-        total = sum(d[0].height for d in drawn) + gap * (len(drawn) - 1)
+        total = sum(p.size[1] for p in pieces) + gap * (len(pieces) - 1)
         y = {
             "top": region.top,
             "bottom": region.bottom - total,
             "middle": region.top + (region.height - total) // 2,
         }[anchor]
         placed, texts = [], []
-        for image, role, text in drawn:
+        for piece in pieces:
+            image = piece.draw()
             x = region.left + (region.width - image.width) // 2
             placed.append((image, x, y))
-            texts.append(DrawnText(name, role, text, (x, y, x + image.width, y + image.height)))
+            texts.append(
+                DrawnText(name, piece.role, piece.text, (x, y, x + image.width, y + image.height))
+            )
             y += image.height + gap
         return placed, texts
 
-    def caption(
-        self, line: str, region: SafeArea, size: float = 40
-    ) -> tuple[Image.Image, str] | None:
+    def caption(self, line: str, region: SafeArea, size: float = 40) -> Piece | None:
         pad = self.px(12)
         height = min(region.height, self.spec.height * 0.14) - 2 * pad
         block = fit_whole(
@@ -202,10 +222,18 @@ class _Planner:
         )
         if block is None:
             return None
-        text = render_text(block, self.theme.text, shadow=False)
-        box = Image.new("RGBA", (text.width + 2 * pad, text.height + 2 * pad), (0, 0, 0, 150))
-        box.alpha_composite(text, (pad, pad))
-        return box, " ".join(block.lines)
+        text_w, text_h = text_image_size(block, shadow=False)
+        box_size = (text_w + 2 * pad, text_h + 2 * pad)
+        if box_size[1] > region.height or box_size[0] > region.width:
+            return None  # the drawn box (text plus its padding) must fit, not just the ink
+
+        def draw() -> Image.Image:
+            text = render_text(block, self.theme.text, shadow=False)
+            box = Image.new("RGBA", box_size, (0, 0, 0, 150))
+            box.alpha_composite(text, (pad, pad))
+            return box
+
+        return Piece(box_size, "caption", " ".join(block.lines), draw)
 
 
 def _caption_lines(spec: CreativeSpec) -> list[str]:
@@ -223,15 +251,14 @@ _CAPTION_ORDER = ("bottom", "top", "left", "right")
 _HEADLINE_ORDER = ("top", "bottom", "left", "right")
 # Caption font sizes tried (at 1080 px), largest first, to leave the headline room.
 _CAPTION_SIZES = (40, 34, 29, 25, 22)
-Drawn = tuple[Image.Image, str, str]
 
 
 @dataclass
 class _Attempt:
-    captions: list[tuple[Image.Image, str] | None]
+    captions: list[Piece | None]
     caption_region: SafeArea | None
-    hook: list[Drawn]
-    info: list[Drawn]
+    hook: tuple[list[Piece], int]
+    info: tuple[list[Piece], int]
     region: SafeArea
     chosen: dict[str, str]
 
@@ -254,7 +281,7 @@ def _try(planner: _Planner, regions: dict[str, SafeArea], label: bool) -> _Attem
 
     def headline(
         free: dict[str, SafeArea],
-    ) -> tuple[str, list[Drawn], list[Drawn]] | None:
+    ) -> tuple[str, tuple[list[Piece], int], tuple[list[Piece], int]] | None:
         for name in sorted(free, key=_HEADLINE_ORDER.index):
             hook = planner.group(hook_parts, free[name], 22)
             info = planner.group(info_parts, free[name], 16)
@@ -274,7 +301,7 @@ def _try(planner: _Planner, regions: dict[str, SafeArea], label: bool) -> _Attem
             made = [planner.caption(line, region, size) if line else None for line in lines]
             if any(m is None for m, line in zip(made, lines, strict=True) if line):
                 break  # smaller sizes only get the same answer in this region
-            tallest = max(m[0].height for m in made if m is not None)
+            tallest = max(m.size[1] for m in made if m is not None)
             free = dict(regions)
             rest = SafeArea(region.left, region.top, region.right, region.bottom - tallest - px(16))
             if rest.height > 0:
@@ -316,7 +343,7 @@ def _end_card(planner: _Planner, top: int, bottom: int) -> tuple[Layer, list[Dra
     brand = text(spec.brand_name, 46, 22, 2, spec.height * 0.08)
     title = text(spec.title, 80, 30, 3, spec.height * 0.2)
     price = text(spec.price_text, 120, 10, 1, spec.height * 0.1)
-    parts: list[Drawn] = []
+    parts: list[tuple[Image.Image, str, str]] = []
     if theme.logo_path is not None:
         with Image.open(theme.logo_path) as opened:
             logo = ImageOps.exif_transpose(opened).convert("RGBA")
@@ -381,8 +408,8 @@ def plan_overlays(spec: CreativeSpec, theme: Theme, product: Box | None) -> Over
     anchor = "top" if attempt.chosen.get("headline") == "top" else "middle"
     drawn: list[DrawnText] = []
     layers: dict[str, Layer] = {}
-    for name, group, gap in (("hook", attempt.hook, 22), ("info", attempt.info, 16)):
-        placed, texts = planner.place(name, group, region, px(gap), anchor)
+    for name, group in (("hook", attempt.hook), ("info", attempt.info)):
+        placed, texts = planner.place(name, group[0], region, group[1], anchor)
         drawn += texts
         # A soft dark gradient down to the region's end keeps white text readable over
         # bright footage; it stops before the product.
@@ -395,7 +422,7 @@ def plan_overlays(spec: CreativeSpec, theme: Theme, product: Box | None) -> Over
         if made is None or holder is None:
             caption_layers.append(None)
             continue
-        image, text = made
+        image, text = made.draw(), made.text
         x = holder.left + (holder.width - image.width) // 2
         y = holder.bottom - image.height
         caption_layers.append(Layer.from_rgba(image, x, y))
@@ -408,7 +435,7 @@ def plan_overlays(spec: CreativeSpec, theme: Theme, product: Box | None) -> Over
     if spec.ai_label:
         made_label = planner.label_part()(1.0, area)
         if made_label is not None:
-            pill = made_label[0]
+            pill = made_label.draw()
             end_layers.append((pill, area.left, area.top))
             label_box = (area.left, area.top, area.left + pill.width, area.top + pill.height)
             drawn.append(DrawnText("end_card", "label", AI_LABEL, label_box))
@@ -418,7 +445,7 @@ def plan_overlays(spec: CreativeSpec, theme: Theme, product: Box | None) -> Over
     if end_line:
         made_end = planner.caption(end_line, area)
         if made_end is not None:
-            image, text = made_end
+            image, text = made_end.draw(), made_end.text
             x, y = area.left + (area.width - image.width) // 2, area.bottom - image.height
             bottom = y - px(16)
             end_caption = Layer.from_rgba(image, x, y)

@@ -26,8 +26,10 @@ __all__ = [
     "fit_whole",
     "font_path_for",
     "load_font",
+    "pill_size",
     "render_pill",
     "render_text",
+    "text_image_size",
     "wrap_text",
 ]
 
@@ -262,6 +264,7 @@ def _fits(block: TextBlock, max_width: float, max_height: float, max_lines: int)
     return len(block.lines) <= max_lines and block.height <= max_height and block.width <= max_width
 
 
+@lru_cache(maxsize=4096)
 def fit_whole(
     text: str,
     max_width: float,
@@ -334,6 +337,28 @@ def fit_text(
     return TextBlock(tuple(lines), font, line_height)
 
 
+def _text_pads(size: float, shadow: bool, bold: bool) -> tuple[int, int]:
+    weight = max(1, round(size * 0.025)) if bold else 0
+    return (max(2, round(size * 0.12)) if shadow else 1) + weight, weight
+
+
+def text_image_size(
+    block: TextBlock, *, shadow: bool = True, bold: bool = False, align_width: int | None = None
+) -> tuple[int, int]:
+    """The ``(width, height)`` :func:`render_text` gives ``block``, without drawing it."""
+    pad, _ = _text_pads(block.font.size, shadow, bold)
+    return max(block.width, align_width or 0) + 2 * pad, block.height + 2 * pad
+
+
+@lru_cache(maxsize=2048)
+def pill_size(
+    text: str, font: ImageFont.FreeTypeFont, *, pad_x: float, pad_y: float, min_width: int = 0
+) -> tuple[int, int]:
+    """The ``(width, height)`` :func:`render_pill` gives, without drawing it."""
+    left, top, right, bottom = font.getbbox(text)
+    return max(min_width, round(right - left + 2 * pad_x)), round(bottom - top + 2 * pad_y)
+
+
 def render_text(
     block: TextBlock,
     fill: RGB,
@@ -349,10 +374,8 @@ def render_text(
     font has a single (regular) weight, and headlines need more presence than that.
     """
     size = block.font.size
-    weight = max(1, round(size * 0.025)) if bold else 0
-    pad = (max(2, round(size * 0.12)) if shadow else 1) + weight
-    width = max(block.width, align_width or 0) + 2 * pad
-    height = block.height + 2 * pad
+    pad, weight = _text_pads(size, shadow, bold)
+    width, height = text_image_size(block, shadow=shadow, bold=bold, align_width=align_width)
     image = Image.new("RGBA", (width, height), (*fill, 0))
     if shadow:
         shade = Image.new("L", (width, height), 0)
@@ -399,8 +422,7 @@ def render_pill(
     """A rounded "sticker" with centred text, used for price badges and the CTA button."""
     left, top, right, bottom = font.getbbox(text)
     text_w, text_h = right - left, bottom - top
-    width = max(min_width, round(text_w + 2 * pad_x))
-    height = round(text_h + 2 * pad_y)
+    width, height = pill_size(text, font, pad_x=pad_x, pad_y=pad_y, min_width=min_width)
     # Supersample the shape so its rounded edge is anti-aliased.
     scale = 3
     shape = Image.new("L", (width * scale, height * scale), 0)
