@@ -99,8 +99,10 @@ class Settings(BaseSettings):
     video_width: int = Field(default=1080, ge=64)
     video_height: int = Field(default=1920, ge=64)
     video_fps: int = Field(default=30, ge=1, le=120)
-    shot_seconds: float = Field(default=2.5, gt=0, le=30)
-    end_card_seconds: float = Field(default=1.5, gt=0, le=10)
+    # Unset: a creative without a duration factor is the platforms' 6 s or 15 s cut. Set:
+    # a custom cut of one shot per photo (quick previews, tests).
+    shot_seconds: float | None = Field(default=None, gt=0, le=30)
+    end_card_seconds: float | None = Field(default=None, gt=0, le=10)
     # -- creatives: brand kit, voiceover, provenance (generation/brand.py, provenance.py) --
     brand_kit_path: Path | None = Field(
         default=None,
