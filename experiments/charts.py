@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers and workers
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 from .evaluation import CampaignReport, ProductExperiment
 
@@ -93,6 +94,8 @@ def factor_chart(report: CampaignReport) -> bytes:
             ax.errorbar([v], [y], xerr=[[lo], [hi]], fmt="o", color=color, capsize=4)
         ax.axvline(1.0, color=_OFF, linestyle="--")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(ScalarFormatter())
         ax.set_yticks(ys, [f"{f.factor}: {f.leader} vs {c.level}" for f, c in rows])
         ax.invert_yaxis()
     ax.set_xlabel("odds ratio of buying, pooled across products (always-valid interval)")

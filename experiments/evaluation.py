@@ -81,6 +81,7 @@ class ProductExperiment:
     challengers: list[dict[str, str]] = field(default_factory=list)
     # Declared now, or by an earlier evaluation (its losers are retired since).
     winner_id: str | None = None
+    winner_reason: str = ""
 
     @property
     def srm_ok(self) -> bool:
@@ -203,9 +204,10 @@ def _product_experiment(
         arm.weight = w
     srm_p = _srm(session, campaign.id, product_id, [c.id for c in creatives])
     winner_id = live_arms[verdict.winner].creative_id if verdict.winner is not None else None
+    winner_reason = verdict.reason if winner_id else ""
     if winner_id is None:
-        winner_id = session.scalars(
-            select(ExperimentDecision.creative_id)
+        earlier = session.scalars(
+            select(ExperimentDecision)
             .where(
                 ExperimentDecision.campaign_id == campaign.id,
                 ExperimentDecision.product_id == product_id,
@@ -215,6 +217,11 @@ def _product_experiment(
             .order_by(ExperimentDecision.created_at.desc())
             .limit(1)
         ).first()
+        if earlier is not None:
+            winner_id = earlier.creative_id
+            winner_reason = f"decided {earlier.created_at:%Y-%m-%d %H:%M}: " + str(
+                earlier.detail.get("reason", "")
+            )
     if apply and live:
         _act(session, campaign, live, verdict, weights, method, challengers)
     return ProductExperiment(
@@ -226,6 +233,7 @@ def _product_experiment(
         method=method,
         challengers=challengers,
         winner_id=winner_id,
+        winner_reason=winner_reason,
     )
 
 
@@ -307,6 +315,11 @@ def _reweigh_after(
         for arm in live:
             arm.weight = arm.weight / total if total > 0 else 1.0 / len(live)
         weights = {a.creative_id: a.weight for a in [*live, *hit]}
+        if exp.product_id in steps.sole:
+            exp.winner_id = steps.sole[exp.product_id]
+            exp.winner_reason = "campaign-wide: " + ", ".join(
+                f"{f} = {v}" for f, v in sorted(steps.winners.items())
+            )
         record_allocation(session, campaign.id, exp.product_id, weights, "factor_retire")
 
 

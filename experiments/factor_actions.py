@@ -5,6 +5,7 @@ records it as ``ExperimentDecision`` rows in the same shapes as the per-product 
 
 - ``retire`` per creative, ``detail = {"scope": "campaign", "factor", "level", "p"}``;
 - ``factor_winner`` once per factor and level, product ``*`` (campaign-wide);
+- ``winner`` for a product the retirements leave with one live creative;
 - ``challengers`` per product, ``detail = {"remix_of": {...}, "variants": [{...}, ...]}``
   plus ``scope``/``winners``: new variants that carry the winning levels, one other factor
   changed, never a losing level and never a variant the product already has.
@@ -64,6 +65,8 @@ class NextSteps:
     retire: list[Retirement] = field(default_factory=list)
     # Products whose every live creative has a losing level: kept until challengers land.
     kept: list[str] = field(default_factory=list)
+    # Products left with one live creative: it is their winner (by the campaign's verdict).
+    sole: dict[str, str] = field(default_factory=dict)
     challengers: list[Challengers] = field(default_factory=list)
 
     @property
@@ -112,6 +115,8 @@ def plan_next_steps(
                 Retirement(c.id, c.name, product_id, f, lvl, losing[(f, lvl)])
                 for c, (f, lvl) in doomed
             ]
+            if doomed and len(survivors) == 1:
+                steps.sole[product_id] = survivors[0].id
         if not steps.winners:
             continue
         pool = survivors or live
@@ -166,6 +171,17 @@ def apply_next_steps(session: Session, campaign: Campaign, steps: NextSteps) -> 
                     "level": r.level,
                     "p": r.p_adjusted,
                 },
+            )
+        )
+    reason = "campaign-wide: " + ", ".join(f"{f} = {v}" for f, v in sorted(steps.winners.items()))
+    for product_id, creative_id in sorted(steps.sole.items()):
+        session.add(
+            ExperimentDecision(
+                campaign_id=campaign.id,
+                product_id=product_id,
+                kind="winner",
+                creative_id=creative_id,
+                detail={"reason": reason, "scope": "campaign"},
             )
         )
     known = _recorded(session, campaign.id, CAMPAIGN_WIDE, "factor_winner")

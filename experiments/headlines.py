@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .evaluation import CampaignReport
 from .factor_effects import FactorEffect
 
-__all__ = ["Headline", "factor_headline", "headlines", "next_step_lines"]
+__all__ = ["Headline", "chance_text", "factor_headline", "headlines", "next_step_lines"]
 
 _VERDICT = {"winner": "Decided", "running": "Not decided yet", "collecting": "Collecting data"}
 
@@ -30,6 +30,15 @@ class Headline:
 
 def _pct(x: float) -> str:
     return f"{x * 100:.1f}%"
+
+
+def chance_text(chance: float) -> str:
+    """A probability as a person reads it: never "100%" for what is only nearly certain."""
+    if chance >= 0.9995:
+        return "over 99.9%"
+    if chance <= 0.0005:
+        return "under 0.1%"
+    return f"{chance:.1%}"
 
 
 def factor_headline(effect: FactorEffect) -> Headline:
@@ -50,8 +59,7 @@ def factor_headline(effect: FactorEffect) -> Headline:
         f"(same products, {c.mh.strata} compared); odds ratio {c.mh.odds_ratio:.2f}, "
         f"interval {c.ci[0]:.2f}–{hi}"
     )
-    chance = "over 99.9%" if c.chance_better >= 0.9995 else f"{c.chance_better:.1%}"
-    sure = f"{chance} likely that {effect.leader} sells better than {c.level}"
+    sure = f"{chance_text(c.chance_better)} likely that {effect.leader} sells better than {c.level}"
     return Headline(effect.factor, effect.status, title, text, sure, effect.reason)
 
 

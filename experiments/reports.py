@@ -15,7 +15,7 @@ from reelcart.money import format_money
 from .campaign_index import CampaignOverview
 from .evaluation import ArmReport, CampaignReport, ProductExperiment
 from .exports import factor_rows
-from .headlines import headlines, next_step_lines
+from .headlines import chance_text, headlines, next_step_lines
 from .metrics import METRICS
 
 __all__ = ["markdown_summary", "render_html", "render_index", "table_rows"]
@@ -39,7 +39,7 @@ def _pct(x: float) -> str:
 
 
 def _maybe_pct(x: float | None) -> str:
-    return "" if x is None else _pct(x)
+    return "" if x is None else chance_text(x)
 
 
 def _p(p: float | None) -> str:
@@ -65,7 +65,7 @@ def _value(arm: ArmReport, metric: str, currency: str | None) -> str:
 def _verdict_text(exp: ProductExperiment) -> str:
     winner = exp.winner
     if winner is not None:
-        return f"Winner: <b>{escape(winner.name)}</b> — {escape(exp.verdict.reason)}"
+        return f"Winner: <b>{escape(winner.name)}</b> — {escape(exp.winner_reason)}"
     return escape(f"{exp.verdict.status}: {exp.verdict.reason}")
 
 
@@ -109,12 +109,8 @@ def _product_html(
             else ""
         )
         comparison = arm.vs_baseline.get("conversion")
-        lift = (
-            f"{comparison.lift * 100:+.1f}%<br>"
-            f"<small>p<sub>adj</sub> = {comparison.p_adjusted:.3g}</small>"
-            if comparison
-            else "baseline"
-        )
+        # The lift only: the p-value that decides is the sequential one against the leader.
+        lift = f"{comparison.lift * 100:+.1f}%" if comparison else "baseline"
         cells = [
             poster,
             f'<td class="name">{escape(arm.name)}<br><small>'
@@ -331,8 +327,9 @@ def markdown_summary(report: CampaignReport, page_url: str | None = None) -> str
         srm = "OK" if exp.srm_ok else "**MISMATCH**"
         winner = exp.winner
         verdict = f"winner **{winner.name}**" if winner else exp.verdict.status
+        why = exp.winner_reason if winner else exp.verdict.reason
         lines.append(
-            f"- **{exp.product_title}**: {verdict} — {exp.verdict.reason}; SRM {srm} "
+            f"- **{exp.product_title}**: {verdict} — {why}; SRM {srm} "
             f"(p = {exp.srm_p:.3g}); allocation {exp.method}"
         )
     if page_url:

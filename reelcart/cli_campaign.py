@@ -303,8 +303,9 @@ def report(
         console.print(f"- {line}", highlight=False)
     console.print("[bold]Per product[/bold]")
     for exp in result.products:
-        winner = exp.winner.name if exp.winner else exp.verdict.status
-        console.print(f"- {exp.product_title}: {winner} — {exp.verdict.reason}", highlight=False)
+        winner = f"winner {exp.winner.name}" if exp.winner else exp.verdict.status
+        why = exp.winner_reason if exp.winner else exp.verdict.reason
+        console.print(f"- {exp.product_title}: {winner} — {why}", highlight=False)
     for w in result.warnings:
         err.print(f"[yellow]{w}[/yellow]")
 

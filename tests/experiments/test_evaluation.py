@@ -45,8 +45,11 @@ def test_clear_winner_retires_the_loser_and_takes_the_traffic(db: Database, camp
     comparison = next(a for a in mug.arms if a.creative_id == lose).vs_baseline
     assert comparison["conversion"].lift < 0 and comparison["conversion"].p_adjusted < 0.05
     bottle = next(p for p in report.products if p.product_id == P2)
-    assert bottle.verdict.status == "running" and bottle.winner is None
-    # Across both products the price hook wins, so the bottle's title hook retires too.
+    # The bottle alone decides nothing, but across both products the price hook wins:
+    # the bottle's title hook retires too, and its price creative is its winner.
+    assert bottle.verdict.status == "running"
+    assert bottle.winner is not None and bottle.winner.creative_id == campaign[P2]["price"]
+    assert bottle.winner_reason == "campaign-wide: hook = price"
     (hook,) = report.factors
     assert hook.factor == "hook" and hook.winner == "price", hook.reason
     assert hook.comparisons[0].ci[0] > 1 and hook.comparisons[0].p_adjusted < 0.05
@@ -55,14 +58,14 @@ def test_clear_winner_retires_the_loser_and_takes_the_traffic(db: Database, camp
         assert s.get(Creative, lose).status == "retired"
         assert s.get(Creative, campaign[P2]["title"]).status == "retired"
         kinds = Counter(d.kind for d in s.scalars(select(ExperimentDecision)))
-        assert kinds == {"winner": 1, "retire": 2, "factor_winner": 1}
+        assert kinds == {"winner": 2, "retire": 2, "factor_winner": 1}
         assert current_weights(s, P1) == {win: 1.0, lose: 0.0}
         assert current_weights(s, P2) == {campaign[P2]["price"]: 1.0, campaign[P2]["title"]: 0.0}
         product = s.get(Product, P1)
         assert all(show_creative(s, product, f"new-{i}").id == win for i in range(20))
     with db.session() as s:  # evaluating again decides nothing twice
         again = evaluate_campaign(s, "spring", apply=True)
-        assert len(s.scalars(select(ExperimentDecision)).all()) == 4
+        assert len(s.scalars(select(ExperimentDecision)).all()) == 5
     assert again.next_steps.retire == [] and all(p.srm_ok for p in again.products)
 
 
