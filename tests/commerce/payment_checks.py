@@ -168,7 +168,9 @@ def assert_money_invariant(
                 )
             ).all()
         )
-        stock = session.get(ProductVariant, MUG, populate_existing=True).inventory_quantity
+        variant = session.get(ProductVariant, MUG, populate_existing=True)
+        assert variant is not None
+        stock = variant.inventory_quantity
     assert not open_attempts, [(a.id, a.state, a.last_error) for a in open_attempts]
     live = [o for o in orders if o.status == "confirmed"]
     live_by_pi = Counter(o.payment_reference for o in live)
@@ -183,12 +185,12 @@ def assert_money_invariant(
     for pi_id, amount in refunded.items():
         assert amount <= by_id[pi_id]["amount"], f"{pi_id} refunded more than charged"
     for order in orders:
-        pi = by_id.get(str(order.payment_reference))
-        assert pi is not None and pi["status"] == "succeeded", f"{order.id} has no charge"
-        assert pi["amount"] == order.total_minor
-        assert pi["metadata"]["checkout_session_id"] == order.checkout_session_id
+        charge = by_id.get(str(order.payment_reference))
+        assert charge is not None and charge["status"] == "succeeded", f"{order.id}: no charge"
+        assert charge["amount"] == order.total_minor
+        assert charge["metadata"]["checkout_session_id"] == order.checkout_session_id
         if order.status == "canceled":
-            assert refunded[pi["id"]] == pi["amount"], f"{order.id} canceled, not refunded"
+            assert refunded[charge["id"]] == charge["amount"], f"{order.id} canceled, not refunded"
     assert len({o.checkout_session_id for o in live}) == len(live), "two orders for one session"
     sold = sum(int(line["quantity"]) for o in live for line in o.line_items)
     assert stock == initial_stock - sold, (stock, initial_stock, sold)

@@ -76,7 +76,8 @@ def test_workers_racing_write_one_shopify_order(db: Database, shop: FakeShopify)
     assert len(created) == 1, f"{len(created)} Shopify orders for one reelcart order"
     assert {r for r in results if r is not None} == set(created)
     with db.session() as session:
-        assert session.get(Order, "ord_race").external_order_id == created[0]
+        order = session.get(Order, "ord_race")
+        assert order is not None and order.external_order_id == created[0]
 
 
 def test_sweep_finds_an_order_created_before_a_crash(
@@ -103,4 +104,5 @@ def test_sweep_finds_an_order_created_before_a_crash(
     assert _tagged(shop, "ord_crash") == [first]
     assert len(_tagged(shop, "ord_missed")) == 1
     with db.session() as session:
-        assert session.get(Order, "ord_crash").external_order_id == first
+        order = session.get(Order, "ord_crash")
+        assert order is not None and order.external_order_id == first

@@ -39,7 +39,7 @@ from tests.commerce.payment_checks import (
     shop_like_an_agent,
     stripe_list,
 )
-from tests.fakes.fault_proxy import Fault, HttpFaultProxy, TcpProxy
+from tests.fakes.fault_proxy import Fault, HttpFaultProxy, Rule, TcpProxy
 from tests.fakes.stripe_server import API_KEY, LocalStripe
 from tests.servers import free_port, serve_on_loopback
 
@@ -51,7 +51,7 @@ pytestmark = pytest.mark.xdist_group("payment-processes")
 STOCK = 8
 
 
-def _hold_charge_replies(seconds: float) -> object:
+def _hold_charge_replies(seconds: float) -> Rule:
     def rule(method: str, path: str) -> Fault | None:
         if method == "POST" and path == "/v1/payment_intents":
             return Fault("delay", seconds)
@@ -130,7 +130,7 @@ def test_server_killed_between_charge_and_order(
             ready = [(s["id"], token) for s, token in sessions]
             run = {cid for cid, _ in ready}
             # Stripe charges at once; its replies are held, so the kill lands in between.
-            proxy.set_rule(_hold_charge_replies(5.0))  # type: ignore[arg-type]
+            proxy.set_rule(_hold_charge_replies(5.0))
             with ThreadPoolExecutor(STOCK) as pool:
                 first = [pool.submit(_try_complete, server.url, cid, tok) for cid, tok in ready]
                 _wait_for(lambda: _charges_sent(proxy) >= STOCK // 2, 30)
@@ -183,7 +183,7 @@ def test_database_unreachable_mid_complete(
                     sessions = [new_session(client) for _ in range(STOCK)]
                 ready = [(s["id"], token) for s, token in sessions]
                 run = {cid for cid, _ in ready}
-                proxy.set_rule(_hold_charge_replies(1.5))  # type: ignore[arg-type]
+                proxy.set_rule(_hold_charge_replies(1.5))
                 with ThreadPoolExecutor(STOCK) as pool:
                     first = [pool.submit(_try_complete, base_url, cid, tok) for cid, tok in ready]
                     _wait_for(lambda: _charges_sent(proxy) >= STOCK // 2, 30)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Fault", "HttpFaultProxy", "Seen", "TcpProxy"]
+__all__ = ["Fault", "HttpFaultProxy", "Rule", "Seen", "TcpProxy"]
 
 _HEAD_END = b"\r\n\r\n"
 _REQUEST_LINE = re.compile(rb"^([A-Z]+) (\S+) HTTP/1\.[01]\r\n")

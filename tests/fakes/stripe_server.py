@@ -95,7 +95,7 @@ def _patch_and_build_app(state_file: str) -> Any:
             return stripe_error(
                 400, "invalid SPT parameters", "parameter_invalid", "invalid_request_error"
             )
-        token = {
+        token: dict[str, Any] = {
             "id": "spt_" + secrets.token_hex(12),
             "object": "shared_payment.granted_token",
             "created": int(time.time()),
