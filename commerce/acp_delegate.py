@@ -20,10 +20,15 @@ from reelcart.models import DelegatedPaymentToken, new_id, utcnow
 from reelcart.settings import Settings
 
 from .checkout import parse
-from .checkout_errors import AcpError
+from .checkout_errors import PAYMENTS_NOT_CONFIGURED, AcpError
 from .checkout_payments import aware
 
-__all__ = ["delegate_payment", "delegate_payment_enabled"]
+__all__ = ["TEST_MODE_ONLY", "delegate_payment", "delegate_payment_enabled"]
+
+TEST_MODE_ONLY = (
+    "delegate payment is served only in test mode (a sk_test_ key or "
+    "REELCART_STRIPE_API_BASE); in production the agent's platform issues the token"
+)
 
 
 class _Card(BaseModel):
@@ -80,8 +85,14 @@ def delegate_payment(
 ) -> dict[str, Any]:
     """Vault the card and return ``DelegatePaymentResponse`` (raises ``AcpError``)."""
     if payments is None or not delegate_payment_enabled(settings):
+        # The server's configuration, not the card: say which setting is missing. (The
+        # delegate Error schema's closed code list has nothing closer than invalid_card;
+        # the type and status say it is the service.)
         raise AcpError(
-            400, "invalid_request", "delegate payment is only served in test mode", param="$"
+            503,
+            "invalid_card",
+            PAYMENTS_NOT_CONFIGURED if payments is None else TEST_MODE_ONLY,
+            type="service_unavailable",
         )
     request = parse(_Request, body)
     card, allowance = request.payment_method, request.allowance

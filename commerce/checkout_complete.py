@@ -32,7 +32,7 @@ from .checkout_attempts import (
     new_attempt,
     open_attempt,
 )
-from .checkout_errors import AcpError, payment_in_progress
+from .checkout_errors import PAYMENTS_NOT_CONFIGURED, AcpError, payment_in_progress
 from .checkout_orders import OrderPlaced, enqueue_order_event, order_view
 from .checkout_payments import plan_payment
 from .checkout_requests import CompleteRequest
@@ -123,7 +123,7 @@ def _prepare(
             raise AcpError(
                 503,
                 "payments_not_configured",
-                "payments are not configured",
+                PAYMENTS_NOT_CONFIGURED,
                 type="service_unavailable",
             )
         if request.buyer is not None:

@@ -11,7 +11,21 @@ from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["AcpError", "from_validation_error", "jsonpath", "payment_in_progress"]
+__all__ = [
+    "PAYMENTS_NOT_CONFIGURED",
+    "AcpError",
+    "from_validation_error",
+    "jsonpath",
+    "payment_in_progress",
+]
+
+
+# Named where a payment cannot be made because the server has no Stripe configured.
+PAYMENTS_NOT_CONFIGURED = (
+    "payments are not configured on this server: set REELCART_STRIPE_API_KEY (a Stripe "
+    "test key), or run the local Stripe stand-in and set REELCART_STRIPE_API_BASE too "
+    "(README: Buying locally)"
+)
 
 
 class AcpError(Exception):
