@@ -64,7 +64,7 @@ def _fetch_image(url: str, scratch: Path, source: str, policy: FetchPolicy) -> P
     # A local photo only from a catalog file: its loader has confined the path to the file's
     # folder. Any other catalog (Shopify, a feed) never makes the server read its own disk.
     path = Path(url)
-    if source != "file" or not path.is_absolute() or "://" in url:
+    if source.split(":", 1)[0] != "file" or not path.is_absolute() or "://" in url:
         raise FetchError(f"image {url[:200]!r} is not an http(s) URL")
     if not path.is_file():
         raise FileNotFoundError(f"image not found: {url}")
@@ -157,6 +157,8 @@ def sync_snapshot(
             digest = _content_hash(product, currency)
             row = existing.get(product.id)
             if row is not None and row.content_hash == digest:
+                if row.source != source:  # the source that delivers a product owns it
+                    row.source = source
                 report.unchanged.append(product.id)
                 continue
             if row is None:

@@ -25,7 +25,14 @@ from connectors.shopify_media import delete_media, publish_video
 from connectors.shopify_orders import OrderLine, create_shopify_order
 from reelcart.db import Database
 from reelcart.domain import CreativeStatus
-from reelcart.models import Creative, Order, ProductVariant, ShopifyCreativeMedia, utcnow
+from reelcart.models import (
+    Creative,
+    Order,
+    Product,
+    ProductVariant,
+    ShopifyCreativeMedia,
+    utcnow,
+)
 from reelcart.settings import Settings
 
 __all__ = [
@@ -60,7 +67,9 @@ def shopify_creatives_to_publish(db: Database, campaign_id: str | None = None) -
         query = (
             select(Creative.id, Creative.render_hash, ShopifyCreativeMedia)
             .outerjoin(ShopifyCreativeMedia, ShopifyCreativeMedia.creative_id == Creative.id)
-            .where(Creative.status == CreativeStatus.PUBLISHED.value)
+            .join(Product, Product.id == Creative.product_id)
+            # Only Shopify's own products can carry a video there (not a catalog file's).
+            .where(Creative.status == CreativeStatus.PUBLISHED.value, Product.source == "shopify")
             .order_by(Creative.id)
         )
         if campaign_id:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from commerce.catalog import active_products
 from commerce.publishing import image_data_uri
 from experiments.generations import generation_history, queue_report
+from generation.plan_levels import check_levels
 from reelcart.domain import CampaignPlan
 from reelcart.models import Creative
 
@@ -111,14 +112,19 @@ def run_campaign(
     max_variants: int = 8,
     target: dict[str, Any] | None = None,
     batch_size: int = 1,
+    design: Literal["full", "half", "pairwise"] = "full",
 ) -> dict[str, object]:
     """Sync the catalog, render the variant matrix for the targeted products on the
     ``gpu`` workers (one child run per ``batch_size`` products), publish and report.
 
     Fails, naming them, when any child could not render its creatives.
     """
+    # The plan is checked before anything is synced or planned: no orphans from a typo.
+    plan = CampaignPlan(
+        factors=factors or DEFAULT_FACTORS, max_variants=max_variants, design=design
+    )
+    check_levels(plan.factors)
     synced = sync_catalog(source=source, path=catalog_path)
-    plan = CampaignPlan(factors=factors or DEFAULT_FACTORS, max_variants=max_variants)
     product_ids = select_products(target)
     planned = plan_generation(campaign, plan, product_ids)
     queued = planned.queued

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,7 +17,14 @@ from reelcart.settings import DEMO_CATALOG
 
 from .common import database, media_store, settings
 
-__all__ = ["sync_catalog"]
+__all__ = ["file_source", "sync_catalog"]
+
+
+def file_source(snapshot: CatalogSnapshot) -> str:
+    """Which store a catalog file speaks for (``file:<shop>``): a file archives only the
+    products its own store delivered, never another file's or Shopify's."""
+    shop = snapshot.shop.myshopify_domain or snapshot.shop.name
+    return f"file:{re.sub(r'[^a-z0-9.-]+', '-', shop.lower()).strip('-')}"[:32]
 
 
 @task(cache_policy=NO_CACHE)
@@ -58,7 +66,8 @@ def sync_catalog(
     if source == "shopify":
         counts = sync_shopify()
     else:
-        counts = store_catalog(read_catalog_file(path or str(DEMO_CATALOG)), source)
+        snapshot = read_catalog_file(path or str(DEMO_CATALOG))
+        counts = store_catalog(snapshot, file_source(snapshot))
     create_markdown_artifact(
         key="catalog-sync",
         markdown=f"## Catalog sync ({source})\n\n"

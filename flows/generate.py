@@ -43,13 +43,16 @@ from .gpu import job_windows, prepare_footage, use_gpu_slot
 
 __all__ = [
     "DEFAULT_FACTORS",
-    "lease_seconds",
     "Planned",
     "generate_creatives",
+    "lease_seconds",
     "plan_generation",
 ]
 
 DEFAULT_FACTORS: dict[str, list[str]] = {"hook": ["title", "price"]}
+
+
+_recording = threading.Lock()
 
 
 def lease_seconds() -> float:
@@ -188,7 +191,8 @@ def render(job: CreativeJob, config: RenderConfig, run_id: str) -> str:
         outcome = render_job(
             job, config, out_dir, engine, on_frame=lambda d, t: progress.advance("frames")
         )
-        with database().session() as session:
+        # Variants of a product share shots: one record at a time keeps the shot rows unique.
+        with _recording, database().session() as session:
             record_render(
                 session,
                 outcome.creative_id,

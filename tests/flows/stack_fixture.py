@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -87,7 +88,10 @@ def _postgres_admin() -> str:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     from moto.server import ThreadedMotoServer
 
-    root = tmp_path_factory.mktemp("stack")
+    keep = os.environ.get("REELCART_TEST_STACK_DIR")  # keep the logs for a post-mortem
+    root = Path(keep) if keep else tmp_path_factory.mktemp("stack")
+    root.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
     admin = create_engine(_postgres_admin(), isolation_level="AUTOCOMMIT")
     suffix = uuid.uuid4().hex[:10]
     names = {"app": f"reelcart_stack_{suffix}", "prefect": f"prefect_stack_{suffix}"}
@@ -134,10 +138,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     made = Stack(api_url, root, env, app_url, f"s3://{BUCKET}/reelcart", s3_endpoint)
     try:
         wait_healthy(api_url, server)
+        up = time.monotonic()
         deploy_all(env)
         made.start_worker("parent", pool="default")
         for name in ("w1", "w2"):
             made.start_worker(name)
+        print(f"stack: server up {up - began:.1f} s, deployed {time.monotonic() - up:.1f} s")
         yield made
     finally:
         for process in made.workers.values():

@@ -10,6 +10,8 @@ the database rows, the objects in the bucket, and the videos decoded with PyAV.
 from __future__ import annotations
 
 import io
+import json
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,9 +23,10 @@ import s3fs
 from prefect import get_client
 from prefect.client.schemas.filters import (
     DeploymentFilter,
+    DeploymentFilterId,
     DeploymentFilterName,
 )
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.schedules import IntervalSchedule
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -32,7 +35,7 @@ from sqlalchemy import select
 from reelcart.models import Campaign, Creative, RenderClaim
 from tests.factories import make_product, write_catalog
 
-from .stack_fixture import BUCKET, Stack, stack
+from .stack_fixture import BUCKET, Stack, kill_machine, stack
 
 __all__ = ["stack"]
 
@@ -46,14 +49,16 @@ def _run(stack: Stack, deployment: str, parameters: dict[str, Any], timeout: flo
     return run
 
 
-def _children(stack: Stack, parent: FlowRun) -> list[FlowRun]:
-    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-        with get_client(sync_client=True) as client:
-            return client.read_flow_runs(
-                deployment_filter=DeploymentFilter(
-                    name=DeploymentFilterName(any_=["generate-creatives"])
-                ),
-            )
+def _children(stack: Stack) -> list[FlowRun]:
+    with (
+        temporary_settings(updates={PREFECT_API_URL: stack.api_url}),
+        get_client(sync_client=True) as client,
+    ):
+        return client.read_flow_runs(
+            deployment_filter=DeploymentFilter(
+                name=DeploymentFilterName(any_=["generate-creatives"])
+            ),
+        )
 
 
 def _creatives(stack: Stack, campaign: str) -> list[tuple[Creative, RenderClaim | None]]:
@@ -85,8 +90,15 @@ def _catalog(folder: Path, numbers: range, tags: dict[int, list[str]] | None = N
 
 def test_campaign_fans_out_over_two_workers_through_s3(stack: Stack, tmp_path: Path) -> None:
     catalog = _catalog(tmp_path / "store", range(1, 5))
-    parameters = {"campaign": "fanout", "catalog_path": str(catalog), "max_variants": 2}
+    parameters = {
+        "campaign": "fanout",
+        "catalog_path": str(catalog),
+        "max_variants": 2,
+        "batch_size": 2,
+    }
+    began = time.monotonic()
     run = _run(stack, "run-campaign/campaign", parameters, timeout=240)
+    print(f"campaign of 4 products on 2 workers: {time.monotonic() - began:.1f} s")
     assert run.state is not None and run.state.is_completed(), run.state
 
     rows = _creatives(stack, "fanout")
@@ -113,30 +125,95 @@ def test_campaign_fans_out_over_two_workers_through_s3(stack: Stack, tmp_path: P
         assert _decode(fs, creative.video_key) == creative.manifest["frame_count"]
 
 
+def _manifests(stack: Stack, workers: list[str]) -> Counter[str]:
+    """Finished renders on the workers' disks: the manifest is written when a render ends."""
+    found: Counter[str] = Counter()
+    for worker in workers:
+        for path in (stack.data_dir(worker) / "renders").rglob("*.json"):
+            found[json.loads(path.read_text())["creative_id"]] += 1
+    return found
+
+
+def test_a_worker_killed_mid_campaign_leaves_nothing_twice_or_missing(
+    stack: Stack, tmp_path: Path
+) -> None:
+    catalog = _catalog(tmp_path / "store", range(11, 15))
+    parameters = {
+        "campaign": "survivor",
+        "catalog_path": str(catalog),
+        "max_variants": 2,
+        "batch_size": 2,
+    }
+    killed: list[str] = []
+
+    def kill_the_first_worker_seen_rendering() -> None:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not killed:
+            for _, claim in _creatives(stack, "survivor"):
+                if claim is not None and claim.status == "claimed" and claim.worker:
+                    kill_machine(stack.workers[claim.worker])
+                    killed.append(claim.worker)
+                    stack.start_worker("w3")  # a fresh machine joins the pool
+                    return
+            time.sleep(0.2)
+
+    killer = threading.Thread(target=kill_the_first_worker_seen_rendering)
+    killer.start()
+    run = _run(stack, "run-campaign/campaign", parameters, timeout=300)
+    killer.join()
+    assert killed, "no worker was seen rendering"
+    assert run.state is not None and run.state.is_completed(), run.state
+
+    rows = _creatives(stack, "survivor")
+    assert len(rows) == 4 * 2
+    assert all(c.status == "published" for c, _ in rows)
+    assert all(claim is not None and claim.status == "done" for _, claim in rows)
+    # Taken over: some creative the dead worker held was finished by another worker.
+    assert any(claim.attempts == 2 for _, claim in rows if claim)
+    # Every creative was rendered to the end exactly once, across every worker's disk.
+    finished = _manifests(stack, ["w1", "w2", "w3"])
+    assert {c.id: finished[c.id] for c, _ in rows} == {c.id: 1 for c, _ in rows}
+    fs = s3fs.S3FileSystem(endpoint_url=stack.s3_endpoint)
+    stored = fs.find(f"{BUCKET}/reelcart/creatives/{rows[0][0].campaign_id}")
+    assert sorted(p.rsplit("/", 1)[-1] for p in stored if p.endswith(".mp4")) == sorted(
+        f"{c.id}.mp4" for c, _ in rows
+    )
+    for creative, _ in rows:
+        assert _decode(fs, creative.video_key or "") == creative.manifest["frame_count"]
+    # The Prefect server's own record: the dead child crashed and was tried again.
+    states = Counter(
+        (r.name.rsplit("-", 1)[-1], r.state_type.value if r.state_type else None)
+        for r in _children(stack)
+        if r.name.startswith("survivor-")
+    )
+    assert states[("try1", "CRASHED")] == 1, states
+    assert states[("try2", "COMPLETED")] == 1, states
+
+
 def test_a_schedule_fires_on_the_real_server(stack: Stack) -> None:
-    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-        with get_client(sync_client=True) as client:
-            flow_id = client.read_deployment_by_name("sync-catalog/nightly-catalog-sync").flow_id
-            pool = "default"
-            deployment_id = client.create_deployment(
-                flow_id=flow_id,
-                name="every-few-seconds",
-                entrypoint="flows/catalog.py:sync_catalog",
-                work_pool_name=pool,
-                path=str(Path(__file__).resolve().parents[2]),
-                schedules=[],
-                parameters={"source": "file"},
-            )
-            client.create_deployment_schedules(
-                deployment_id, [(IntervalSchedule(interval=5), True)]
-            )
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                runs = client.read_flow_runs(
-                    deployment_filter=DeploymentFilter(id={"any_": [deployment_id]})  # type: ignore[arg-type]
-                )
-                if any(r.auto_scheduled for r in runs):
-                    break
-                time.sleep(1)
-            client.delete_deployment(deployment_id)
-    assert any(r.auto_scheduled for r in runs), "the scheduler created no run in 60 s"
+    """An interval of seconds: the server's scheduler creates runs, a worker completes one."""
+    with (
+        temporary_settings(updates={PREFECT_API_URL: stack.api_url}),
+        get_client(sync_client=True) as client,
+    ):
+        flow_id = client.read_deployment_by_name("sync-catalog/nightly-catalog-sync").flow_id
+        deployment_id = client.create_deployment(
+            flow_id=flow_id,
+            name="every-few-seconds",
+            entrypoint="flows/catalog.py:sync_catalog",
+            work_pool_name="default",
+            path=str(Path(__file__).resolve().parents[2]),
+            parameters={"source": "file"},
+        )
+        client.create_deployment_schedules(deployment_id, [(IntervalSchedule(interval=5), True)])
+        only_this = DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+        deadline = time.monotonic() + 90
+        runs: list[FlowRun] = []
+        while time.monotonic() < deadline:
+            runs = client.read_flow_runs(deployment_filter=only_this)
+            if any(r.auto_scheduled and r.state_type == StateType.COMPLETED for r in runs):
+                break
+            time.sleep(1)
+        client.pause_deployment(deployment_id)
+    assert any(r.auto_scheduled for r in runs), "the scheduler created no run in 90 s"
+    assert any(r.state_type == StateType.COMPLETED for r in runs), [r.state_type for r in runs]
