@@ -16,27 +16,38 @@ from reelcart.domain import CreativeStatus
 from reelcart.models import Campaign, Creative
 
 __all__ = [
+    "QualityGateFailed",
     "campaign_overview",
     "creatives_to_publish",
     "factor_label",
     "image_data_uri",
     "publish_creative",
+    "quality_gate_passed",
 ]
 
 
+class QualityGateFailed(ValueError):
+    """A creative whose quality report (manifest ``"qa"``) failed is never published."""
+
+
+def quality_gate_passed(manifest: dict | None) -> bool:
+    """Whether the render's quality gate passed (creatives rendered before it had none)."""
+    qa = (manifest or {}).get("qa")
+    return qa is None or qa.get("passed") is True
+
+
 def creatives_to_publish(session: Session, campaign_name: str) -> list[str]:
-    """Ids of the campaign's creatives that are rendered but not yet published."""
-    return list(
-        session.scalars(
-            select(Creative.id)
-            .join(Campaign)
-            .where(
-                Campaign.name == campaign_name,
-                Creative.status == CreativeStatus.RENDERED.value,
-            )
-            .order_by(Creative.name)
+    """Ids of the campaign's creatives that are rendered, passed the gate, not published."""
+    rows = session.execute(
+        select(Creative.id, Creative.manifest)
+        .join(Campaign)
+        .where(
+            Campaign.name == campaign_name,
+            Creative.status == CreativeStatus.RENDERED.value,
         )
+        .order_by(Creative.name)
     )
+    return [creative_id for creative_id, manifest in rows if quality_gate_passed(manifest)]
 
 
 # Sidecar files the renderer names in the manifest's "files", published beside the video.
@@ -55,6 +66,9 @@ def publish_creative(session: Session, store: MediaStore, creative_id: str) -> t
         raise LookupError(f"no creative {creative_id}")
     if not creative.video_path or not creative.poster_path:
         raise ValueError(f"creative {creative_id} has not been rendered")
+    if not quality_gate_passed(creative.manifest):
+        failed = ", ".join(creative.manifest["qa"].get("failed") or [])
+        raise QualityGateFailed(f"creative {creative_id} failed the quality gate: {failed}")
     base = f"creatives/{creative.campaign_id}/{creative.id}"
     video = Path(creative.video_path)
     video_key = store.put_file(video, f"{base}.mp4")
