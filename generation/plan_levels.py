@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from .platforms import ASPECTS
 from .storyboard import CTA_TEXT, DURATIONS, HOOKS, STYLES
 
-__all__ = ["CREATIVE_LEVELS", "level_errors"]
+__all__ = ["CREATIVE_LEVELS", "check_levels", "level_errors"]
 
 CREATIVE_LEVELS: dict[str, tuple[str, ...]] = {
     "hook": tuple(HOOKS),
@@ -42,3 +42,10 @@ def level_errors(factors: Mapping[str, Sequence[str]]) -> list[str]:
         if len(set(levels)) != len(levels):
             errors.append(f"factor {factor!r} repeats a level")
     return errors
+
+
+def check_levels(factors: Mapping[str, Sequence[str]]) -> None:
+    """Raise ``ValueError`` naming every problem of :func:`level_errors` (none: return)."""
+    errors = level_errors(factors)
+    if errors:
+        raise ValueError("invalid campaign plan: " + "; ".join(errors))
