@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import flow, task, unmapped
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
@@ -33,6 +34,7 @@ from experiments.campaigns import plan_creatives as plan_variants
 from experiments.generations import claim, enqueue, finish, open_generation, renew
 from generation.engines.registry import get_engine
 from generation.jobs import engine_fingerprint, expected_frames, render_hash, render_job
+from generation.quality import qa_markdown
 from generation.storyboard import RenderConfig, storyboard
 from reelcart import progress
 from reelcart.domain import CampaignPlan, CreativeJob, CreativeStatus
@@ -190,6 +192,12 @@ def render(job: CreativeJob, config: RenderConfig, run_id: str) -> str:
         out_dir = settings().renders_dir / job.creative_id[:6]
         outcome = render_job(
             job, config, out_dir, engine, on_frame=lambda d, t: progress.advance("frames")
+        )
+        # The quality gate's report, beside the run (it is also in the manifest).
+        create_markdown_artifact(
+            key=f"qa-{job.creative_id}".lower().replace("_", "-"),
+            markdown=qa_markdown(outcome.manifest.get("qa")),
+            description=f"Quality gate of {job.name}",
         )
         # Variants of a product share shots: one record at a time keeps the shot rows unique.
         with _recording, database().session() as session:

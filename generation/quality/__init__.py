@@ -12,7 +12,7 @@
 from generation.quality.gate import expected_texts, run_gate
 from generation.quality.price import CatalogPrice, ShownPrice, read_price
 from generation.quality.probe import FrameWatch, decode_audio
-from generation.quality.report import Check, QualityReport
+from generation.quality.report import Check, QualityReport, qa_markdown
 from generation.quality.rules import (
     LOUDNESS_TARGET_LUFS,
     LOUDNESS_TOLERANCE_LU,
@@ -36,6 +36,7 @@ __all__ = [
     "decode_audio",
     "expected_texts",
     "parse_vtt",
+    "qa_markdown",
     "read_price",
     "run_gate",
 ]

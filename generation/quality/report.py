@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Check", "QualityReport"]
+__all__ = ["Check", "QualityReport", "qa_markdown"]
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,17 @@ class QualityReport:
 
     def to_markdown(self) -> str:
         """A short table for people (the Prefect artifact of a render)."""
-        rows = ["| rule | result | detail |", "|---|---|---|"]
-        for check in self.checks:
-            verdict = "pass" if check.passed else "**FAIL**"
-            rows.append(f"| {check.name} | {verdict} | {check.detail.replace('|', '/')} |")
-        head = "Quality gate: **passed**" if self.passed else "Quality gate: **FAILED**"
-        return head + "\n\n" + "\n".join(rows) + "\n"
+        return qa_markdown(self.to_dict())
+
+
+def qa_markdown(qa: dict[str, Any] | None) -> str:
+    """The stored report (a manifest's ``"qa"``) as a short Markdown table for people."""
+    if not qa:
+        return "Quality gate: no report (rendered before the gate existed)\n"
+    rows = ["| rule | result | detail |", "|---|---|---|"]
+    for check in qa.get("checks", []):
+        verdict = "pass" if check.get("passed") else "**FAIL**"
+        detail = str(check.get("detail", "")).replace("|", "/")
+        rows.append(f"| {check.get('name')} | {verdict} | {detail} |")
+    head = "Quality gate: **passed**" if qa.get("passed") else "Quality gate: **FAILED**"
+    return head + "\n\n" + "\n".join(rows) + "\n"
