@@ -119,14 +119,25 @@ def plan_for_memory(
     return DevicePlan(device, dtype, placement, tiling, free_gib, 1)
 
 
-def plan_device(preset: ModelPreset, preferred: str | None = None) -> DevicePlan:
-    """Device, dtype, placement and batch for ``preset`` on this machine, before loading."""
+def plan_device(
+    preset: ModelPreset, preferred: str | None = None, placement: Placement | None = None
+) -> DevicePlan:
+    """Device, dtype, placement and batch for ``preset`` on this machine, before loading.
+
+    ``placement`` forces one (the GPU check compares all three frame for frame).
+    """
     device = pick_device(preferred)
     dtype = _dtype_for(device, preset)
     if device.type != "cuda":
+        if placement not in (None, "resident"):
+            raise ValueError(f"placement {placement!r} needs a CUDA device, not {device}")
         return DevicePlan(device, dtype, batch=max(1, preset.max_batch))
     free, _total = torch.cuda.mem_get_info(device)
-    return plan_for_memory(preset, device, dtype, free / _GIB)
+    plan = plan_for_memory(preset, device, dtype, free / _GIB)
+    if placement is not None and placement != plan.placement:
+        batch = plan.batch if placement == "resident" else 1
+        plan = DevicePlan(device, dtype, placement, plan.vae_tiling, plan.free_gib, batch)
+    return plan
 
 
 def load_dtypes(preset: ModelPreset, plan: DevicePlan) -> torch.dtype | dict[str, torch.dtype]:

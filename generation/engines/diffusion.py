@@ -33,7 +33,7 @@ import numpy.typing as npt
 import torch
 from PIL import Image
 
-from generation.devices import DevicePlan, synchronize
+from generation.devices import DevicePlan, Placement, synchronize
 from generation.models import ModelPreset, get_preset
 from generation.spec import ShotSpec
 
@@ -80,6 +80,7 @@ class DiffusionEngine:
         attention_backend: str | None = None,
         first_block_cache: float | None = None,
         compile_backend: str = "inductor",
+        placement: Placement | None = None,
         cache_bytes: int = 4 << 30,
         loader: Loader = load_pipeline,
         slot: Callable[[], AbstractContextManager[Any]] | None = None,
@@ -87,6 +88,7 @@ class DiffusionEngine:
         self.preset = get_preset(preset) if isinstance(preset, str) else preset
         self.model_dir = Path(model_dir) if model_dir else None
         self._device_name = device
+        self._placement = placement
         self.options = SpeedOptions(
             compile_blocks, attention_backend, first_block_cache, compile_backend
         )
@@ -128,6 +130,7 @@ class DiffusionEngine:
                     device=self._device_name,
                     loader=self._loader,
                     options=self.options,
+                    placement=self._placement,
                 )
                 self.times.applied = loaded.applied.names
                 self.times.loads += 1

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from generation.devices import DevicePlan, apply_placement, load_dtypes, plan_device
+from generation.devices import DevicePlan, Placement, apply_placement, load_dtypes, plan_device
 from generation.models import (
     ModelPreset,
     ModelWeightsMissing,
@@ -74,9 +74,10 @@ def load_planned(
     device: str | None,
     loader: Loader,
     options: SpeedOptions,
+    placement: Placement | None = None,
 ) -> Loaded:
     """Plan from free memory, load in the plan's dtypes, check call arguments, place."""
-    plan = plan_device(preset, device)
+    plan = plan_device(preset, device, placement)
     if getattr(loader, "needs_weights", True):
         source, local_only = resolve_source(preset, model_dir)
     else:  # a loader that builds the modules itself (random weights)

@@ -23,9 +23,10 @@ from generation.engines.diffusion_random import (
     random_loader,
     transformer_parameters,
 )
-from generation.models import PRESETS, Architecture, ModelPreset, get_preset
+from generation.models import PRESETS, Architecture, get_preset
 from generation.spec import ShotSpec
 from tests.generation.conftest import draw_product_photo
+from tests.generation.tiny_pipelines import toy_preset
 
 FULL_SIZE = {
     # preset: (lo, hi) billions of transformer parameters, from the published model cards
@@ -60,69 +61,9 @@ def test_meta_build_allocates_nothing_and_keeps_the_default_dtype() -> None:
     assert torch.get_default_dtype() == torch.float32
 
 
-def _toy(preset: ModelPreset) -> ModelPreset:
-    """The preset with its architecture shrunk to toy width, everything else unchanged."""
-    arch = preset.architecture
-    assert arch is not None
-    if preset.family == "ltx":
-        transformer = {
-            **arch.transformer,
-            "in_channels": 8,
-            "out_channels": 8,
-            "num_attention_heads": 2,
-            "attention_head_dim": 8,
-            "cross_attention_dim": 16,
-            "num_layers": 1,
-            "caption_channels": 32,
-        }
-        vae = {
-            **arch.vae,
-            "latent_channels": 8,
-            # Scaled down keeping the ratios: the decoder's upsamplers halve channels.
-            "block_out_channels": tuple(c // 32 for c in arch.vae["block_out_channels"]),
-            "decoder_block_out_channels": tuple(
-                c // 32 for c in arch.vae["decoder_block_out_channels"]
-            ),
-            "layers_per_block": (1,) * len(arch.vae["layers_per_block"]),
-            "decoder_layers_per_block": (1,) * len(arch.vae["decoder_layers_per_block"]),
-        }
-    else:
-        channels = arch.transformer["out_channels"]
-        transformer = {
-            **arch.transformer,
-            "num_attention_heads": 2,
-            "attention_head_dim": 12,
-            "text_dim": 32,
-            "ffn_dim": 32,
-            "num_layers": 1,
-            "rope_max_seq_len": 32,
-        }
-        if arch.image_encoder is not None:
-            transformer.update(image_dim=16, added_kv_proj_dim=24)
-        vae = {**arch.vae, "base_dim": 4, "num_res_blocks": 1, "z_dim": channels}
-        if "decoder_base_dim" in vae:
-            vae["decoder_base_dim"] = 4
-    image_encoder = None
-    if arch.image_encoder is not None:
-        image_encoder = {
-            **arch.image_encoder,
-            "hidden_size": 16,
-            "intermediate_size": 32,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "projection_dim": 16,
-        }
-    toy = dataclasses.replace(
-        arch, transformer=transformer, vae=vae, text_dim=32, image_encoder=image_encoder
-    )
-    return dataclasses.replace(
-        preset, architecture=toy, steps=2, max_sequence_length=16, dtype="float32"
-    )
-
-
 @pytest.mark.parametrize("name", sorted(FULL_SIZE))
 def test_random_pipeline_runs_through_the_engine(tmp_path: Path, name: str) -> None:
-    preset = _toy(get_preset(name))
+    preset = toy_preset(get_preset(name))
     torch.manual_seed(0)
     # The bench's loader: built inside the engine's load, after the plan, no weights.
     engine = DiffusionEngine(preset, loader=random_loader(preset))

@@ -27,6 +27,7 @@ __all__ = [
     "save_tiny_pipeline",
     "saved_tiny_pipeline",
     "tiny_tokenizer",
+    "toy_preset",
 ]
 
 Family = Literal["ltx", "wan"]
@@ -268,3 +269,69 @@ def saved_tiny_pipeline(family: Family, task: Task = "i2v") -> Path:
         atexit.register(shutil.rmtree, root, True)
         _saved[key] = save_tiny_pipeline(root / "pipe", family, task)
     return _saved[key]
+
+
+def toy_preset(preset: Any) -> Any:
+    """A hub preset with its architecture shrunk to toy width, everything else unchanged.
+
+    Same module classes, same block layout and compression, same pipeline, schedule and
+    call arguments: ``--random-init`` code paths run end to end on a CPU in seconds.
+    """
+    import dataclasses
+
+    arch = preset.architecture
+    assert arch is not None
+    if preset.family == "ltx":
+        transformer = {
+            **arch.transformer,
+            "in_channels": 8,
+            "out_channels": 8,
+            "num_attention_heads": 2,
+            "attention_head_dim": 8,
+            "cross_attention_dim": 16,
+            "num_layers": 1,
+            "caption_channels": 32,
+        }
+        vae = {
+            **arch.vae,
+            "latent_channels": 8,
+            # Scaled down keeping the ratios: the decoder's upsamplers halve channels.
+            "block_out_channels": tuple(c // 32 for c in arch.vae["block_out_channels"]),
+            "decoder_block_out_channels": tuple(
+                c // 32 for c in arch.vae["decoder_block_out_channels"]
+            ),
+            "layers_per_block": (1,) * len(arch.vae["layers_per_block"]),
+            "decoder_layers_per_block": (1,) * len(arch.vae["decoder_layers_per_block"]),
+        }
+    else:
+        channels = arch.transformer["out_channels"]
+        transformer = {
+            **arch.transformer,
+            "num_attention_heads": 2,
+            "attention_head_dim": 12,
+            "text_dim": 32,
+            "ffn_dim": 32,
+            "num_layers": 1,
+            "rope_max_seq_len": 32,
+        }
+        if arch.image_encoder is not None:
+            transformer.update(image_dim=16, added_kv_proj_dim=24)
+        vae = {**arch.vae, "base_dim": 4, "num_res_blocks": 1, "z_dim": channels}
+        if "decoder_base_dim" in vae:
+            vae["decoder_base_dim"] = 4
+    image_encoder = None
+    if arch.image_encoder is not None:
+        image_encoder = {
+            **arch.image_encoder,
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "projection_dim": 16,
+        }
+    toy = dataclasses.replace(
+        arch, transformer=transformer, vae=vae, text_dim=32, image_encoder=image_encoder
+    )
+    return dataclasses.replace(
+        preset, architecture=toy, steps=2, max_sequence_length=16, dtype="float32"
+    )

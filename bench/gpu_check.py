@@ -1,0 +1,435 @@
+"""The diffusion path on one lent GPU, in one command under 8 minutes.
+
+    python3 bench/gpu_check.py --out $OUT/gpu_check.jsonl          # on the GPU machine
+    .venv/bin/python bench/gpu_check.py --device cpu --toy --out /tmp/check.jsonl
+
+Appends one JSON line per result as it goes (so a run cut short keeps what it measured)
+and skips a stage when the deadline (``--deadline`` seconds, default 450) would not leave
+it time. Stages, in order:
+
+1. ``versions``: Python, torch, CUDA, diffusers, transformers, accelerate, the GPU.
+2. ``meta``: every hub preset's transformer and VAE on the meta device: parameters,
+   latent and decoded shape of a 121-frame 480x832 clip against the published compression.
+3. ``smoke``: tiny LTX and Wan pipelines saved and loaded through ``from_pretrained`` on
+   the device: output contract, determinism, batch equals alone, bf16, and resident =
+   model offload = group offload frame for frame (CUDA only).
+4. ``main``: the default preset at full size with random weights, 480p (9:16), 5 s,
+   batch 1 then 4: seconds per stage, clips per minute, peak memory.
+5. ``attention``: each attention backend usable here, one clip each.
+6. ``compile``: regional compilation: the first clip (compiling), then steady state, and
+   the graphs compiled across batch sizes.
+7. ``wan``: Wan 2.2 TI2V 5B at full size with random weights, if time is left (fewer
+   steps; the per-step time extrapolates).
+
+``--toy`` swaps every full-size model for its toy-width twin (same classes, layout,
+pipelines, schedules), so the whole script runs on a CPU in the test suite and cannot rot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import json
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import torch
+
+from generation.engines.diffusion import DiffusionEngine
+from generation.engines.diffusion_random import (
+    build_transformer,
+    build_vae,
+    meta_clip_shapes,
+    parameter_count,
+    random_loader,
+)
+from generation.engines.diffusion_speed import Applied, apply_attention_backend, release
+from generation.models import DEFAULT_PRESET, PRESETS, ModelPreset, get_preset
+from generation.spec import ShotSpec
+from tests.generation.published_configs import COMPRESSION, HUB_VERSIONS
+from tests.generation.tiny_pipelines import save_tiny_pipeline, toy_preset
+
+Result = dict[str, Any]
+CUDA_ONLY = frozenset({"_native_cudnn", "_native_efficient", "flash", "_flash_3", "sage"})
+BACKENDS = (
+    "native",
+    "_native_cudnn",
+    "_native_efficient",
+    "_native_flash",
+    "flash",
+    "_flash_3",
+    "sage",
+)
+
+
+class Recorder:
+    """Writes one JSON line per result, flushed at once; knows the time left."""
+
+    def __init__(self, path: Path, deadline_s: float) -> None:
+        self.path, self.deadline_s = path, deadline_s
+        self.started = time.monotonic()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def left(self) -> float:
+        return self.deadline_s - (time.monotonic() - self.started)
+
+    def write(self, record: Result) -> None:
+        record = {**record, "t_s": round(time.monotonic() - self.started, 2)}
+        line = json.dumps(record, default=str)
+        with self.path.open("a") as out:
+            out.write(line + "\n")
+        print(line, flush=True)
+
+    def stage(self, name: str, estimate_s: float, run: Callable[[], Iterator[Result]]) -> None:
+        if self.left() < estimate_s:
+            self.write({"stage": name, "skipped": "deadline", "left_s": round(self.left(), 1)})
+            return
+        try:
+            for result in run():
+                self.write({"stage": name, **result})
+        except Exception as exc:  # one broken stage must not hide the others' figures
+            self.write({"stage": name, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:3000]})
+        finally:
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+
+@dataclasses.dataclass
+class Context:
+    device: str
+    toy: bool
+    work: Path
+    photo: Path
+    rec: Recorder
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+
+def _photo(path: Path) -> Path:
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(3)
+    base = (200 + rng.normal(0, 12, (768, 768, 3))).clip(0, 255).astype(np.uint8)
+    image = Image.fromarray(base)
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((284, 160, 484, 680), radius=40, fill=(30, 90, 160))
+    draw.rectangle((314, 330, 454, 470), fill=(245, 245, 240))
+    image.save(path)
+    return path
+
+
+def _peak_gib(ctx: Context) -> float | None:
+    return round(torch.cuda.max_memory_allocated() / 2**30, 2) if ctx.cuda else None
+
+
+def versions(ctx: Context) -> Iterator[Result]:
+    import diffusers
+    import transformers
+
+    try:
+        import accelerate
+
+        accel = accelerate.__version__
+    except ImportError:
+        accel = None
+    gpu: Result = {}
+    if ctx.cuda:
+        props = torch.cuda.get_device_properties(0)
+        gpu = {
+            "gpu": props.name,
+            "gpu_gib": round(props.total_memory / 2**30, 1),
+            "bf16": torch.cuda.is_bf16_supported(),
+            "cuda": torch.version.cuda,
+        }
+    yield {
+        "ok": True,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+        "accelerate": accel,
+        "device": ctx.device,
+        "toy": ctx.toy,
+        **gpu,
+    }
+
+
+def meta(ctx: Context) -> Iterator[Result]:
+    for name, preset in PRESETS.items():
+        if preset.model_id is None or preset.architecture is None:
+            continue
+        billions = parameter_count(build_transformer(preset)) / 1e9
+        lo, hi = preset.architecture.params_b
+        result: Result = {
+            "preset": name,
+            "transformer_b": round(billions, 3),
+            "vae_b": round(parameter_count(build_vae(preset)) / 1e9, 3),
+        }
+        ok = lo <= billions <= hi
+        if not ctx.toy or preset.family == "ltx":  # Wan's frame loop is slow even on meta
+            spatial, temporal = COMPRESSION[HUB_VERSIONS[preset.model_id]]
+            latent, decoded = meta_clip_shapes(preset, 121, 480, 832)
+            channels = latent[1]
+            expected = (1, channels, 120 // temporal + 1, 480 // spatial, 832 // spatial)
+            ok = ok and latent == expected and decoded == (1, 3, 2 * temporal + 1, 480, 832)
+            result.update(latent=latent, expected=expected)
+        yield {"ok": ok, **result}
+
+
+def _clips(engine: DiffusionEngine, shots: list[ShotSpec], size: tuple[int, int]) -> list[Any]:
+    engine.prepare(shots, size[0], size[1], engine.preset.fps)
+    return [engine.native_clip(s, *size)[0] for s in shots]
+
+
+def smoke(ctx: Context) -> Iterator[Result]:
+    size = (64, 64)
+    for family in ("ltx", "wan"):
+        folder = save_tiny_pipeline(ctx.work / f"tiny-{family}", family)
+        preset = get_preset(f"tiny-{family}")
+        shots = [ShotSpec(ctx.photo, "push_in", 0.5, seed) for seed in (1, 2, 3)]
+        engine = DiffusionEngine(preset, model_dir=folder, device=ctx.device)
+        batch = _clips(engine, shots, size)
+        frames = engine.native_clip(shots[0], *size)[1].num_frames
+        contract = all(c.shape == (frames, 64, 64, 3) and c.dtype == np.uint8 for c in batch)
+        again = _clips(
+            DiffusionEngine(preset, model_dir=folder, device=ctx.device), shots[1:2], size
+        )[0]
+        third = _clips(
+            DiffusionEngine(preset, model_dir=folder, device=ctx.device), shots[1:2], size
+        )[0]
+        batch_diff = int(np.abs(batch[1].astype(int) - again.astype(int)).max())
+        yield {
+            "family": family,
+            "ok": contract and np.array_equal(again, third) and batch_diff <= 2,
+            "contract": contract,
+            "deterministic": bool(np.array_equal(again, third)),
+            "batch_vs_alone_max_diff": batch_diff,
+            "batches": engine.times.batches,
+        }
+        if not ctx.cuda:
+            continue
+        bf16 = dataclasses.replace(preset, dtype="bfloat16")
+        low = _clips(DiffusionEngine(bf16, model_dir=folder, device=ctx.device), shots[1:2], size)[
+            0
+        ]
+        yield {
+            "family": family,
+            "check": "bf16",
+            "ok": bool(np.ptp(low) > 0),
+            "ptp": int(np.ptp(low)),
+        }
+        placed = {}
+        for placement in ("resident", "model_offload", "group_offload"):
+            e = DiffusionEngine(preset, model_dir=folder, device=ctx.device, placement=placement)  # type: ignore[arg-type]
+            placed[placement] = _clips(e, shots[1:2], size)[0]
+        diffs = {
+            p: int(np.abs(c.astype(int) - placed["resident"].astype(int)).max())
+            for p, c in placed.items()
+        }
+        yield {
+            "family": family,
+            "check": "placements",
+            "ok": max(diffs.values()) == 0,
+            "max_diff": diffs,
+        }
+
+
+def _main_preset(ctx: Context, name: str) -> ModelPreset:
+    preset = get_preset(name)
+    return toy_preset(preset) if ctx.toy else preset
+
+
+def _timed_run(
+    engine: DiffusionEngine, ctx: Context, shots: list[ShotSpec], size: tuple[int, int]
+) -> Result:
+    from generation.engines.diffusion_inputs import StageTimes
+
+    engine.times = StageTimes(applied=engine.times.applied)
+    if ctx.cuda:
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    engine.prepare(shots, size[0], size[1], engine.preset.fps)
+    wall = time.perf_counter() - started
+    t = engine.times
+    return {
+        "clips": len(shots),
+        "wall_s": round(wall, 3),
+        "s_per_clip": round(wall / len(shots), 3),
+        "clips_per_min": round(60 * len(shots) / wall, 2),
+        "text_s": round(t.text_s, 3),
+        "denoise_s": round(t.denoise_s, 3),
+        "decode_s": round(t.decode_s, 3),
+        "calls": t.batches,
+        "peak_gib": _peak_gib(ctx),
+    }
+
+
+class MainRun:
+    """The default preset at full size (random weights), shared by the later stages."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.size = (64, 64) if ctx.toy else (480, 848)
+        self.seconds = 0.25 if ctx.toy else 5.0
+        self.engine: DiffusionEngine | None = None
+        self.seed = 100
+
+    def shots(self, count: int) -> list[ShotSpec]:
+        """``count`` shots never generated before (fresh seeds: no cache hits)."""
+        seeds = range(self.seed, self.seed + count)
+        self.seed += count
+        return [ShotSpec(self.ctx.photo, "push_in", self.seconds, s) for s in seeds]
+
+    def run(self) -> Iterator[Result]:
+        preset = _main_preset(self.ctx, DEFAULT_PRESET)
+        engine = DiffusionEngine(preset, device=self.ctx.device, loader=random_loader(preset))
+        started = time.perf_counter()
+        engine.pipeline()
+        plan = engine.plan
+        assert plan is not None
+        yield {
+            "ok": True,
+            "load_s": round(time.perf_counter() - started, 2),
+            "applied": engine.times.applied,
+            "peak_gib": _peak_gib(self.ctx),
+        }
+        self.engine = engine
+        _timed_run(engine, self.ctx, self.shots(1), self.size)  # warm-up: kernels, allocator
+        for batch in (1, 4):  # 4 clips run in calls of plan.batch (what memory allows)
+            result = _timed_run(engine, self.ctx, self.shots(batch), self.size)
+            yield {
+                "ok": True,
+                "preset": preset.name,
+                "size": self.size,
+                "seconds": self.seconds,
+                "batch": batch,
+                **result,
+            }
+
+    def attention(self) -> Iterator[Result]:
+        from diffusers.models.attention_dispatch import (
+            AttentionBackendName,
+            _check_attention_backend_requirements,
+        )
+
+        engine = self.engine
+        if engine is None:
+            raise RuntimeError("the main stage did not load")
+        for backend in BACKENDS:
+            if self.ctx.rec.left() < 30:
+                yield {"backend": backend, "skipped": "deadline"}
+                continue
+            if not self.ctx.cuda and backend in CUDA_ONLY:
+                yield {"backend": backend, "available": False, "why": "needs CUDA"}
+                continue
+            try:
+                _check_attention_backend_requirements(AttentionBackendName(backend))
+            except Exception as exc:
+                yield {"backend": backend, "available": False, "why": str(exc)[:200]}
+                continue
+            applied = Applied()
+            apply_attention_backend(engine.preset, engine.pipeline().transformer, backend, applied)
+            try:
+                yield {
+                    "backend": backend,
+                    "ok": True,
+                    "applied": applied.names,
+                    **_timed_run(engine, self.ctx, self.shots(1), self.size),
+                }
+            except Exception as exc:
+                yield {
+                    "backend": backend,
+                    "ok": False,
+                    "error": f"{type(exc).__name__}: {exc}"[:500],
+                }
+            finally:
+                release(applied)
+
+    def compile(self) -> Iterator[Result]:
+        from torch._dynamo.utils import counters
+
+        from generation.engines.diffusion_speed import compile_blocks
+
+        engine = self.engine
+        if engine is None:
+            raise RuntimeError("the main stage did not load")
+        counters.clear()
+        compile_blocks(engine.pipeline().transformer, "inductor" if self.ctx.cuda else "eager")
+        first = _timed_run(engine, self.ctx, self.shots(1), self.size)
+        steady = _timed_run(engine, self.ctx, self.shots(1), self.size)
+        batch = 2 if self.ctx.toy else (engine.plan.batch if engine.plan else 1)
+        batched = _timed_run(engine, self.ctx, self.shots(batch), self.size)
+        graphs = int(counters["stats"]["unique_graphs"])
+        # Static for the first shape, dynamic from the next: never a graph per batch size.
+        yield {
+            "ok": graphs <= 2,
+            "first": first,
+            "steady": steady,
+            f"batch{batch}": batched,
+            "unique_graphs": graphs,
+        }
+
+
+def wan(ctx: Context) -> Iterator[Result]:
+    preset = dataclasses.replace(_main_preset(ctx, "wan2.2-ti2v-5b"), steps=2 if ctx.toy else 10)
+    engine = DiffusionEngine(preset, device=ctx.device, loader=random_loader(preset))
+    engine.pipeline()
+    size, seconds = ((64, 64), 0.25) if ctx.toy else ((480, 848), 5.0)
+    result = _timed_run(engine, ctx, [ShotSpec(ctx.photo, "push_in", seconds, 1)], size)
+    per_step = result["denoise_s"] / preset.steps
+    yield {
+        "ok": True,
+        "preset": preset.name,
+        "steps": preset.steps,
+        "denoise_s_per_step": round(per_step, 3),
+        "applied": engine.times.applied,
+        **result,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--device", default=None, help="cuda (default when present) or cpu")
+    parser.add_argument("--toy", action="store_true", help="toy-width models (CPU, tests)")
+    parser.add_argument("--deadline", type=float, default=450.0, help="seconds for the whole run")
+    parser.add_argument("--out", type=Path, default=None, help="JSON lines file (appended)")
+    args = parser.parse_args(argv)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu" and not args.toy:
+        raise SystemExit("full-size models on a CPU would take hours: add --toy")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    gpu = torch.cuda.get_device_name(0).replace(" ", "-") if device.startswith("cuda") else "cpu"
+    out = args.out or Path(__file__).parent / "results" / f"{stamp}-{gpu}.jsonl"
+    work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
+    rec = Recorder(out, args.deadline)
+    ctx = Context(device, args.toy, work, _photo(work / "product.png"), rec)
+    main_run = MainRun(ctx)
+    scale = 0.1 if args.toy else 1.0
+    rec.stage("versions", 1, lambda: versions(ctx))
+    rec.stage("meta", 40 * scale, lambda: meta(ctx))
+    rec.stage("smoke", 60 * scale, lambda: smoke(ctx))
+    rec.stage("main", 150 * scale, main_run.run)
+    rec.stage("attention", 40 * scale, main_run.attention)
+    rec.stage("compile", 90 * scale, main_run.compile)
+    main_run.engine = None
+    rec.stage("wan", 90 * scale, lambda: wan(ctx))
+    rec.write({"stage": "done", "ok": True, "out": str(out)})
+
+
+if __name__ == "__main__":
+    main()

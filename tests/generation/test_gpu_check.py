@@ -1,0 +1,76 @@
+"""``bench/gpu_check.py --device cpu --toy`` runs in the suite, so the GPU check cannot rot.
+
+The script is the one a lent GPU machine runs; here every full-size model is swapped for
+its toy-width twin. Its JSON lines are read back and held to what each stage promises.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gpu_check.py"
+
+
+@pytest.fixture(scope="module")
+def gpu_check() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses resolve annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_toy_check_runs_every_stage_and_every_check_holds(
+    gpu_check: ModuleType, tmp_path: Path
+) -> None:
+    out = tmp_path / "check.jsonl"
+    gpu_check.main(["--device", "cpu", "--toy", "--out", str(out), "--deadline", "600"])
+    lines = read(out)
+    stages = [line["stage"] for line in lines]
+    for stage in ("versions", "meta", "smoke", "main", "attention", "compile", "wan", "done"):
+        assert stage in stages, stage
+    assert not [line for line in lines if "skipped" in line]
+    failed = [line for line in lines if line.get("ok") is False]
+    assert not failed, failed
+    meta = {line["preset"]: line for line in lines if line["stage"] == "meta"}
+    assert set(meta) == {"ltx-video-i2v", "ltx-video-2b", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p"}
+    assert meta["ltx-video-i2v"]["latent"] == [1, 128, 16, 15, 26]  # 121 frames, 480x832
+    smoke = {line["family"]: line for line in lines if line["stage"] == "smoke"}
+    assert all(s["contract"] and s["deterministic"] for s in smoke.values())
+    assert all(s["batch_vs_alone_max_diff"] <= 1 and s["batches"] == 1 for s in smoke.values())
+    main = [line for line in lines if line["stage"] == "main" and "batch" in line]
+    assert [(m["batch"], m["clips"]) for m in main] == [(1, 1), (4, 4)]
+    assert all(m["denoise_s"] > 0 and m["decode_s"] > 0 for m in main)  # really generated
+    backends = {line["backend"]: line for line in lines if line["stage"] == "attention"}
+    assert (
+        backends["_native_flash"]["ok"]
+        and "self-attention" in backends["_native_flash"]["applied"][0]
+    )
+    compiled = next(line for line in lines if line["stage"] == "compile")
+    assert compiled["unique_graphs"] == 2
+
+
+def test_stages_past_the_deadline_are_skipped_and_lines_append(
+    gpu_check: ModuleType, tmp_path: Path
+) -> None:
+    out = tmp_path / "check.jsonl"
+    out.write_text(json.dumps({"stage": "earlier run"}) + "\n")
+    gpu_check.main(["--device", "cpu", "--toy", "--out", str(out), "--deadline", "2"])
+    lines = read(out)
+    assert lines[0] == {"stage": "earlier run"}
+    assert lines[1]["stage"] == "versions" and lines[1]["ok"]
+    skipped = [line["stage"] for line in lines if line.get("skipped") == "deadline"]
+    assert skipped == ["meta", "smoke", "main", "attention", "compile", "wan"]
+    assert lines[-1]["stage"] == "done"
