@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from generation.adcopy import ProductFacts, feature_lines, plain_text
+from generation.adcopy import ProductFacts, char_budget, feature_lines, plain_text
 from generation.brand import BrandKit
 from generation.compose import Compositor
-from generation.storyboard import RenderConfig, master_size, storyboard
+from generation.storyboard import DURATIONS, RenderConfig, master_size, storyboard
 from generation.text import _coverage, displayable, font_path_for
 from reelcart.domain import CampaignPlan, CreativeJob
 
@@ -217,3 +218,51 @@ def test_plan_designs() -> None:
             seen = {(v[a], v[b]) for v in pairs}
             assert seen == {(x, y) for x in factors[a] for y in factors[b]}
     assert len(CampaignPlan(factors=factors, max_variants=8).variants()) == 8
+
+
+@pytest.mark.parametrize(("photos", "seconds"), [(1, 6.0), (2, 6.0), (3, 15.0), (5, 15.0)])
+def test_without_a_duration_factor_ads_are_the_platforms_lengths(
+    make_job: Callable[..., CreativeJob], product_photo: Path, photos: int, seconds: float
+) -> None:
+    """Reported: without a duration factor ads were 4.0 s or 6.5 s long."""
+    job = make_job(image_paths=(str(product_photo),) * photos)
+    spec = storyboard(job, RenderConfig(width=144, height=256, fps=30))
+    assert spec.frame_count == round(seconds * 30) and sum(spec.shot_frames) < spec.frame_count
+    assert len({shot.image_path for shot in spec.shots}) == 1
+
+
+def test_readme_spells_the_duration_levels_as_the_code_does() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Ad creatives", 1)[1].split("\n## ", 1)[0]
+    levels = re.search(r"`duration` ((?:`[^`]+`/?)+)", section)
+    assert levels is not None
+    assert re.findall(r"`([^`]+)`", levels.group(1)) == list(DURATIONS)
+
+
+def test_from_price_when_variant_prices_differ(make_job: Callable[..., CreativeJob]) -> None:
+    """Reported: a product whose variants have different prices showed one price."""
+    varying = storyboard(make_job(price_max_minor=2800, factors={"duration": "6s"}), CONFIG)
+    assert varying.price_text == "from $24.00"
+    assert "from $24.00" in varying.lines[1] and "Was $" not in " ".join(varying.lines)
+    same = storyboard(make_job(price_max_minor=2400, factors={"duration": "6s"}), CONFIG)
+    assert same.price_text == "$24.00"
+    # A compare-at price holds for one variant only when prices differ: no "was" then.
+    sale = make_job(price_max_minor=2800, compare_at_minor=3000, factors={"duration": "6s"})
+    assert "Was $" not in " ".join(storyboard(sale, CONFIG).lines)
+
+
+def test_copy_fits_each_shot_at_a_readable_pace_in_whole_sentences(
+    make_job: Callable[..., CreativeJob],
+) -> None:
+    """Reported: captions and voiceover cut mid-sentence ("…handles long…")."""
+    description = (
+        "<p>A sturdy tote cut from heavyweight cotton canvas, with box-stitched webbing handles "
+        "long enough to carry on the shoulder. Holds a laptop. Machine washable.</p>"
+    )
+    spec = storyboard(make_job(description=description, factors={"duration": "15s"}), CONFIG)
+    for line, shot in zip(spec.lines, spec.shots, strict=False):
+        assert len(line) <= char_budget(shot.duration_s)
+        assert "…" not in line
+    sentences_ = [s for line in spec.lines for s in re.split(r"(?<=\.)\s+", line)]
+    assert "Holds a laptop. Machine washable." in spec.lines
+    assert not any("handles" in s for s in sentences_)  # too long for 2.5 s: left out whole
