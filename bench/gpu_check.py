@@ -233,7 +233,7 @@ def smoke(ctx: Context) -> Iterator[Result]:
         }
         placed = {}
         for placement in ("resident", "model_offload", "group_offload"):
-            e = DiffusionEngine(preset, model_dir=folder, device=ctx.device, placement=placement)  # type: ignore[arg-type]
+            e = DiffusionEngine(preset, model_dir=folder, device=ctx.device, placement=placement)
             placed[placement] = _clips(e, shots[1:2], size)[0]
         diffs = {
             p: int(np.abs(c.astype(int) - placed["resident"].astype(int)).max())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -45,9 +46,9 @@ def test_distilled_ltx_runs_the_published_timesteps(photo: Path) -> None:
     original = scheduler.set_timesteps
 
     @functools.wraps(original)  # the pipeline inspects its signature for ``timesteps``
-    def record(*args: object, **kwargs: object) -> None:
+    def record(*args: Any, **kwargs: Any) -> None:
         seen.append([float(t) for t in kwargs.get("timesteps") or []])
-        original(*args, **kwargs)  # type: ignore[arg-type]
+        original(*args, **kwargs)
 
     scheduler.set_timesteps = record
     frames = list(engine.frames(ShotSpec(photo, "push_in", 0.25, 1), W, H, 24))
