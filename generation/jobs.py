@@ -3,6 +3,12 @@
 Footage goes through a per-process :class:`~generation.footage.FootageCache`, so each
 distinct shot of a campaign is generated once (at the campaign's master size) and reused
 by every variant and aspect ratio that shows it.
+
+Resuming: a run killed mid-way (even with SIGKILL) leaves every finished render whole, since
+each file is written to a ``.part`` name and renamed, and the manifest goes last. The next
+run skips a render whose video, poster and manifest are on disk with the same render hash
+(whether or not the database heard of it) and deletes the ``.part`` leftovers of the one
+that was cut off.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +38,7 @@ __all__ = [
     "engine_fingerprint",
     "expected_frames",
     "footage_cache",
+    "remove_stale_parts",
     "render_hash",
     "render_job",
 ]
@@ -110,6 +118,37 @@ def footage_cache(engine: FootageEngine, root: Path, master: tuple[int, int]) ->
         return cache
 
 
+def _finished(out_dir: Path, name: str, digest: str) -> tuple[Path, Path, dict[str, Any]] | None:
+    """The render already on disk for ``digest``: video, poster, manifest (else ``None``)."""
+    video, poster = Path(out_dir) / f"{name}.mp4", Path(out_dir) / f"{name}.jpg"
+    manifest_path = video.with_suffix(".json")
+    if not (video.is_file() and poster.is_file() and manifest_path.is_file()):
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        return None  # cut off while written: render again
+    if not isinstance(manifest, dict) or manifest.get("render_hash") != digest:
+        return None
+    return video, poster, manifest
+
+
+def remove_stale_parts(out_dir: Path, name: str) -> list[Path]:
+    """Delete the half-written files a killed render of ``name`` left (``.<name>.mp4.*.part``)."""
+    removed = []
+    for suffix in ("mp4", "jpg", "json"):
+        for part in Path(out_dir).glob(f".{name}.{suffix}.*.part"):
+            part.unlink(missing_ok=True)
+            removed.append(part)
+    return removed
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
 def render_job(
     job: CreativeJob,
     config: RenderConfig,
@@ -140,6 +179,11 @@ def render_job(
         return RenderOutcome(
             job.creative_id, digest, Path(job.video_path), Path(job.poster_path), manifest, True
         )
+    on_disk = _finished(out_dir, job.name, digest)
+    if on_disk is not None:
+        return RenderOutcome(job.creative_id, digest, *on_disk, True)
+    # One render per creative at a time (the caller's claim), so these are a dead run's.
+    remove_stale_parts(out_dir, job.name)
     source = engine
     if not isinstance(engine, FootageCache):
         root = config.footage_dir or Path(out_dir).parent / "footage"
@@ -176,7 +220,8 @@ def render_job(
             "srt": rendered.captions[1].name if rendered.captions else None,
         },
     }
-    rendered.video_path.with_suffix(".json").write_text(json.dumps(manifest, indent=2))
+    # Last and atomic: a manifest on disk means the render before it finished.
+    _write_atomically(rendered.video_path.with_suffix(".json"), json.dumps(manifest, indent=2))
     return RenderOutcome(
         job.creative_id, digest, rendered.video_path, rendered.poster_path, manifest, False
     )
