@@ -9,6 +9,7 @@ SQLite whose file can no longer be opened.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -122,7 +123,14 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str | None]] = [
     ("NUL in a session id (POST)", "POST", "/checkout_sessions/cs_a%00b", _raw("{}"), 400, "$.id"),
     ("NUL in an order id", "GET", "/orders/ord%00", {}, 400, "$.id"),
     ("path longer than a column (GET)", "GET", f"/checkout_sessions/{LONG}", {}, 400, "$.id"),
-    ("path longer than a column (update)", "POST", f"/checkout_sessions/{LONG}", _raw("{}"), 400, "$.id"),
+    (
+        "path longer than a column (update)",
+        "POST",
+        f"/checkout_sessions/{LONG}",
+        _raw("{}"),
+        400,
+        "$.id",
+    ),
     (
         "path longer than a column (complete)",
         "POST",
@@ -188,7 +196,7 @@ def test_bad_acp_input_is_a_4xx_in_the_error_shape(client: TestClient, db: Datab
             validate("Error", body)
             assert body["type"] == "invalid_request"
             assert param is None or body.get("param") == param, body
-        except Exception as exc:  # noqa: BLE001 - collected, reported together below
+        except Exception as exc:
             problems.append(f"{name}: {exc}")
     assert problems == []
     with db.session() as session:
@@ -218,9 +226,7 @@ def test_a_streamed_body_is_cut_off_at_the_limit(client: TestClient, db: Databas
         assert session.scalar(select(func.count()).select_from(CheckoutSession)) == 0
 
 
-def test_a_media_folder_is_not_found_and_files_still_are(
-    client: TestClient, db: Database
-) -> None:
+def test_a_media_folder_is_not_found_and_files_still_are(client: TestClient, db: Database) -> None:
     for path in ["/media/images", "/media/images/", "/media/images/%00"]:
         response = client.get(path)
         assert response.status_code == 404, (path, response.text)
@@ -305,19 +311,15 @@ class _CuttableProxy:
             pass
         finally:
             for sock in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         self.up = False
         with self._lock:
             for sock in self._open:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
             self._open.clear()
 

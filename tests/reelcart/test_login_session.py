@@ -25,8 +25,7 @@ PAGE = "/reports/campaigns"
 
 def _settings(tmp_path: Path, **extra: object) -> Settings:
     return Settings.model_validate(
-        {"data_dir": tmp_path / "data", "api_token": TOKEN, "login_attempts_per_minute": 5}
-        | extra
+        {"data_dir": tmp_path / "data", "api_token": TOKEN, "login_attempts_per_minute": 5} | extra
     )
 
 
@@ -81,7 +80,7 @@ def test_sessions_expire_and_cannot_be_extended(app: object, app_settings: Setti
     browser = _browser(app)
     browser.cookies.set(COOKIE_NAME, old)
     assert browser.get(PAGE).status_code == 303
-    expiry, nonce, signature = old.split(".")
+    _expiry, nonce, signature = old.split(".")
     browser.cookies.set(COOKIE_NAME, f"{int(time.time()) + 3600}.{nonce}.{signature}")
     assert browser.get(PAGE).status_code == 303
     browser.cookies.set(COOKIE_NAME, issue_session(key))
