@@ -70,20 +70,6 @@ def shapes_only(names: list[str]) -> None:
         )
 
 
-def synthetic_photo(path: Path) -> Path:
-    import numpy as np
-    from PIL import Image, ImageDraw
-
-    rng = np.random.default_rng(3)
-    base = (200 + rng.normal(0, 12, (768, 768, 3))).clip(0, 255).astype(np.uint8)
-    image = Image.fromarray(base)
-    draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((284, 160, 484, 680), radius=40, fill=(30, 90, 160))
-    draw.rectangle((314, 330, 454, 470), fill=(245, 245, 240))
-    image.save(path)
-    return path
-
-
 def encode_clips(
     engine: DiffusionEngine, shots: list[ShotSpec], size: tuple[int, int], fps: int, out: Path
 ) -> float:
@@ -180,7 +166,9 @@ def main() -> None:
         attention_backend=args.attention,
         first_block_cache=args.fbcache,
     )
-    photo = synthetic_photo(work / "product.png")
+    from tests.generation.tiny_pipelines import product_photo
+
+    photo = product_photo(work / "product.png")
     motions = sorted(MOTIONS)
     print(
         f"device {device} | preset {preset_name} | {size[0]}x{size[1]} | {seconds:g} s"

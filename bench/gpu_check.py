@@ -57,7 +57,7 @@ from generation.engines.diffusion_speed import Applied, apply_attention_backend,
 from generation.models import DEFAULT_PRESET, PRESETS, ModelPreset, get_preset
 from generation.spec import ShotSpec
 from tests.generation.published_configs import COMPRESSION, HUB_VERSIONS
-from tests.generation.tiny_pipelines import save_tiny_pipeline, toy_preset
+from tests.generation.tiny_pipelines import product_photo, save_tiny_pipeline, toy_preset
 
 Result = dict[str, Any]
 CUDA_ONLY = frozenset({"_native_cudnn", "_native_efficient", "flash", "_flash_3", "sage"})
@@ -116,19 +116,6 @@ class Context:
     @property
     def cuda(self) -> bool:
         return self.device.startswith("cuda")
-
-
-def _photo(path: Path) -> Path:
-    from PIL import Image, ImageDraw
-
-    rng = np.random.default_rng(3)
-    base = (200 + rng.normal(0, 12, (768, 768, 3))).clip(0, 255).astype(np.uint8)
-    image = Image.fromarray(base)
-    draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((284, 160, 484, 680), radius=40, fill=(30, 90, 160))
-    draw.rectangle((314, 330, 454, 470), fill=(245, 245, 240))
-    image.save(path)
-    return path
 
 
 def _peak_gib(ctx: Context) -> float | None:
@@ -417,7 +404,7 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or Path(__file__).parent / "results" / f"{stamp}-{gpu}.jsonl"
     work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
     rec = Recorder(out, args.deadline)
-    ctx = Context(device, args.toy, work, _photo(work / "product.png"), rec)
+    ctx = Context(device, args.toy, work, product_photo(work / "product.png"), rec)
     main_run = MainRun(ctx)
     scale = 0.1 if args.toy else 1.0
     rec.stage("versions", 1, lambda: versions(ctx))

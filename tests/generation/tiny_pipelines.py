@@ -24,6 +24,7 @@ __all__ = [
     "Family",
     "Task",
     "build_tiny_pipeline",
+    "product_photo",
     "save_tiny_pipeline",
     "saved_tiny_pipeline",
     "tiny_tokenizer",
@@ -335,3 +336,18 @@ def toy_preset(preset: Any) -> Any:
     return dataclasses.replace(
         preset, architecture=toy, steps=2, max_sequence_length=16, dtype="float32"
     )
+
+
+def product_photo(path: Path) -> Path:
+    """A 768x768 studio-like product photo (a labelled bottle on a grainy backdrop)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(3)
+    base = (200 + rng.normal(0, 12, (768, 768, 3))).clip(0, 255).astype(np.uint8)
+    image = Image.fromarray(base)
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((284, 160, 484, 680), radius=40, fill=(30, 90, 160))
+    draw.rectangle((314, 330, 454, 470), fill=(245, 245, 240))
+    image.save(path)
+    return path
