@@ -121,3 +121,18 @@ def test_top_two_weights() -> None:
     assert top_two_weights(sure, floor=0.0, beta=0.5) == pytest.approx([0.5, 0.5])
     assert top_two_weights(sure, floor=0.0) == pytest.approx([0.7, 0.3])
     assert apply_floor(np.array([1.0, 0.0, 0.0]), 0.1) == pytest.approx([0.8, 0.1, 0.1])
+
+
+def test_a_held_back_verdict_names_the_statistic_that_held_it() -> None:
+    from experiments.decisions import decide
+
+    # 99.6% chance to be best and ~0% expected loss, but the always-valid test is not
+    # there yet: the verdict must say so, or the page contradicts itself.
+    verdict = decide([ProportionStat(1000, 140), ProportionStat(1000, 100)])
+    assert verdict.status == "running" and verdict.chance_best[0] > 0.99
+    p = verdict.p_vs_leader[1]
+    assert p is not None and p > 0.05
+    assert (
+        verdict.reason
+        == f"no winner yet: sequential test p = {p:.3g} (Holm-adjusted; needs < 0.05)"
+    )
