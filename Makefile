@@ -4,14 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Where `reelcart demo` keeps Prefect's state (REELCART_DATA_DIR/prefect), for `make ui`.
-PREFECT_HOME ?= $(CURDIR)/.reelcart/prefect
+REELCART_DATA_DIR ?= .reelcart
+PREFECT_HOME ?= $(abspath $(REELCART_DATA_DIR))/prefect
 
 # Debian packages: espeak-ng (offline voiceover), Noto fonts (non-Latin titles), Chromium
 # (report page test). Installed when missing and we are root with apt-get; otherwise the
 # features that need them degrade, and the tests that need them say what is missing.
 SYSTEM_PACKAGES := espeak-ng fonts-noto-core chromium
 
-.PHONY: demo test lint serve ui bench clean system-packages
+.PHONY: demo test lint serve ui stack stack-down bench clean system-packages
 
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -51,6 +52,14 @@ serve: $(STAMP)
 ui: $(STAMP)
 	PREFECT_HOME=$(PREFECT_HOME) PREFECT_SERVER_ANALYTICS_ENABLED=false \
 		$(BIN)/prefect server start --host 127.0.0.1
+
+## stack: a Prefect server, the default and gpu pools, the deployments and two workers on
+## 127.0.0.1 (state in REELCART_DATA_DIR; PostgreSQL via PREFECT_API_DATABASE_CONNECTION_URL)
+stack: $(STAMP)
+	$(BIN)/python scripts/stack.py up
+
+stack-down:
+	$(BIN)/python scripts/stack.py down
 
 bench: $(STAMP)
 	$(BIN)/python bench/encode_motion.py

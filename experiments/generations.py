@@ -13,18 +13,33 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from reelcart.models import Campaign, Creative, Generation, RenderClaim, utcnow
+from reelcart.domain import CreativeStatus
+from reelcart.models import (
+    Campaign,
+    Creative,
+    ExperimentDecision,
+    Generation,
+    RenderClaim,
+    utcnow,
+)
+
+from .allocation import current_weights, record_allocation
+from .bandit import apply_floor
 
 __all__ = [
+    "admit_challengers",
+    "challenger_rounds",
     "claim",
     "enqueue",
     "finish",
     "generation_history",
     "lapsed_claims",
     "open_generation",
+    "pending_challengers",
     "queue_report",
     "renew",
 ]
@@ -185,3 +200,56 @@ def generation_history(session: Session, campaign_name: str) -> list[dict[str, A
             }
         )
     return out
+
+
+def pending_challengers(session: Session, campaign_name: str | None = None) -> list[Any]:
+    """Challenger decisions no generation has answered yet (oldest first)."""
+    answered = select(Generation.decision_id).where(Generation.decision_id.is_not(None))
+    query = (
+        select(ExperimentDecision)
+        .join(Campaign, Campaign.id == ExperimentDecision.campaign_id)
+        .where(
+            ExperimentDecision.kind == "challengers",
+            ExperimentDecision.id.not_in(answered),
+            Campaign.status == "active",
+        )
+        .order_by(ExperimentDecision.created_at, ExperimentDecision.id)
+    )
+    if campaign_name is not None:
+        query = query.where(Campaign.name == campaign_name)
+    return list(session.scalars(query))
+
+
+def challenger_rounds(session: Session, campaign_id: str) -> int:
+    """How many challenger generations the campaign has had (what its cap counts)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Generation)
+            .where(Generation.campaign_id == campaign_id, Generation.trigger == "challengers")
+        )
+        or 0
+    )
+
+
+def admit_challengers(
+    session: Session, campaign_id: str, product_id: str, creative_ids: Sequence[str], floor: float
+) -> dict[str, float]:
+    """New allocation weights: each challenger gets exactly ``floor``, the live creatives
+    share the rest in their current proportions (a winner keeps nearly all the traffic)."""
+    live = session.scalars(
+        select(Creative.id).where(
+            Creative.campaign_id == campaign_id,
+            Creative.product_id == product_id,
+            Creative.status == CreativeStatus.PUBLISHED.value,
+        )
+    ).all()
+    newcomers = [cid for cid in creative_ids if cid in live]
+    current = current_weights(session, product_id) or {}
+    arms = sorted(live)
+    raw = np.array([0.0 if a in newcomers else current.get(a, 1.0) for a in arms])
+    if raw.sum() <= 0:
+        raw = np.array([0.0 if a in newcomers else 1.0 for a in arms])
+    weights = dict(zip(arms, (float(w) for w in apply_floor(raw, floor)), strict=True))
+    record_allocation(session, campaign_id, product_id, weights, "challengers")
+    return weights

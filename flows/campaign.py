@@ -25,10 +25,15 @@ from reelcart.models import Creative
 from .catalog import sync_catalog
 from .common import database
 from .fanout import Child, deployment_exists, run_children
-from .generate import DEFAULT_FACTORS, generate_creatives, plan_generation
+from .generate import DEFAULT_FACTORS, Planned, generate_creatives, plan_generation
 from .publish import _slug, publish_creatives
 
-__all__ = ["run_campaign", "target_products"]
+__all__ = [
+    "publish_and_report",
+    "render_generation",
+    "run_campaign",
+    "target_products",
+]
 
 
 def target_products(target: dict[str, Any] | None) -> list[str] | None:
@@ -103,6 +108,48 @@ def _run_here(children: list[Child]) -> list[Child]:
     return children
 
 
+def render_generation(
+    campaign: str,
+    planned: Planned,
+    factors: dict[str, list[str]],
+    max_variants: int,
+    batch_size: int = 1,
+) -> list[dict[str, Any]]:
+    """Render what ``planned`` queued: one child run per ``batch_size`` products on the
+    ``gpu`` pool (in this process when no such deployment exists); one report row each."""
+    children = [
+        Child(
+            label=f"{_slug(campaign)}-{_slug(batch[0].rsplit('/', 1)[-1])}",
+            parameters={
+                "campaign": campaign,
+                "product_ids": batch,
+                "factors": factors,
+                "max_variants": max_variants,
+            },
+            skipped=[cid for pid in batch for cid in planned.skipped.get(pid, [])],
+        )
+        for batch in _batches(planned.queued, max(1, batch_size))
+    ]
+    if children and deployment_exists():
+        run_children(children)
+    else:
+        _run_here(children)
+    return children_report(campaign, children, planned.queued)
+
+
+def publish_and_report(campaign: str, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Publish what is left, write the artifacts, and fail loudly naming failed children."""
+    published = publish_creatives(campaign=campaign)
+    _report_children(campaign, rows, published)
+    failed = [r for r in rows if r["failed"] or r["state"] != "COMPLETED"]
+    if failed:
+        names = "; ".join(
+            f"{r['child']} ({r['products']}): {r['failed'] or r['state']}" for r in failed
+        )
+        raise RuntimeError(f"{len(failed)} of {len(rows)} child runs failed: {names}")
+    return published
+
+
 @flow(name="run-campaign", log_prints=True)
 def run_campaign(
     campaign: str = "demo",
@@ -127,33 +174,8 @@ def run_campaign(
     synced = sync_catalog(source=source, path=catalog_path)
     product_ids = select_products(target)
     planned = plan_generation(campaign, plan, product_ids)
-    queued = planned.queued
-    children = [
-        Child(
-            label=f"{_slug(campaign)}-{_slug(batch[0].rsplit('/', 1)[-1])}",
-            parameters={
-                "campaign": campaign,
-                "product_ids": batch,
-                "factors": plan.factors,
-                "max_variants": max_variants,
-            },
-            skipped=[cid for pid in batch for cid in planned.skipped.get(pid, [])],
-        )
-        for batch in _batches(queued, max(1, batch_size))
-    ]
-    if children and deployment_exists():
-        run_children(children)
-    else:
-        _run_here(children)
-    rows = children_report(campaign, children, queued)
-    published = publish_creatives(campaign=campaign)
-    _report_children(campaign, rows, published)
-    failed = [r for r in rows if r["failed"] or r["state"] != "COMPLETED"]
-    if failed:
-        names = "; ".join(
-            f"{r['child']} ({r['products']}): {r['failed'] or r['state']}" for r in failed
-        )
-        raise RuntimeError(f"{len(failed)} of {len(rows)} child runs failed: {names}")
+    rows = render_generation(campaign, planned, plan.factors, max_variants, batch_size)
+    published = publish_and_report(campaign, rows)
     return {
         "catalog": synced,
         "rendered": sum(int(r["rendered"]) for r in rows),

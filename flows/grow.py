@@ -1,0 +1,132 @@
+"""Flow: close the loop — make the challengers an evaluation asked for, with no one involved.
+
+When ``evaluate-campaign`` declares a winner it records a ``challengers`` decision (remixes
+of the winner, one factor level changed). The ``grow-campaigns`` deployment runs on a
+Prefect automation (a trigger in ``prefect.yaml`` on every completed ``evaluate-campaign``
+run); it answers every decision no generation has answered yet: plans the remixes as new
+creatives of the campaign, renders them on the ``gpu`` pool like any generation, publishes
+them and enters them into allocation at the floor weight. A cap on challenger generations
+per campaign stops the loop; a decision over the cap is answered by a ``capped`` entry.
+
+Why an automation rather than the evaluation starting the run itself: the evaluation stays
+a pure measurement (it runs the same without a Prefect server, from the report page or a
+test), the trigger is declared and deployed with the rest of ``prefect.yaml``, and Prefect
+records which event started which run. Because this flow answers *all* pending decisions,
+a missed or duplicated event changes nothing: the next evaluation's run catches up, and
+an answered decision is never answered twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from commerce.publishing import factor_label
+from experiments.campaigns import plan_creatives
+from experiments.generations import (
+    admit_challengers,
+    challenger_rounds,
+    enqueue,
+    open_generation,
+    pending_challengers,
+)
+from reelcart.domain import CampaignPlan
+from reelcart.models import Campaign, Creative, Product
+
+from .campaign import publish_and_report, render_generation
+from .common import database
+from .generate import Planned
+
+__all__ = ["FLOOR_WEIGHT", "grow_campaigns", "plan_challengers"]
+
+# The smallest share of traffic an arm gets (experiments.bandit's floor): enough to be
+# measured without costing the winner much.
+FLOOR_WEIGHT = 0.05
+
+
+def plan_challengers(campaign: str | None, max_rounds: int) -> dict[str, Planned]:
+    """Answer every pending challengers decision: a generation of remixes, or ``capped``.
+
+    Returns, by campaign, the challenger creatives queued for rendering by product.
+    """
+    out: dict[str, Planned] = {}
+    with database().session() as session:
+        for decision in pending_challengers(session, campaign):
+            record = session.get(Campaign, decision.campaign_id)
+            winner = session.get(Creative, decision.creative_id) if decision.creative_id else None
+            assert record is not None
+            label = f"{winner.name} ({factor_label(winner.factors)})" if winner else "a winner"
+            if challenger_rounds(session, record.id) >= max_rounds:
+                open_generation(
+                    session,
+                    record,
+                    "capped",
+                    f"{label} won, but the cap of {max_rounds} challenger generations is "
+                    "reached: no more remixes",
+                    decision_id=decision.id,
+                )
+                continue
+            product = session.scalars(
+                select(Product)
+                .where(Product.id == decision.product_id, Product.status == "ACTIVE")
+                .options(selectinload(Product.variants), selectinload(Product.images))
+            ).first()
+            variants = [dict(v) for v in decision.detail.get("variants", [])]
+            if product is None or not variants:
+                open_generation(
+                    session, record, "capped", f"{label}: nothing to remix", decision_id=decision.id
+                )
+                continue
+            jobs = plan_creatives(session, record, [product], lambda key: key, variants=variants)
+            generation = open_generation(
+                session,
+                record,
+                "challengers",
+                f"{label} won; remixes with one factor changed: "
+                + "; ".join(factor_label(v) for v in variants),
+                decision_id=decision.id,
+                detail={"remix_of": decision.detail.get("remix_of"), "variants": variants},
+            )
+            queued = enqueue(session, generation, [j.creative_id for j in jobs])
+            planned = out.setdefault(record.name, Planned({}, {}))
+            planned.queued.setdefault(product.id, []).extend(queued)
+    return out
+
+
+@task(cache_policy=NO_CACHE)
+def plan_challengers_task(campaign: str | None, max_rounds: int) -> dict[str, Planned]:
+    """The pending challenger decisions, answered (see :func:`plan_challengers`)."""
+    return plan_challengers(campaign, max_rounds)
+
+
+@task(cache_policy=NO_CACHE)
+def admit(campaign: str, planned: Planned) -> dict[str, dict[str, float]]:
+    """Enter the published challengers into allocation at the floor weight."""
+    weights = {}
+    with database().session() as session:
+        record = session.scalars(select(Campaign).where(Campaign.name == campaign)).one()
+        for product_id, creative_ids in planned.queued.items():
+            weights[product_id] = admit_challengers(
+                session, record.id, product_id, creative_ids, FLOOR_WEIGHT
+            )
+    return weights
+
+
+@flow(name="grow-campaigns", log_prints=True)
+def grow_campaigns(campaign: str | None = None, max_rounds: int = 3) -> dict[str, Any]:
+    """Make the challengers every winner asked for (all campaigns, or ``campaign``), at
+    most ``max_rounds`` challenger generations per campaign."""
+    grown: dict[str, Any] = {}
+    for name, planned in plan_challengers_task(campaign, max_rounds).items():
+        with database().session() as session:
+            plan = CampaignPlan.model_validate(
+                session.scalars(select(Campaign.plan).where(Campaign.name == name)).one()
+            )
+        rows = render_generation(name, planned, plan.factors, plan.max_variants)
+        publish_and_report(name, rows)
+        grown[name] = {"rendered": sum(int(r["rendered"]) for r in rows), **admit(name, planned)}
+    return grown
