@@ -12,7 +12,7 @@ PREFECT_HOME ?= $(abspath $(REELCART_DATA_DIR))/prefect
 # features that need them degrade, and the tests that need them say what is missing.
 SYSTEM_PACKAGES := espeak-ng fonts-noto-core chromium
 
-.PHONY: demo test lint serve ui stack stack-down bench clean system-packages
+.PHONY: demo test lint serve ui stack stack-down bench clean system-packages conformance
 
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python scripts/node_tools.py  # Node 24 packages the tests run (tests/js)
 	@touch $(STAMP)
 
 ## demo: install, then run a whole campaign on the demo store (embedded Prefect, CPU engine)
@@ -60,6 +61,10 @@ stack: $(STAMP)
 
 stack-down:
 	$(BIN)/python scripts/stack.py down
+
+## conformance: the official MCP conformance suite against a fresh `reelcart serve`
+conformance: $(STAMP)
+	$(BIN)/python scripts/mcp_conformance.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/encode_motion.py

@@ -92,3 +92,15 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def store(tmp_path: Path) -> MediaStore:
     return MediaStore(str(tmp_path / "media"), "http://127.0.0.1:8787")
+
+
+_SESSION_STARTED = __import__("time").time()
+_SUMMARIES = Path(__file__).resolve().parents[1] / ".reelcart" / "test-artifacts" / "summaries"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the summaries tests wrote this run (e.g. the MCP conformance suite's), for CI."""
+    for path in sorted(_SUMMARIES.glob("*.txt")):
+        if path.stat().st_mtime >= _SESSION_STARTED:
+            terminalreporter.write_sep("-", path.stem)
+            terminalreporter.write(path.read_text())
