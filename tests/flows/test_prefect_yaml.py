@@ -41,3 +41,19 @@ def test_catalog_sync_is_nightly_and_campaign_is_on_demand() -> None:
 def test_prefect_server_imports_with_the_pinned_fastapi() -> None:
     # NOTES.md: fastapi >= 0.155 breaks the Prefect server at import time.
     importlib.import_module("prefect.server.api.server")
+
+
+def test_workers_pull_into_the_checkout_and_the_loop_is_triggered_by_evaluations() -> None:
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    assert config["pull"] == [
+        {
+            "prefect.deployments.steps.set_working_directory": {
+                "directory": "{{ $REELCART_REPO_DIR }}"
+            }
+        }
+    ]
+    by_name = {d["name"]: d for d in DEPLOYMENTS}
+    (trigger,) = by_name["grow-campaigns"]["triggers"]
+    assert trigger["expect"] == ["prefect.flow-run.Completed"]
+    evaluate = _load_flow(by_name["evaluate-campaign-hourly"]["entrypoint"])
+    assert trigger["match_related"]["prefect.resource.name"] == evaluate.name
