@@ -29,6 +29,7 @@ from reelcart.db import Database
 from reelcart.models import PaymentAttempt, utcnow
 
 __all__ = [
+    "LEGACY_KEY_PREFIX",
     "OPEN_STATES",
     "AttemptCall",
     "Outcome",
@@ -42,6 +43,8 @@ __all__ = [
 # States whose outcome is not known: the session may not change until Stripe is asked.
 OPEN_STATES = ("pending", "unknown")
 METADATA_KEY = "payment_attempt_id"
+# Keys of the payments made before attempts existed: ``reelcart:<session>:pay:<digest>``.
+LEGACY_KEY_PREFIX = "reelcart:"
 
 
 @dataclass(frozen=True)
@@ -182,15 +185,25 @@ def first_charge(payments: StripePayments, call: AttemptCall) -> Outcome:
     return _from_result(result)
 
 
+def _made_by(call: AttemptCall, metadata: dict[str, str]) -> bool:
+    """Whether a PaymentIntent of the session was sent by this attempt. Attempts adopted from
+    before attempts existed (their keys start ``reelcart:``) sent no attempt id."""
+    if METADATA_KEY in metadata:
+        return metadata[METADATA_KEY] == call.id
+    return call.idempotency_key.startswith(LEGACY_KEY_PREFIX)
+
+
 def ask_stripe(payments: StripePayments, call: AttemptCall) -> Outcome:
     """Find out what became of an attempt: by PaymentIntent id, by metadata, or by re-sending
     the identical request with the same idempotency key."""
     try:
         if call.payment_intent_id:
             return _from_result(payments.retrieve(call.payment_intent_id))
-        found = payments.find_by_metadata(METADATA_KEY, call.id)
-    except PaymentUnavailable as exc:
-        return Outcome("unknown", call.payment_intent_id, str(exc))
+        found = [
+            result
+            for result in payments.find_by_metadata("checkout_session_id", call.checkout_session_id)
+            if _made_by(call, result.metadata)
+        ]
     except PaymentError as exc:
         return Outcome("unknown", call.payment_intent_id, str(exc))
     if found:

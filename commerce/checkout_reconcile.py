@@ -19,11 +19,12 @@ import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 
-from reelcart.models import CheckoutSession, PaymentAttempt, utcnow
+from reelcart.models import CheckoutSession, DelegatedPaymentToken, PaymentAttempt, utcnow
 
 from .checkout_attempts import OPEN_STATES
 from .checkout_settle import refund_attempt, settle_attempt
@@ -63,6 +64,47 @@ def _reopen_abandoned_authentications(service: CheckoutService) -> None:
         )
 
 
+def _adopt_legacy_payments(service: CheckoutService) -> int:
+    """Sessions the checkout left ``complete_in_progress`` before payment attempts existed:
+    their payment becomes an attempt of unknown outcome, with the key it was sent with (and
+    its PaymentIntent when known), once that checkout's own lease has run out."""
+    now = utcnow()
+    adopted = 0
+    with service._tx() as session:
+        stuck = session.scalars(
+            select(CheckoutSession)
+            .where(
+                CheckoutSession.status == "complete_in_progress",
+                ~exists().where(PaymentAttempt.checkout_session_id == CheckoutSession.id),
+            )
+            .with_for_update()
+        ).all()
+        for cs in stuck:
+            payment = cs.payment or {}
+            key, token = payment.get("stripe_idempotency_key"), payment.get("token")
+            lease = payment.get("lease_until")
+            if not key or not token or (lease and datetime.fromisoformat(lease) > now):
+                continue
+            vault = session.get(DelegatedPaymentToken, token)
+            session.add(
+                PaymentAttempt(
+                    checkout_session_id=cs.id,
+                    state="unknown",
+                    idempotency_key=key,
+                    amount=int(next(t["amount"] for t in cs.totals if t["type"] == "total")),
+                    currency=cs.currency.lower(),
+                    credential=token,
+                    payment_method_id=vault.payment_method_id if vault else None,
+                    shared_payment_token=token if token.startswith("spt_") else None,
+                    payment_intent_id=payment.get("payment_intent"),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            adopted += 1
+    return adopted
+
+
 def _due(service: CheckoutService, states: tuple[str, ...], limit: int) -> list[str]:
     now = utcnow()
     with service.db.session() as session:
@@ -85,6 +127,7 @@ def reconcile_payments(service: CheckoutService, *, limit: int = 500) -> Reconci
     report.expired = service.expire_due()
     if service.payments is None:
         return report
+    _adopt_legacy_payments(service)
     _reopen_abandoned_authentications(service)
     for attempt_id in _due(service, OPEN_STATES, limit):
         report.settled[settle_attempt(service, attempt_id, by_agent=False)] += 1

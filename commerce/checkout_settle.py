@@ -138,12 +138,14 @@ def apply_outcome(
                 inventory.extend_holds(session, cs.id, now + UNKNOWN_HOLD)
             elif outcome.state == "succeeded":
                 attempt.resolved_at = now
-                has_order = session.scalar(
-                    select(Order.id).where(Order.checkout_session_id == cs.id)
-                )
-                if cs.status == "complete_in_progress" and has_order is None:
+                order = session.scalars(
+                    select(Order).where(Order.checkout_session_id == cs.id)
+                ).first()
+                if cs.status == "complete_in_progress" and order is None:
                     attempt.state = "succeeded"
                     placed = _place_order(service, session, cs, attempt)
+                elif order is not None and order.payment_reference == attempt.payment_intent_id:
+                    attempt.state = "succeeded"  # this very charge already has its order
                 else:
                     attempt.state = "refund_pending"
                     refund = True

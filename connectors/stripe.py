@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -59,6 +59,7 @@ class ChargeResult:
     status: str  # succeeded | requires_action | processing | requires_capture | ...
     amount: int
     currency: str
+    metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:
@@ -80,9 +81,11 @@ def _translate(exc: stripe.StripeError) -> PaymentError:
         return PaymentDeclined(exc.user_message or "card declined", exc.code)
     if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError)):
         return PaymentUnavailable(type(exc).__name__)
+    if isinstance(exc, stripe.IdempotencyError):
+        # The key is in use right now, or was first used with other parameters: either way
+        # an earlier request with it reached Stripe, and what it did must be looked up.
+        return PaymentUnavailable("idempotency key conflict")
     status = getattr(exc, "http_status", None)
-    if status == 409:  # the same key is being processed by another request right now
-        return PaymentUnavailable("idempotency key in use")
     if isinstance(exc, stripe.APIError) or (status is not None and status >= 500):
         return PaymentUnavailable(f"stripe error {status}")
     if status == 402:
@@ -201,9 +204,16 @@ class StripePayments:
             self._client.v1.payment_intents.search,
             {"query": f"metadata['{key}']:'{value}'", "limit": 10},
         )
+        intents = [pi.to_dict() for pi in found["data"]]
         return [
-            ChargeResult(pi["id"], pi["status"], int(pi["amount"]), str(pi["currency"]))
-            for pi in found["data"]
+            ChargeResult(
+                pi["id"],
+                pi["status"],
+                int(pi["amount"]),
+                str(pi["currency"]),
+                {str(k): str(v) for k, v in (pi.get("metadata") or {}).items()},
+            )
+            for pi in intents
         ]
 
     def refund(self, payment_intent_id: str, *, idempotency_key: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["AcpProcess"]
+__all__ = ["AcpProcess", "process_env"]
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,6 +46,22 @@ def main() -> None:
 
     app = Starlette(routes=acp_routes(db, store, settings, service=service), lifespan=lifespan)
     uvicorn.run(app, host="127.0.0.1", port=settings.port, log_level="warning")
+
+
+def process_env(database_url: str, folder: Path, stripe_url: str, **extra: str) -> dict[str, str]:
+    """The ``REELCART_*`` variables of a server on ``database_url`` paying through
+    ``stripe_url`` (the Stripe stand-in, or a fault proxy in front of it)."""
+    from tests.fakes.stripe_server import API_KEY
+
+    return {
+        "REELCART_DATABASE_URL": database_url,
+        "REELCART_DATA_DIR": str(folder / "data"),
+        "REELCART_MEDIA_URL": str(folder / "media"),
+        "REELCART_API_TOKEN": "test-token",
+        "REELCART_STRIPE_API_KEY": API_KEY,
+        "REELCART_STRIPE_API_BASE": stripe_url,
+        **{f"REELCART_{name.upper()}": value for name, value in extra.items()},
+    }
 
 
 class AcpProcess:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from reelcart.db import Database
-from reelcart.models import Order, PaymentAttempt, ProductVariant
+from reelcart.models import Base, Order, PaymentAttempt, ProductVariant
 from tests.commerce.acp_helpers import (
     MUG,
     complete_body,
@@ -32,9 +33,21 @@ __all__ = [
     "assert_money_invariant",
     "complete",
     "new_session",
+    "postgres_db",
     "shop_like_an_agent",
     "stripe_list",
 ]
+
+
+@pytest.fixture
+def postgres_db(postgres_url: str) -> Iterator[Database]:
+    """The PostgreSQL half of ``db`` alone: for faults only a networked database has."""
+    database = Database(postgres_url)
+    yield database
+    with database.engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} CASCADE"))
+    database.dispose()
 
 
 def stripe_list(stripe_url: str, resource: str) -> list[dict[str, Any]]:

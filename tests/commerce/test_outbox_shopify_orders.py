@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-
-import pytest
 
 from commerce.shopify_publish import write_back_order, write_back_pending
 from connectors.shopify_client import ShopifyClient
@@ -17,16 +14,10 @@ from reelcart.db import Database
 from reelcart.models import CheckoutSession, Order
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import acp_settings
+from tests.commerce.test_shopify_order_writeback import VARIANT, shop
 from tests.fakes.shopify_server import FakeShopify
 
-VARIANT = "gid://shopify/ProductVariant/100"
-
-
-@pytest.fixture
-def shop() -> Iterator[FakeShopify]:
-    with FakeShopify(restore_rate=1000) as fake:
-        fake.state.add_product(1, variants=1, images=1, price="24.00", title="Stoneware Mug")
-        yield fake
+__all__ = ["shop"]
 
 
 def _order(db: Database, order_id: str) -> None:

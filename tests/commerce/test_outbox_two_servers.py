@@ -27,17 +27,17 @@ from reelcart.db import Database
 from reelcart.models import OrderWebhook
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import acp_settings, headers, localstripe, stock_shop
-from tests.commerce.acp_process import AcpProcess
-from tests.commerce.payment_checks import complete, new_session
-from tests.fakes.stripe_server import API_KEY, LocalStripe
+from tests.commerce.acp_process import AcpProcess, process_env
+from tests.commerce.payment_checks import complete, new_session, postgres_db
+from tests.fakes.stripe_server import LocalStripe
 from tests.servers import free_port, serve_on_loopback
 
-__all__ = ["localstripe"]
+__all__ = ["localstripe", "postgres_db"]
 
 pytestmark = pytest.mark.xdist_group("payment-processes")
 
 SECRET = "whsec_two_servers"
-ORDERS = 10
+ORDERS = 8
 
 
 class Receiver:
@@ -70,21 +70,21 @@ def _outbox(db: Database) -> list[OrderWebhook]:
 
 
 def test_two_servers_deliver_each_event_once(
-    db: Database, store: MediaStore, settings: Settings, tmp_path: Path, localstripe: LocalStripe
+    postgres_db: Database, store: MediaStore, tmp_path: Path, localstripe: LocalStripe
 ) -> None:
+    """On PostgreSQL, where several servers share a database in production; the SQLite claim
+    is raced by independent connections below."""
+    db = postgres_db
     stock_shop(db, store, tmp_path, stock=ORDERS)
     receiver = Receiver()
     with serve_on_loopback(receiver.app()) as hooks_url:
-        env = {
-            "REELCART_DATABASE_URL": db.url,
-            "REELCART_DATA_DIR": str(tmp_path / "data"),
-            "REELCART_MEDIA_URL": str(tmp_path / "media"),
-            "REELCART_API_TOKEN": "test-token",
-            "REELCART_STRIPE_API_KEY": API_KEY,
-            "REELCART_STRIPE_API_BASE": localstripe.url,
-            "REELCART_ACP_WEBHOOK_URL": f"{hooks_url}/hooks",
-            "REELCART_ACP_WEBHOOK_SECRET": SECRET,
-        }
+        env = process_env(
+            db.url,
+            tmp_path,
+            localstripe.url,
+            acp_webhook_url=f"{hooks_url}/hooks",
+            acp_webhook_secret=SECRET,
+        )
         servers = [AcpProcess(env, free_port(), tmp_path / f"server{i}.log") for i in (0, 1)]
         for server in servers:
             server.launch()

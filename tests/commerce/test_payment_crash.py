@@ -13,13 +13,12 @@ charge, stock = initial − sold.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from commerce.checkout import CheckoutService
@@ -27,15 +26,16 @@ from commerce.checkout_reconcile import reconcile_payments
 from connectors.storage import MediaStore
 from connectors.stripe import StripePayments
 from reelcart.db import Database
-from reelcart.models import Base, Order
+from reelcart.models import Order
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import acp_app, acp_settings, localstripe, stock_shop
-from tests.commerce.acp_process import AcpProcess
+from tests.commerce.acp_process import AcpProcess, process_env
 from tests.commerce.payment_checks import (
     STYLES,
     assert_money_invariant,
     complete,
     new_session,
+    postgres_db,
     shop_like_an_agent,
     stripe_list,
 )
@@ -43,12 +43,12 @@ from tests.fakes.fault_proxy import Fault, HttpFaultProxy, Rule, TcpProxy
 from tests.fakes.stripe_server import API_KEY, LocalStripe
 from tests.servers import free_port, serve_on_loopback
 
-__all__ = ["localstripe"]
+__all__ = ["localstripe", "postgres_db"]
 
 # Server processes and cut connections: one xdist worker runs these one after another.
 pytestmark = pytest.mark.xdist_group("payment-processes")
 
-STOCK = 8
+STOCK = 6
 
 
 def _hold_charge_replies(seconds: float) -> Rule:
@@ -113,16 +113,9 @@ def test_server_killed_between_charge_and_order(
     stock_shop(db, store, tmp_path, stock=STOCK)
     port = free_port()
     with HttpFaultProxy(localstripe.port) as proxy:
-        env = {
-            "REELCART_DATABASE_URL": db.url,
-            "REELCART_DATA_DIR": str(tmp_path / "data"),
-            "REELCART_MEDIA_URL": str(tmp_path / "media"),
-            "REELCART_API_TOKEN": "test-token",
-            "REELCART_STRIPE_API_KEY": API_KEY,
-            "REELCART_STRIPE_API_BASE": proxy.url,
-            "REELCART_STRIPE_TIMEOUT_S": "10",
-            "REELCART_ACP_PAYMENT_LEASE_SECONDS": "2",
-        }
+        env = process_env(
+            db.url, tmp_path, proxy.url, stripe_timeout_s="10", acp_payment_lease_seconds="2"
+        )
         server = AcpProcess(env, port, tmp_path / "server.log").start()
         try:
             with httpx.Client(base_url=server.url, timeout=30) as client:
@@ -149,16 +142,6 @@ def test_server_killed_between_charge_and_order(
     reconcile_payments(service)
     counts = assert_money_invariant(db, localstripe.url, run, initial_stock=STOCK)
     assert counts["orders"] >= 1, counts
-
-
-@pytest.fixture
-def postgres_db(postgres_url: str) -> Iterator[Database]:
-    database = Database(postgres_url)
-    yield database
-    with database.engine.begin() as conn:
-        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {names} CASCADE"))
-    database.dispose()
 
 
 def test_database_unreachable_mid_complete(
