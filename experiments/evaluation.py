@@ -9,8 +9,6 @@ artifacts and the CLI.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
@@ -24,10 +22,11 @@ from .bandit import top_two_weights
 from .corrections import holm
 from .decisions import DecisionRule, Verdict, decide, remix_challengers
 from .factor_actions import NextSteps, apply_next_steps, plan_next_steps
-from .factor_effects import ArmCounts, FactorEffect, factor_effects
+from .factor_effects import ArmCounts, factor_effects
 from .metrics import METRICS, CreativeMetrics, MetricName, creative_metrics, exposures_by_period
+from .report_data import ArmReport, CampaignReport, Comparison, ProductExperiment
 from .samples import Stat
-from .srm import SRM_P_THRESHOLD, srm_p_value_periods
+from .srm import srm_p_value_periods
 from .stats_bayes import effect_vs_baseline, race
 from .stats_freq import sequential_test
 from .tracking import attribute_pending
@@ -40,75 +39,6 @@ __all__ = [
 ]
 
 PRIMARY: MetricName = "conversion"
-
-
-@dataclass
-class Comparison:
-    """One metric of an arm against the product's baseline arm."""
-
-    lift: float
-    ci: tuple[float, float]
-    chance_to_win: float
-    p_value: float
-    p_adjusted: float = 1.0
-
-
-@dataclass
-class ArmReport:
-    creative_id: str
-    name: str
-    factors: dict[str, str]
-    status: str
-    poster_key: str | None
-    video_key: str | None
-    metrics: CreativeMetrics
-    values: dict[str, float]
-    intervals: dict[str, tuple[float, float]]
-    vs_baseline: dict[str, Comparison] = field(default_factory=dict)
-    chance_best: float = 0.0
-    expected_loss: float = 0.0
-    weight: float = 0.0
-
-
-@dataclass
-class ProductExperiment:
-    product_id: str
-    product_title: str
-    arms: list[ArmReport]
-    verdict: Verdict
-    srm_p: float
-    method: str
-    challengers: list[dict[str, str]] = field(default_factory=list)
-    # Declared now, or by an earlier evaluation (its losers are retired since).
-    winner_id: str | None = None
-    winner_reason: str = ""
-
-    @property
-    def srm_ok(self) -> bool:
-        return self.srm_p >= SRM_P_THRESHOLD
-
-    @property
-    def winner(self) -> ArmReport | None:
-        return next((a for a in self.arms if a.creative_id == self.winner_id), None)
-
-
-@dataclass
-class CampaignReport:
-    campaign: str
-    currency: str | None
-    generated_at: datetime
-    products: list[ProductExperiment]
-    # The campaign-wide answer: each factor pooled across products (products as blocks).
-    factors: list[FactorEffect]
-    next_steps: NextSteps
-    warnings: list[str]
-    rule: DecisionRule = field(default_factory=DecisionRule)
-    # True when this evaluation acted (stored weights, retired, recorded decisions).
-    applied: bool = False
-
-    @property
-    def winners(self) -> list[ArmReport]:
-        return [p.winner for p in self.products if p.winner is not None]
 
 
 def _intervals(stats: list[Stat], seed: int) -> list[tuple[float, float]]:
@@ -234,6 +164,7 @@ def _product_experiment(
         challengers=challengers,
         winner_id=winner_id,
         winner_reason=winner_reason,
+        verdict_ids=[c.id for c in live],
     )
 
 
@@ -294,8 +225,7 @@ def _act(
 def _retired_by_products(products: list[ProductExperiment]) -> set[str]:
     out = set()
     for exp in products:
-        live = [a for a in exp.arms if a.status == CreativeStatus.PUBLISHED.value]
-        out |= {live[i].creative_id for i in exp.verdict.retire if i < len(live)}
+        out |= {exp.verdict_ids[i] for i in exp.verdict.retire}
     return out
 
 

@@ -74,11 +74,7 @@ def creative_rows(report: CampaignReport) -> list[dict[str, Any]]:
     rows = []
     for exp in report.products:
         winner_id = exp.winner.creative_id if exp.winner else None
-        live = [a.creative_id for a in exp.arms if a.status == "published"]
         for arm in exp.arms:
-            p_vs = None
-            if arm.creative_id in live and exp.verdict.p_vs_leader:
-                p_vs = exp.verdict.p_vs_leader[live.index(arm.creative_id)]
             row: dict[str, Any] = {
                 "product_id": exp.product_id,
                 "product": exp.product_title,
@@ -95,7 +91,7 @@ def creative_rows(report: CampaignReport) -> list[dict[str, Any]]:
                 "conversion_high": arm.intervals["conversion"][1],
                 "chance_best": arm.chance_best,
                 "expected_loss": arm.expected_loss,
-                "p_vs_leader": p_vs,
+                "p_vs_leader": exp.p_vs_leader(arm.creative_id),
                 "weight": arm.weight,
             }
             rows.append(row)

@@ -93,11 +93,8 @@ def _product_html(
     )
     rows = []
     winner_id = exp.winner.creative_id if exp.winner else None
-    live = [a.creative_id for a in exp.arms if a.status == "published"]
     for arm in exp.arms:
-        p_vs = None
-        if arm.creative_id in live and exp.verdict.p_vs_leader:
-            p_vs = exp.verdict.p_vs_leader[live.index(arm.creative_id)]
+        p_vs = exp.p_vs_leader(arm.creative_id)
         cls = (
             "winner"
             if arm.creative_id == winner_id
@@ -122,7 +119,7 @@ def _product_html(
             f"<td>{lift}</td>",
             f"<td>{_pct(arm.chance_best)}</td>",
             f"<td>{_pct(arm.expected_loss)}</td>",
-            f"<td>{'leader' if p_vs is None and arm.creative_id in live else _p(p_vs)}</td>",
+            f"<td>{'leader' if arm.creative_id == exp.leader_id else _p(p_vs)}</td>",
             f"<td>{_pct(arm.weight)}</td>",
         ]
         cells[0] = f"<td>{poster}</td>"
