@@ -30,7 +30,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,7 +68,23 @@ ATTRIBUTION_WINDOW = timedelta(days=7)
 LATE_TOLERANCE = timedelta(days=30)
 CLOCK_SKEW = timedelta(minutes=5)
 
-Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+def _storable(value: str) -> str:
+    # PostgreSQL text cannot hold NUL and UTF-8 cannot hold a lone surrogate.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+Ident = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    AfterValidator(_storable),
+]
 
 
 class EventRejected(ValueError):
@@ -76,7 +99,9 @@ class TrackedEvent(BaseModel):
     event_id: Ident = Field(description="Sender's id; the same id again is the same event.")
     kind: EventKind
     creative_id: Ident | None = None
-    product_id: Annotated[str, StringConstraints(max_length=255)] | None = None
+    product_id: (
+        Annotated[str, StringConstraints(max_length=255), AfterValidator(_storable)] | None
+    ) = None
     subject: Ident | None = Field(default=None, description="Shopper or agent session id.")
     amount_minor: int | None = Field(default=None, ge=0, le=10**12)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None

@@ -102,6 +102,9 @@ _ACP_PATHS = ("/checkout_sessions", "/orders/", "/agentic_commerce/")
 
 def _error_shape(path: str, status: int, code: str, message: str) -> dict[str, Any]:
     """Errors raised outside a route, in the shape of the protocol the path belongs to."""
+    if path.startswith("/mcp"):
+        rpc = -32700 if code == "invalid_json" else -32600 if status < 500 else -32603
+        return {"jsonrpc": "2.0", "id": None, "error": {"code": rpc, "message": message}}
     if path.startswith(_ACP_PATHS):
         kind = "service_unavailable" if status == 503 else "invalid_request"
         return {"type": kind, "code": code, "message": message}
@@ -159,6 +162,7 @@ def create_app(
                 RequestLimits,  # type: ignore[arg-type]
                 max_body=settings.max_request_bytes,
                 error_body=_error_shape,
+                json_paths=("/mcp",),  # the MCP SDK parses JSON without a depth bound
             )
         ],
     )

@@ -153,14 +153,57 @@ def plain_error(path: str, status: int, code: str, message: str) -> dict[str, An
 class RequestLimits:
     """ASGI middleware: bodies over ``max_body`` get 413; a lost database gets 503.
 
-    ``error_body(path, status, code, message)`` shapes the error for the route's protocol.
-    Routes that answer errors themselves still do; this is the guard for those that don't.
+    A path that decodes to something no database can look up (a NUL, a lone surrogate)
+    is a 400 before any route sees it. Under ``json_paths`` (routes whose library parses
+    JSON with no bounds) a JSON body is read here first and refused when :func:`parse_json`
+    refuses it. ``error_body(path, status, code, message)`` shapes the error for the
+    route's protocol. Routes that answer errors themselves still do; this is the guard for
+    those that don't.
     """
 
-    def __init__(self, app: ASGIApp, max_body: int, error_body: ErrorBody = plain_error) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body: int,
+        error_body: ErrorBody = plain_error,
+        json_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.error_body = error_body
+        self.json_paths = json_paths
+
+    async def _checked_json(self, scope: Scope, receive: Receive) -> Receive | str:
+        """Read the body (bounded), check it, and hand the route a replay of it."""
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise BodyTooLarge(self.max_body)
+            chunks.append(chunk)
+            more = bool(message.get("more_body"))
+        body = b"".join(chunks)
+        if body.strip():
+            try:
+                parse_json(body)
+            except JsonBodyError as exc:
+                return str(exc)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
 
     async def _refuse(self, scope: Scope, send: Send, status: int, code: str, message: str) -> None:
         headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else {}
@@ -170,6 +213,9 @@ class RequestLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if problem := bad_string(scope.get("path", "")):
+            await self._refuse(scope, send, 400, "invalid_path", f"the request path {problem}")
             return
         declared = _declared_length(list(scope.get("headers") or []))
         if declared is not None and declared > self.max_body:
@@ -196,7 +242,19 @@ class RequestLimits:
             await send(message)
 
         try:
-            await self.app(scope, counted_receive, tracked_send)
+            inner: Receive = counted_receive
+            path = str(scope.get("path", ""))
+            if (
+                scope.get("method") == "POST"
+                and self.json_paths
+                and path.startswith(self.json_paths)
+            ):
+                checked = await self._checked_json(scope, counted_receive)
+                if isinstance(checked, str):
+                    await self._refuse(scope, send, 400, "invalid_json", checked)
+                    return
+                inner = checked
+            await self.app(scope, inner, tracked_send)
         except BodyTooLarge as exc:
             if started:
                 raise

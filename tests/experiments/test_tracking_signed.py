@@ -110,8 +110,11 @@ def test_a_link_verifies_only_for_its_creative_shopper_and_lifetime() -> None:
 def test_a_nul_in_a_tracked_creative_id_is_not_a_server_error(
     client: TestClient, campaign: dict
 ) -> None:
-    assert client.get("/t/pixel/crv%00x.gif").status_code == 200
-    assert client.get("/t/click/crv%00x").status_code == 404
+    assert client.get("/t/pixel/crv%00x.gif").status_code == 400
+    assert client.get("/t/click/crv%00x").status_code == 400
+    too_long = "crv_" + "x" * 300
+    assert client.get(f"/t/pixel/{too_long}.gif").status_code == 200  # a GIF, nothing counted
+    assert client.get(f"/t/click/{too_long}").status_code == 404
 
 
 def test_tracking_path_keeps_the_creative_id_exact(tmp_path: Path) -> None:
