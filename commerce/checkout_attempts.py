@@ -31,6 +31,7 @@ from reelcart.models import PaymentAttempt, utcnow
 __all__ = [
     "LEGACY_KEY_PREFIX",
     "OPEN_STATES",
+    "REFUSED",
     "AttemptCall",
     "Outcome",
     "ask_stripe",
@@ -43,6 +44,8 @@ __all__ = [
 # States whose outcome is not known: the session may not change until Stripe is asked.
 OPEN_STATES = ("pending", "unknown")
 METADATA_KEY = "payment_attempt_id"
+# A failure that is no decline: Stripe refused the request itself (a configuration problem).
+REFUSED = "refused: "
 # Keys of the payments made before attempts existed: ``reelcart:<session>:pay:<digest>``.
 LEGACY_KEY_PREFIX = "reelcart:"
 
@@ -181,7 +184,7 @@ def first_charge(payments: StripePayments, call: AttemptCall) -> Outcome:
     except PaymentUnavailable as exc:
         return Outcome("unknown", None, str(exc))
     except PaymentError as exc:  # Stripe refused the request outright: nothing was charged
-        return Outcome("failed", None, str(exc))
+        return Outcome("failed", None, f"{REFUSED}{exc}")
     return _from_result(result)
 
 

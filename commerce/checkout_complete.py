@@ -15,6 +15,7 @@ The Stripe call happens between two short transactions, never while rows are loc
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from reelcart.models import CheckoutSession, Order, PaymentAttempt, utcnow
 from . import checkout_inventory as inventory
 from .checkout_attempts import (
     OPEN_STATES,
+    REFUSED,
     AttemptCall,
     ask_stripe,
     claim,
@@ -34,7 +36,7 @@ from .checkout_attempts import (
 )
 from .checkout_errors import PAYMENTS_NOT_CONFIGURED, AcpError, payment_in_progress
 from .checkout_orders import OrderPlaced, enqueue_order_event, order_view
-from .checkout_payments import plan_payment
+from .checkout_payments import aware, plan_payment
 from .checkout_requests import CompleteRequest
 from .checkout_session import session_view
 from .checkout_settle import UNKNOWN_HOLD, after_order, apply_outcome, declined_message
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["complete_session", "refund_session"]
 
+PAYMENT_WINDOW = timedelta(minutes=10)
 _AUTH_OK = ("authenticated", "attempt_acknowledged", "informational")
 
 
@@ -148,7 +151,9 @@ def _prepare(
             now=now,
             lease=service.payment_lease,
         )
-        inventory.extend_holds(session, cs.id, now + UNKNOWN_HOLD)
+        inventory.hold_until(session, cs.id, now + UNKNOWN_HOLD)
+        # Should the issuer ask for 3-D Secure, the buyer gets time to answer.
+        cs.expires_at = max(aware(cs.expires_at) if cs.expires_at else now, now + PAYMENT_WINDOW)
         cs.payment = {**(cs.payment or {}), "token": plan.token, "attempt": attempt.id}
         cs.status = "complete_in_progress"
         return "charge", AttemptCall.of(attempt)
@@ -185,6 +190,13 @@ def complete_session(service: CheckoutService, checkout_id: str, body: Any) -> d
             "The card issuer requires 3-D Secure authentication; authenticate the buyer and "
             "complete again with authentication_result.",
             param="$.authentication_result",
+        )
+    if applied.detail and applied.detail.startswith(REFUSED):
+        raise AcpError(
+            502,
+            "payment_failed",
+            f"the payment provider refused the request: {applied.detail.removeprefix(REFUSED)}",
+            type="processing_error",
         )
     raise _decline(f"the payment was declined ({applied.detail or 'card_declined'})")
 

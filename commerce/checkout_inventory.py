@@ -23,7 +23,7 @@ from reelcart.models import InventoryReservation, ProductVariant
 __all__ = [
     "available",
     "commit_holds",
-    "extend_holds",
+    "hold_until",
     "lock_variants",
     "release_holds",
     "reserve",
@@ -135,14 +135,13 @@ def reserve(
     return {}
 
 
-def extend_holds(session: Session, checkout_id: str, until: datetime) -> None:
-    """Keep the session's live holds at least until ``until`` (a payment is under way)."""
+def hold_until(session: Session, checkout_id: str, until: datetime) -> None:
+    """The session's live holds last until ``until`` (a payment under way, or done with)."""
     session.execute(
         update(InventoryReservation)
         .where(
             InventoryReservation.checkout_session_id == checkout_id,
             InventoryReservation.state == "held",
-            InventoryReservation.expires_at < until,
         )
         .values(expires_at=until)
     )

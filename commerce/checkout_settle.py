@@ -9,7 +9,7 @@ paid already, canceled or expired) is refunded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -105,7 +105,7 @@ def _failed(
         # The agent is here to try again: keep the items held for a fresh session lifetime.
         cs.status = "ready_for_payment"
         cs.expires_at = now + service.ttl
-        inventory.extend_holds(session, cs.id, cs.expires_at)
+        inventory.hold_until(session, cs.id, cs.expires_at)
     else:
         # Found out in the background: nobody is waiting, so the stock goes back on sale.
         inventory.release_holds(session, cs.id)
@@ -135,7 +135,7 @@ def apply_outcome(
             if outcome.state == "unknown":
                 attempt.state = "unknown"
                 attempt.last_error = outcome.detail
-                inventory.extend_holds(session, cs.id, now + UNKNOWN_HOLD)
+                inventory.hold_until(session, cs.id, now + UNKNOWN_HOLD)
             elif outcome.state == "succeeded":
                 attempt.resolved_at = now
                 order = session.scalars(
@@ -153,6 +153,8 @@ def apply_outcome(
                 attempt.state = "requires_action"
                 if cs.status == "complete_in_progress":
                     cs.status = "authentication_required"
+                    if cs.expires_at is not None:
+                        inventory.hold_until(session, cs.id, cs.expires_at)
                     cs.payment = {**(cs.payment or {}), "payment_intent": attempt.payment_intent_id}
             else:
                 attempt.state = "failed"
@@ -163,8 +165,8 @@ def apply_outcome(
         applied = Applied(attempt.state, service._view(session, cs), attempt.last_error)
     if placed is not None:
         after_order(service, placed)
-    if refund:
-        refund_attempt(service, call.id)
+    if refund and refund_attempt(service, call.id):
+        applied = replace(applied, state="refunded")
     return applied
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from starlette.testclient import TestClient
+import httpx
 
 from commerce.checkout import CheckoutService
 from commerce.checkout_reconcile import reconcile_payments
@@ -18,6 +18,7 @@ from reelcart.settings import Settings
 from tests.commerce.acp_helpers import acp_app, acp_settings, localstripe, stock_shop, total_of
 from tests.commerce.payment_checks import assert_money_invariant, complete, new_session
 from tests.fakes.stripe_server import API_KEY, LocalStripe
+from tests.servers import serve_on_loopback
 
 __all__ = ["localstripe"]
 
@@ -41,7 +42,8 @@ def test_reconciler_adopts_payments_from_before_attempts(
     stock_shop(db, store, tmp_path, stock=4)
     config = acp_settings(settings, localstripe.url)
     stripe = StripePayments(API_KEY, localstripe.url)
-    with TestClient(acp_app(db, store, config)) as agent:
+    app = acp_app(db, store, config)
+    with serve_on_loopback(app) as base_url, httpx.Client(base_url=base_url) as agent:
         (charged, token_c), (never_sent, token_n), (live, token_l) = (
             new_session(agent) for _ in range(3)
         )
