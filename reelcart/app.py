@@ -60,7 +60,8 @@ def _media_endpoint(store: MediaStore):  # type: ignore[no-untyped-def]
         suffix = "." + key.rsplit(".", 1)[-1].lower() if "." in key else ""
         media_type = _CONTENT_TYPES.get(suffix, "application/octet-stream")
         local = store.local_path(key)
-        headers = {"cache-control": "public, max-age=300"}
+        # Public media: any page may load it, captions in a sandboxed MCP App included.
+        headers = {"cache-control": "public, max-age=300", "access-control-allow-origin": "*"}
         if local is not None:
             return FileResponse(local, media_type=media_type, headers=headers)
 
