@@ -14,48 +14,21 @@ the catalog.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from PIL import Image, ImageOps
 
 from generation.layers import Layer, flatten, shrink_to, stack
 from generation.layout import Box, DrawnText, Letterbox, free_regions, inflate, letterbox
-from generation.platforms import SafeArea, safe_area
+from generation.overlay_parts import AI_LABEL, Piece, TextParts, Theme, TinyTextParts
+from generation.platforms import SafeArea
 from generation.spec import CreativeSpec
-from generation.text import (
-    RGB,
-    TextBlock,
-    fit_text,
-    fit_whole,
-    font_path_for,
-    load_font,
-    pill_size,
-    render_pill,
-    render_text,
-    text_image_size,
-)
+from generation.text import TextBlock, fit_text, font_path_for, load_font, render_pill, render_text
 
 __all__ = ["AI_LABEL", "DrawnText", "OverlayPlan", "Theme", "plan_overlays"]
 
-AI_LABEL = "AI-generated"
 # Footage scales tried in turn: full frame first, then ever deeper letterboxing.
 _SCALES = (1.0, 0.88, 0.78, 0.68, 0.6)
-# Size steps of a text group within one region, largest first.
-_STEPS = (1.0, 0.86, 0.74, 0.64, 0.55, 0.47, 0.4)
-
-
-@dataclass(frozen=True)
-class Theme:
-    """Colours, font and logo of the overlays (built from a brand kit)."""
-
-    text: RGB = (255, 255, 255)
-    accent: RGB = (255, 212, 0)
-    on_accent: RGB = (18, 18, 18)
-    muted: RGB = (220, 220, 220)
-    font_path: Path | None = None
-    logo_path: Path | None = None
 
 
 @dataclass
@@ -75,165 +48,6 @@ class OverlayPlan:
 
     def boxes(self, layer: str) -> list[Box]:
         return [d.box for d in self.drawn if d.layer == layer]
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A measured part of a text group, drawn only once its place is chosen."""
-
-    size: tuple[int, int]
-    role: str
-    text: str
-    draw: Callable[[], Image.Image]
-
-
-# A part of a text group: given a size factor and the region, its piece (None: no fit).
-Part = Callable[[float, SafeArea], Piece | None]
-
-
-class _Planner:
-    lines_factor = 1
-
-    def __init__(self, spec: CreativeSpec, theme: Theme) -> None:
-        self.spec, self.theme = spec, theme
-        self.area = safe_area(spec.width, spec.height)
-        self.unit = min(spec.width, spec.height) / 1080
-
-    def px(self, value: float) -> int:
-        return max(1, round(value * self.unit))
-
-    # -- parts ----------------------------------------------------------------------------
-
-    def _block(
-        self, text: str, region: SafeArea, size: float, floor: float, lines: int, height: float
-    ) -> TextBlock | None:
-        return fit_whole(
-            text,
-            region.width * 0.94,
-            height,
-            max(self.px(floor), round(size * self.unit)),
-            self.px(floor),
-            lines,
-            font_path=self.theme.font_path,
-        )
-
-    def title_part(self, size: float, floor: float, lines: int, bold: bool) -> Part:
-        def part(k: float, region: SafeArea) -> Piece | None:
-            block = self._block(
-                self.spec.title, region, size * k, floor, lines * self.lines_factor, region.height
-            )
-            if block is None:
-                return None
-            return Piece(
-                text_image_size(block, bold=bold),
-                "title",
-                " ".join(block.lines),
-                lambda: render_text(block, self.theme.text, bold=bold),
-            )
-
-        return part
-
-    def price_part(self, size: float, floor: float) -> Part:
-        def part(k: float, region: SafeArea) -> Piece | None:
-            block = self._block(self.spec.price_text, region, size * k, floor, 1, region.height)
-            if block is None:
-                return None
-            text, font = block.lines[0], block.font
-            pad_x, pad_y = font.size * 0.55, font.size * 0.32
-            return Piece(
-                pill_size(text, font, pad_x=pad_x, pad_y=pad_y),
-                "price",
-                text,
-                lambda: render_pill(
-                    text, font, self.theme.accent, self.theme.on_accent, pad_x=pad_x, pad_y=pad_y
-                ),
-            )
-
-        return part
-
-    def label_part(self) -> Part:
-        def part(k: float, region: SafeArea) -> Piece | None:
-            font = load_font(max(self.px(16), self.px(26 * k)), self.theme.font_path)
-            pad_x, pad_y = self.px(14), self.px(8)
-            size = pill_size(AI_LABEL, font, pad_x=pad_x, pad_y=pad_y)
-            if size[0] > region.width:
-                return None
-
-            def draw() -> Image.Image:
-                pill = render_pill(
-                    AI_LABEL, font, (0, 0, 0), (255, 255, 255), pad_x=pad_x, pad_y=pad_y
-                )
-                # Semi-transparent so it is legible without dominating the picture.
-                pill.putalpha(pill.getchannel("A").point(lambda v: v * 3 // 4))
-                return pill
-
-            return Piece(size, "label", AI_LABEL, draw)
-
-        return part
-
-    # -- groups ---------------------------------------------------------------------------
-
-    def group(
-        self, parts: Sequence[Part], region: SafeArea, gap: float
-    ) -> tuple[list[Piece], int] | None:
-        """The parts (and the gap between them) at the largest size step that fits."""
-        for k in _STEPS:
-            made = [p(k, region) for p in parts]
-            kept = [m for m in made if m is not None]
-            if len(kept) < len(made):
-                continue
-            space = self.px(gap * k)
-            height = sum(m.size[1] for m in kept) + space * (len(kept) - 1)
-            if height <= region.height and all(m.size[0] <= region.width for m in kept):
-                return kept, space
-        return None
-
-    def place(
-        self, name: str, pieces: list[Piece], region: SafeArea, gap: int, anchor: str
-    ) -> tuple[list[tuple[Image.Image, int, int]], list[DrawnText]]:
-        total = sum(p.size[1] for p in pieces) + gap * (len(pieces) - 1)
-        y = {
-            "top": region.top,
-            "bottom": region.bottom - total,
-            "middle": region.top + (region.height - total) // 2,
-        }[anchor]
-        placed, texts = [], []
-        for piece in pieces:
-            image = piece.draw()
-            x = region.left + (region.width - image.width) // 2
-            placed.append((image, x, y))
-            texts.append(
-                DrawnText(name, piece.role, piece.text, (x, y, x + image.width, y + image.height))
-            )
-            y += image.height + gap
-        return placed, texts
-
-    def caption(self, line: str, region: SafeArea, size: float = 40) -> Piece | None:
-        pad = self.px(12)
-        height = min(region.height, self.spec.height * 0.14) - 2 * pad
-        block = fit_whole(
-            line,
-            region.width * 0.92 - 2 * pad,
-            height,
-            self.px(size),
-            self.px(min(size, 22)),
-            3,
-            font_path=self.theme.font_path,
-        )
-        if block is None:
-            return None
-        text_w, text_h = text_image_size(block, shadow=False)
-        box_size = (text_w + 2 * pad, text_h + 2 * pad)
-        if box_size[1] > region.height or box_size[0] > region.width:
-            return None  # the drawn box (text plus its padding) must fit, not just the ink
-
-        def draw() -> Image.Image:
-            text = render_text(block, self.theme.text, shadow=False)
-            box = Image.new("RGBA", box_size, (0, 0, 0, 150))
-            box.alpha_composite(text, (pad, pad))
-            return box
-
-        return Piece(box_size, "caption", " ".join(block.lines), draw)
 
 
 def _caption_lines(spec: CreativeSpec) -> list[str]:
@@ -263,7 +77,7 @@ class _Attempt:
     chosen: dict[str, str]
 
 
-def _try(planner: _Planner, regions: dict[str, SafeArea], label: bool) -> _Attempt | None:
+def _try(planner: TextParts, regions: dict[str, SafeArea], label: bool) -> _Attempt | None:
     """Captions, then headlines, into ``regions``; ``None`` when something does not fit.
 
     Captions go where they fit best (below the product first), at the largest size
@@ -316,7 +130,7 @@ def _try(planner: _Planner, regions: dict[str, SafeArea], label: bool) -> _Attem
     return None
 
 
-def _end_card(planner: _Planner, top: int, bottom: int) -> tuple[Layer, list[DrawnText]]:
+def _end_card(planner: TextParts, top: int, bottom: int) -> tuple[Layer, list[DrawnText]]:
     spec, theme, px = planner.spec, planner.theme, planner.px
     area = planner.area
     card = SafeArea(area.left, top, area.right, bottom)
@@ -373,7 +187,7 @@ def _end_card(planner: _Planner, top: int, bottom: int) -> tuple[Layer, list[Dra
     return flatten(placed, (spec.width, spec.height), None), drawn
 
 
-def _layout(planner: _Planner, product: Box | None) -> tuple[_Attempt, Letterbox, Box | None]:
+def _layout(planner: TextParts, product: Box | None) -> tuple[_Attempt, Letterbox, Box | None]:
     spec, area = planner.spec, planner.area
     margin = planner.px(24)
     lb = letterbox(spec.width, spec.height, 1.0)
@@ -388,7 +202,7 @@ def _layout(planner: _Planner, product: Box | None) -> tuple[_Attempt, Letterbox
             return attempt, lb, box
     # Nothing fits even letterboxed: the whole safe area at the smallest sizes; the
     # quality gate then reports the overlap rather than this function hiding it.
-    for fallback in (planner, _Tiny(spec, planner.theme)):
+    for fallback in (planner, TinyTextParts(spec, planner.theme)):
         attempt = _try(fallback, {"top": area}, spec.ai_label)
         if attempt is not None:
             return attempt, lb, box
@@ -401,7 +215,7 @@ def plan_overlays(spec: CreativeSpec, theme: Theme, product: Box | None) -> Over
     ``product`` ``None`` means the product's place is unknown: the layout then only
     keeps to the safe area.
     """
-    planner = _Planner(spec, theme)
+    planner = TextParts(spec, theme)
     area, px = planner.area, planner.px
     attempt, lb, box = _layout(planner, product)
     region = attempt.region
@@ -473,16 +287,3 @@ def plan_overlays(spec: CreativeSpec, theme: Theme, product: Box | None) -> Over
         end_card=card,
         drawn=drawn,
     )
-
-
-class _Tiny(_Planner):
-    """The last resort for absurdly long text: any size, any number of lines, never cut.
-
-    The text then is too small to read, which is still better than a cut price or
-    title; such a creative reads badly and a person should shorten the catalog title.
-    """
-
-    lines_factor = 8
-
-    def px(self, value: float) -> int:
-        return max(1, round(value * self.unit / 8))

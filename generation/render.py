@@ -13,6 +13,7 @@ import itertools
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,9 @@ ProgressCallback = Callable[[int, int], None]
 # Output names become file names next to other renders; keep them boring.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _POSTER_QUALITY = 90
+# Product boxes of shots from engines without a footage cache, by shot and frame size.
+_RAW_BOXES: dict[tuple[object, ...], tuple[float, float, float, float] | None] = {}
+_RAW_BOXES_MAX = 512
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,8 @@ def product_box(engine: FootageEngine, spec: CreativeSpec) -> Box | None:
 
     A footage cache knows it from generation (found on the master, mapped through the
     crop); any other engine is asked for each shot once more, and its first, middle and
-    last frames are searched. ``None`` when no shot shows anything that stands out.
+    last frames are searched (remembered per shot, so variants pay that once). ``None``
+    when no shot shows anything that stands out.
     """
     fractions = []
     entry = getattr(engine, "entry", None)
@@ -114,16 +119,18 @@ def product_box(engine: FootageEngine, spec: CreativeSpec) -> Box | None:
             window = crop_window(master[0], master[1], spec.width, spec.height, found.product_box)
             fractions.append(box_in_window(found.product_box, window, *master))
             continue
-        wanted = {0, count // 2, count - 1}
-        picked = [
-            frame
-            for i, frame in enumerate(
-                itertools.islice(engine.frames(shot, spec.width, spec.height, spec.fps), count)
-            )
-            if i in wanted
-        ]
-        if picked:
-            fractions.append(locate_product(picked))
+        key = (shot.key(), engine.name, getattr(engine, "fingerprint", None), spec.width,
+               spec.height, spec.fps)  # fmt: skip
+        if key not in _RAW_BOXES:
+            wanted = {0, count // 2, count - 1}
+            frames = itertools.islice(engine.frames(shot, spec.width, spec.height, spec.fps), count)
+            picked = [frame for i, frame in enumerate(frames) if i in wanted]
+            if len(_RAW_BOXES) >= _RAW_BOXES_MAX:
+                _RAW_BOXES.pop(next(iter(_RAW_BOXES)))
+            _RAW_BOXES[key] = locate_product(picked) if picked else None
+        found_box = _RAW_BOXES[key]
+        if found_box is not None:
+            fractions.append(found_box)
     boxes = [to_pixels(b, spec.width, spec.height) for b in fractions if b != (0.0, 0.0, 1.0, 1.0)]
     return union(boxes) if boxes else None
 
@@ -260,6 +267,7 @@ def render_creative(
     captions = write_captions(spec, out_dir / name)
     watch.finish(index)
     end_card_still = spec.scene_frames[-1][0] + compositor.fade_frames
+    gate_started = time.perf_counter()
     report = run_gate(
         spec,
         compositor.drawn,
@@ -273,7 +281,7 @@ def render_creative(
         **build_manifest(spec, engine.name),
         "audio": sound.describe(),
         "layout": compositor.describe(),
-        "qa": report.to_dict(),
+        "qa": {**report.to_dict(), "seconds": round(time.perf_counter() - gate_started, 3)},
         **(extra_manifest or {}),
     }
     if signing is not None:

@@ -7,6 +7,7 @@ renderer's own intentions, so each can be fed a crafted bad creative and must fa
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -123,7 +124,10 @@ def check_cues(cues: Sequence[Cue], duration_s: float) -> Check:
 
 
 def _norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
+    # Emoji and other pictographs are left out of burned-in text by design (no font draws
+    # them); everything else must be there.
+    kept = "".join(c for c in text if unicodedata.category(c) not in ("So", "Cf", "Cs", "Co"))
+    return " ".join(kept.split()).casefold()
 
 
 def check_text_in_frame(

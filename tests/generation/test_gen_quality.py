@@ -191,6 +191,11 @@ def test_clipped_or_cut_text_is_caught() -> None:
     cut = [DrawnText("hook", "title", "Field Watch 38…", (10, 10, 100, 40))]
     result = check_text_in_frame(cut, 216, 384, {"title": title})
     assert not result.passed and "is cut" in result.detail
+    missing_word = [DrawnText("hook", "title", "Field Watch", (10, 10, 100, 40))]
+    assert not check_text_in_frame(missing_word, 216, 384, {"title": title}).passed
+    # Emoji are left out of burned-in text on purpose (no font draws them): not a cut.
+    emoji = [DrawnText("hook", "title", "Aloe Face Wash", (10, 10, 100, 40))]
+    assert check_text_in_frame(emoji, 216, 384, {"title": "Aloe Face Wash 🌿"}).passed
 
 
 def test_a_wrong_price_is_caught_and_blocks_nothing_else(
