@@ -40,6 +40,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from reelcart.db import Database  # noqa: E402
 from reelcart.models import Shot  # noqa: E402
 from scripts.stack import (  # noqa: E402
+    TINY_VIDEO,
     deploy_all,
     free_port,
     prefect_env,
@@ -50,14 +51,6 @@ from scripts.stack import (  # noqa: E402
 )
 from tests.factories import make_product, write_catalog  # noqa: E402
 
-TINY = {
-    "REELCART_VIDEO_WIDTH": "144",
-    "REELCART_VIDEO_HEIGHT": "256",
-    "REELCART_VIDEO_FPS": "8",
-    "REELCART_SHOT_SECONDS": "0.5",
-    "REELCART_END_CARD_SECONDS": "0.5",
-    "REELCART_VOICEOVER": "false",
-}
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -169,7 +162,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="reelcart-bench-scale-"))
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    env = prefect_env(api_url, root / "prefect-home", {} if args.full_size else dict(TINY))
+    env = prefect_env(api_url, root / "prefect-home", {} if args.full_size else dict(TINY_VIDEO))
     env.pop("REELCART_DATA_DIR", None)
     server = start_server(port, env, root / "server.log", ui=False)
     catalog = write_catalog(

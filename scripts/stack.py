@@ -27,6 +27,7 @@ from pathlib import Path
 
 __all__ = [
     "ROOT",
+    "TINY_VIDEO",
     "deploy_all",
     "free_port",
     "prefect_env",
@@ -39,6 +40,15 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 POOLS = ("default", "gpu")
+# The tiny, fast renders the tests and the benchmark use (a stack for people renders 1080p).
+TINY_VIDEO = {
+    "REELCART_VIDEO_WIDTH": "144",
+    "REELCART_VIDEO_HEIGHT": "256",
+    "REELCART_VIDEO_FPS": "8",
+    "REELCART_SHOT_SECONDS": "0.5",
+    "REELCART_END_CARD_SECONDS": "0.5",
+    "REELCART_VOICEOVER": "false",
+}
 
 
 def free_port() -> int:
@@ -169,9 +179,7 @@ def _up(args: argparse.Namespace) -> None:
     (stack_dir / "pids.json").write_text(json.dumps(pids))
     print(f"Prefect server and UI: http://127.0.0.1:{args.port}  (API {api_url})")
     print(f"Workers: {', '.join(n for n in pids if n != 'server')}; logs in {stack_dir}")
-    print(
-        f"Run a campaign: PREFECT_API_URL={api_url} {BIN}/prefect deployment run run-campaign/campaign"
-    )
+    print(f"Run a campaign: PREFECT_API_URL={api_url} prefect deployment run run-campaign/campaign")
     print("Stop it all: make stack-down  (or: python scripts/stack.py down)")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from reelcart.db import Database
 from scripts.stack import (
+    TINY_VIDEO,
     deploy_all,
     free_port,
     prefect_env,
@@ -32,14 +33,6 @@ from scripts.stack import (
 __all__ = ["Stack", "kill_machine", "stack"]
 
 BUCKET = "reelcart-media"
-TINY_VIDEO = {
-    "REELCART_VIDEO_WIDTH": "144",
-    "REELCART_VIDEO_HEIGHT": "256",
-    "REELCART_VIDEO_FPS": "8",
-    "REELCART_SHOT_SECONDS": "0.5",
-    "REELCART_END_CARD_SECONDS": "0.5",
-    "REELCART_VOICEOVER": "false",
-}
 
 
 @dataclass
@@ -134,7 +127,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     database = Database(app_url)
     database.migrate()
     database.dispose()
-    server = start_server(port, env, root / "server.log", ui=False)
+    server = start_server(port, env, root / "server.log", ui=True)
     made = Stack(api_url, root, env, app_url, f"s3://{BUCKET}/reelcart", s3_endpoint)
     try:
         wait_healthy(api_url, server)

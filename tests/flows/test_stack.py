@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import shutil
 import threading
 import time
 from collections import Counter
@@ -100,21 +102,21 @@ def _catalog(folder: Path, numbers: range, tags: dict[int, list[str]] | None = N
 
 
 def test_campaign_fans_out_over_two_workers_through_s3(stack: Stack, tmp_path: Path) -> None:
-    catalog = _catalog(tmp_path / "store", range(1, 5))
+    catalog = _catalog(tmp_path / "store", range(1, 3))
     parameters = {
         "campaign": "fanout",
         "catalog_path": str(catalog),
         "factors": LOOP_FACTORS,
         "max_variants": 2,  # cta=shop_now x hook {title, price}; cta=buy_in_chat is held back
-        "batch_size": 2,
+        "batch_size": 1,
     }
     began = time.monotonic()
     run = _run(stack, "run-campaign/campaign", parameters, timeout=240)
-    print(f"campaign of 4 products on 2 workers: {time.monotonic() - began:.1f} s")
+    print(f"campaign of 2 products on 2 workers: {time.monotonic() - began:.1f} s")
     assert run.state is not None and run.state.is_completed(), run.state
 
     rows = _creatives(stack, "fanout")
-    assert len(rows) == 4 * 2  # 4 products x hook {title, price}
+    assert len(rows) == 2 * 2  # 2 products x hook {title, price}
     assert all(c.status == "published" for c, _ in rows)
     # Every creative was claimed and rendered exactly once, by one of the two workers.
     assert all(claim is not None and claim.status == "done" for _, claim in rows)
@@ -135,6 +137,45 @@ def test_campaign_fans_out_over_two_workers_through_s3(stack: Stack, tmp_path: P
     for creative, _ in rows:
         assert creative.video_key is not None
         assert _decode(fs, creative.video_key) == creative.manifest["frame_count"]
+
+
+def test_the_contact_sheet_shows_in_the_prefect_ui_with_no_reelcart_server(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The parent's artifact embeds its picture: headless Chromium renders it from the
+    Prefect UI alone (no ``reelcart serve``, no media server reachable from the page)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is required under CI (apt-get install -y chromium)")
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    from tests.experiments.cdp import chromium, open_tab
+
+    ui = stack.api_url.removesuffix("/api")
+
+    async def look(port: int) -> dict[str, Any]:
+        async with open_tab(port, {}) as tab:
+            await tab.goto(f"{ui}/artifacts/key/fanout-run")
+            deadline = time.monotonic() + 60
+            found: dict[str, Any] = {}
+            while time.monotonic() < deadline:
+                found = json.loads(
+                    await tab.evaluate(
+                        "JSON.stringify([...document.images]"
+                        ".filter(i => i.src.startsWith('data:image/jpeg'))"
+                        ".map(i => ({ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth}))"
+                        "[0] || {})"
+                    )
+                )
+                if found.get("ok"):
+                    break
+                await asyncio.sleep(0.5)
+            await tab.screenshot(tmp_path / "artifact.png")
+            return found
+
+    with chromium(browser, tmp_path / "chromium") as port:
+        found = asyncio.run(look(port))
+    assert found.get("ok") and found["w"] > 100, found
 
 
 async def _shop(stack: Stack, shoppers: int, seed: int, rule: DecisionRule) -> ShopperRun:
@@ -177,7 +218,7 @@ def test_the_loop_closes_by_itself_and_the_cap_holds(stack: Stack) -> None:
         grow = client.read_deployment_by_name("grow-campaigns/grow-campaigns")
         client.update_deployment(grow.id, DeploymentUpdate(parameters={"max_rounds": 1}))
     # Evidence, but no verdict in-process: the verdict comes from the deployed evaluation.
-    asyncio.run(_shop(stack, 900, seed=1, rule=DecisionRule(min_units=10**6)))
+    asyncio.run(_shop(stack, 500, seed=1, rule=DecisionRule(min_units=10**6)))
     evaluation = _run(
         stack,
         "evaluate-campaign/evaluate-campaign-hourly",
@@ -194,7 +235,7 @@ def test_the_loop_closes_by_itself_and_the_cap_holds(stack: Stack) -> None:
                 ExperimentDecision.kind == "challengers",
             )
         ).all()
-        assert len(asked) >= 2, "expected winners (with challengers) on at least two products"
+        assert len(asked) == 2, "expected winners (with challengers) on both products"
     # Nobody starts anything: the automation on the evaluation's completion does.
     deadline = time.monotonic() + 240
     grown: list[FlowRun] = []
@@ -213,7 +254,7 @@ def test_the_loop_closes_by_itself_and_the_cap_holds(stack: Stack) -> None:
     with db.session() as session:
         history = generation_history(session, "fanout")
         assert [g["trigger"] for g in history][:2] == ["plan", "challengers"]
-        assert all(g["trigger"] == "capped" for g in history[2:]) and len(history) >= 3
+        assert [g["trigger"] for g in history[2:]] == ["capped"]  # the cap of 1 holds
         challengers = session.scalars(
             select(Creative)
             .join(RenderClaim, RenderClaim.creative_id == Creative.id)
@@ -248,12 +289,12 @@ def _manifests(stack: Stack, workers: list[str]) -> Counter[str]:
 def test_a_worker_killed_mid_campaign_leaves_nothing_twice_or_missing(
     stack: Stack, tmp_path: Path
 ) -> None:
-    catalog = _catalog(tmp_path / "store", range(11, 15))
+    catalog = _catalog(tmp_path / "store", range(11, 13))
     parameters = {
         "campaign": "survivor",
         "catalog_path": str(catalog),
         "max_variants": 2,
-        "batch_size": 2,
+        "batch_size": 1,
     }
     killed: list[str] = []
 
@@ -276,7 +317,7 @@ def test_a_worker_killed_mid_campaign_leaves_nothing_twice_or_missing(
     assert run.state is not None and run.state.is_completed(), run.state
 
     rows = _creatives(stack, "survivor")
-    assert len(rows) == 4 * 2
+    assert len(rows) == 2 * 2
     assert all(c.status == "published" for c, _ in rows)
     assert all(claim is not None and claim.status == "done" for _, claim in rows)
     # Taken over: some creative the dead worker held was finished by another worker.
