@@ -26,16 +26,19 @@ from tests.commerce.acp_helpers import (
     delegate,
     headers,
 )
+from tests.fakes.fault_proxy import HttpFaultProxy
 from tests.fakes.stripe_server import API_KEY
 
 __all__ = [
     "STYLES",
     "assert_money_invariant",
+    "charges_sent",
     "complete",
     "new_session",
     "postgres_db",
     "shop_like_an_agent",
     "stripe_list",
+    "wait_for",
 ]
 
 
@@ -64,6 +67,18 @@ def stripe_list(stripe_url: str, resource: str) -> list[dict[str, Any]]:
         if not body.get("has_more") or not body["data"]:
             return found
         params["starting_after"] = body["data"][-1]["id"]
+
+
+def charges_sent(proxy: HttpFaultProxy) -> int:
+    """How many PaymentIntent creations went through the fault proxy to Stripe."""
+    return sum(1 for s in proxy.seen if s.method == "POST" and s.path == "/v1/payment_intents")
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 def new_session(client: httpx.Client, quantity: int = 1) -> tuple[dict[str, Any], str]:

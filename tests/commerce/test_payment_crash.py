@@ -33,11 +33,13 @@ from tests.commerce.acp_process import AcpProcess, process_env
 from tests.commerce.payment_checks import (
     STYLES,
     assert_money_invariant,
+    charges_sent,
     complete,
     new_session,
     postgres_db,
     shop_like_an_agent,
     stripe_list,
+    wait_for,
 )
 from tests.fakes.fault_proxy import Fault, HttpFaultProxy, Rule, TcpProxy
 from tests.fakes.stripe_server import API_KEY, LocalStripe
@@ -60,23 +62,12 @@ def _hold_charge_replies(seconds: float) -> Rule:
     return rule
 
 
-def _charges_sent(proxy: HttpFaultProxy) -> int:
-    return sum(1 for s in proxy.seen if s.method == "POST" and s.path == "/v1/payment_intents")
-
-
 def _try_complete(base_url: str, checkout_id: str, token: str) -> int | None:
     try:
         with httpx.Client(base_url=base_url, timeout=20) as client:
             return complete(client, checkout_id, token).status_code
     except httpx.TransportError:
         return None
-
-
-def _wait_for(predicate: object, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def _paid_without_order(db: Database, stripe_url: str, run: set[str]) -> int:
@@ -126,7 +117,7 @@ def test_server_killed_between_charge_and_order(
             proxy.set_rule(_hold_charge_replies(5.0))
             with ThreadPoolExecutor(STOCK) as pool:
                 first = [pool.submit(_try_complete, server.url, cid, tok) for cid, tok in ready]
-                _wait_for(lambda: _charges_sent(proxy) >= STOCK // 2, 30)
+                wait_for(lambda: charges_sent(proxy) >= STOCK // 2, 30)
                 server.kill()
                 assert all(f.result() is None for f in first), "a reply came back after the kill"
             assert _paid_without_order(db, localstripe.url, run) >= 1  # the harm, reproduced
@@ -169,7 +160,7 @@ def test_database_unreachable_mid_complete(
                 proxy.set_rule(_hold_charge_replies(1.5))
                 with ThreadPoolExecutor(STOCK) as pool:
                     first = [pool.submit(_try_complete, base_url, cid, tok) for cid, tok in ready]
-                    _wait_for(lambda: _charges_sent(proxy) >= STOCK // 2, 30)
+                    wait_for(lambda: charges_sent(proxy) >= STOCK // 2, 30)
                     cable.cut()  # replies come back to an app without its database
                     time.sleep(3.0)
                     assert _paid_without_order(db, localstripe.url, run) >= 1

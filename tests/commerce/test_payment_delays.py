@@ -24,8 +24,10 @@ from tests.commerce.acp_helpers import acp_app, acp_settings, localstripe, stock
 from tests.commerce.payment_checks import (
     STYLES,
     assert_money_invariant,
+    charges_sent,
     new_session,
     shop_like_an_agent,
+    wait_for,
 )
 from tests.fakes.fault_proxy import Fault, HttpFaultProxy
 from tests.fakes.stripe_server import API_KEY, LocalStripe
@@ -59,7 +61,10 @@ def test_delayed_replies_with_agents_retrying(
                     pool.submit(shop_like_an_agent, lambda: base_url, cid, token, style)
                     for (cid, token), style in zip(ready, STYLES, strict=True)
                 ]
-                time.sleep(3.0)
+                # Every agent's first charge is under way (and its reply late) before the
+                # delay is lifted.
+                wait_for(lambda: charges_sent(proxy) >= len(ready), 30)
+                time.sleep(1.0)
                 assert proxy.faults("delay"), "no reply was delayed"
                 proxy.set_rule(None)
                 finals = [agent.result() for agent in agents]
