@@ -81,8 +81,12 @@ def sync(
         raise typer.Exit(2) from exc
     db = Database.from_settings(settings)
     db.migrate()
-    with db.session() as session:
-        report = sync_snapshot(session, snapshot, MediaStore.from_settings(settings))
+    try:
+        with db.session() as session:
+            report = sync_snapshot(session, snapshot, MediaStore.from_settings(settings))
+    except OSError as exc:  # an image refused or unreachable (connectors.safe_fetch)
+        err.print(f"[red]Catalog not loaded, nothing written:[/red] {exc}")
+        raise typer.Exit(2) from exc
     console.print(
         f"Synced [bold]{len(snapshot.products)}[/bold] products from {file}: "
         f"{len(report.created)} new, {len(report.updated)} updated, "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import json
 import random
 import socket
 import threading
@@ -304,3 +305,27 @@ def test_a_shopify_catalog_never_reads_a_local_path(
 
 def _catalog(products: list[dict[str, object]]) -> dict[str, object]:
     return {"shop": {"name": "S", "currencyCode": "USD"}, "products": products}
+
+
+def test_cli_sync_of_a_catalog_naming_the_metadata_service_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from reelcart.cli import app
+
+    monkeypatch.setenv("REELCART_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REELCART_FETCH_ALLOW_HOSTS", "")
+    monkeypatch.delenv("REELCART_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    product = make_product(1)
+    product["images"] = [{"id": "img1", "url": "http://169.254.169.254/latest/meta-data/"}]
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(_catalog([product])))
+    try:
+        result = CliRunner().invoke(app, ["sync", "--file", str(path)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    assert "not a public address" in " ".join(result.output.split())
+    assert not list((tmp_path / "data").rglob("*.png"))
