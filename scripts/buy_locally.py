@@ -1,0 +1,131 @@
+"""Buy something from the local store the way an assistant does, with a Stripe stand-in.
+
+Starts the Stripe stand-in (localstripe on loopback, ``tests/fakes/stripe_server.py``) and
+the reelcart app on free loopback ports, then, as an MCP client over HTTP: search, show the
+product (its video is allocated and the impression counted), create the checkout, get a
+test-mode payment token (what the MCP App's Buy button does), complete, and print the order
+and the creative it is attributed to. Uses the store in ``REELCART_DATA_DIR`` (run
+``reelcart sync`` or ``make demo`` first).
+
+Run: ``.venv/bin/python scripts/buy_locally.py "gift for a coffee lover"``
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import anyio
+import httpx2
+import uvicorn
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from reelcart.app import create_app
+from reelcart.settings import get_settings
+from tests.fakes.stripe_server import API_KEY, LocalStripe
+
+META = {"api_version": "2026-04-17"}
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line_one": "1 Chat Road",
+    "city": "San Francisco",
+    "state": "CA",
+    "country": "US",
+    "postal_code": "94131",
+}
+
+
+async def buy(url: str, token: str, query: str) -> None:
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    async with http, Client(streamable_http_client(url, http_client=http)) as client:
+        found = (await client.call_tool("search_products", {"query": query})).structured_content
+        if not found["products"]:
+            raise SystemExit(f"nothing found for {query!r}: run `reelcart sync` first")
+        product = found["products"][0]
+        shown = await client.call_tool(
+            "get_product", {"product_id": product["id"], "shopper_id": "local-buyer"}
+        )
+        detail = shown.structured_content
+        variant = next(v for v in detail["variants"] if v["available"])
+        creative = detail["creative"]["creative_id"] if detail["creative"] else None
+        print(f"Showing {detail['title']} ({variant['price']['display']}), video {creative}")
+        session = await client.call_tool(
+            "create_checkout_session",
+            {
+                "meta": META,
+                "payload": {
+                    "currency": variant["price"]["currency"].lower(),
+                    "line_items": [{"id": variant["id"]}],
+                    "capabilities": {"interventions": {"supported": []}},
+                    "fulfillment_details": {
+                        "name": "Ada",
+                        "email": "ada@example.com",
+                        "address": ADDRESS,
+                    },
+                    "metadata": {"shopper_id": detail["shopper_id"]},
+                },
+            },
+        )
+        session_id = session.structured_content["id"]
+        card = await client.call_tool("delegate_test_payment", {"checkout_session_id": session_id})
+        instrument = {
+            "type": "card",
+            "credential": {"type": "spt", "token": card.structured_content["token"]},
+        }
+        done = await client.call_tool(
+            "complete_checkout_session",
+            {
+                "meta": META,
+                "id": session_id,
+                "payload": {
+                    "payment_data": {"handler_id": "card_tokenized", "instrument": instrument}
+                },
+            },
+        )
+        order = done.structured_content["order"]
+        print(
+            f"Order {order['id']} ({done.structured_content['status']}), attributed to {creative}"
+        )
+
+
+def main() -> None:
+    query = sys.argv[1] if len(sys.argv) > 1 else "gift for a coffee lover"
+    token = secrets.token_urlsafe(16)
+    with tempfile.TemporaryDirectory(prefix="stripe-") as state:
+        stripe = LocalStripe(Path(state)).start()
+        try:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            settings = get_settings().model_copy(
+                update={"port": port, "public_base_url": f"http://127.0.0.1:{port}"}
+            )
+            settings = type(settings).model_validate(
+                settings.model_dump()
+                | {"api_token": token, "stripe_api_key": API_KEY, "stripe_api_base": stripe.url}
+            )
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(settings), host="127.0.0.1", port=port, log_level="warning"
+                )
+            )
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            while not server.started:
+                time.sleep(0.1)
+            anyio.run(buy, f"http://127.0.0.1:{port}/mcp", token, query)
+            server.should_exit = True
+            thread.join(timeout=10)
+        finally:
+            stripe.stop()
+
+
+if __name__ == "__main__":
+    main()
