@@ -75,6 +75,9 @@ def _media_endpoint(store: MediaStore):  # type: ignore[no-untyped-def]
     return media
 
 
+_NOT_READY: tuple[type[Exception], ...] = (TimeoutError, *DATABASE_DOWN)
+
+
 def _health_endpoint(db: Database):  # type: ignore[no-untyped-def]
     def ping() -> None:
         with db.engine.connect() as connection:
@@ -84,7 +87,7 @@ def _health_endpoint(db: Database):  # type: ignore[no-untyped-def]
         # Not ready without the database: a load balancer then stops sending traffic here.
         try:
             await asyncio.wait_for(asyncio.to_thread(ping), timeout=3.0)
-        except (TimeoutError, *DATABASE_DOWN):
+        except _NOT_READY:
             return JSONResponse(
                 {"status": "unavailable", "database": "unreachable"},
                 status_code=503,
@@ -160,7 +163,7 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(
-                RequestLimits,  # type: ignore[arg-type]
+                RequestLimits,
                 max_body=settings.max_request_bytes,
                 error_body=_error_shape,
                 json_paths=("/mcp",),  # the MCP SDK parses JSON without a depth bound
