@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from generation.plan_levels import CREATIVE_LEVELS
+from reelcart.domain import CampaignPlan
 from reelcart.settings import get_settings
 
 __all__ = ["campaign_app"]
@@ -74,13 +75,12 @@ def _parse_factor(text: str) -> tuple[str, list[str]]:
 
 def build_plan(
     data: dict[str, Any], factor: list[str] | None, max_variants: int | None, design: str | None
-) -> Any:
+) -> CampaignPlan:
     """A validated, covering ``CampaignPlan`` from the YAML mapping and the flags, or exit 2."""
     from pydantic import ValidationError
 
     from experiments.plan_coverage import coverage, covering_plan
     from generation.plan_levels import level_errors
-    from reelcart.domain import CampaignPlan
 
     factors = data.get("factors") or {}
     if factor:
@@ -117,7 +117,7 @@ def build_plan(
     return plan
 
 
-def _print_plan(name: str, plan: Any) -> None:
+def _print_plan(name: str, plan: CampaignPlan) -> None:
     variants = plan.variants()
     table = Table(title=f"Campaign {name!r}: {len(variants)} variants per product ({plan.design})")
     for f in sorted(plan.factors):
@@ -173,13 +173,15 @@ def run(
     catalog: Annotated[
         Path | None, typer.Option(help="Catalog export file (default: the demo store).")
     ] = None,
+    source: Annotated[
+        str, typer.Option(help="file (an export file) or shopify (REELCART_SHOPIFY_*).")
+    ] = "file",
 ) -> None:
     """Sync the catalog, render the campaign's plan, publish (the run-campaign flow)."""
     from sqlalchemy import select
 
     from connectors.catalog_file import CatalogFileError, load_catalog_file
     from reelcart.cli import RichProgress, _prefect_env
-    from reelcart.domain import CampaignPlan
     from reelcart.models import Campaign
     from reelcart.settings import DEMO_CATALOG
 
@@ -189,12 +191,14 @@ def run(
     if stored is None:
         raise _fail(f"no campaign named {name!r}: create it first (reelcart campaign create)")
     plan = build_plan(stored, None, None, None)
+    if source not in ("file", "shopify"):
+        raise _fail(f"--source is file or shopify, not {source!r}")
     path = catalog or DEMO_CATALOG
-    try:
-        load_catalog_file(path)
-    except CatalogFileError as exc:
-        raise _fail(f"catalog not loaded, nothing run: {exc}") from exc
-    assert isinstance(plan, CampaignPlan)
+    if source == "file":
+        try:
+            load_catalog_file(path)
+        except CatalogFileError as exc:
+            raise _fail(f"catalog not loaded, nothing run: {exc}") from exc
     _prefect_env(get_settings())
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -207,11 +211,14 @@ def run(
         try:
             result = run_campaign(
                 campaign=name,
-                catalog_path=str(path),
+                source="shopify" if source == "shopify" else "file",
+                catalog_path=str(path) if source == "file" else None,
                 factors=dict(plan.factors),
                 max_variants=plan.max_variants,
                 design=plan.design,
             )
+        except (RuntimeError, ValueError, LookupError) as exc:
+            raise _fail(f"campaign run failed: {exc}") from exc
         finally:
             progress.set_sink(None)
     console.print(
