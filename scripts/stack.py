@@ -68,7 +68,8 @@ def prefect_env(api_url: str, home: Path, extra: Mapping[str, str] | None = None
         # Workers poll for scheduled runs often, so a fanned-out child starts within seconds.
         "PREFECT_WORKER_QUERY_SECONDS": os.environ.get("PREFECT_WORKER_QUERY_SECONDS", "2"),
         "PREFECT_WORKER_PREFETCH_SECONDS": "2",
-        "REELCART_REPO_DIR": str(ROOT),
+        # prefect.yaml's pull step: the flows run from this checkout.
+        "PWD": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }
     env.update(extra or {})

@@ -48,7 +48,7 @@ def test_workers_pull_into_the_checkout_and_the_loop_is_triggered_by_evaluations
     assert config["pull"] == [
         {
             "prefect.deployments.steps.set_working_directory": {
-                "directory": "{{ $REELCART_REPO_DIR }}"
+                "directory": "{{ $PWD }}"
             }
         }
     ]

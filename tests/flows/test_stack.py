@@ -25,6 +25,7 @@ import pytest
 import s3fs
 from mcp import Client
 from prefect import get_client
+from prefect.artifacts import Artifact
 from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.filters import (
     DeploymentFilter,
@@ -110,6 +111,15 @@ def test_campaign_fans_out_over_two_workers_through_s3(stack: Stack, tmp_path: P
         "max_variants": 2,  # cta=shop_now x hook {title, price}; cta=buy_in_chat is held back
         "batch_size": 1,
     }
+    with (
+        temporary_settings(updates={PREFECT_API_URL: stack.api_url}),
+        get_client(sync_client=True) as client,
+    ):  # deployed from prefect.yaml: workers run the flows from this checkout
+        child = client.read_deployment_by_name("generate-creatives/generate-creatives")
+    root = str(Path(__file__).resolve().parents[2])
+    assert child.pull_steps == [
+        {"prefect.deployments.steps.set_working_directory": {"directory": root}}
+    ]
     began = time.monotonic()
     run = _run(stack, "run-campaign/campaign", parameters, timeout=240)
     print(f"campaign of 2 products on 2 workers: {time.monotonic() - began:.1f} s")
@@ -127,6 +137,16 @@ def test_campaign_fans_out_over_two_workers_through_s3(stack: Stack, tmp_path: P
     for worker, count in by_worker.items():
         assert len(list((stack.data_dir(worker) / "renders").rglob("*.mp4"))) == count
     assert not (stack.data_dir("parent") / "renders").exists()
+
+    # The parent's artifact names every child with its worker and what it did.
+    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        table = Artifact.get("fanout-children")
+    assert table is not None
+    children = json.loads(str(table.data))
+    assert sorted((r["worker"], r["rendered"], r["failed"]) for r in children) == [
+        ("w1", 2, ""),
+        ("w2", 2, ""),
+    ]
 
     fs = s3fs.S3FileSystem(endpoint_url=stack.s3_endpoint)
     campaign_id = rows[0][0].campaign_id
@@ -152,10 +172,13 @@ def test_the_contact_sheet_shows_in_the_prefect_ui_with_no_reelcart_server(
     from tests.experiments.cdp import chromium, open_tab
 
     ui = stack.api_url.removesuffix("/api")
+    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        artifact = Artifact.get("fanout-run")
+    assert artifact is not None and "data:image/jpeg;base64," in str(artifact.data)
 
     async def look(port: int) -> dict[str, Any]:
         async with open_tab(port, {}) as tab:
-            await tab.goto(f"{ui}/artifacts/key/fanout-run")
+            await tab.goto(f"{ui}/artifacts/artifact/{artifact.id}")
             deadline = time.monotonic() + 60
             found: dict[str, Any] = {}
             while time.monotonic() < deadline:
