@@ -1,7 +1,8 @@
 """The ACP checkout core shared by REST and MCP: the session state machine.
 
 ``not_ready_for_payment`` → (items priced, address known, stock held) ``ready_for_payment``
-→ ``complete_in_progress`` (while Stripe confirms) → ``completed``; or ``canceled`` /
+→ ``complete_in_progress`` (a payment whose outcome is not known yet: nothing about the
+session may change until it is) → ``completed``; or ``canceled`` /
 ``expired``; ``authentication_required`` when the card needs 3-D Secure. Every method
 takes an ACP request body (a dict) and returns an ACP ``CheckoutSession`` (a dict) or
 raises :class:`AcpError`. Prices and totals come only from the catalog and settings.

@@ -112,6 +112,13 @@ def _prepare(
     now = utcnow()
     with service._tx() as session:
         cs = service._load(session, checkout_id, now)
+        if service.payments is None:
+            raise AcpError(
+                503,
+                "payments_not_configured",
+                PAYMENTS_NOT_CONFIGURED,
+                type="service_unavailable",
+            )
         if cs.status == "complete_in_progress":
             attempt = open_attempt(session, cs.id)
             if attempt is None or not claim(session, attempt.id, service.payment_lease, now=now):
@@ -122,13 +129,6 @@ def _prepare(
             raise AcpError(400, "invalid_state", "the session is already completed")
         if cs.status in ("canceled", "expired"):
             raise AcpError(400, "invalid_state", f"the session is {cs.status}")
-        if service.payments is None:
-            raise AcpError(
-                503,
-                "payments_not_configured",
-                PAYMENTS_NOT_CONFIGURED,
-                type="service_unavailable",
-            )
         if request.buyer is not None:
             cs.buyer = request.buyer.model_dump(exclude_none=True)
         if cs.status == "authentication_required":
