@@ -126,9 +126,14 @@ def _checks(output_dir: Path, scenario: str) -> list[dict[str, object]]:
     return json.loads(found[-1].read_text()) if found else []
 
 
-def run_conformance() -> tuple[bool, list[str]]:
-    """Serve, run the applicable scenarios per spec version; returns (all passed, lines)."""
+def run_conformance(port: int | None = None, token: str | None = None) -> tuple[bool, list[str]]:
+    """Run the applicable scenarios per spec version; returns (all passed, lines).
+
+    Against the ``reelcart serve`` on ``port`` (with its ``token``), or a fresh one.
+    """
     ensure_node_modules()
+    if port is not None and token is not None:
+        return _through_proxy(port, token)
     token = secrets.token_urlsafe(24)
     port = _free_port()
     reelcart = [sys.executable, "-m", "reelcart.cli"]
@@ -143,20 +148,28 @@ def run_conformance() -> tuple[bool, list[str]]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        proxy = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("bearer_proxy.py")), str(port), token],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
         try:
-            assert proxy.stdout is not None
-            url = f"http://127.0.0.1:{proxy.stdout.readline().strip()}/mcp"
             _wait_ready(f"http://127.0.0.1:{port}/healthz", server)
-            return _run_all(url, Path(tmp) / "results")
+            return _through_proxy(port, token)
         finally:
-            for process in (proxy, server):
-                process.terminate()
-                process.wait(timeout=15)
+            server.terminate()
+            server.wait(timeout=15)
+
+
+def _through_proxy(port: int, token: str) -> tuple[bool, list[str]]:
+    proxy = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("bearer_proxy.py")), str(port), token],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proxy.stdout is not None
+        url = f"http://127.0.0.1:{proxy.stdout.readline().strip()}/mcp"
+        with tempfile.TemporaryDirectory(prefix="mcp-conformance-results-") as results:
+            return _run_all(url, Path(results))
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=15)
 
 
 def _run_all(url: str, output_dir: Path) -> tuple[bool, list[str]]:
@@ -167,18 +180,21 @@ def _run_all(url: str, output_dir: Path) -> tuple[bool, list[str]]:
         unknown = [s for s in offered if s not in APPLICABLE and s not in NOT_APPLICABLE]
         run = [s for s in offered if s in APPLICABLE]
         passed = 0
+        # One run of the version's whole suite (fast: one process); only applicable
+        # scenarios are judged, the fixture ones fail by construction.
+        _conformance(
+            "server",
+            "--url",
+            url,
+            "--spec-version",
+            version,
+            "--suite",
+            "all",
+            "-o",
+            str(output_dir / version),
+            timeout=300,
+        )
         for scenario in run:
-            _conformance(
-                "server",
-                "--url",
-                url,
-                "--scenario",
-                scenario,
-                "--spec-version",
-                version,
-                "-o",
-                str(output_dir / version),
-            )
             checks = _checks(output_dir / version, scenario)
             failures = [c for c in checks if c.get("status") == "FAILURE"]
             good = bool(checks) and not failures

@@ -1,4 +1,8 @@
-"""The MCP App in a real browser, through the official MCP Apps host bridge.
+"""A fresh ``reelcart serve`` met by real outside clients: the official MCP conformance
+suite, and the MCP App in a real browser through the official MCP Apps host bridge.
+
+The conformance suite (npm) runs every scenario that applies (``scripts/mcp_conformance.py``);
+its summary lines are printed at the end of the pytest run (tests/conftest.py).
 
 Headless Chromium opens a small host page (``tests/js/host``, bundled from
 ``@modelcontextprotocol/ext-apps``' AppBridge and the MCP TypeScript client) whose backend
@@ -34,6 +38,7 @@ from starlette.routing import Route
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Event, Order
+from scripts.mcp_conformance import APPLICABLE, run_conformance, write_summary
 from scripts.node_tools import JS_DIR, ensure_node_modules
 from tests.commerce.acp_helpers import localstripe, stock_shop
 from tests.commerce.showcase_media import publish_playable_creative
@@ -43,7 +48,8 @@ from tests.fakes.stripe_server import API_KEY, LocalStripe
 from tests.servers import free_port, serve_on_loopback
 
 __all__ = ["localstripe"]
-pytestmark = pytest.mark.xdist_group("mcp-app-browser")
+# One server for both tests: they share a worker.
+pytestmark = pytest.mark.xdist_group("mcp-served")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".reelcart" / "test-artifacts"
 BROWSER = shutil.which("chromium") or "/usr/bin/chromium"
@@ -93,9 +99,12 @@ def host_app(folder: Path, upstream: str) -> Starlette:
     )
 
 
-@pytest.fixture
-def served(tmp_path: Path, localstripe: LocalStripe) -> Iterator[tuple[str, Database, str]]:
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, localstripe: LocalStripe
+) -> Iterator[tuple[str, Database, str]]:
     """A fresh ``reelcart serve`` over a store with one published, playable creative."""
+    tmp_path = tmp_path_factory.mktemp("served")
     data = tmp_path / "data"
     db = Database(f"sqlite:///{data / 'reelcart.db'}")
     db.migrate()
@@ -133,6 +142,16 @@ def served(tmp_path: Path, localstripe: LocalStripe) -> Iterator[tuple[str, Data
         server.terminate()
         server.wait(timeout=20)
         db.dispose()
+
+
+def test_official_mcp_conformance_suite(served: tuple[str, Database, str]) -> None:
+    upstream = served[0]
+    ok, lines = run_conformance(int(upstream.split(":")[2].split("/")[0]), TOKEN)
+    write_summary(lines)
+    assert ok, "\n".join(lines)
+    # Each applicable scenario ran (and passed) for the newest spec version the suite knows.
+    newest = [line for line in lines if " PASS " in line and "2025-11-25" in line]
+    assert {line.rsplit(" ", 1)[-1] for line in newest} == set(APPLICABLE)
 
 
 async def _in_app(tab: Tab, context: int, expression: str) -> Any:
