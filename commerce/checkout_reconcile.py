@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, or_, select, update
 
+from connectors.shopify import shopify_configured
 from reelcart.models import CheckoutSession, DelegatedPaymentToken, PaymentAttempt, utcnow
 
 from .checkout_attempts import OPEN_STATES
 from .checkout_settle import refund_attempt, settle_attempt
+from .shopify_publish import write_back_pending
 
 if TYPE_CHECKING:
     from .checkout import CheckoutService
@@ -138,7 +140,8 @@ def reconcile_payments(service: CheckoutService, *, limit: int = 500) -> Reconci
 
 def reconcile_in_background(service: CheckoutService) -> threading.Thread:
     """At server start-up: one pass now, and one more once the claims of a process that died
-    just before (a crash, a kill) have lapsed. Runs on a daemon thread; errors are logged."""
+    just before (a crash, a kill) have lapsed; the Shopify write-backs it missed too. Runs on
+    a daemon thread; errors are logged."""
 
     def run() -> None:
         for delay in (0.0, service.payment_lease.total_seconds() + 1.0):
@@ -148,6 +151,8 @@ def reconcile_in_background(service: CheckoutService) -> threading.Thread:
                 report = reconcile_payments(service)
                 if any(report.as_dict().values()):
                     log.info("payments reconciled at start-up: %s", report.as_dict())
+                if service.order_hooks and shopify_configured(service.settings):
+                    write_back_pending(service.db, service.settings)  # what a crash left
             except Exception:  # the server must start even when Stripe or the database hiccup
                 log.exception("start-up payment reconciliation failed")
         if service.on_order_event is not None:
