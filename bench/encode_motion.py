@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from generation.compose import Compositor
 from generation.encode import VideoWriter
 from generation.engines.motion import MotionEngine
-from generation.render import render_creative
+from generation.render import product_box, render_creative
 from generation.spec import CreativeSpec, ShotSpec
 
 
@@ -111,7 +111,8 @@ def main() -> None:
 
         # The exact frames render_creative encodes, kept in memory for the encode-only run
         # (the still end card is one shared array, as in a real render).
-        engine, compositor = MotionEngine(), Compositor(spec)
+        engine = MotionEngine()
+        compositor = Compositor(spec, None, product_box(engine, spec))
         frames: list[np.ndarray] = []
         for shot in spec.shots:
             for frame in engine.frames(shot, spec.width, spec.height, spec.fps):
