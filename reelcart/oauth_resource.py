@@ -181,9 +181,9 @@ class ScopeGuard:
             if not message.get("more_body") or size > _MAX_BODY:
                 break
         body = b"".join(chunks)
-        needed = self._needed_scope(body)
         granted = set(getattr(scope.get("auth"), "scopes", []) or [])
-        if needed is not None and needed not in granted:
+        needed = self._needed_scope(body, granted)
+        if needed is not None:
             payload = json.dumps(
                 {"error": "insufficient_scope", "error_description": f"Required scope: {needed}"}
             ).encode()
@@ -219,16 +219,22 @@ class ScopeGuard:
 
         await self.app(scope, replay, send)
 
-    def _needed_scope(self, body: bytes) -> str | None:
+    def _needed_scope(self, body: bytes, granted: set[str]) -> str | None:
+        """The first scope a ``tools/call`` in ``body`` needs and ``granted`` lacks."""
         try:
-            message = json.loads(body)
+            parsed = json.loads(body)
         except ValueError:
             return None
-        if not isinstance(message, dict) or message.get("method") != "tools/call":
-            return None
-        params = message.get("params")
-        name = params.get("name") if isinstance(params, dict) else None
-        return self.tool_scopes.get(name) if isinstance(name, str) else None
+        # A batch (not valid in either era, but never a way around the check) is judged whole.
+        for message in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(message, dict) or message.get("method") != "tools/call":
+                continue
+            params = message.get("params")
+            name = params.get("name") if isinstance(params, dict) else None
+            needed = self.tool_scopes.get(name) if isinstance(name, str) else None
+            if needed is not None and needed not in granted:
+                return needed
+        return None
 
 
 def protect(

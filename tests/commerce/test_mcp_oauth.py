@@ -198,6 +198,12 @@ def test_checkout_needs_the_checkout_scope(mcp_url: str, oauth: OAuthServer) -> 
     assert details["error"] == "insufficient_scope"
     assert "checkout" in details["scope"].split()  # the scope to ask for
     assert details["resource_metadata"].endswith("/.well-known/oauth-protected-resource/mcp")
+    batch = httpx.post(
+        mcp_url,
+        json=[CATALOG_CALL, create],
+        headers={"authorization": f"Bearer {reader}", "accept": "application/json"},
+    )
+    assert batch.status_code == 403  # a batch is no way around the scope check
     buyer = client_credentials(oauth, "catalog:read checkout", mcp_url)
     allowed = post(mcp_url, buyer, create)
     assert allowed.status_code == 200  # reaches the tool (which rejects the empty payload)

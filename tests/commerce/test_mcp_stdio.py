@@ -48,6 +48,7 @@ async def test_stdio_server_serves_every_tool_and_working_media(
     params = StdioServerParameters(command=cli[0], args=[*cli[1:], "mcp"], env=env)
     with tempfile.TemporaryFile("w+") as errlog:
         async with Client(stdio_client(params, errlog=errlog)) as client:
+            era = client.protocol_version  # "auto": discovered, the stateless era
             # The first call after start, by meaning: no word of the query is in the product.
             first = await client.call_tool("search_products", {"query": "something to drink from"})
             tools = {t.name for t in (await client.list_tools()).tools}
@@ -59,6 +60,7 @@ async def test_stdio_server_serves_every_tool_and_working_media(
             fetched = {name: httpx.get(str(link.uri)) for name, link in links.items()}
         errlog.seek(0)
         stderr = errlog.read()
+    assert era == "2026-07-28"
     assert first.structured_content["products"][0]["title"] == "Stoneware Mug"
     assert {
         "create_checkout_session",
