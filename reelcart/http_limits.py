@@ -132,13 +132,29 @@ def parse_json(raw: bytes, *, max_depth: int = MAX_DEPTH, finite: bool = True) -
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise JsonBodyError("the request body is not UTF-8") from None
+    odd: list[str] = []
+
+    def number(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):
+            odd.append(literal)
+        return value
+
+    def constant(literal: str) -> float:
+        odd.append(literal)
+        return float(literal)
+
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_float=number, parse_constant=constant)
     except RecursionError:
         raise JsonBodyError(f"JSON is nested deeper than {max_depth} levels") from None
     except ValueError as exc:
         raise JsonBodyError(f"the request body is not valid JSON: {exc}") from None
-    _check_tree(value, max_depth, finite)
+    # The walk finds where a problem is; skip it when the text cannot hold one: NULs and
+    # lone surrogates only arrive as \u escapes (raw ones are not valid JSON or UTF-8),
+    # and fewer brackets than the bound cannot nest that deep.
+    if (finite and odd) or "\\u" in text or text.count("[") + text.count("{") >= max_depth:
+        _check_tree(value, max_depth, finite)
     return value
 
 
