@@ -8,11 +8,10 @@ by meaning rather than by a cold model.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-
-import logging
 
 import anyio
 from mcp.server import MCPServer
