@@ -353,6 +353,7 @@ class MainRun:
         engine = self.engine
         if engine is None:
             raise RuntimeError("the main stage did not load")
+        torch._dynamo.reset()  # graphs compiled earlier in this process do not count
         counters.clear()
         compile_blocks(engine.pipeline().transformer, "inductor" if self.ctx.cuda else "eager")
         first = _timed_run(engine, self.ctx, self.shots(1), self.size)

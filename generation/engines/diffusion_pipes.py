@@ -351,6 +351,12 @@ def remix_pipeline(pipe: Any, preset: ModelPreset) -> Any:
     wanted = set(cls._get_signature_keys(cls)[0])
     remix = cls(**{k: v for k, v in pipe.components.items() if k in wanted})
     vae_config = remix.vae.config
+    if preset.family == "ltx" and remix.scheduler.config.get("use_dynamic_shifting"):
+        # The condition pipeline passes its own timesteps and no ``mu``, which a
+        # dynamically shifting scheduler (LTX <= 0.9.1) refuses; 0.9.5+ ship it static.
+        remix.scheduler = type(remix.scheduler).from_config(
+            remix.scheduler.config, use_dynamic_shifting=False
+        )
     if preset.family == "wan":
         from diffusers.video_processor import VideoProcessor
 

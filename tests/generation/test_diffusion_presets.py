@@ -70,6 +70,9 @@ def test_random_pipeline_runs_through_the_engine(tmp_path: Path, name: str) -> N
     photo = draw_product_photo(tmp_path / "photo.png")
     frames = np.stack(list(engine.frames(ShotSpec(photo, "push_in", 0.25, 1), 64, 64, 8)))
     assert frames.shape == (2, 64, 64, 3) and frames.dtype == np.uint8
+    if preset.remix_pipeline is not None:  # remix shares the modules, with its own pipeline
+        remixed = np.stack(list(engine.remix(frames, "remix", strength=0.5, fps=8)))
+        assert remixed.shape == frames.shape
     embeds = engine.embeddings("a product")
     assert embeds.embeds.shape == (1, preset.max_sequence_length, 32)
 

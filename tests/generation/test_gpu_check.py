@@ -49,7 +49,8 @@ def test_toy_check_runs_every_stage_and_every_check_holds(
     assert meta["ltx-video-i2v"]["latent"] == [1, 128, 16, 15, 26]  # 121 frames, 480x832
     smoke = {line["family"]: line for line in lines if line["stage"] == "smoke"}
     assert all(s["contract"] and s["deterministic"] for s in smoke.values())
-    assert all(s["batch_vs_alone_max_diff"] <= 1 and s["batches"] == 1 for s in smoke.values())
+    # Batched kernels may round differently by a step or two of 255, never more.
+    assert all(s["batch_vs_alone_max_diff"] <= 2 and s["batches"] == 1 for s in smoke.values())
     main = [line for line in lines if line["stage"] == "main" and "batch" in line]
     assert [(m["batch"], m["clips"]) for m in main] == [(1, 1), (4, 4)]
     assert all(m["denoise_s"] > 0 and m["decode_s"] > 0 for m in main)  # really generated
