@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 __all__ = [
+    "COMPUTED_FIELDS",
     "PAYMENTS_NOT_CONFIGURED",
     "AcpError",
     "from_validation_error",
@@ -19,6 +20,9 @@ __all__ = [
     "payment_in_progress",
 ]
 
+
+# Fields an agent may not send: the store computes them from catalog prices.
+COMPUTED_FIELDS = frozenset({"totals", "unit_amount", "amount", "subtotal", "total", "price"})
 
 # Named where a payment cannot be made because the server has no Stripe configured.
 PAYMENTS_NOT_CONFIGURED = (
@@ -87,7 +91,7 @@ def from_validation_error(exc: ValidationError, root: str = "$") -> AcpError:
     if kind == "extra_forbidden":
         name = str(loc[-1]) if loc else "field"
         message = f"unknown field {name!r}"
-        if name in ("totals", "unit_amount", "amount", "subtotal", "total", "price"):
+        if name in COMPUTED_FIELDS:
             message = f"{name!r} is computed by the merchant from catalog prices; do not send it"
         return AcpError(400, "invalid", message, param=jsonpath(loc, root))
     return AcpError(400, "invalid", str(first["msg"]), param=jsonpath(loc, root))

@@ -28,7 +28,7 @@ from .acp_idempotency import IdempotencyStore, fingerprint
 from .acp_rest import SUPPORTED_VERSIONS
 from .acp_tool_schemas import tool_schemas
 from .checkout import CheckoutService
-from .checkout_errors import AcpError, jsonpath
+from .checkout_errors import COMPUTED_FIELDS, AcpError, jsonpath
 from .checkout_orders import order_view
 
 __all__ = ["ACP_ERROR_CODE", "CHECKOUT_TOOL_NAMES", "checkout_tools"]
@@ -86,9 +86,6 @@ def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(tool_schemas()[name]["input_schema"])
 
 
-_COMPUTED = {"totals", "unit_amount", "amount", "subtotal", "total", "price"}
-
-
 def _validate(name: str, arguments: dict[str, Any]) -> None:
     """Raise the ACP ``invalid_request`` an agent can fix, naming the offending field.
 
@@ -106,8 +103,10 @@ def _validate(name: str, arguments: dict[str, Any]) -> None:
         if extra:
             path.append(extra[0])
             message = f"unknown field {extra[0]!r}"
-            if extra[0] in _COMPUTED:
-                message = f"{extra[0]!r} is computed by the store from catalog prices; omit it"
+            if extra[0] in COMPUTED_FIELDS:
+                message = (
+                    f"{extra[0]!r} is computed by the merchant from catalog prices; do not send it"
+                )
     elif error.validator == "required" and isinstance(error.instance, dict):
         missing = [k for k in error.validator_value if k not in error.instance]
         if missing:

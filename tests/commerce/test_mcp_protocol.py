@@ -74,7 +74,7 @@ async def test_both_eras_serve_the_same_tools(mcp_url: str, mode: str) -> None:
     # The binding's error shape: -32000 with ACP's Error, naming the field to drop.
     assert acp_error.value.code == -32000
     assert acp_error.value.data["param"] == "$.totals"
-    assert "computed by the store" in acp_error.value.data["message"]
+    assert "computed by the merchant" in acp_error.value.data["message"]
     if mode != "legacy":  # caching hints are a 2026-07-28 field
         assert listed.ttl_ms == 300_000 and listed.cache_scope == "public"
 
