@@ -46,11 +46,7 @@ def test_prefect_server_imports_with_the_pinned_fastapi() -> None:
 def test_workers_pull_into_the_checkout_and_the_loop_is_triggered_by_evaluations() -> None:
     config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     assert config["pull"] == [
-        {
-            "prefect.deployments.steps.set_working_directory": {
-                "directory": "{{ $PWD }}"
-            }
-        }
+        {"prefect.deployments.steps.set_working_directory": {"directory": "{{ $PWD }}"}}
     ]
     by_name = {d["name"]: d for d in DEPLOYMENTS}
     (trigger,) = by_name["grow-campaigns"]["triggers"]
