@@ -32,8 +32,8 @@ BASE = "http://testserver"
 
 @pytest.fixture
 def client(db: Database, store: MediaStore, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db, store), follow_redirects=False) as http:
-        yield http
+    # Without the lifespan: the trackers need no start-up work (search warm-up, sweeps).
+    yield TestClient(create_app(settings, db, store), follow_redirects=False)
 
 
 def _key(settings: Settings) -> bytes:

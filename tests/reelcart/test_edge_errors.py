@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
@@ -27,7 +27,7 @@ from connectors.shopify_webhook import sign_webhook
 from connectors.storage import MediaStore
 from reelcart.app import create_app
 from reelcart.db import Database
-from reelcart.models import CheckoutSession, Event, ProductImage
+from reelcart.models import Base, CheckoutSession, Event, ProductImage
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import MUG, create_body, headers, stock_shop, validate
 from tests.factories import add_published_creatives
@@ -44,10 +44,8 @@ def _settings(settings: Settings, **extra: Any) -> Settings:
 @pytest.fixture
 def client(db: Database, store: MediaStore, settings: Settings, tmp_path: Path) -> Iterator[Any]:
     stock_shop(db, store, tmp_path / "shop")
-    with TestClient(
-        create_app(_settings(settings), db, store), raise_server_exceptions=False
-    ) as test_client:
-        yield test_client
+    # Without the lifespan: these doors need no start-up work (search warm-up, sweeps).
+    yield TestClient(create_app(_settings(settings), db, store), raise_server_exceptions=False)
 
 
 def _raw(body: str) -> dict[str, Any]:
@@ -395,13 +393,11 @@ def test_postgres_down_is_503_with_retry_after_and_not_ready(
     finally:
         db.dispose()
         proxy.close()
-        with Database(postgres_url).engine.begin() as conn:
-            from sqlalchemy import text
-
-            from reelcart.models import Base
-
+        cleanup = Database(postgres_url)
+        with cleanup.engine.begin() as conn:
             names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
             conn.execute(text(f"TRUNCATE {names} CASCADE"))
+        cleanup.dispose()
 
 
 def test_sqlite_unreachable_is_503_with_retry_after_and_not_ready(
