@@ -27,7 +27,9 @@ def serve_on_loopback(app: ASGIApp, port: int | None = None) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
+    # Start-up warms semantic search (the embedding model loads once per process), which
+    # takes seconds on a busy 2-core machine.
+    deadline = time.monotonic() + 90
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("server did not start")
