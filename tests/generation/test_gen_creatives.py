@@ -22,8 +22,8 @@ from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
 from generation.jobs import render_job
 from generation.provenance import SigningConfig, read_credentials
-from generation.render import product_box
 from generation.reframe import crop_window, locate_product
+from generation.render import product_box
 from generation.spec import ShotSpec
 from generation.storyboard import RenderConfig, master_size, storyboard
 from reelcart.domain import CampaignPlan, CreativeJob
