@@ -21,6 +21,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # The protocol stand-ins (Shopify's CDN among them) live on loopback, which catalog image
 # fetches refuse unless allowed; tests of that guard clear this themselves.
 os.environ.setdefault("REELCART_FETCH_ALLOW_HOSTS", "127.0.0.1")
+# CLI output is asserted on, and Rich wraps it at the width it detects: 80 columns when
+# stdout is not a terminal, as under CI. One wide width keeps the text whole everywhere.
+os.environ["COLUMNS"] = "200"
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REELCART_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

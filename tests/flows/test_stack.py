@@ -102,27 +102,8 @@ def _catalog(folder: Path, numbers: range, tags: dict[int, list[str]] | None = N
     )
 
 
-def test_campaign_fans_out_over_two_workers_through_s3(stack: Stack, tmp_path: Path) -> None:
-    catalog = _catalog(tmp_path / "store", range(1, 3))
-    parameters = {
-        "campaign": "fanout",
-        "catalog_path": str(catalog),
-        "factors": LOOP_FACTORS,
-        "max_variants": 2,  # cta=shop_now x hook {title, price}; cta=buy_in_chat is held back
-        "batch_size": 1,
-    }
-    with (
-        temporary_settings(updates={PREFECT_API_URL: stack.api_url}),
-        get_client(sync_client=True) as client,
-    ):  # deployed from prefect.yaml: workers run the flows from this checkout
-        child = client.read_deployment_by_name("generate-creatives/generate-creatives")
-    root = str(Path(__file__).resolve().parents[2])
-    assert child.pull_steps == [
-        {"prefect.deployments.steps.set_working_directory": {"directory": root}}
-    ]
-    began = time.monotonic()
-    run = _run(stack, "run-campaign/campaign", parameters, timeout=240)
-    print(f"campaign of 2 products on 2 workers: {time.monotonic() - began:.1f} s")
+def _check_fanout(stack: Stack, run: FlowRun) -> None:
+    """What the two-worker campaign must have left, read before any later test adds to it."""
     assert run.state is not None and run.state.is_completed(), run.state
 
     rows = _creatives(stack, "fanout")
@@ -159,8 +140,40 @@ def test_campaign_fans_out_over_two_workers_through_s3(stack: Stack, tmp_path: P
         assert _decode(fs, creative.video_key) == creative.manifest["frame_count"]
 
 
+@pytest.fixture(scope="module")
+def fanout(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> FlowRun:
+    """The campaign deployment run once over two products; later tests read what it left,
+    whichever order the tests run in."""
+    catalog = _catalog(tmp_path_factory.mktemp("store"), range(1, 3))
+    parameters = {
+        "campaign": "fanout",
+        "catalog_path": str(catalog),
+        "factors": LOOP_FACTORS,
+        "max_variants": 2,  # cta=shop_now x hook {title, price}; cta=buy_in_chat is held back
+        "batch_size": 1,
+    }
+    began = time.monotonic()
+    run = _run(stack, "run-campaign/campaign", parameters, timeout=240)
+    print(f"campaign of 2 products on 2 workers: {time.monotonic() - began:.1f} s")
+    _check_fanout(stack, run)
+    return run
+
+
+def test_campaign_fans_out_over_two_workers_through_s3(stack: Stack, fanout: FlowRun) -> None:
+    # ``fanout`` ran the deployment and checked every creative, claim, render and artifact.
+    with (
+        temporary_settings(updates={PREFECT_API_URL: stack.api_url}),
+        get_client(sync_client=True) as client,
+    ):  # deployed from prefect.yaml: workers run the flows from this checkout
+        child = client.read_deployment_by_name("generate-creatives/generate-creatives")
+    root = str(Path(__file__).resolve().parents[2])
+    assert child.pull_steps == [
+        {"prefect.deployments.steps.set_working_directory": {"directory": root}}
+    ]
+
+
 def test_the_contact_sheet_shows_in_the_prefect_ui_with_no_reelcart_server(
-    stack: Stack, tmp_path: Path
+    stack: Stack, fanout: FlowRun, tmp_path: Path
 ) -> None:
     """The parent's artifact embeds its picture: headless Chromium renders it from the
     Prefect UI alone (no ``reelcart serve``, no media server reachable from the page)."""
@@ -231,7 +244,7 @@ async def _shown(stack: Stack, product_id: str, shoppers: int) -> Counter[str]:
     return shown
 
 
-def test_the_loop_closes_by_itself_and_the_cap_holds(stack: Stack) -> None:
+def test_the_loop_closes_by_itself_and_the_cap_holds(stack: Stack, fanout: FlowRun) -> None:
     """Shoppers through MCP -> an evaluation on the server declares winners -> the automation
     renders their challengers once on the gpu pool -> later shoppers are shown them."""
     with (
