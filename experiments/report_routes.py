@@ -35,10 +35,10 @@ from starlette.routing import Route, request_response
 from starlette.types import ASGIApp
 
 from reelcart.db import Database
-from reelcart.http_limits import bad_string
 from reelcart.models import Campaign, Creative, Product
 from reelcart.settings import Settings
 from reelcart.signing import settings_key
+from reelcart.storable import bad_string
 
 from .campaign_index import campaign_overview
 from .charts import factor_chart, product_chart

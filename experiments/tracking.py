@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from reelcart.domain import EventKind
 from reelcart.models import Creative, Event, utcnow
 from reelcart.signing import sign, verify
+from reelcart.storable import bad_string
 
 from .events import record_event
 
@@ -70,13 +71,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _storable(value: str) -> str:
-    # PostgreSQL text cannot hold NUL and UTF-8 cannot hold a lone surrogate.
-    if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode (no lone surrogates)") from None
+    if problem := bad_string(value):
+        raise ValueError(problem)
     return value
 
 

@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .storable import bad_string
+
 __all__ = [
     "DATABASE_DOWN",
     "RETRY_AFTER_S",
@@ -81,17 +83,6 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BodyTooLarge(limit)
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def bad_string(value: str) -> str | None:
-    """Why ``value`` cannot be stored or echoed (a NUL, a lone surrogate), else ``None``."""
-    if "\x00" in value:
-        return "contains a NUL character"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains a lone UTF-16 surrogate (not valid Unicode)"
-    return None
 
 
 def _child_path(path: str, key: str | int) -> str:
