@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from generation.plan_levels import CREATIVE_LEVELS
@@ -39,7 +40,7 @@ _PLAN_KEYS = {"name", "factors", "design", "max_variants"}
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]{message}[/red]", highlight=False)
+    err.print(f"[red]{escape(message)}[/red]", highlight=False)
     return typer.Exit(2)
 
 
@@ -133,7 +134,7 @@ def create(
         str | None, typer.Argument(help="Campaign name (or `name:` in the file).")
     ] = None,
     file: Annotated[
-        Path | None, typer.Option("--file", "-f", help=f"A YAML plan, e.g. {_YAML}")
+        Path | None, typer.Option("--file", "-f", help=f"A YAML plan, e.g. {escape(_YAML)}")
     ] = None,
     factor: Annotated[
         list[str] | None,
