@@ -43,7 +43,7 @@ test: $(STAMP) system-packages
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy reelcart connectors generation commerce experiments flows
+	$(BIN)/mypy app reelcart connectors generation commerce experiments flows
 
 ## serve: MCP at http://127.0.0.1:8787/mcp (needs REELCART_API_TOKEN)
 serve: $(STAMP)

@@ -31,11 +31,11 @@ import httpx
 # The loopback Stripe emulator and the ACP request builders live with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.asgi import create_app
 from commerce.catalog import search_products as keyword_search
 from commerce.catalog import sync_snapshot
 from commerce.search import search_products as semantic_search
 from connectors.storage import MediaStore
-from reelcart.app import create_app
 from reelcart.db import Database
 from reelcart.domain import CatalogSnapshot
 from reelcart.settings import Settings
@@ -163,7 +163,7 @@ def _server_process(root: Path, stripe_url: str) -> Iterator[str]:
         "REELCART_ACP_TAX_RATE_BPS": "825",
         "REELCART_PORT": str(port),
     }
-    command = [sys.executable, "-m", "reelcart.cli", "serve"]
+    command = [sys.executable, "-m", "app.cli", "serve"]
     # Logs go to a file: an undrained pipe would fill up and stall the server.
     log = (root / "server.log").open("wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -182,7 +182,7 @@ class Settings(BaseSettings):
     acp_feed_token: SecretStr | None = Field(default=None, description="Bearer token for the feed.")
     acp_feed_id: str | None = Field(default=None, description="Existing feed id, else created.")
     acp_feed_country: str = Field(default="US", description="target_country of a created feed.")
-    # --- input limits and signing (reelcart/http_limits.py, http_auth.py, safe_fetch) ---
+    # --- input limits and signing (app/http_limits.py, http_auth.py, safe_fetch) ---
     max_request_bytes: int = Field(
         default=1 << 20, ge=1024, description="Largest request body any endpoint reads (413)."
     )

@@ -27,7 +27,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from reelcart.app import create_app
+from app.asgi import create_app
 from reelcart.settings import get_settings
 from tests.fakes.stripe_server import API_KEY, LocalStripe
 

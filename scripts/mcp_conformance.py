@@ -136,7 +136,7 @@ def run_conformance(port: int | None = None, token: str | None = None) -> tuple[
         return _through_proxy(port, token)
     token = secrets.token_urlsafe(24)
     port = _free_port()
-    reelcart = [sys.executable, "-m", "reelcart.cli"]
+    reelcart = [sys.executable, "-m", "app.cli"]
     with tempfile.TemporaryDirectory(prefix="mcp-conformance-") as tmp:
         env = {**os.environ, "REELCART_DATA_DIR": tmp, "REELCART_API_TOKEN": token}
         for name in ("REELCART_DATABASE_URL", "REELCART_PUBLIC_BASE_URL", "REELCART_OAUTH_ISSUER"):

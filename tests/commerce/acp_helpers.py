@@ -16,7 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from starlette.applications import Starlette
 
-from commerce.acp_rest import acp_routes, build_checkout_service
+from app.acp.rest import acp_routes, build_checkout_service
 from commerce.catalog import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore

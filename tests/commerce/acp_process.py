@@ -28,7 +28,7 @@ def main() -> None:
     import uvicorn
     from starlette.applications import Starlette
 
-    from commerce.acp_rest import acp_routes, build_checkout_service
+    from app.acp.rest import acp_routes, build_checkout_service
     from commerce.checkout_reconcile import reconcile_in_background
     from connectors.storage import MediaStore
     from reelcart.db import Database
@@ -41,7 +41,7 @@ def main() -> None:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        reconcile_in_background(service)  # as reelcart.app does
+        reconcile_in_background(service)  # as app.asgi does
         yield
 
     app = Starlette(routes=acp_routes(db, store, settings, service=service), lifespan=lifespan)

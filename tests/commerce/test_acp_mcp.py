@@ -9,8 +9,8 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from starlette.testclient import TestClient
 
-from commerce.acp_rest import build_checkout_service
-from commerce.mcp_server import build_mcp_server
+from app.acp.rest import build_checkout_service
+from app.mcp.server import build_mcp_server
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.settings import Settings

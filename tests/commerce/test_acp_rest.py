@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from commerce.acp_idempotency import IdempotencyStore, fingerprint
+from app.acp.idempotency import IdempotencyStore, fingerprint
 from commerce.catalog import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
@@ -230,7 +230,7 @@ def test_spec_examples_replay(
 def test_full_app_mounts_acp(
     db: Database, store: MediaStore, settings: Settings, tmp_path: Path
 ) -> None:
-    from reelcart.app import create_app
+    from app.asgi import create_app
 
     stock_shop(db, store, tmp_path)
     with TestClient(create_app(acp_settings(settings, None), db, store)) as client:

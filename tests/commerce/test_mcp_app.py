@@ -15,9 +15,9 @@ from mcp.shared.exceptions import MCPError
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from commerce.acp_rest import build_checkout_service
-from commerce.mcp_app import APP_URI
-from commerce.mcp_server import build_mcp_server
+from app.acp.rest import build_checkout_service
+from app.mcp.apps import APP_URI
+from app.mcp.server import build_mcp_server
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Event, Order

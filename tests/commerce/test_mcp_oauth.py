@@ -28,9 +28,9 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
-from commerce.mcp_http import warm_search
+from app.asgi import create_app
+from app.mcp.http import warm_search
 from connectors.storage import MediaStore
-from reelcart.app import create_app
 from reelcart.db import Database
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import stock_shop

@@ -18,10 +18,10 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from commerce.acp_tool_schemas import BUNDLE_PATH, bundle
-from commerce.mcp_http import warm_search
+from app.acp.tool_schemas import BUNDLE_PATH, bundle
+from app.asgi import create_app
+from app.mcp.http import warm_search
 from connectors.storage import MediaStore
-from reelcart.app import create_app
 from reelcart.db import Database
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import create_body, require_spec, stock_shop

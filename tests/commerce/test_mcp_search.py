@@ -9,11 +9,11 @@ import pytest
 from mcp import Client
 from typer.testing import CliRunner
 
+from app.cli import app
+from app.mcp.server import build_mcp_server
 from commerce.catalog import sync_snapshot
-from commerce.mcp_server import build_mcp_server
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
-from reelcart.cli import app
 from reelcart.db import Database
 from reelcart.settings import DEMO_CATALOG, get_settings
 

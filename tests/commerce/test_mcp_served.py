@@ -122,7 +122,7 @@ def served(
     for name in ("REELCART_DATABASE_URL", "REELCART_PUBLIC_BASE_URL", "REELCART_OAUTH_ISSUER"):
         env.pop(name, None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "reelcart.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

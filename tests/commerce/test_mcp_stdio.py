@@ -37,7 +37,7 @@ async def test_stdio_server_serves_every_tool_and_working_media(
     env = {**os.environ, "REELCART_DATA_DIR": str(data), "REELCART_API_TOKEN": "t"}
     env.pop("REELCART_DATABASE_URL", None)
     env.pop("REELCART_PUBLIC_BASE_URL", None)
-    cli = [sys.executable, "-m", "reelcart.cli"]
+    cli = [sys.executable, "-m", "app.cli"]
     db = Database(f"sqlite:///{data / 'reelcart.db'}")
     db.migrate()
     with db.session() as session:

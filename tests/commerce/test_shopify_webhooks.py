@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from starlette.applications import Starlette
 
+from app.shopify_webhooks import webhook_routes
 from commerce.shopify_publish import (
     publish_creative_to_shopify,
     retire_creatives_on_shopify,
@@ -21,7 +22,6 @@ from commerce.shopify_publish import (
     write_back_order,
 )
 from commerce.shopify_sync import sync_shopify_catalog
-from commerce.shopify_webhooks import webhook_routes
 from connectors.shopify_client import ScaledClock, ShopifyClient
 from connectors.storage import MediaStore
 from reelcart.db import Database

@@ -312,7 +312,7 @@ def test_cli_sync_of_a_catalog_naming_the_metadata_service_is_a_clear_error(
 ) -> None:
     from typer.testing import CliRunner
 
-    from reelcart.cli import app
+    from app.cli import app
 
     monkeypatch.setenv("REELCART_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("REELCART_FETCH_ALLOW_HOSTS", "")

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from reelcart.cli import app
+from app.cli import app
 from reelcart.db import Database
 from reelcart.domain import CampaignPlan
 from reelcart.models import Campaign, Creative, Event, Product, ProductVariant

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reelcart.cli import app
+from app.cli import app
 from reelcart.db import Database
 from reelcart.models import Campaign, Creative, Product
 from reelcart.settings import get_settings

@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
+from app.asgi import create_app
 from connectors.storage import MediaStore
-from reelcart.app import create_app
 from reelcart.db import Database
 from reelcart.settings import Settings
 from tests.experiments.conftest import add_traffic

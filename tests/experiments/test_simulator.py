@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from commerce.mcp_server import build_mcp_server
-from connectors.storage import MediaStore
-from experiments.decisions import DecisionRule
-from experiments.simulator import (
+from app.mcp.server import build_mcp_server
+from app.simulator import (
     false_winner_rate,
     parse_rate,
     rate_for,
     run_shoppers,
     simulate_loop,
 )
+from connectors.storage import MediaStore
+from experiments.decisions import DecisionRule
 from reelcart.db import Database
 
 FAST = DecisionRule(draws=4000)

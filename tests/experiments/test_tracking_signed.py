@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from starlette.testclient import TestClient
 
+from app.asgi import create_app
 from connectors.storage import MediaStore
 from experiments.metrics import creative_metrics
 from experiments.tracking import tracking_links, verified_shopper
-from reelcart.app import create_app
 from reelcart.db import Database
 from reelcart.settings import Settings
 from reelcart.signing import settings_key

@@ -33,7 +33,7 @@ def test_campaign_commands_run_the_stored_plan_and_its_design(
 ) -> None:
     from typer.testing import CliRunner
 
-    from reelcart.cli import app
+    from app.cli import app
     from tests.factories import make_product, write_catalog
 
     catalog = write_catalog(tmp_path / "store", [make_product(1, price="24.00")])

@@ -38,12 +38,12 @@ from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import select
 
-from commerce.mcp_server import build_mcp_server
+from app.mcp.server import build_mcp_server
+from app.simulator import ShopperRun, run_shoppers
 from connectors.storage import MediaStore
 from experiments.allocation import current_weights
 from experiments.decisions import DecisionRule
 from experiments.generations import generation_history
-from experiments.simulator import ShopperRun, run_shoppers
 from reelcart.models import Campaign, Creative, ExperimentDecision, Generation, RenderClaim
 from tests.factories import make_product, write_catalog
 

@@ -8,10 +8,10 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from app.asgi import create_app
 from commerce.catalog import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
-from reelcart.app import create_app
 from reelcart.db import Database
 from reelcart.settings import Settings
 from tests.factories import make_product, write_catalog

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from reelcart.cli import app
+from app.cli import app
 from reelcart.db import Database
 from reelcart.models import Product
 from reelcart.settings import get_settings

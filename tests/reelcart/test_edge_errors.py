@@ -23,9 +23,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
+from app.asgi import create_app
 from connectors.shopify_webhook import sign_webhook
 from connectors.storage import MediaStore
-from reelcart.app import create_app
 from reelcart.db import Database
 from reelcart.models import Base, CheckoutSession, Event, ProductImage
 from reelcart.settings import Settings

@@ -9,7 +9,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route, request_response
 from starlette.testclient import TestClient
 
-from reelcart.http_auth import COOKIE_NAME, BearerAuth, login_routes
+from app.http_auth import COOKIE_NAME, BearerAuth, login_routes
 
 TOKEN = "s3cret-token"
 

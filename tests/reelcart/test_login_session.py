@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from app.asgi import create_app
+from app.http_auth import COOKIE_NAME, SESSION_SECONDS, issue_session, session_valid
 from connectors.storage import MediaStore
-from reelcart.app import create_app
 from reelcart.db import Database
-from reelcart.http_auth import COOKIE_NAME, SESSION_SECONDS, issue_session, session_valid
 from reelcart.settings import Settings
 from reelcart.signing import settings_key
 

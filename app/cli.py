@@ -171,7 +171,7 @@ def serve(
     """Serve MCP over streamable HTTP at /mcp and published media at /media."""
     import uvicorn
 
-    from reelcart.app import create_app
+    from app.asgi import create_app
     from reelcart.db import Database
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -201,11 +201,11 @@ def mcp() -> None:
 
     import uvicorn
 
-    from commerce.acp_rest import build_checkout_service
-    from commerce.mcp_http import warm_search
-    from commerce.mcp_server import build_mcp_server
+    from app.acp.rest import build_checkout_service
+    from app.asgi import create_app
+    from app.mcp.http import warm_search
+    from app.mcp.server import build_mcp_server
     from connectors.storage import MediaStore
-    from reelcart.app import create_app
     from reelcart.db import Database
 
     settings = get_settings()
@@ -284,10 +284,10 @@ def simulate(
     """
     import anyio
 
-    from commerce.mcp_server import build_mcp_server
+    from app.mcp.server import build_mcp_server
+    from app.simulator import parse_rate, run_shoppers
     from connectors.storage import MediaStore
     from experiments.sandbox import sandbox_copy, sandbox_path
-    from experiments.simulator import parse_rate, run_shoppers
     from reelcart.db import Database
     from reelcart.models import Campaign
 
@@ -354,7 +354,7 @@ def simulate(
 
 
 def _register_campaign_commands() -> None:
-    from reelcart.cli_campaign import campaign_app
+    from app.cli_campaign import campaign_app
 
     app.add_typer(campaign_app, name="campaign")
 

@@ -1,6 +1,6 @@
 """The MCP door over HTTP: ``/mcp`` (both protocol eras), its auth and its RFC 9728 metadata.
 
-``/mcp`` is an OAuth 2.1 resource server (``reelcart.oauth_resource``): JWTs from the
+``/mcp`` is an OAuth 2.1 resource server (``app.oauth_resource``): JWTs from the
 configured authorization server, or the static development token. Before the door says it
 is ready (the app's lifespan), semantic search is warmed, so the first search is answered
 by meaning rather than by a cold model.
@@ -17,14 +17,13 @@ import anyio
 from mcp.server import MCPServer
 from starlette.routing import BaseRoute, Route
 
+from app.mcp.server import CATALOG_SCOPE, CHECKOUT_SCOPE, TOOL_SCOPES, build_mcp_server
+from app.oauth_resource import protect, resource_metadata_routes, verifier_from_settings
+from commerce.checkout import CheckoutService
+from commerce.search import SemanticIndex
 from connectors.storage import MediaStore
 from reelcart.db import Database
-from reelcart.oauth_resource import protect, resource_metadata_routes, verifier_from_settings
 from reelcart.settings import Settings
-
-from .checkout import CheckoutService
-from .mcp_server import CATALOG_SCOPE, CHECKOUT_SCOPE, TOOL_SCOPES, build_mcp_server
-from .search import SemanticIndex
 
 __all__ = ["McpDoor", "mcp_door", "warm_search"]
 

@@ -19,11 +19,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from commerce.checkout_errors import AcpError
+from commerce.checkout_payments import aware
 from reelcart.db import Database
 from reelcart.models import IdempotencyRecord, utcnow
-
-from .checkout_errors import AcpError
-from .checkout_payments import aware
 
 __all__ = ["IdempotencyStore", "Replay", "fingerprint"]
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .storable import bad_string
+from reelcart.storable import bad_string
 
 __all__ = [
     "DATABASE_DOWN",

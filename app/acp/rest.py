@@ -2,7 +2,7 @@
 
 Every route but discovery needs ``Authorization: Bearer`` (constant-time check against
 ``settings.api_token``) and a supported ``API-Version``; every POST needs an
-``Idempotency-Key`` (see :mod:`commerce.acp_idempotency`). ``Request-Id`` and
+``Idempotency-Key`` (see :mod:`app.acp.idempotency`). ``Request-Id`` and
 ``Idempotency-Key`` are echoed. Errors use the flat ACP ``Error`` shape; an unexpected
 failure is a 500 ``processing_error`` without internals. Bad input never reaches the core:
 bodies are bounded (413), JSON is depth-limited and free of NULs and lone surrogates (400),
@@ -23,10 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.storage import MediaStore
-from connectors.stripe import StripePayments
-from reelcart.db import Database
-from reelcart.http_limits import (
+from app.acp.idempotency import IdempotencyStore, fingerprint
+from app.http_limits import (
     DATABASE_DOWN,
     RETRY_AFTER_S,
     BodyTooLarge,
@@ -35,15 +33,16 @@ from reelcart.http_limits import (
     parse_json,
     read_body,
 )
+from commerce.acp_delegate import delegate_payment, delegate_payment_enabled
+from commerce.acp_webhooks import WebhookDispatcher
+from commerce.checkout import API_VERSION, CheckoutService
+from commerce.checkout_errors import AcpError
+from commerce.checkout_orders import OrderHook, order_view
+from connectors.storage import MediaStore
+from connectors.stripe import StripePayments
+from reelcart.db import Database
 from reelcart.models import Order
 from reelcart.settings import Settings
-
-from .acp_delegate import delegate_payment, delegate_payment_enabled
-from .acp_idempotency import IdempotencyStore, fingerprint
-from .acp_webhooks import WebhookDispatcher
-from .checkout import API_VERSION, CheckoutService
-from .checkout_errors import AcpError
-from .checkout_orders import OrderHook, order_view
 
 __all__ = ["SUPPORTED_VERSIONS", "acp_routes", "build_checkout_service", "discovery_document"]
 
@@ -328,7 +327,7 @@ def _delegate_error(error: AcpError) -> AcpError:
 
 
 def _shop_currency(db: Database) -> str | None:
-    from .checkout_session import catalog_currency
+    from commerce.checkout_session import catalog_currency
 
     with db.session() as session:
         return catalog_currency(session)

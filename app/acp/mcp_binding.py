@@ -22,14 +22,13 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from app.acp.idempotency import IdempotencyStore, fingerprint
+from app.acp.rest import SUPPORTED_VERSIONS
+from app.acp.tool_schemas import tool_schemas
+from commerce.checkout import CheckoutService
+from commerce.checkout_errors import COMPUTED_FIELDS, AcpError, jsonpath
+from commerce.checkout_orders import order_view
 from reelcart.models import Order
-
-from .acp_idempotency import IdempotencyStore, fingerprint
-from .acp_rest import SUPPORTED_VERSIONS
-from .acp_tool_schemas import tool_schemas
-from .checkout import CheckoutService
-from .checkout_errors import COMPUTED_FIELDS, AcpError, jsonpath
-from .checkout_orders import order_view
 
 __all__ = ["ACP_ERROR_CODE", "CHECKOUT_TOOL_NAMES", "checkout_tools"]
 

@@ -17,18 +17,18 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from commerce.acp_rest import acp_routes, build_checkout_service
+from app.acp.rest import acp_routes, build_checkout_service
+from app.http_auth import BearerAuth, login_routes
+from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
+from app.mcp.http import mcp_door
+from app.reports import report_routes
+from app.shopify_webhooks import webhook_routes as shopify_webhook_routes
 from commerce.checkout_reconcile import reconcile_in_background
-from commerce.mcp_http import mcp_door
 from commerce.search import SemanticIndex
 from commerce.shopify_publish import shopify_order_hook
-from commerce.shopify_webhooks import webhook_routes as shopify_webhook_routes
 from connectors.shopify import shopify_configured
 from connectors.storage import MediaStore
-from experiments.report_routes import report_routes
 from reelcart.db import Database
-from reelcart.http_auth import BearerAuth, login_routes
-from reelcart.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
 from reelcart.settings import Settings
 from reelcart.signing import settings_key
 

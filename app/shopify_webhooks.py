@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, JsonBodyError, parse_json
 from commerce.shopify_sync import shop_state, sync_shopify_catalog
 from connectors.shopify import client_from_settings, shopify_configured
 from connectors.shopify_client import ShopifyClient
@@ -35,7 +36,6 @@ from connectors.storage import MediaStore
 from experiments.events import record_event
 from reelcart.db import Database
 from reelcart.domain import EventKind
-from reelcart.http_limits import DATABASE_DOWN, RETRY_AFTER_S, JsonBodyError, parse_json
 from reelcart.models import Creative, Product, ShopifyWebhookDelivery, utcnow
 from reelcart.money import to_minor_units
 from reelcart.settings import Settings

@@ -29,16 +29,15 @@ import numpy as np
 from mcp import Client
 from sqlalchemy import select
 
+from experiments.bandit import top_two_weights
+from experiments.decisions import DEFAULT_RULE, DecisionRule, decide
+from experiments.evaluation import CampaignReport, evaluate_campaign
+from experiments.events import record_event
+from experiments.samples import ProportionStat
+from experiments.tracking import record_click
 from reelcart.db import Database
 from reelcart.domain import EventKind
 from reelcart.models import Campaign, Creative
-
-from .bandit import top_two_weights
-from .decisions import DEFAULT_RULE, DecisionRule, decide
-from .evaluation import CampaignReport, evaluate_campaign
-from .events import record_event
-from .samples import ProportionStat
-from .tracking import record_click
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer

@@ -181,8 +181,8 @@ def run(
     """Sync the catalog, render the campaign's plan, publish (the run-campaign flow)."""
     from sqlalchemy import select
 
+    from app.cli import RichProgress, _prefect_env
     from connectors.catalog_file import CatalogFileError, load_catalog_file
-    from reelcart.cli import RichProgress, _prefect_env
     from reelcart.models import Campaign
     from reelcart.settings import DEMO_CATALOG
 

@@ -23,13 +23,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from commerce.acp_delegate import delegate_payment, delegate_payment_enabled
+from commerce.checkout import CheckoutService
+from commerce.checkout_errors import AcpError
 from experiments.tracking import record_click, record_exposure
 from reelcart.db import Database
 from reelcart.models import CheckoutSession, Creative
-
-from .acp_delegate import delegate_payment, delegate_payment_enabled
-from .checkout import CheckoutService
-from .checkout_errors import AcpError
 
 __all__ = ["APP_SOURCE", "APP_URI", "app_html", "register_app"]
 
@@ -40,7 +39,7 @@ _TEST_CARD = "4242424242424242"
 
 
 def app_html() -> str:
-    return files("commerce").joinpath("assets/showcase_app.html").read_text(encoding="utf-8")
+    return files("app.mcp").joinpath("assets/showcase_app.html").read_text(encoding="utf-8")
 
 
 class VideoEvent(BaseModel):

@@ -18,16 +18,15 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from app.acp.mcp_binding import CHECKOUT_TOOL_NAMES, checkout_tools
+from app.mcp.apps import APP_URI, register_app
+from commerce import catalog
+from commerce.checkout import CheckoutService
+from commerce.product_views import ProductDetail, ProductSummary, product_detail, product_summary
+from commerce.search import search_products as semantic_search
+from commerce.showcase import show_creative
 from connectors.storage import MediaStore
 from reelcart.db import Database
-
-from . import catalog
-from .checkout import CheckoutService
-from .mcp_app import APP_URI, register_app
-from .mcp_checkout import CHECKOUT_TOOL_NAMES, checkout_tools
-from .product_views import ProductDetail, ProductSummary, product_detail, product_summary
-from .search import search_products as semantic_search
-from .showcase import show_creative
 
 __all__ = ["CATALOG_SCOPE", "CHECKOUT_SCOPE", "TOOL_SCOPES", "SearchResults", "build_mcp_server"]
 

@@ -8,7 +8,7 @@ the bundled file equal to what the spec produces. Each tool carries one example 
 this store accepts (the spec's own MCP examples use ids of another store, and its
 ``complete`` example leaves out the instrument's ``type`` and ``credential``).
 
-Regenerate with ``python -m commerce.acp_tool_schemas SPEC_DIR``.
+Regenerate with ``python -m app.acp.tool_schemas SPEC_DIR``.
 """
 
 from __future__ import annotations

@@ -34,16 +34,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp
 
-from reelcart.db import Database
-from reelcart.models import Campaign, Creative, Product
-from reelcart.settings import Settings
-from reelcart.signing import settings_key
-from reelcart.storable import bad_string
-
-from .campaign_index import campaign_overview
-from .charts import factor_chart, product_chart
-from .evaluation import CampaignReport, evaluate_campaign
-from .exports import (
+from experiments.campaign_index import campaign_overview
+from experiments.charts import factor_chart, product_chart
+from experiments.evaluation import CampaignReport, evaluate_campaign
+from experiments.exports import (
     CREATIVE_COLUMNS,
     FACTOR_COLUMNS,
     creative_rows,
@@ -51,9 +45,9 @@ from .exports import (
     report_json,
     to_csv,
 )
-from .headlines import headlines
-from .reports import render_html, render_index
-from .tracking import (
+from experiments.headlines import headlines
+from experiments.reports import render_html, render_index
+from experiments.tracking import (
     EventRejected,
     TrackedEvent,
     ingest_event,
@@ -61,6 +55,11 @@ from .tracking import (
     record_exposure,
     verified_shopper,
 )
+from reelcart.db import Database
+from reelcart.models import Campaign, Creative, Product
+from reelcart.settings import Settings
+from reelcart.signing import settings_key
+from reelcart.storable import bad_string
 
 if TYPE_CHECKING:
     from connectors.storage import MediaStore
