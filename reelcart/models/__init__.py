@@ -12,10 +12,12 @@ from .checkout import (
     OrderWebhook,
     PaymentAttempt,
 )
+from .embeddings import ProductEmbedding as ProductEmbedding
 from .events import Event
 from .experiments import Allocation, ExperimentDecision
 from .generations import Generation, RenderClaim
 from .shopify import ShopifyCreativeMedia, ShopifySyncSeen, ShopifySyncState, ShopifyWebhookDelivery
+from .store import Customer, CustomerAddress, DiscountCode, FreeShippingRule, ShippingRateRule
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -25,9 +27,13 @@ __all__ = [
     "CheckoutSession",
     "Creative",
     "CreativeShot",
+    "Customer",
+    "CustomerAddress",
     "DelegatedPaymentToken",
+    "DiscountCode",
     "Event",
     "ExperimentDecision",
+    "FreeShippingRule",
     "Generation",
     "IdempotencyRecord",
     "InventoryReservation",
@@ -38,6 +44,7 @@ __all__ = [
     "ProductImage",
     "ProductVariant",
     "RenderClaim",
+    "ShippingRateRule",
     "ShopifyCreativeMedia",
     "ShopifySyncSeen",
     "ShopifySyncState",
