@@ -22,6 +22,7 @@ __all__ = [
     "plan_creatives",
     "record_render",
     "retire_stale",
+    "set_challenger_cap",
 ]
 
 
@@ -42,6 +43,17 @@ def ensure_campaign(session: Session, name: str, plan: CampaignPlan) -> Campaign
         session.add(campaign)
     elif campaign.plan != plan.model_dump():
         campaign.plan = plan.model_dump()
+    session.flush()
+    return campaign
+
+
+def set_challenger_cap(session: Session, name: str, cap: int | None) -> Campaign:
+    """Store the campaign's cap: challenger generations in a row without a winner before
+    its loop stops (``None``: the default of the run that grows it)."""
+    if cap is not None and cap < 0:
+        raise ValueError(f"the challenger cap must be 0 or more, got {cap}")
+    campaign = session.scalars(select(Campaign).where(Campaign.name == name)).one()
+    campaign.challenger_cap = cap
     session.flush()
     return campaign
 

@@ -42,6 +42,7 @@ __all__ = [
     "pending_challengers",
     "queue_report",
     "renew",
+    "rounds_without_a_win",
 ]
 
 
@@ -230,6 +231,40 @@ def challenger_rounds(session: Session, campaign_id: str) -> int:
         )
         or 0
     )
+
+
+def rounds_without_a_win(session: Session, campaign_id: str) -> int:
+    """Challenger generations in a row, newest last, none of whose creatives has won.
+
+    What a campaign's cap counts: a round whose creative was later declared a winner
+    resets it, so the loop goes on while challengers keep winning and stops when they
+    stop. A round not yet evaluated counts as not (yet) winning.
+    """
+    rounds = session.scalars(
+        select(Generation.id)
+        .where(Generation.campaign_id == campaign_id, Generation.trigger == "challengers")
+        .order_by(Generation.number)
+    ).all()
+    winners = set(
+        session.scalars(
+            select(ExperimentDecision.creative_id).where(
+                ExperimentDecision.campaign_id == campaign_id,
+                ExperimentDecision.kind.in_(("winner", "challengers")),
+                ExperimentDecision.creative_id.is_not(None),
+            )
+        )
+    )
+    made: dict[str, set[str]] = {}
+    for generation_id, creative_id in session.execute(
+        select(RenderClaim.generation_id, RenderClaim.creative_id).where(
+            RenderClaim.generation_id.in_(list(rounds))
+        )
+    ):
+        made.setdefault(generation_id, set()).add(creative_id)
+    count = 0
+    for generation_id in rounds:
+        count = 0 if made.get(generation_id, set()) & winners else count + 1
+    return count
 
 
 def admit_challengers(

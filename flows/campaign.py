@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from commerce.catalog import active_products
 from commerce.publishing import image_data_uri
+from experiments.campaigns import set_challenger_cap
 from experiments.generations import generation_history, queue_report
 from generation.plan_levels import check_levels
 from reelcart.domain import CampaignPlan
@@ -64,6 +65,13 @@ def target_products(target: dict[str, Any] | None) -> list[str] | None:
 def select_products(target: dict[str, Any] | None) -> list[str] | None:
     """The targeted products (the rest of the catalog is left alone)."""
     return target_products(target)
+
+
+@task(cache_policy=NO_CACHE)
+def store_cap(campaign: str, cap: int) -> None:
+    """The campaign's own cap on challenger generations in a row without a winner."""
+    with database().session() as session:
+        set_challenger_cap(session, campaign, cap)
 
 
 def _batches(queued: dict[str, list[str]], batch_size: int) -> list[list[str]]:
@@ -160,12 +168,17 @@ def run_campaign(
     target: dict[str, Any] | None = None,
     batch_size: int = 1,
     design: Literal["full", "half", "pairwise"] = "full",
+    challenger_cap: int | None = None,
 ) -> dict[str, object]:
     """Sync the catalog, render the variant matrix for the targeted products on the
     ``gpu`` workers (one child run per ``batch_size`` products), publish and report.
 
-    Fails, naming them, when any child could not render its creatives.
+    ``challenger_cap`` stores the campaign's cap on challenger generations in a row
+    without a winner (``None`` keeps the one it has). Fails, naming them, when any child
+    could not render its creatives.
     """
+    if challenger_cap is not None and challenger_cap < 0:
+        raise ValueError(f"challenger_cap must be 0 or more, got {challenger_cap}")
     # The plan is checked before anything is synced or planned: no orphans from a typo.
     plan = CampaignPlan(
         factors=factors or DEFAULT_FACTORS, max_variants=max_variants, design=design
@@ -174,6 +187,8 @@ def run_campaign(
     synced = sync_catalog(source=source, path=catalog_path)
     product_ids = select_products(target)
     planned = plan_generation(campaign, plan, product_ids)
+    if challenger_cap is not None:
+        store_cap(campaign, challenger_cap)
     rows = render_generation(campaign, planned, plan.factors, max_variants, batch_size)
     published = publish_and_report(campaign, rows)
     return {

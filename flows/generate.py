@@ -32,6 +32,7 @@ from commerce.publishing import publish_creative
 from experiments.campaigns import creative_job, ensure_campaign, record_render, retire_stale
 from experiments.campaigns import plan_creatives as plan_variants
 from experiments.generations import claim, enqueue, finish, open_generation, renew
+from generation.engines.base import FootageEngine
 from generation.engines.registry import get_engine
 from generation.jobs import engine_fingerprint, expected_frames, render_hash, render_job
 from generation.quality import qa_markdown
@@ -42,6 +43,7 @@ from reelcart.models import Campaign, Creative, Generation, Product, RenderClaim
 
 from .common import database, media_store, render_config, settings, worker_name
 from .gpu import job_windows, prepare_footage, use_gpu_slot
+from .remix import RemixSource, remix_engine, remix_sources
 
 __all__ = [
     "DEFAULT_FACTORS",
@@ -136,8 +138,11 @@ def _queue(
 
 
 @task(cache_policy=NO_CACHE)
-def claim_batch(campaign: str, product_ids: list[str], run_id: str) -> list[CreativeJob]:
-    """Claim every queued creative of ``product_ids`` for this run; their render jobs."""
+def claim_batch(
+    campaign: str, product_ids: list[str], run_id: str
+) -> tuple[list[CreativeJob], dict[str, RemixSource]]:
+    """Claim every queued creative of ``product_ids`` for this run: their render jobs, and
+    the winner's footage each challenger remixes (diffusion challengers only)."""
     worker = worker_name()
     with database().session() as session:
         record = session.scalars(select(Campaign).where(Campaign.name == campaign)).one()
@@ -151,7 +156,8 @@ def claim_batch(campaign: str, product_ids: list[str], run_id: str) -> list[Crea
         products = {
             p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))
         }
-        return [creative_job(products[c.product_id], c, _local_image) for c in claimed]
+        jobs = [creative_job(products[c.product_id], c, _local_image) for c in claimed]
+        return jobs, remix_sources(session, [c.id for c in claimed])
 
 
 @contextmanager
@@ -173,10 +179,24 @@ def keep_leases(run_id: str) -> Iterator[None]:
         thread.join(timeout=5)
 
 
-@task(cache_policy=NO_CACHE, retries=1, tags=["render"])
-def render(job: CreativeJob, config: RenderConfig, run_id: str) -> str:
-    """Render, record and publish one claimed creative: ``rendered`` or ``skipped``."""
+def _engine(config: RenderConfig, remix: RemixSource | None) -> FootageEngine:
     engine = get_engine(config.engine)
+    if remix is None or config.engine != "diffusion":
+        return engine
+    # The winner's video from the media store: the machine that rendered it may be gone.
+    video = media_store().fetch(remix.video_key, settings().data_dir / "media-cache")
+    return remix_engine(engine, remix, video, config)
+
+
+@task(cache_policy=NO_CACHE, retries=1, tags=["render"])
+def render(
+    job: CreativeJob, config: RenderConfig, run_id: str, remix: RemixSource | None = None
+) -> str:
+    """Render, record and publish one claimed creative: ``rendered`` or ``skipped``.
+
+    ``remix``: the winner whose footage this challenger remixes (diffusion engine).
+    """
+    engine = _engine(config, remix)
     digest = render_hash(storyboard(job, config), engine.name, config, engine_fingerprint(engine))
     with database().session() as session:
         creative = session.get(Creative, job.creative_id)
@@ -240,7 +260,7 @@ def generate_creatives(
     if product_ids is None:
         product_ids = list(plan_generation(campaign, plan).queued)
     run_id = str(flow_run.get_id() or "local")
-    jobs = claim_batch(campaign, product_ids, run_id)
+    jobs, remixes = claim_batch(campaign, product_ids, run_id)
     progress.start("frames", sum(expected_frames(job, config) for job in jobs))
     with keep_leases(run_id):
         engine = get_engine(config.engine)
@@ -248,8 +268,16 @@ def generate_creatives(
         if hasattr(engine, "prepare"):  # diffusion: footage in GPU batches, encodes overlap
             use_gpu_slot(engine, settings())
             for window in job_windows(jobs):
-                prepare_footage(window, config)
-                futures.extend(render.map(window, config=unmapped(config), run_id=unmapped(run_id)))
+                # A remix starts from the winner's footage: nothing to generate up front.
+                prepare_footage([j for j in window if j.creative_id not in remixes], config)
+                futures.extend(
+                    render.map(
+                        window,
+                        config=unmapped(config),
+                        run_id=unmapped(run_id),
+                        remix=[remixes.get(j.creative_id) for j in window],
+                    )
+                )
         else:
             futures = list(render.map(jobs, config=unmapped(config), run_id=unmapped(run_id)))
         for future in futures:

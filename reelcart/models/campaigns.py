@@ -32,6 +32,9 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     # The variant matrix: {"factors": {"hook": ["title", "price"], ...}, "max_variants": N}
     plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Challenger generations in a row without a winner before the loop stops (None: the
+    # grow-campaigns run's default).
+    challenger_cap: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     creatives: Mapped[list[Creative]] = relationship(back_populates="campaign")

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from experiments.campaigns import set_challenger_cap
 from experiments.generations import (
     admit_challengers,
     challenger_rounds,
@@ -19,6 +20,7 @@ from experiments.generations import (
     open_generation,
     pending_challengers,
     renew,
+    rounds_without_a_win,
 )
 from reelcart.db import Database
 from reelcart.models import Campaign, ExperimentDecision, RenderClaim, utcnow
@@ -120,3 +122,38 @@ def test_challengers_enter_at_the_floor_and_the_history_says_why(
     assert [(g["number"], g["trigger"]) for g in history] == [(1, "plan"), (2, "challengers")]
     assert len(history[0]["creatives"]) == len(ids)
     assert history[1]["reason"] == "price won" and history[1]["decision_id"] == decision.id
+
+
+def test_the_cap_counts_rounds_in_a_row_whose_challengers_did_not_win(
+    db: Database, campaign: dict[str, dict[str, str]]
+) -> None:
+    mug, bottle = "gid://shopify/Product/1", "gid://shopify/Product/2"
+    with db.session() as session:
+        record = session.scalars(select(Campaign).where(Campaign.name == "spring")).one()
+        plan = open_generation(session, record, "plan", "the plan")
+        enqueue(session, plan, [campaign[mug]["price"], campaign[bottle]["price"]])
+        assert rounds_without_a_win(session, record.id) == 0
+
+        def won(product: str, creative: str) -> None:
+            session.add(
+                ExperimentDecision(
+                    campaign_id=record.id, product_id=product, kind="winner", creative_id=creative
+                )
+            )
+            session.flush()
+
+        first = open_generation(session, record, "challengers", "mug: price won")
+        enqueue(session, first, [campaign[mug]["title"]])
+        assert rounds_without_a_win(session, record.id) == 1  # not evaluated yet
+        won(mug, campaign[mug]["title"])  # the challenger beat the winner: the loop goes on
+        assert rounds_without_a_win(session, record.id) == 0
+        second = open_generation(session, record, "challengers", "bottle: price won")
+        enqueue(session, second, [campaign[bottle]["title"]])
+        won(bottle, campaign[bottle]["price"])  # the old winner held: the challenger lost
+        assert rounds_without_a_win(session, record.id) == 1
+        # A cap stored on the campaign (the loop's own default applies when it is None).
+        assert set_challenger_cap(session, "spring", 1).challenger_cap == 1
+        with pytest.raises(ValueError, match="0 or more"):
+            set_challenger_cap(session, "spring", -1)
+    with db.session() as session:
+        assert session.scalars(select(Campaign.challenger_cap)).one() == 1

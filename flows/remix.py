@@ -1,0 +1,191 @@
+"""Challenger footage remixed from the winner's (diffusion engine), video-to-video.
+
+A challenger of a winner keeps the winner's shots; with the diffusion engine its footage
+is the winner's own footage remixed at a strength (near 0 keeps it, 1 ignores it) rather
+than generated afresh from the product photo. The winner's footage is read from its
+published video in the media store, so any worker can remix it; no path of the machine
+that rendered the winner is ever read. With the motion engine a challenger is a factor
+remix only (same camera moves, new copy), and nothing here runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from generation.engines.base import Frame
+from generation.footage import FootageCache
+from generation.jobs import footage_cache
+from generation.spec import ShotSpec, frames_for
+from generation.storyboard import RenderConfig, master_size
+from reelcart.models import Creative, Generation, RenderClaim
+
+__all__ = [
+    "DEFAULT_STRENGTH",
+    "RemixFootage",
+    "RemixSource",
+    "remix_engine",
+    "remix_source",
+    "remix_sources",
+]
+
+DEFAULT_STRENGTH = 0.6
+# Source frames are decoded no larger than this (the model works far below 1080p anyway).
+_MAX_SIDE = 768
+
+
+@dataclass(frozen=True)
+class RemixSource:
+    """The winner whose footage a challenger remixes, and where each of its shots lies."""
+
+    creative_id: str
+    video_key: str  # the winner's published video in the media store
+    strength: float
+    fps: int
+    # (shot key, first frame, frame count) of each shot in the winner's video, in order.
+    segments: tuple[tuple[str, int, int], ...]
+
+    def as_detail(self) -> dict[str, Any]:
+        return {
+            "remix_of": self.creative_id,
+            "video_key": self.video_key,
+            "strength": self.strength,
+            "fps": self.fps,
+            "segments": [list(s) for s in self.segments],
+        }
+
+    @classmethod
+    def from_detail(cls, detail: Mapping[str, Any]) -> RemixSource:
+        return cls(
+            creative_id=str(detail["remix_of"]),
+            video_key=str(detail["video_key"]),
+            strength=float(detail["strength"]),
+            fps=int(detail["fps"]),
+            segments=tuple((str(k), int(a), int(n)) for k, a, n in detail["segments"]),
+        )
+
+
+def remix_source(winner: Creative, strength: float) -> RemixSource | None:
+    """The winner's footage as a remix source, or ``None`` when it has no published video."""
+    if not 0.0 < strength <= 1.0:
+        raise ValueError(f"remix strength must be in (0, 1], got {strength!r}")
+    manifest = winner.manifest or {}
+    shots = manifest.get("shots") or []
+    fps = manifest.get("fps")
+    if not winner.video_key or not shots or not fps:
+        return None
+    segments, start = [], 0
+    for shot in shots:  # shots fill the video from its first frame, in order
+        count = frames_for(float(shot["duration_s"]), int(fps))
+        segments.append((str(shot["key"]), start, count))
+        start += count
+    return RemixSource(winner.id, winner.video_key, strength, int(fps), tuple(segments))
+
+
+def remix_sources(session: Session, creative_ids: list[str]) -> dict[str, RemixSource]:
+    """The remix source of each of ``creative_ids`` whose generation asked for one."""
+    if not creative_ids:
+        return {}
+    rows = session.execute(
+        select(RenderClaim.creative_id, Generation.detail)
+        .join(Generation, Generation.id == RenderClaim.generation_id)
+        .where(RenderClaim.creative_id.in_(creative_ids))
+    ).all()
+    return {
+        cid: RemixSource.from_detail(detail["footage"])
+        for cid, detail in rows
+        if detail and detail.get("footage")
+    }
+
+
+def _decode(video: Path, first: int, count: int) -> npt.NDArray[np.uint8]:
+    """Frames ``first .. first+count`` of ``video`` as RGB, shrunk to at most ``_MAX_SIDE``."""
+    frames: list[npt.NDArray[np.uint8]] = []
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        scale = min(1.0, _MAX_SIDE / max(stream.width, stream.height))
+        size = (int(stream.width * scale) // 2 * 2, int(stream.height * scale) // 2 * 2)
+        for index, frame in enumerate(container.decode(stream)):
+            if index >= first + count:
+                break
+            if index >= first:
+                rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+                frames.append(np.asarray(rgb, dtype=np.uint8))
+    if not frames:
+        raise ValueError(f"{video.name} has no frames {first}..{first + count}")
+    return np.stack(frames)
+
+
+class RemixFootage:
+    """A footage engine whose every shot is the winner's matching shot, remixed.
+
+    The winner's shot with the same key is the source (challengers keep their winner's
+    shots); failing that, the shot in the same place. ``fingerprint`` names the source and
+    strength, so a remix never shares a render hash or cached footage with fresh footage.
+    """
+
+    name = "diffusion"
+
+    def __init__(self, diffusion: Any, video: Path, source: RemixSource) -> None:
+        self.diffusion = diffusion
+        self.preset = diffusion.preset
+        self.video = video
+        self.source = source
+        self.fingerprint = f"{diffusion.fingerprint}|remix={source.creative_id}@{source.strength:g}"
+        self._order: list[str] = []
+
+    def _segment(self, shot: ShotSpec) -> tuple[int, int]:
+        key = shot.key()
+        for seg_key, first, count in self.source.segments:
+            if seg_key == key:
+                return first, count
+        if key not in self._order:
+            self._order.append(key)
+        _, first, count = self.source.segments[self._order.index(key) % len(self.source.segments)]
+        return first, count
+
+    def frames(self, shot: ShotSpec, width: int, height: int, fps: int) -> Iterator[Frame]:
+        first, count = self._segment(shot)
+        clip = _decode(self.video, first, count)
+        from generation.engines.diffusion import prompt_for
+
+        yield from self.diffusion.remix(
+            clip,
+            prompt_for(shot),
+            strength=self.source.strength,
+            seed=shot.seed,
+            duration_s=shot.duration_s,
+            width=width,
+            height=height,
+            fps=fps,
+        )
+
+
+_engines: dict[tuple[int, str, float], RemixFootage] = {}
+_engines_lock = threading.Lock()
+
+
+def remix_engine(
+    diffusion: Any, source: RemixSource, video: Path, config: RenderConfig
+) -> FootageCache:
+    """The process-wide, caching remix engine of ``source`` (one per winner and strength).
+
+    Its footage is cached apart from fresh footage (``footage/remix/<winner>-<strength>``).
+    """
+    key = (id(diffusion), source.creative_id, source.strength)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = RemixFootage(diffusion, video, source)
+    root = (config.footage_dir or Path("footage")) / "remix"
+    folder = root / f"{source.creative_id}-{source.strength:g}"
+    return footage_cache(engine, folder, master_size(config))
