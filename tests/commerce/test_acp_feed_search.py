@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from commerce.catalog import sync_snapshot
+from commerce.embeddings import Encoder
 from commerce.feed import build_feed_products, publish_feed, write_full_feed
 from commerce.search import SemanticIndex, search_products
 from connectors.catalog_file import load_catalog_file
@@ -114,8 +115,9 @@ def test_semantic_search_with_filters_and_keyword_fallback(
         assert search_products(session, "listen to music", max_price_minor=5000)[:1] != music
         stocked = search_products(session, "water bottle", in_stock_only=True)
         assert "Insulated Water Bottle" not in [p.title for p in stocked]
-        offline = SemanticIndex()
-        offline._failed = True  # the model cannot load: keyword search answers
+        no_model = Encoder()
+        no_model._failed = True  # the model cannot load: keyword search answers
+        offline = SemanticIndex(no_model)
         assert [p.title for p in search_products(session, "mug", index=offline)] == [
             "Stoneware Mug"
         ]
@@ -128,39 +130,31 @@ def test_serving_search_never_waits_for_the_model(
     import time
 
     _shop(db, store, tmp_path)
-    index = SemanticIndex()
-    index._model = SemanticIndex.shared().model()  # loaded already: only the catalog is cold
+    index = SemanticIndex(Encoder())  # a process whose model has not loaded yet
     with db.session() as session:
         assert search_products(session, "coffee cup", index=index, wait=False) == []  # keywords
-    deadline = time.monotonic() + 60
-    while index._warming and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120
+    while not index.encoder.loaded and time.monotonic() < deadline:
         time.sleep(0.05)
     with db.session() as session:
         found = search_products(session, "coffee cup", index=index, wait=False)
     assert found[0].title == "Stoneware Mug"
+    assert index.encoder.texts == 1  # the query only: the catalog was embedded at sync
 
 
 def test_repeated_queries_are_embedded_once(
     db: Database, store: MediaStore, tmp_path: Path
 ) -> None:
     _shop(db, store, tmp_path)
-    index = SemanticIndex()
-    index._model = SemanticIndex.shared().model()
-    embedded: list[list[str]] = []
-    real_embed = index.embed
-
-    def counting_embed(texts: list[str]):  # records what reaches the model
-        embedded.append(list(texts))
-        return real_embed(texts)
-
-    index.embed = counting_embed  # type: ignore[method-assign]
+    encoder = Encoder()
+    encoder._model = Encoder.shared().load()
+    index = SemanticIndex(encoder)
     with db.session() as session:
         first = [p.title for p in search_products(session, "coffee cup", index=index)]
-        calls_after_catalog = len(embedded)
         again = [p.title for p in search_products(session, "  Coffee   CUP ", index=index)]
         cheap = [
             p.title for p in search_products(session, "coffee cup", index=index, max_price_minor=1)
         ]
     assert first == again and first[0] == "Stoneware Mug"
-    assert cheap == []  # the price filter applies to the cached matrix too
-    assert embedded[-1] == ["coffee cup"] and len(embedded) == calls_after_catalog
+    assert cheap == []  # the price filter applies to the in-memory matrix too
+    assert (encoder.calls, encoder.texts) == (1, 1)

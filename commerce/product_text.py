@@ -1,0 +1,27 @@
+"""Plain text of a product: what people read without markup and what search embeds."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+__all__ = ["plain_text", "search_text"]
+
+_TAGS = re.compile(r"<[^>]+>")
+# The description's opening says what the product is; the rest adds little to its meaning
+# and lengthens every embedding batch.
+DESCRIPTION_CHARS = 300
+
+
+def plain_text(description_html: str) -> str:
+    """Description without markup, whitespace collapsed."""
+    return " ".join(html.unescape(_TAGS.sub(" ", description_html)).split())
+
+
+def search_text(
+    title: str, product_type: str, tags: Iterable[object], vendor: str, description_html: str
+) -> str:
+    """The text a product is embedded from (and matched against query words), lower-cased."""
+    text = f"{title}. {product_type}. {' '.join(map(str, tags))}. {vendor}. "
+    return (text + plain_text(description_html)[:DESCRIPTION_CHARS]).lower()
