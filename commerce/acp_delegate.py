@@ -49,6 +49,7 @@ class _Card(BaseModel):
     display_brand: str | None = None
     display_last4: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
     metadata: dict[str, str] | None = None
+    virtual: bool | None = None
 
 
 class _Allowance(BaseModel):
@@ -68,6 +69,27 @@ class _Request(BaseModel):
     billing_address: dict[str, Any] | None = None
     risk_signals: list[dict[str, Any]]
     metadata: dict[str, str]
+
+
+def _expiry(card: _Card, allowance: _Allowance) -> tuple[int, int]:
+    """The month and year the vaulted card is good until.
+
+    A primary account number cannot be charged without its expiry: the RFC's own
+    ``invalid_card`` example is a missing or malformed expiry. A network token may come
+    without one (and without a CVC: its cryptogram authenticates it); the vaulted
+    credential then lasts as long as the allowance it was delegated for.
+    """
+    if card.exp_month is not None and card.exp_year is not None:
+        return int(card.exp_month), int(card.exp_year)
+    if card.card_number_type == "network_token" and card.exp_month is None:
+        ends = aware(allowance.expires_at)
+        return ends.month, ends.year
+    raise AcpError(
+        400,
+        "invalid_card",
+        "exp_month and exp_year are required for a card number (fpan)",
+        param="$.payment_method.exp_month",
+    )
 
 
 def delegate_payment_enabled(settings: Settings) -> bool:
@@ -96,13 +118,7 @@ def delegate_payment(
         )
     request = parse(_Request, body)
     card, allowance = request.payment_method, request.allowance
-    if card.exp_month is None or card.exp_year is None or card.cvc is None:
-        raise AcpError(
-            400,
-            "invalid_card",
-            "exp_month, exp_year and cvc are required",
-            param="$.payment_method",
-        )
+    exp_month, exp_year = _expiry(card, allowance)
     if aware(allowance.expires_at) <= utcnow():
         raise AcpError(
             400,
@@ -126,8 +142,8 @@ def delegate_payment(
     try:
         stored = payments.vault_card(
             number=card.number,
-            exp_month=int(card.exp_month),
-            exp_year=int(card.exp_year),
+            exp_month=exp_month,
+            exp_year=exp_year,
             cvc=card.cvc,
             billing_details=billing,
         )

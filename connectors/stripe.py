@@ -138,14 +138,17 @@ class StripePayments:
         number: str,
         exp_month: int,
         exp_year: int,
-        cvc: str,
+        cvc: str | None,
         billing_details: dict[str, Any] | None = None,
     ) -> StoredCard:
-        """Store a card as a PaymentMethod (test mode / emulator: raw numbers are accepted)."""
-        params: dict[str, Any] = {
-            "type": "card",
-            "card": {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc},
-        }
+        """Store a card as a PaymentMethod (test mode / emulator: raw numbers are accepted).
+
+        ``cvc`` is optional in Stripe's API (a network token's cryptogram stands for it).
+        """
+        card: dict[str, Any] = {"number": number, "exp_month": exp_month, "exp_year": exp_year}
+        if cvc is not None:
+            card["cvc"] = cvc
+        params: dict[str, Any] = {"type": "card", "card": card}
         if billing_details:
             params["billing_details"] = billing_details
         pm = self._call(self._client.v1.payment_methods.create, cast(Any, params)).to_dict()

@@ -53,6 +53,17 @@ def _patch_and_build_app(state_file: str) -> Any:
     from localstripe.errors import UserError
 
     store = resources.store
+    card_method = resources.PaymentMethod.__init__
+
+    def without_cvc(self: Any, *args: Any, **kwargs: Any) -> None:
+        # Stripe's card[cvc] is optional (a network token carries a cryptogram instead);
+        # localstripe insists on one, so a missing CVC is given the value it would not check.
+        card = kwargs.get("card")
+        if isinstance(card, dict) and "number" in card and "cvc" not in card:
+            kwargs["card"] = {**card, "cvc": "000"}
+        card_method(self, *args, **kwargs)
+
+    resources.PaymentMethod.__init__ = without_cvc
 
     def dump_to_disk(self: Any) -> None:
         tmp = state_file + ".tmp"
