@@ -31,6 +31,7 @@ from . import checkout_session as recompute
 from .checkout_errors import AcpError, from_validation_error, payment_in_progress
 from .checkout_orders import OrderHook, order_view
 from .checkout_payments import aware
+from .checkout_pricing import requested_codes
 from .checkout_requests import CancelRequest, CreateRequest, UpdateRequest, merge_items
 from .checkout_session import session_view
 from .checkout_settle import settle_in_progress
@@ -139,7 +140,8 @@ class CheckoutService:
                     "locale": request.locale,
                     "metadata": metadata,
                     "affiliate_attribution": request.affiliate_attribution,
-                },
+                }
+                | ({"discounts": codes} if (codes := requested_codes(request.discounts)) else {}),
                 created_at=now,
                 expires_at=now + self.ttl,
             )
@@ -176,6 +178,8 @@ class CheckoutService:
                 )
             if request.order_notes is not None:
                 extra["order_notes"] = request.order_notes
+            if (codes := requested_codes(request.discounts)) is not None:
+                extra["discounts"] = codes
             cs.extra = extra
             cs.status = "not_ready_for_payment"
             recompute.recompute(session, cs, self.settings, self.store, now)

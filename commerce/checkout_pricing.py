@@ -1,93 +1,117 @@
-"""Line items, fulfilment options and totals, computed from catalog prices in minor units.
+"""ACP's rendering of the pricing core: line items, fulfilment options, discounts, totals.
 
-Nothing here reads a price from the agent: every amount comes from ``ProductVariant`` rows
-and store settings. Tax is per line (rounded half up) so the line totals add up to the
-session totals exactly.
+Every amount comes from :func:`commerce.pricing.quote`, the same core the UCP door prices
+with; this module only puts the :class:`~commerce.pricing.PricedCart` into ACP's shapes.
+Nothing here reads a price from the agent.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from connectors.storage import MediaStore
-from reelcart.models import Product, ProductVariant
 from reelcart.money import format_money
 from reelcart.settings import Settings
 
 from .catalog import plain_text
+from .pricing import (
+    CartLine,
+    FulfillmentOption,
+    PricedCart,
+    PricedLine,
+    Resolved,
+    line_item_id,
+    quote,
+    resolve_item,
+    tax_for,
+)
 
 __all__ = [
     "Resolved",
-    "fulfillment_options",
-    "line_item",
+    "acp_discounts",
+    "acp_fulfillment_options",
+    "acp_line_item",
+    "acp_totals",
     "line_item_id",
-    "option_cost",
+    "price_acp_session",
+    "requested_codes",
     "resolve_item",
-    "session_totals",
     "tax_for",
 ]
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """A requested item id resolved to the catalog."""
-
-    item_id: str
-    product: Product
-    variant: ProductVariant
-
-
-def resolve_item(session: Session, item_id: str) -> Resolved | None:
-    """An item id is a variant id, or a product id/handle (its first purchasable variant)."""
-    variant = session.get(ProductVariant, item_id)
-    if variant is not None:
-        product = variant.product
-        return Resolved(item_id, product, variant) if product.status == "ACTIVE" else None
-    by_id = session.scalars(
-        select(Product)
-        .where(or_(Product.id == item_id, Product.handle == item_id))
-        .where(Product.status == "ACTIVE")
-        .options(selectinload(Product.variants), selectinload(Product.images))
-    ).first()
-    if by_id is None or not by_id.variants:
-        return None
-    product = by_id
-    buyable = [v for v in product.variants if v.available_for_sale and v.inventory_quantity > 0]
-    return Resolved(item_id, product, (buyable or list(product.variants))[0])
-
-
-def line_item_id(variant_id: str) -> str:
-    """Stable line item id for a variant (the same item keeps its line across updates)."""
-    return "li_" + hashlib.sha256(variant_id.encode()).hexdigest()[:16]
-
-
-def tax_for(amount: int, rate_bps: int) -> int:
-    """Tax on ``amount`` minor units at ``rate_bps`` basis points, rounded half up."""
-    return (amount * rate_bps + 5_000) // 10_000
 
 
 def _total(kind: str, text: str, amount: int) -> dict[str, Any]:
     return {"type": kind, "display_text": text, "amount": amount}
 
 
-def line_item(
-    resolved: Resolved,
-    quantity: int,
-    *,
-    available: int,
+def requested_codes(discounts: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The ``discounts`` input ACP keeps on a session: the submitted codes (they replace
+    earlier ones; an empty list clears them), or None when the request sent none."""
+    if discounts is None or not isinstance(discounts.get("codes"), list):
+        return None
+    return {"codes": [c for c in discounts["codes"] if isinstance(c, str)][:20]}
+
+
+def price_acp_session(
+    session: Session,
     settings: Settings,
-    store: MediaStore,
+    resolved: Sequence[Resolved],
+    quantities: Sequence[int],
+    *,
+    codes: Sequence[str],
+    address: dict[str, Any] | None,
+    selected: Sequence[dict[str, Any]],
+    now: datetime,
+) -> tuple[PricedCart, list[dict[str, Any]]]:
+    """The priced cart and ACP's ``selected_fulfillment_options`` for it.
+
+    One shipment per session: the first selection that names an offered option is used;
+    with none, the cheapest option is chosen once an address is known (or the cart is
+    digital), and the agent may change it.
+    """
+    lines = [CartLine(r, q) for r, q in zip(resolved, quantities, strict=True)]
+    country = (address or {}).get("country")
+
+    def price(option_id: str | None) -> PricedCart:
+        return quote(
+            session,
+            settings,
+            lines,
+            codes=codes,
+            country=country,
+            selected_option_id=option_id,
+            now=now,
+        )
+
+    priced = price(None)
+    offered = {o.id: o.kind for o in priced.options}
+    choice = next((s for s in selected if offered.get(s["option_id"]) == s["type"]), None)
+    option_id = choice["option_id"] if choice else None
+    if option_id is None and priced.options and (priced.digital or address):
+        option_id = priced.options[0].id
+    if option_id is not None:
+        priced = price(option_id)
+    chosen = []
+    if priced.selected is not None:
+        chosen = [
+            {
+                "type": priced.selected.kind,
+                "option_id": priced.selected.id,
+                "item_ids": [line.id for line in priced.lines],
+            }
+        ]
+    return priced, chosen
+
+
+def acp_line_item(
+    line: PricedLine, *, available: int, settings: Settings, store: MediaStore
 ) -> dict[str, Any]:
     """An ACP ``LineItem`` with its totals breakdown (base, discount, subtotal, tax, total)."""
-    product, variant = resolved.product, resolved.variant
-    base = variant.price_minor * quantity
-    tax = tax_for(base, settings.acp_tax_rate_bps)
+    product, variant = line.item.product, line.item.variant
     if available <= 0:
         availability = "out_of_stock"
     elif available < 5:
@@ -95,15 +119,13 @@ def line_item(
     else:
         availability = "in_stock"
     item: dict[str, Any] = {
-        "id": line_item_id(variant.id),
-        "item": {"id": resolved.item_id},
-        "quantity": quantity,
-        "name": product.title
-        if variant.title == "Default"
-        else f"{product.title} - {variant.title}",
+        "id": line.id,
+        "item": {"id": line.item.item_id},
+        "quantity": line.quantity,
+        "name": line.title,
         "description": plain_text(product.description_html)[:500],
         "images": [store.url_for(i.media_key) for i in product.images[:4]],
-        "unit_amount": variant.price_minor,
+        "unit_amount": line.unit_amount,
         "product_id": product.id,
         "variant_id": variant.id,
         "availability_status": availability,
@@ -113,11 +135,11 @@ def line_item(
             {"name": o["name"], "value": o["value"]} for o in variant.selected_options
         ],
         "totals": [
-            _total("items_base_amount", "Base Amount", base),
-            _total("discount", "Discount", 0),
-            _total("subtotal", "Subtotal", base),
-            _total("tax", "Tax", tax),
-            _total("total", "Total", base + tax),
+            _total("items_base_amount", "Base Amount", line.base),
+            _total("discount", "Discount", line.discount),
+            _total("subtotal", "Subtotal", line.subtotal),
+            _total("tax", "Tax", line.tax),
+            _total("total", "Total", line.total),
         ],
     }
     if variant.sku:
@@ -129,58 +151,73 @@ def line_item(
     return item
 
 
-def fulfillment_options(
-    products: list[Product], settings: Settings, currency: str, now: datetime
-) -> list[dict[str, Any]]:
-    """Digital delivery when every item is digital, else the configured shipping rates."""
-    tag = settings.acp_digital_tag.lower()
-    if products and all(tag in {str(t).lower() for t in p.tags} for p in products):
-        return [
-            {
-                "type": "digital",
-                "id": "digital",
-                "title": "Instant download",
-                "totals": [_total("total", "Delivery", 0)],
-            }
-        ]
-    options = []
-    for rate in settings.acp_shipping_rates:
-        option: dict[str, Any] = {
-            "type": "shipping",
-            "id": rate.id,
-            "title": rate.title,
-            "description": f"Arrives in {rate.min_days}-{rate.max_days} days"
-            f" ({format_money(rate.amount_minor, currency)})",
-            "earliest_delivery_time": (now + timedelta(days=rate.min_days)).isoformat(),
-            "latest_delivery_time": (now + timedelta(days=rate.max_days)).isoformat(),
-            "totals": [_total("total", "Shipping", rate.amount_minor)],
+def _option(option: FulfillmentOption, currency: str, now: datetime) -> dict[str, Any]:
+    if option.kind == "digital":
+        return {
+            "type": "digital",
+            "id": option.id,
+            "title": option.title,
+            "totals": [_total("total", "Delivery", 0)],
         }
-        if rate.carrier:
-            option["carrier"] = rate.carrier
-        options.append(option)
-    return options
+    price = "free" if option.amount == 0 else format_money(option.amount, currency)
+    shaped: dict[str, Any] = {
+        "type": "shipping",
+        "id": option.id,
+        "title": option.title,
+        "totals": [_total("total", "Shipping", option.amount)],
+    }
+    if option.min_days is not None and option.max_days is not None:
+        shaped["description"] = f"Arrives in {option.min_days}-{option.max_days} days ({price})"
+        shaped["earliest_delivery_time"] = (now + timedelta(days=option.min_days)).isoformat()
+        shaped["latest_delivery_time"] = (now + timedelta(days=option.max_days)).isoformat()
+    else:
+        shaped["description"] = f"{option.title} ({price})"
+    if option.carrier:
+        shaped["carrier"] = option.carrier
+    return shaped
 
 
-def option_cost(option: dict[str, Any]) -> int:
-    """What a fulfilment option costs (its ``total`` entry)."""
-    return sum(t["amount"] for t in option["totals"] if t["type"] == "total")
+def acp_fulfillment_options(priced: PricedCart, now: datetime) -> list[dict[str, Any]]:
+    """ACP ``fulfillment_options``: the core's options for the address's country."""
+    return [_option(o, priced.currency, now) for o in priced.options]
 
 
-def session_totals(
-    line_items: list[dict[str, Any]], fulfillment: int | None
-) -> list[dict[str, Any]]:
-    """Session totals; ``total = subtotal + fulfillment + tax`` and every line adds up."""
-
-    def line_sum(kind: str) -> int:
-        return sum(t["amount"] for li in line_items for t in li["totals"] if t["type"] == kind)
-
-    base, subtotal, tax = line_sum("items_base_amount"), line_sum("subtotal"), line_sum("tax")
-    totals = [
-        _total("items_base_amount", "Item(s) total", base),
-        _total("subtotal", "Subtotal", subtotal),
-    ]
-    if fulfillment is not None:
-        totals.append(_total("fulfillment", "Fulfillment", fulfillment))
-    totals.append(_total("tax", "Tax", tax))
-    totals.append(_total("total", "Total", subtotal + (fulfillment or 0) + tax))
+def acp_totals(priced: PricedCart) -> list[dict[str, Any]]:
+    """Session totals: ``total = items_base - discounts + fulfillment + tax``."""
+    totals = [_total("items_base_amount", "Item(s) total", priced.items_base)]
+    for applied in priced.discounts:
+        if applied.amount:
+            totals.append(_total("items_discount", applied.title or applied.code, applied.amount))
+    totals.append(_total("subtotal", "Subtotal", priced.subtotal))
+    if priced.fulfillment is not None:
+        totals.append(_total("fulfillment", "Fulfillment", priced.fulfillment))
+    totals.append(_total("tax", "Tax", priced.tax))
+    totals.append(_total("total", "Total", priced.total))
     return totals
+
+
+def acp_discounts(priced: PricedCart) -> dict[str, Any]:
+    """ACP discount extension's ``DiscountsResponse``: codes, applied and rejected."""
+    applied = []
+    for d in priced.discounts:
+        coupon: dict[str, Any] = {"id": d.id, "name": d.title or d.code}
+        if d.kind == "percentage":
+            coupon["percent_off"] = d.percent_bps / 100
+        else:
+            coupon["amount_off"] = d.amount_off
+            coupon["currency"] = priced.currency.lower()
+        applied.append(
+            {
+                "id": f"di_{d.priority}_{d.id}"[:255],
+                "code": d.code,
+                "coupon": coupon,
+                "amount": d.amount,
+                "method": d.method,
+                "priority": d.priority,
+                "allocations": [
+                    {"path": f"$.line_items[{i}]", "amount": amount} for i, amount in d.allocations
+                ],
+            }
+        )
+    rejected = [{"code": r.code, "reason": r.reason, "message": r.message} for r in priced.rejected]
+    return {"codes": list(priced.codes), "applied": applied, "rejected": rejected}

@@ -23,11 +23,12 @@ from .checkout_orders import record_checkout_events
 from .checkout_payments import aware, payment_handler
 from .checkout_pricing import (
     Resolved,
-    fulfillment_options,
-    line_item,
-    option_cost,
+    acp_discounts,
+    acp_fulfillment_options,
+    acp_line_item,
+    acp_totals,
+    price_acp_session,
     resolve_item,
-    session_totals,
 )
 
 __all__ = [
@@ -111,34 +112,33 @@ def recompute(
     """Derive everything about the session again and hold stock when it can be paid."""
     resolved = check_items(session, cs.items)
     quantities = [int(item["quantity"]) for item in cs.items]
+    address = (cs.fulfillment or {}).get("address")
+    # Every amount comes from the pricing core the UCP door uses too.
+    priced, selected = price_acp_session(
+        session,
+        settings,
+        resolved,
+        quantities,
+        codes=(cs.extra.get("discounts") or {}).get("codes") or [],
+        address=address,
+        selected=cs.extra.get("selected_fulfillment_options", []),
+        now=now,
+    )
     lines, messages = [], []
-    for index, (found, quantity) in enumerate(zip(resolved, quantities, strict=True)):
-        free = inventory.available(session, found.variant, cs.id, now)
-        lines.append(line_item(found, quantity, available=free, settings=settings, store=store))
-        if quantity > settings.acp_max_quantity:
+    for index, line in enumerate(priced.lines):
+        free = inventory.available(session, line.item.variant, cs.id, now)
+        lines.append(acp_line_item(line, available=free, settings=settings, store=store))
+        if line.quantity > settings.acp_max_quantity:
             messages.append(
                 _error(
                     "quantity_exceeded",
-                    f"At most {settings.acp_max_quantity} of {found.product.title} per order.",
+                    f"At most {settings.acp_max_quantity} of {line.item.product.title} per order.",
                     f"$.line_items[{index}]",
                     "recoverable",
                 )
             )
-    options = fulfillment_options([r.product for r in resolved], settings, cs.currency, now)
-    digital = bool(options) and options[0]["type"] == "digital"
-    address = (cs.fulfillment or {}).get("address")
-    selected = [
-        s
-        for s in cs.extra.get("selected_fulfillment_options", [])
-        if any(o["id"] == s["option_id"] and o["type"] == s["type"] for o in options)
-    ]
-    line_ids = [line["id"] for line in lines]
-    if not selected and (digital or address):
-        # Default to the first (cheapest) option for every line; the agent may change it.
-        selected = [
-            {"type": options[0]["type"], "option_id": options[0]["id"], "item_ids": line_ids}
-        ]
-    if not digital and not address:
+    options = acp_fulfillment_options(priced, now)
+    if not priced.digital and not address:
         messages.append(
             _error(
                 "missing",
@@ -147,10 +147,6 @@ def recompute(
                 "requires_buyer_input",
             )
         )
-    cost = None
-    if selected:
-        chosen = {o["id"]: o for o in options}
-        cost = sum(option_cost(chosen[s["option_id"]]) for s in selected)
     status = "not_ready_for_payment"
     if messages:
         inventory.release_holds(session, cs.id)
@@ -174,7 +170,7 @@ def recompute(
                 )
         status = "not_ready_for_payment" if short else "ready_for_payment"
     cs.line_items = lines
-    cs.totals = session_totals(lines, cost)
+    cs.totals = acp_totals(priced)
     cs.messages = messages
     cs.status = status
     cs.extra = {
@@ -182,6 +178,8 @@ def recompute(
         "fulfillment_options": options,
         "selected_fulfillment_options": selected,
     }
+    if "discounts" in cs.extra:
+        cs.extra = {**cs.extra, "discounts": acp_discounts(priced)}
     cs.updated_at = now
     session.flush()
     record_checkout_events(session, cs)
@@ -223,6 +221,8 @@ def session_view(
         view["fulfillment_details"] = cs.fulfillment
     if cs.extra.get("selected_fulfillment_options"):
         view["selected_fulfillment_options"] = cs.extra["selected_fulfillment_options"]
+    if cs.extra.get("discounts"):
+        view["discounts"] = cs.extra["discounts"]
     if cs.extra.get("locale"):
         view["locale"] = cs.extra["locale"]
     if cs.extra.get("metadata"):
