@@ -1,5 +1,8 @@
 """Creatives as Shopify product videos, and agent orders written back to Shopify.
 
+A creative's video is read from the media store (its ``video_key``), so a render made on
+any worker publishes from any machine; a local path is read only without a store.
+
 The database keeps Shopify's media id per creative (``shopify_creative_media``) and
 Shopify's order id per order (``orders.external_order_id``); the connector makes each
 remote step findable again, so a retry after any crash converges on one video per
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ from commerce.checkout_orders import OrderPlaced
 from connectors.shopify_client import ShopifyClient
 from connectors.shopify_media import delete_media, publish_video
 from connectors.shopify_orders import OrderLine, create_shopify_order
+from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.domain import CreativeStatus
 from reelcart.models import (
@@ -81,23 +86,48 @@ def shopify_creatives_to_publish(db: Database, campaign_id: str | None = None) -
         ]
 
 
+def _video_source(creative: Creative, store: MediaStore | None) -> tuple[str | None, Path | None]:
+    """Where the video is read from: a media-store key, else (no store) a local file."""
+    if store is not None and creative.video_key:
+        return creative.video_key, None
+    if store is None and creative.video_path and Path(creative.video_path).is_file():
+        return None, Path(creative.video_path)
+    raise ValueError(f"creative {creative.id} has no published video")
+
+
 async def publish_creative_to_shopify(
-    db: Database, client: ShopifyClient, creative_id: str, *, poll_s: float = 2.0
+    db: Database,
+    client: ShopifyClient,
+    creative_id: str,
+    *,
+    poll_s: float = 2.0,
+    store: MediaStore | None = None,
+    cache_dir: Path | None = None,
 ) -> ShopifyPublishResult:
-    """Make the creative's product on Shopify carry its video, once; FAILED is reported."""
+    """Make the creative's product on Shopify carry its video, once; FAILED is reported.
+
+    With ``store`` the video is the creative's published file there (downloaded into
+    ``cache_dir`` when the store is remote), whichever machine rendered it.
+    """
     with db.session() as session:
         creative = session.get(Creative, creative_id)
         if creative is None:
             raise LookupError(f"no creative {creative_id}")
-        if not creative.video_path or not Path(creative.video_path).is_file():
-            raise ValueError(f"creative {creative_id} has no rendered video")
+        key, local = _video_source(creative, store)
         row = session.get(ShopifyCreativeMedia, creative_id)
         if row is not None and row.status == "READY" and row.render_hash == creative.render_hash:
             return ShopifyPublishResult(creative_id, row.media_id, "READY")
         known = row.media_id if row is not None else None
         replace = row is not None and row.render_hash != creative.render_hash
         product_id, render_hash = creative.product_id, creative.render_hash
-        video, alt = Path(creative.video_path), f"{creative.name} video"
+        alt = f"{creative.name} video"
+    if key is not None:
+        assert store is not None
+        folder = cache_dir or Path(tempfile.gettempdir()) / "reelcart-media-cache"
+        video = await asyncio.to_thread(store.fetch, key, folder)
+    else:
+        assert local is not None
+        video = local
     result = await publish_video(
         client,
         product_id,
@@ -274,12 +304,17 @@ def publish_campaign_to_shopify(
             else None
         )
 
+    store = MediaStore.from_settings(settings)
+    cache_dir = settings.data_dir / "media-cache"
+
     async def go() -> dict[str, int]:
         counts = {"ready": 0, "failed": 0, "retired": 0}
         async with client_from_settings(settings) as client:
             if campaign is None or campaign_id is not None:
                 for creative_id in shopify_creatives_to_publish(db, campaign_id):
-                    result = await publish_creative_to_shopify(db, client, creative_id)
+                    result = await publish_creative_to_shopify(
+                        db, client, creative_id, store=store, cache_dir=cache_dir
+                    )
                     counts["ready" if result.status == "READY" else "failed"] += 1
             counts["retired"] = len(await retire_creatives_on_shopify(db, client))
         return counts
