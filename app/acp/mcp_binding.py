@@ -22,8 +22,8 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from app.acp.envelope import as_acp_error, check_key, check_version, run_once
 from app.acp.idempotency import IdempotencyStore, fingerprint
-from app.acp.rest import SUPPORTED_VERSIONS
 from app.acp.tool_schemas import tool_schemas
 from commerce.checkout import CheckoutService
 from commerce.checkout_errors import COMPUTED_FIELDS, AcpError, jsonpath
@@ -149,41 +149,22 @@ def checkout_tools(checkout: CheckoutService) -> list[Tool]:
     ) -> dict[str, Any]:
         try:
             meta, body = arguments["meta"], arguments.get("payload")
-            version = meta.get("api_version")
-            if version not in SUPPORTED_VERSIONS:
-                raise AcpError(
-                    400,
-                    "missing_api_version" if version is None else "unsupported_api_version",
-                    f"meta.api_version must be one of {', '.join(SUPPORTED_VERSIONS)}",
-                    param="$.meta.api_version",
-                    supported_versions=SUPPORTED_VERSIONS,
-                )
+            check_version(meta.get("api_version"), "meta.api_version", "$.meta.api_version")
             _validate(name, arguments)
             key = meta.get("idempotency_key") if name != "get_checkout_session" else None
             if not key:
                 return await anyio.to_thread.run_sync(run)
-            scope = f"mcp {scope}"
-            replay = await anyio.to_thread.run_sync(
-                idempotency.begin, scope, str(key), fingerprint(body)
+            answer = await run_once(
+                idempotency,
+                f"mcp {scope}",
+                check_key(str(key), "meta.idempotency_key"),
+                fingerprint(body),
+                lambda: (200, run()),
             )
-            if replay is not None:
-                if replay.status >= 400:
-                    raise AcpError(replay.status, replay.body["code"], replay.body["message"])
-                return dict(replay.body)
-            try:
-                result = await anyio.to_thread.run_sync(run)
-            except AcpError as error:
-                await anyio.to_thread.run_sync(
-                    idempotency.finish, scope, str(key), error.status, error.body()
-                )
-                raise
-            except Exception:
-                await anyio.to_thread.run_sync(idempotency.abandon, scope, str(key))
-                raise
-            await anyio.to_thread.run_sync(idempotency.finish, scope, str(key), 200, result)
-            return result
-        except AcpError as error:
-            raise _acp_error(error) from None
+            answer.raise_error()
+            return dict(answer.body)
+        except Exception as exc:
+            raise _acp_error(as_acp_error(exc, name)) from None
 
     async def create_checkout_session(meta: Meta, payload: Payload) -> dict[str, Any]:
         args = {"meta": meta, "payload": payload}
@@ -246,8 +227,8 @@ def checkout_tools(checkout: CheckoutService) -> list[Tool]:
 
         try:
             return await anyio.to_thread.run_sync(load)
-        except AcpError as error:
-            raise _acp_error(error) from None
+        except Exception as exc:
+            raise _acp_error(as_acp_error(exc, "get_order")) from None
 
     order_tool = Tool.from_function(
         get_order, name="get_order", title="Get order", annotations=_READ, structured_output=True

@@ -13,26 +13,24 @@ Business calls run in a thread pool so the event loop keeps serving.
 from __future__ import annotations
 
 import hmac
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.acp.idempotency import IdempotencyStore, fingerprint
-from app.http_limits import (
-    DATABASE_DOWN,
-    RETRY_AFTER_S,
-    BodyTooLarge,
-    JsonBodyError,
-    bad_string,
-    parse_json,
-    read_body,
+from app.acp.envelope import (
+    SUPPORTED_VERSIONS,
+    Narrow,
+    as_acp_error,
+    check_key,
+    check_version,
+    run_once,
 )
+from app.acp.idempotency import IdempotencyStore, fingerprint
+from app.http_limits import JsonBodyError, bad_string, parse_json, read_body
 from commerce.acp_delegate import delegate_payment, delegate_payment_enabled
 from commerce.acp_webhooks import WebhookDispatcher
 from commerce.checkout import API_VERSION, CheckoutService
@@ -46,8 +44,6 @@ from reelcart.settings import Settings
 
 __all__ = ["SUPPORTED_VERSIONS", "acp_routes", "build_checkout_service", "discovery_document"]
 
-log = logging.getLogger(__name__)
-SUPPORTED_VERSIONS = [API_VERSION]
 Handler = Callable[[Request, Any], Any]
 
 
@@ -93,7 +89,7 @@ def _error_response(error: AcpError, echo: dict[str, str]) -> JSONResponse:
 
 
 class _Api:
-    """Shared request handling: auth, version, idempotency, errors, echoes."""
+    """REST's side of the envelope: auth and headers in, JSON responses and echoes out."""
 
     def __init__(self, settings: Settings, idempotency: IdempotencyStore) -> None:
         token = settings.api_token.get_secret_value() if settings.api_token else None
@@ -116,7 +112,7 @@ class _Api:
         handler: Handler,
         *,
         idempotent_scope: str,
-        narrow: Callable[[AcpError], AcpError] | None = None,
+        narrow: Narrow | None = None,
     ) -> Route:
         async def endpoint(request: Request) -> Response:
             echo = {}
@@ -130,41 +126,15 @@ class _Api:
                         "a valid bearer token is required",
                         headers={"WWW-Authenticate": 'Bearer realm="reelcart"'},
                     )
-                version = request.headers.get("api-version")
-                if version not in SUPPORTED_VERSIONS:
-                    raise AcpError(
-                        400,
-                        "missing_api_version" if version is None else "unsupported_api_version",
-                        f"API-Version must be one of {', '.join(SUPPORTED_VERSIONS)}",
-                        supported_versions=SUPPORTED_VERSIONS,
-                    )
+                check_version(request.headers.get("api-version"), "API-Version")
                 _check_path_params(request)
                 if method == "GET":
                     body = await run_in_threadpool(handler, request, None)
                     return JSONResponse(body, headers=echo)
                 return await self._post(request, handler, idempotent_scope, echo, narrow)
-            except AcpError as error:
+            except Exception as exc:
+                error = as_acp_error(exc, f"{method} {path}")
                 return _error_response(narrow(error) if narrow else error, echo)
-            except BodyTooLarge as exc:
-                return _error_response(AcpError(413, "request_too_large", str(exc)), echo)
-            except DATABASE_DOWN:
-                log.warning("ACP %s %s: database unavailable", method, path)
-                return _error_response(_unavailable(), echo)
-            except DataError:
-                # A value the database cannot hold slipped past validation: still the
-                # client's input, so a 400 rather than a 500.
-                log.warning("ACP %s %s: value refused by the database", method, path)
-                return _error_response(
-                    AcpError(400, "invalid", "a value in the request cannot be stored"), echo
-                )
-            except Exception:
-                log.exception("ACP %s %s failed", method, path)
-                return _error_response(
-                    AcpError(
-                        500, "internal_error", "unexpected server error", type="processing_error"
-                    ),
-                    echo,
-                )
 
         return Route(path, endpoint, methods=[method])
 
@@ -174,16 +144,12 @@ class _Api:
         handler: Handler,
         scope_name: str,
         echo: dict[str, str],
-        narrow: Callable[[AcpError], AcpError] | None = None,
+        narrow: Narrow | None = None,
     ) -> Response:
         key = request.headers.get("idempotency-key")
         if not key:
             raise AcpError(400, "idempotency_key_required", "Idempotency-Key header is required")
-        if len(key) > 255:
-            raise AcpError(400, "invalid", "Idempotency-Key is at most 255 characters")
-        if problem := bad_string(key):
-            raise AcpError(400, "invalid", f"Idempotency-Key {problem}")
-        echo["Idempotency-Key"] = key
+        echo["Idempotency-Key"] = check_key(key)
         raw = await read_body(request, self.max_body)
         try:
             body = parse_json(raw) if raw.strip() else None
@@ -191,32 +157,12 @@ class _Api:
             raise AcpError(400, exc.code, str(exc), param=exc.param) from None
         scope = f"bearer {scope_name}{request.url.path}"
         digest = fingerprint(body) if body is not None else fingerprint(raw.decode("latin-1"))
-        replay = await run_in_threadpool(self.idempotency.begin, scope, key, digest)
-        if replay is not None:
-            headers = {**echo, "Idempotent-Replayed": "true"}
-            return JSONResponse(replay.body, status_code=replay.status, headers=headers)
-        status, result, extra = 500, None, {}
-        try:
-            status, result = await run_in_threadpool(handler, request, body)
-        except AcpError as error:
-            error = narrow(error) if narrow else error
-            status, result, extra = error.status, error.body(), error.headers
-        finally:
-            if result is None:
-                await run_in_threadpool(self.idempotency.abandon, scope, key)
-            else:
-                await run_in_threadpool(self.idempotency.finish, scope, key, status, result)
-        return JSONResponse(result, status_code=status, headers={**echo, **extra})
-
-
-def _unavailable() -> AcpError:
-    return AcpError(
-        503,
-        "service_unavailable",
-        "the service is temporarily unavailable; retry later",
-        type="service_unavailable",
-        headers={"Retry-After": str(RETRY_AFTER_S)},
-    )
+        answer = await run_once(
+            self.idempotency, scope, key, digest, lambda: handler(request, body), narrow
+        )
+        return JSONResponse(
+            answer.body, status_code=answer.status, headers={**echo, **answer.headers}
+        )
 
 
 _MAX_ID = 255
