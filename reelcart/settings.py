@@ -182,6 +182,17 @@ class Settings(BaseSettings):
     acp_feed_token: SecretStr | None = Field(default=None, description="Bearer token for the feed.")
     acp_feed_id: str | None = Field(default=None, description="Existing feed id, else created.")
     acp_feed_country: str = Field(default="US", description="target_country of a created feed.")
+    # --- UCP (app/ucp/) ---
+    ucp_simulation_secret: SecretStr | None = Field(
+        default=None,
+        description="Enables the test-only POST /testing/simulate-shipping/{order_id} (header "
+        "Simulation-Secret); unset in production, where the route does not exist.",
+    )
+    ucp_signing_key_path: Path | None = Field(
+        default=None,
+        description="PEM of the P-256 key UCP messages are signed with (published in "
+        "/.well-known/ucp); default: <data dir>/ucp/signing_key.pem, created on first use.",
+    )
     # --- input limits and signing (app/http_limits.py, http_auth.py, safe_fetch) ---
     max_request_bytes: int = Field(
         default=1 << 20, ge=1024, description="Largest request body any endpoint reads (413)."

@@ -18,6 +18,7 @@ from .experiments import Allocation, ExperimentDecision
 from .generations import Generation, RenderClaim
 from .shopify import ShopifyCreativeMedia, ShopifySyncSeen, ShopifySyncState, ShopifyWebhookDelivery
 from .store import Customer, CustomerAddress, DiscountCode, FreeShippingRule, ShippingRateRule
+from .ucp import UcpOrder, UcpWebhook
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -50,6 +51,8 @@ __all__ = [
     "ShopifySyncState",
     "ShopifyWebhookDelivery",
     "Shot",
+    "UcpOrder",
+    "UcpWebhook",
     "new_id",
     "utcnow",
 ]

@@ -1,0 +1,209 @@
+"""The UCP REST door: every route goes through :meth:`UcpDoor.route`.
+
+In order: ``Request-Id`` echoed; ``UCP-Agent`` parsed and the platform's protocol version
+checked (the header's ``version`` parameter, else the fetched profile's); a request that
+carries an RFC 9421 signature is verified against the profile's ``signing_keys`` (an
+unsigned one is accepted: the spec lets platforms authenticate otherwise, and a bad
+signature is always refused); ``Idempotency-Key`` claimed for state-changing calls; the
+business call run in a thread pool; its answer signed (``Content-Digest``, ``Signature``)
+with the business key. Errors keep UCP's shape whatever raised them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
+from starlette.types import Scope
+
+from app.acp.idempotency import IdempotencyStore, fingerprint
+from app.http_limits import (
+    DATABASE_DOWN,
+    RETRY_AFTER_S,
+    BodyTooLarge,
+    JsonBodyError,
+    bad_string,
+    parse_json,
+    read_body,
+)
+from commerce.checkout_errors import AcpError
+
+from .envelope import UcpError, check_version, from_acp, parse_agent
+from .profiles import ProfileCache, signing_keys
+from .signatures import SignatureError, SigningKey, sign_response, verify_request
+
+__all__ = ["Call", "UcpDoor", "UcpRoute"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler gets: the parsed body, path parameters, the platform's profile URL."""
+
+    body: Any
+    params: dict[str, str]
+    profile: str | None
+    headers: dict[str, str]
+
+
+Handler = Callable[[Call], tuple[int, Any]]
+
+
+class UcpRoute(Route):
+    """A route that only answers requests that name a UCP platform (``UCP-Agent``), so a
+    path another protocol also serves (``/orders/{id}``) goes to the right door."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is Match.NONE:
+            return match, child
+        names = {name for name, _ in scope.get("headers") or []}
+        return (match, child) if b"ucp-agent" in names else (Match.NONE, {})
+
+
+class UcpDoor:
+    """Shared request handling for the UCP REST routes."""
+
+    def __init__(
+        self,
+        idempotency: IdempotencyStore,
+        profiles: ProfileCache,
+        key: SigningKey,
+        *,
+        max_body: int,
+    ) -> None:
+        self.idempotency = idempotency
+        self.profiles = profiles
+        self.key = key
+        self.max_body = max_body
+
+    def _respond(self, status: int, body: Any, headers: dict[str, str]) -> Response:
+        response = JSONResponse(body, status_code=status, headers=headers)
+        signed = sign_response(self.key, status, bytes(response.body), "application/json")
+        response.headers.update(signed)
+        return response
+
+    def _authenticate(
+        self, request: Request, raw: bytes, profile: str | None, version: str | None
+    ) -> None:
+        signed = "signature" in request.headers or "signature-input" in request.headers
+        fetched = None
+        if profile and (version is None or signed):
+            fetched = self.profiles.get(profile)
+            version = version or str(fetched["ucp"].get("version") or "")
+        check_version(version)
+        if not signed:
+            return
+        if fetched is None:
+            raise UcpError(401, "signature_invalid", "a signed request must name its profile")
+        try:
+            verify_request(
+                method=request.method,
+                authority=request.headers.get("host", ""),
+                path=request.url.path,
+                query=request.url.query,
+                headers=dict(request.headers),
+                body=raw,
+                keys=signing_keys(fetched),
+            )
+        except SignatureError as exc:
+            raise UcpError(exc.status, exc.code, exc.content) from None
+
+    def route(
+        self,
+        path: str,
+        method: str,
+        handler: Handler,
+        *,
+        mutating: bool,
+        route_class: type[Route] = Route,
+    ) -> Route:
+        async def endpoint(request: Request) -> Response:
+            echo = {}
+            if request_id := request.headers.get("request-id"):
+                echo["Request-Id"] = request_id[:255]
+            try:
+                return await self._handle(request, handler, mutating, echo)
+            except UcpError as error:
+                return self._respond(error.status, error.body(), {**echo, **error.headers})
+            except BodyTooLarge as exc:
+                return self._respond(413, UcpError(413, "request_too_large", str(exc)).body(), echo)
+            except DATABASE_DOWN:
+                log.warning("UCP %s %s: database unavailable", method, path)
+                down = UcpError(
+                    503,
+                    "service_unavailable",
+                    "the service is temporarily unavailable; retry later",
+                    headers={"Retry-After": str(RETRY_AFTER_S)},
+                )
+                return self._respond(503, down.body(), {**echo, **down.headers})
+            except DataError:
+                refused = UcpError(400, "invalid_input", "a value in the request cannot be stored")
+                return self._respond(400, refused.body(), echo)
+            except Exception:
+                log.exception("UCP %s %s failed", method, path)
+                return self._respond(
+                    500, UcpError(500, "internal_error", "unexpected server error").body(), echo
+                )
+
+        return route_class(path, endpoint, methods=[method])
+
+    async def _handle(
+        self, request: Request, handler: Handler, mutating: bool, echo: dict[str, str]
+    ) -> Response:
+        agent = parse_agent(request.headers.get("ucp-agent"))
+        if not agent.profile:
+            raise UcpError(400, "invalid_profile_url", 'UCP-Agent: profile="…" is required')
+        for value in request.path_params.values():
+            if bad_string(str(value)) or len(str(value)) > 255:
+                raise UcpError(400, "invalid_input", "the id in the path is not valid", path="$.id")
+        raw = await read_body(request, self.max_body)
+        try:
+            body = parse_json(raw) if raw.strip() else None
+        except JsonBodyError as exc:
+            raise UcpError(400, "invalid_input", str(exc), path=exc.param) from None
+        await run_in_threadpool(self._authenticate, request, raw, agent.profile, agent.version)
+        call = Call(body, dict(request.path_params), agent.profile, dict(request.headers))
+        key = request.headers.get("idempotency-key") if mutating else None
+        if not key:
+            status, result = await run_in_threadpool(_run, handler, call)
+            return self._respond(status, result, echo)
+        if len(key) > 255 or bad_string(key):
+            raise UcpError(400, "invalid_input", "Idempotency-Key is not valid")
+        echo["Idempotency-Key"] = key
+        scope = f"ucp {agent.profile[:300]} {request.method} {request.url.path}"
+        digest = fingerprint(body) if body is not None else fingerprint(raw.decode("latin-1"))
+        try:
+            replay = await run_in_threadpool(self.idempotency.begin, scope, key, digest)
+        except AcpError as error:
+            raise from_acp(error) from None
+        if replay is not None:
+            return self._respond(
+                replay.status, replay.body, {**echo, "Idempotent-Replayed": "true"}
+            )
+        status, result, extra = 500, None, {}
+        try:
+            status, result = await run_in_threadpool(_run, handler, call)
+        except UcpError as error:
+            status, result, extra = error.status, error.body(), error.headers
+        finally:
+            if result is None:
+                await run_in_threadpool(self.idempotency.abandon, scope, key)
+            else:
+                await run_in_threadpool(self.idempotency.finish, scope, key, status, result)
+        return self._respond(status, result, {**echo, **extra})
+
+
+def _run(handler: Handler, call: Call) -> tuple[int, Any]:
+    try:
+        return handler(call)
+    except AcpError as error:
+        raise from_acp(error) from None

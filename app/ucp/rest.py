@@ -1,0 +1,190 @@
+"""UCP over REST: discovery at ``/.well-known/ucp``, checkout sessions, orders, and the
+test-only shipping simulation.
+
+The REST endpoint is the server's public base URL, so ``/checkout-sessions`` sits beside
+ACP's ``/checkout_sessions``; ``/orders/{id}`` is shared by both protocols and answered by
+UCP when the request names a UCP platform (``UCP-Agent``), by ACP otherwise.
+``/testing/simulate-shipping/{order_id}`` exists only when
+``REELCART_UCP_SIMULATION_SECRET`` is set (it is for conformance runs, never production).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from app.acp.idempotency import IdempotencyStore
+from commerce.checkout import CheckoutService
+from connectors.safe_fetch import FetchPolicy
+from reelcart.settings import Settings
+
+from .checkout import UcpCheckout
+from .door import Call, UcpDoor, UcpRoute
+from .envelope import CAPABILITY_SPECS, SPEC_BASE, UCP_VERSION, UcpError
+from .orders import OrderDesk, ucp_order_hook
+from .payments import payment_handlers
+from .profiles import ProfileCache
+from .signatures import SigningKey
+from .webhooks import UcpWebhookDispatcher
+
+__all__ = ["UcpParts", "build_ucp", "discovery_document", "ucp_routes"]
+
+
+def discovery_document(settings: Settings, key: SigningKey) -> dict[str, Any]:
+    """The business profile: services, capabilities, payment handlers, signing keys."""
+    base = settings.resolved_public_base_url
+
+    def service(transport: str, endpoint: str, schema: str) -> dict[str, Any]:
+        return {
+            "version": UCP_VERSION,
+            "spec": f"{SPEC_BASE}/specification/overview",
+            "transport": transport,
+            "endpoint": endpoint,
+            "schema": f"{SPEC_BASE}/services/shopping/{schema}",
+        }
+
+    capabilities: dict[str, Any] = {}
+    for name, (page, schema, extends) in CAPABILITY_SPECS.items():
+        entry: dict[str, Any] = {
+            "version": UCP_VERSION,
+            "spec": f"{SPEC_BASE}/specification/{page}",
+            "schema": f"{SPEC_BASE}/schemas/{schema}",
+        }
+        if extends:
+            entry["extends"] = extends
+        capabilities[name] = [entry]
+    return {
+        "ucp": {
+            "version": UCP_VERSION,
+            "services": {
+                "dev.ucp.shopping": [
+                    service("rest", base, "rest.openapi.json"),
+                    service("mcp", f"{base}/mcp", "mcp.openrpc.json"),
+                ]
+            },
+            "capabilities": capabilities,
+            "payment_handlers": payment_handlers(settings),
+        },
+        "signing_keys": [key.jwk()],
+    }
+
+
+@dataclass
+class UcpParts:
+    """What the UCP doors share: the checkout capability, orders, keys, profiles, outbox."""
+
+    checkout: UcpCheckout
+    orders: OrderDesk
+    key: SigningKey
+    profiles: ProfileCache
+    dispatcher: UcpWebhookDispatcher
+    settings: Settings
+
+    def order_hook(self) -> Any:
+        """Register with the checkout core: records UCP orders and queues ``order_placed``."""
+        return ucp_order_hook(self.checkout.db, self.settings, self.dispatcher.kick)
+
+
+def build_ucp(service: CheckoutService) -> UcpParts:
+    """The UCP parts over the checkout core ``service``."""
+    settings = service.settings
+    key_path = settings.ucp_signing_key_path or settings.data_dir / "ucp" / "signing_key.pem"
+    key = SigningKey.load_or_create(key_path)
+    profiles = ProfileCache(FetchPolicy.from_settings(settings))
+    business = f"{settings.resolved_public_base_url}/.well-known/ucp"
+    dispatcher = UcpWebhookDispatcher(service.db, profiles, key, business)
+    return UcpParts(
+        checkout=UcpCheckout(service),
+        orders=OrderDesk(service.db, settings, dispatcher.kick),
+        key=key,
+        profiles=profiles,
+        dispatcher=dispatcher,
+        settings=settings,
+    )
+
+
+def _simulation(parts: UcpParts, secret: str) -> Route:
+    async def simulate(request: Request) -> Response:
+        supplied = request.headers.get("simulation-secret", "")
+        if not hmac.compare_digest(supplied.encode(), secret.encode()):
+            error = UcpError(403, "forbidden", "a valid Simulation-Secret header is required")
+            return JSONResponse(error.body(), status_code=403)
+        order_id = request.path_params["order_id"][:255]
+        try:
+            view = await run_in_threadpool(parts.orders.simulate_shipping, order_id)
+        except UcpError as error:
+            return JSONResponse(error.body(), status_code=error.status)
+        return JSONResponse(view)
+
+    return Route("/testing/simulate-shipping/{order_id}", simulate, methods=["POST"])
+
+
+def ucp_routes(parts: UcpParts) -> list[BaseRoute]:
+    """Discovery, the checkout and order routes, and (when configured) the simulation."""
+    settings = parts.settings
+    door = UcpDoor(
+        IdempotencyStore(parts.checkout.db),
+        parts.profiles,
+        parts.key,
+        max_body=settings.max_request_bytes,
+    )
+    checkout, orders = parts.checkout, parts.orders
+
+    async def discovery(_: Request) -> Response:
+        return JSONResponse(
+            discovery_document(settings, parts.key),
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    def cid(call: Call) -> str:
+        return call.params["checkout_id"]
+
+    base = "/checkout-sessions"
+    routes: list[BaseRoute] = [
+        Route("/.well-known/ucp", discovery, methods=["GET"]),
+        door.route(base, "POST", lambda c: checkout.create(c.body, c.profile), mutating=True),
+        door.route(
+            base + "/{checkout_id}", "GET", lambda c: (200, checkout.get(cid(c))), mutating=False
+        ),
+        door.route(
+            base + "/{checkout_id}",
+            "PUT",
+            lambda c: (200, checkout.update(cid(c), c.body)),
+            mutating=True,
+        ),
+        door.route(
+            base + "/{checkout_id}/complete",
+            "POST",
+            lambda c: (200, checkout.complete(cid(c), c.body)),
+            mutating=True,
+        ),
+        door.route(
+            base + "/{checkout_id}/cancel",
+            "POST",
+            lambda c: (200, checkout.cancel(cid(c))),
+            mutating=True,
+        ),
+        door.route(
+            "/orders/{order_id}",
+            "GET",
+            lambda c: (200, orders.get(c.params["order_id"], c.profile)),
+            mutating=False,
+            route_class=UcpRoute,
+        ),
+        door.route(
+            "/orders/{order_id}",
+            "PUT",
+            lambda c: (200, orders.update(c.params["order_id"], c.body, c.profile)),
+            mutating=True,
+            route_class=UcpRoute,
+        ),
+    ]
+    if settings.ucp_simulation_secret is not None:
+        routes.append(_simulation(parts, settings.ucp_simulation_secret.get_secret_value()))
+    return routes

@@ -1,0 +1,198 @@
+"""Delivering UCP order webhooks from the outbox: claimed, signed, retried with backoff.
+
+The outbox pattern of the ACP webhooks (:mod:`commerce.acp_webhooks`): a row is written in
+the transaction of the change it reports, claimed before it is sent (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, a conditional UPDATE on SQLite; the claim is a lease on
+``next_attempt_at``), and retried with exponential backoff up to ``MAX_ATTEMPTS``. Each
+event goes to the ``webhook_url`` of the order capability in the platform's profile
+(fetched under the fetch guards), as the UCP order with ``X-Event-Type``, signed per RFC
+9421 with the business key published in ``/.well-known/ucp``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import select, update
+
+from commerce.checkout_payments import aware
+from connectors.safe_fetch import FetchError
+from reelcart.db import Database
+from reelcart.models import UcpWebhook, utcnow
+
+from .envelope import UcpError
+from .profiles import ProfileCache, guarded_request, order_webhook_url
+from .signatures import SigningKey, sign_request
+
+__all__ = ["MAX_ATTEMPTS", "UcpWebhookDispatcher", "claim_due", "deliver_due"]
+
+log = logging.getLogger(__name__)
+# Delay before each retry, in seconds (Standard Webhooks); after the last one, give up.
+RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 36000)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+CLAIM_LEASE = timedelta(seconds=60)
+
+
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    return (
+        select(UcpWebhook.id)
+        .where(
+            UcpWebhook.delivered_at.is_(None),
+            UcpWebhook.next_attempt_at <= now,
+            UcpWebhook.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(UcpWebhook.attempts, UcpWebhook.created_at)
+    )
+
+
+def _take(now: datetime):  # type: ignore[no-untyped-def]
+    return (
+        update(UcpWebhook)
+        .values(next_attempt_at=now + CLAIM_LEASE, attempts=UcpWebhook.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_due(db: Database, *, limit: int = 4) -> list[str]:
+    """Claim up to ``limit`` due events for this worker alone; their ids."""
+    now = utcnow()
+    if db.engine.dialect.name == "postgresql":
+        with db.session() as session:
+            ids = list(session.scalars(_due(now).limit(limit).with_for_update(skip_locked=True)))
+            if ids:
+                session.execute(_take(now).where(UcpWebhook.id.in_(ids)))
+            return ids
+    with db.session() as session:
+        candidates = list(session.scalars(_due(now).limit(limit)))
+    claimed = []
+    for webhook_id in candidates:
+        with db.session() as session:
+            result = session.execute(
+                _take(now).where(
+                    UcpWebhook.id == webhook_id,
+                    UcpWebhook.delivered_at.is_(None),
+                    UcpWebhook.next_attempt_at <= now,
+                )
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                claimed.append(webhook_id)
+    return claimed
+
+
+def _send(
+    db: Database, profiles: ProfileCache, key: SigningKey, business_profile: str, webhook_id: str
+) -> bool:
+    with db.session() as session:
+        row = session.get(UcpWebhook, webhook_id)
+        if row is None:
+            return False
+        payload, event, profile_url = row.payload, row.event_type, row.platform_profile
+        created = aware(row.created_at)
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    error = None
+    try:
+        url = order_webhook_url(profiles.get(profile_url))
+        if url is None:
+            raise UcpError(424, "profile_unreachable", "the platform profile names no webhook_url")
+        parts = urlsplit(url)
+        headers = {
+            "Content-Type": "application/json",
+            "UCP-Agent": f'profile="{business_profile}"',
+            "Idempotency-Key": webhook_id,
+            "Request-Id": webhook_id,
+            "X-Event-Type": event,
+            "Webhook-Id": webhook_id,
+            "Webhook-Timestamp": str(int(created.timestamp())),
+        }
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers.update(sign_request(key, "POST", parts.netloc, parts.path, body, headers))
+        response = guarded_request("POST", url, profiles.policy, content=body, headers=headers)
+        if response.status_code >= 300:
+            error = f"HTTP {response.status_code} from {path}"
+    except (UcpError, FetchError, httpx.HTTPError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    with db.session() as session:
+        row = session.get(UcpWebhook, webhook_id)
+        if row is None:
+            return False
+        if error is None:
+            row.delivered_at = utcnow()
+            return True
+        row.last_error = error
+        delay = RETRY_DELAYS[min(max(row.attempts, 1), len(RETRY_DELAYS)) - 1]
+        row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        return False
+
+
+def deliver_due(
+    db: Database, profiles: ProfileCache, key: SigningKey, business_profile: str, *, limit: int = 50
+) -> int:
+    """Claim due events a few at a time and try each once; how many were delivered."""
+    delivered = tried = 0
+    while tried < limit:
+        claimed = claim_due(db)
+        if not claimed:
+            break
+        for webhook_id in claimed:
+            delivered += _send(db, profiles, key, business_profile, webhook_id)
+        tried += len(claimed)
+    return delivered
+
+
+class UcpWebhookDispatcher:
+    """Delivers the UCP outbox on a daemon thread while events are pending."""
+
+    def __init__(
+        self,
+        db: Database,
+        profiles: ProfileCache,
+        key: SigningKey,
+        business_profile: str,
+        *,
+        poll_s: float = 0.5,
+    ) -> None:
+        self.db = db
+        self.profiles = profiles
+        self.key = key
+        self.business_profile = business_profile
+        self.poll_s = poll_s
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+
+    def kick(self) -> None:
+        """An event was queued: deliver soon (starts the worker if needed)."""
+        with self._guard:
+            self._wake.set()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="ucp-webhooks")
+                self._thread.start()
+
+    def _pending(self) -> bool:
+        with self.db.session() as session:
+            row = session.scalar(
+                select(UcpWebhook.id)
+                .where(UcpWebhook.delivered_at.is_(None), UcpWebhook.attempts < MAX_ATTEMPTS)
+                .limit(1)
+            )
+            return row is not None
+
+    def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                deliver_due(self.db, self.profiles, self.key, self.business_profile)
+                if not self._pending():
+                    with self._guard:
+                        if not self._wake.is_set():
+                            self._thread = None
+                            return
+                    continue
+            except Exception:  # keep the worker alive across database hiccups
+                log.exception("UCP webhook delivery pass failed")
+            self._wake.wait(self.poll_s)
