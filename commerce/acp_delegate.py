@@ -19,7 +19,7 @@ from reelcart.db import Database
 from reelcart.models import DelegatedPaymentToken, new_id, utcnow
 from reelcart.settings import Settings
 
-from .checkout import parse
+from .checkout_core import parse
 from .checkout_errors import PAYMENTS_NOT_CONFIGURED, AcpError
 from .checkout_payments import aware
 

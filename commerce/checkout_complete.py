@@ -16,7 +16,7 @@ The Stripe call happens between two short transactions, never while rows are loc
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
@@ -34,15 +34,13 @@ from .checkout_attempts import (
     new_attempt,
     open_attempt,
 )
+from .checkout_core import CheckoutCore, parse
 from .checkout_errors import PAYMENTS_NOT_CONFIGURED, AcpError, payment_in_progress
 from .checkout_orders import OrderPlaced, enqueue_order_event, order_view
 from .checkout_payments import aware, plan_payment
 from .checkout_requests import CompleteRequest
 from .checkout_session import session_view
 from .checkout_settle import UNKNOWN_HOLD, after_order, apply_outcome, declined_message
-
-if TYPE_CHECKING:
-    from .checkout import CheckoutService
 
 __all__ = ["complete_session", "refund_session"]
 
@@ -66,7 +64,7 @@ def _not_ready(cs: CheckoutSession) -> AcpError:
 
 
 def _after_3ds(
-    service: CheckoutService, session: Any, cs: CheckoutSession, request: CompleteRequest
+    service: CheckoutCore, session: Any, cs: CheckoutSession, request: CompleteRequest
 ) -> AttemptCall | None:
     """The buyer went through 3-D Secure: ask Stripe where the PaymentIntent stands
     (None when the buyer failed authentication: the attempt is over)."""
@@ -106,12 +104,12 @@ def _after_3ds(
 
 
 def _prepare(
-    service: CheckoutService, checkout_id: str, request: CompleteRequest
+    service: CheckoutCore, checkout_id: str, request: CompleteRequest
 ) -> tuple[str, AttemptCall | None]:
     """Transaction 1: a new attempt to send (``charge``) or an open one to ask about."""
     now = utcnow()
-    with service._tx() as session:
-        cs = service._load(session, checkout_id, now)
+    with service.tx() as session:
+        cs = service.load(session, checkout_id, now)
         if service.payments is None:
             raise AcpError(
                 503,
@@ -159,10 +157,8 @@ def _prepare(
         return "charge", AttemptCall.of(attempt)
 
 
-def complete_session(service: CheckoutService, checkout_id: str, body: Any) -> dict[str, Any]:
+def complete_session(service: CheckoutCore, checkout_id: str, body: Any) -> dict[str, Any]:
     """``POST /checkout_sessions/{id}/complete``."""
-    from .checkout import parse
-
     request = parse(CompleteRequest, body)
     action, call = _prepare(service, checkout_id, request)
     payments = service.payments
@@ -202,7 +198,7 @@ def complete_session(service: CheckoutService, checkout_id: str, body: Any) -> d
 
 
 def refund_session(
-    service: CheckoutService, checkout_id: str, payment_intent: str | None, intent_trace: Any
+    service: CheckoutCore, checkout_id: str, payment_intent: str | None, intent_trace: Any
 ) -> dict[str, Any]:
     """Cancel a paid session: refund in full, restock, order ``canceled``, ``order_update``."""
     if payment_intent is None or service.payments is None:
@@ -227,8 +223,8 @@ def refund_session(
         raise AcpError(
             502, "refund_failed", f"the refund failed: {exc}", type="processing_error"
         ) from None
-    with service._tx() as session:
-        cs = service._load(session, checkout_id, utcnow())
+    with service.tx() as session:
+        cs = service.load(session, checkout_id, utcnow())
         order = session.query(Order).filter_by(checkout_session_id=cs.id).one()
         if cs.status == "completed":
             inventory.restock(session, cs.id)

@@ -72,7 +72,7 @@ def _adopt_legacy_payments(service: CheckoutService) -> int:
     its PaymentIntent when known), once that checkout's own lease has run out."""
     now = utcnow()
     adopted = 0
-    with service._tx() as session:
+    with service.tx() as session:
         stuck = session.scalars(
             select(CheckoutSession)
             .where(

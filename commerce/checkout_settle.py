@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
@@ -26,11 +26,9 @@ from reelcart.models import (
 
 from . import checkout_inventory as inventory
 from .checkout_attempts import OPEN_STATES, AttemptCall, Outcome, ask_stripe, claim, open_attempt
+from .checkout_core import CheckoutCore
 from .checkout_errors import payment_in_progress
 from .checkout_orders import OrderPlaced, create_order, enqueue_order_event, run_order_hooks
-
-if TYPE_CHECKING:
-    from .checkout import CheckoutService
 
 __all__ = [
     "Applied",
@@ -68,7 +66,7 @@ def declined_message(content: str) -> dict[str, Any]:
 
 
 def _place_order(
-    service: CheckoutService, session: Any, cs: CheckoutSession, attempt: PaymentAttempt
+    service: CheckoutCore, session: Any, cs: CheckoutSession, attempt: PaymentAttempt
 ) -> OrderPlaced:
     now = utcnow()
     inventory.commit_holds(session, cs.id)
@@ -98,7 +96,7 @@ def _place_order(
 
 
 def _failed(
-    service: CheckoutService, session: Any, cs: CheckoutSession, detail: str, by_agent: bool
+    service: CheckoutCore, session: Any, cs: CheckoutSession, detail: str, by_agent: bool
 ) -> None:
     now = utcnow()
     if by_agent:
@@ -116,13 +114,13 @@ def _failed(
 
 
 def apply_outcome(
-    service: CheckoutService, call: AttemptCall, outcome: Outcome, *, by_agent: bool
+    service: CheckoutCore, call: AttemptCall, outcome: Outcome, *, by_agent: bool
 ) -> Applied:
     """Record ``outcome`` on the attempt and its session (order, refund, retry or wait)."""
     placed: OrderPlaced | None = None
     refund = False
     now = utcnow()
-    with service._tx() as session:
+    with service.tx() as session:
         cs = session.get(
             CheckoutSession, call.checkout_session_id, with_for_update=True, populate_existing=True
         )
@@ -162,7 +160,7 @@ def apply_outcome(
                 attempt.last_error = outcome.detail
                 if cs.status == "complete_in_progress":
                     _failed(service, session, cs, outcome.detail or "", by_agent)
-        applied = Applied(attempt.state, service._view(session, cs), attempt.last_error)
+        applied = Applied(attempt.state, service.view(session, cs), attempt.last_error)
     if placed is not None:
         after_order(service, placed)
     if refund and refund_attempt(service, call.id):
@@ -170,7 +168,7 @@ def apply_outcome(
     return applied
 
 
-def settle_attempt(service: CheckoutService, attempt_id: str, *, by_agent: bool = False) -> str:
+def settle_attempt(service: CheckoutCore, attempt_id: str, *, by_agent: bool = False) -> str:
     """Claim an attempt whose outcome is open, ask Stripe, apply; returns the attempt's state
     (or ``"busy"`` when someone else holds the claim)."""
     if service.payments is None:
@@ -184,10 +182,10 @@ def settle_attempt(service: CheckoutService, attempt_id: str, *, by_agent: bool 
     return apply_outcome(service, call, ask_stripe(service.payments, call), by_agent=by_agent).state
 
 
-def settle_in_progress(service: CheckoutService, checkout_id: str) -> None:
+def settle_in_progress(service: CheckoutCore, checkout_id: str) -> None:
     """Before a session may change: learn the outcome of its open payment, or refuse (503)."""
-    with service._tx() as session:
-        cs = service._load(session, checkout_id, utcnow())
+    with service.tx() as session:
+        cs = service.load(session, checkout_id, utcnow())
         if cs.status != "complete_in_progress":
             return
         attempt = open_attempt(session, cs.id)
@@ -199,7 +197,7 @@ def settle_in_progress(service: CheckoutService, checkout_id: str) -> None:
         raise payment_in_progress()
 
 
-def refund_attempt(service: CheckoutService, attempt_id: str) -> bool:
+def refund_attempt(service: CheckoutCore, attempt_id: str) -> bool:
     """Refund a charge nobody wants (``refund_pending``), once; True when refunded now."""
     if service.payments is None:
         return False
@@ -227,7 +225,7 @@ def refund_attempt(service: CheckoutService, attempt_id: str) -> bool:
     return True
 
 
-def after_order(service: CheckoutService, placed: OrderPlaced) -> None:
+def after_order(service: CheckoutCore, placed: OrderPlaced) -> None:
     """Once the order is committed: order hooks (Shopify write-back), webhook wake-up."""
     external = run_order_hooks(service.order_hooks, placed)
     if external and placed.kind == "created":

@@ -1,0 +1,131 @@
+"""What every checkout step stands on: the service's parts and its three primitives.
+
+:class:`CheckoutCore` holds the database, settings, media store, payments and hooks, and
+offers the primitives the operations are written with: a write transaction
+(:meth:`~CheckoutCore.tx`), loading a session for update (expiring it when its time is
+up, :meth:`~CheckoutCore.load`) and its ACP view (:meth:`~CheckoutCore.view`). The
+operations build on it in one direction: :mod:`commerce.checkout` (create, update,
+cancel) and :mod:`commerce.checkout_complete` / :mod:`commerce.checkout_settle` (moving
+money) import this module, and it imports none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.storage import MediaStore
+from connectors.stripe import StripePayments
+from reelcart.db import Database
+from reelcart.models import CheckoutSession, Order
+from reelcart.settings import Settings
+
+from . import checkout_inventory as inventory
+from .checkout_errors import AcpError, from_validation_error, payment_in_progress
+from .checkout_orders import OrderHook, order_view
+from .checkout_payments import aware
+from .checkout_session import session_view
+
+__all__ = [
+    "OPEN_STATUSES",
+    "CheckoutCore",
+    "message",
+    "parse",
+    "require_open",
+    "require_settled",
+]
+
+OPEN_STATUSES = ("not_ready_for_payment", "ready_for_payment", "authentication_required")
+Req = TypeVar("Req", bound=BaseModel)
+
+
+def parse(model: type[Req], body: Any) -> Req:
+    """Validate a request body; errors become ``invalid_request`` with a JSONPath."""
+    if not isinstance(body, dict):
+        raise AcpError(400, "invalid", "the request body must be a JSON object", param="$")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from exc
+
+
+def message(code: str, content: str, param: str | None = None) -> dict[str, Any]:
+    """An ACP error ``Message`` for the session's ``messages``."""
+    result: dict[str, Any] = {
+        "type": "error",
+        "code": code,
+        "content_type": "plain",
+        "content": content,
+    }
+    if param:
+        result["param"] = param
+    return result
+
+
+def require_settled(cs: CheckoutSession) -> None:
+    """Nothing about a session changes while its payment outcome is unknown."""
+    if cs.status == "complete_in_progress":
+        raise payment_in_progress()
+
+
+def require_open(cs: CheckoutSession) -> None:
+    """Only an open, settled session may change."""
+    require_settled(cs)
+    if cs.status in ("completed", "canceled", "expired"):
+        raise AcpError(400, "invalid_state", f"the session is {cs.status} and cannot change")
+
+
+class CheckoutCore:
+    """Checkout sessions over one database, one media store and (optionally) Stripe."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        store: MediaStore,
+        payments: StripePayments | None = None,
+        *,
+        order_hooks: Sequence[OrderHook] = (),
+        on_order_event: Callable[[], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.store = store
+        self.payments = payments
+        self.order_hooks = list(order_hooks)
+        # Called after an order event is queued (the webhook dispatcher's wake-up).
+        self.on_order_event = on_order_event
+        self.ttl = timedelta(seconds=settings.acp_session_ttl_seconds)
+        # How long one worker may ask Stripe about a payment before another may take over.
+        self.payment_lease = timedelta(seconds=settings.acp_payment_lease_seconds)
+        self.base_url = settings.resolved_public_base_url
+
+    @contextmanager
+    def tx(self) -> Iterator[Session]:
+        """A write transaction under the inventory lock."""
+        with inventory.write_lock(self.db), self.db.session() as session:
+            yield session
+
+    def load(self, session: Session, checkout_id: str, now: datetime) -> CheckoutSession:
+        """The session, locked for update; an open one past its time is expired first."""
+        cs = session.get(CheckoutSession, checkout_id, with_for_update=True, populate_existing=True)
+        if cs is None:
+            raise AcpError(404, "session_not_found", "Checkout session not found", param="$.id")
+        if cs.status in OPEN_STATUSES and cs.expires_at is not None and aware(cs.expires_at) <= now:
+            cs.status = "expired"
+            cs.messages = [message("expired", "This checkout session has expired.")]
+            inventory.release_holds(session, cs.id, "expired")
+        return cs
+
+    def view(self, session: Session, cs: CheckoutSession) -> dict[str, Any]:
+        """The ACP ``CheckoutSession`` (with its order once there is one)."""
+        order = session.scalar(select(Order).where(Order.checkout_session_id == cs.id))
+        return session_view(
+            cs, self.settings, order_view(order, self.base_url) if order is not None else None
+        )
