@@ -7,6 +7,7 @@ a product is embedded again only when its content hash (or the model) changes.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from reelcart.models import Product, ProductEmbedding
@@ -62,6 +63,7 @@ class Encoder:
         self._lock = threading.Lock()
         self.calls = 0
         self.texts = 0
+        self.by_purpose: dict[str, int] = {}
 
     @classmethod
     def shared(cls) -> Encoder:
@@ -96,8 +98,18 @@ class Encoder:
                     self._failed = True
         return self._model
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """L2-normalised float32 vectors of ``texts`` (the model must be available)."""
+    def serve_queries(self) -> None:
+        """Run the model on one thread: a server embeds one short query at a time, and more
+        threads would only spin against the request threads on a busy machine."""
+        import torch
+
+        torch.set_num_threads(1)
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, purpose: str = "query"
+    ) -> np.ndarray:
+        """L2-normalised float32 vectors of ``texts`` (the model must be available);
+        ``purpose`` (``query`` or ``catalog``) is counted, so tests see what was embedded."""
         model = self.load()
         if model is None:
             raise RuntimeError("the embedding model is not available")
@@ -107,6 +119,7 @@ class Encoder:
         with self._lock:
             self.calls += 1
             self.texts += len(texts)
+            self.by_purpose[purpose] = self.by_purpose.get(purpose, 0) + len(texts)
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -115,29 +128,38 @@ class EmbedReport:
     """What one pass over the catalog embedded."""
 
     embedded: list[str] = field(default_factory=list)
-    current: int = 0
+    # Changed products whose embedded text did not change (price, stock): vector kept.
+    kept: list[str] = field(default_factory=list)
     seconds: float = 0.0
     skipped: bool = False  # the model could not load: search answers by keywords
 
 
-def _stale(session: Session, product_ids: Sequence[str] | None) -> list[Product]:
-    """Active products without a stored vector for their current content and model."""
-    query = (
-        select(Product)
-        .outerjoin(
-            ProductEmbedding,
-            and_(
-                ProductEmbedding.product_id == Product.id,
-                ProductEmbedding.content_hash == Product.content_hash,
-                ProductEmbedding.model == MODEL_NAME,
-            ),
+def _stale(
+    session: Session, product_ids: Sequence[str] | None
+) -> list[tuple[Product, ProductEmbedding | None]]:
+    """Active products without a stored vector for their current content and model, each
+    with its stored row (of an older version), if any."""
+    current = (
+        select(ProductEmbedding.product_id)
+        .join(Product, Product.id == ProductEmbedding.product_id)
+        .where(
+            ProductEmbedding.content_hash == Product.content_hash,
+            ProductEmbedding.model == MODEL_NAME,
         )
-        .where(Product.status == "ACTIVE", ProductEmbedding.product_id.is_(None))
+    )
+    query = (
+        select(Product, ProductEmbedding)
+        .outerjoin(ProductEmbedding, ProductEmbedding.product_id == Product.id)
+        .where(Product.status == "ACTIVE", Product.id.not_in(current))
         .order_by(Product.id)
     )
     if product_ids is not None:
         query = query.where(Product.id.in_(product_ids))
-    return list(session.scalars(query))
+    return [(product, row) for product, row in session.execute(query).tuples()]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(f"{MODEL_NAME}\n{text}".encode()).hexdigest()
 
 
 def embed_catalog(
@@ -150,21 +172,32 @@ def embed_catalog(
     transaction; products already embedded for their current content are not touched."""
     started = time.perf_counter()
     report = EmbedReport()
-    stale = _stale(session, product_ids)
-    if not stale:
+    todo: list[tuple[Product, str, str]] = []
+    for product, row in _stale(session, product_ids):
+        text = search_text(
+            product.title,
+            product.product_type,
+            product.tags,
+            product.vendor,
+            product.description_html,
+        )
+        digest = _digest(text)
+        if row is not None and row.model == MODEL_NAME and row.text_hash == digest:
+            row.content_hash = product.content_hash
+            report.kept.append(product.id)
+        else:
+            todo.append((product, text, digest))
+    if not todo:
+        session.flush()
         return report
     encoder = encoder or Encoder.shared()
     if encoder.load() is None:
         report.skipped = True
         return report
-    for i in range(0, len(stale), CHUNK):
-        chunk = stale[i : i + CHUNK]
-        texts = [
-            search_text(p.title, p.product_type, p.tags, p.vendor, p.description_html)
-            for p in chunk
-        ]
-        vectors = encoder.encode(texts)
-        ids = [p.id for p in chunk]
+    for i in range(0, len(todo), CHUNK):
+        chunk = todo[i : i + CHUNK]
+        vectors = encoder.encode([text for _, text, _ in chunk], purpose="catalog")
+        ids = [p.id for p, _, _ in chunk]
         session.execute(delete(ProductEmbedding).where(ProductEmbedding.product_id.in_(ids)))
         session.add_all(
             ProductEmbedding(
@@ -174,8 +207,9 @@ def embed_catalog(
                 dim=int(vector.shape[0]),
                 vector=to_bytes(vector),
                 text=text,
+                text_hash=digest,
             )
-            for p, text, vector in zip(chunk, texts, vectors, strict=True)
+            for (p, text, digest), vector in zip(chunk, vectors, strict=True)
         )
         session.flush()
         report.embedded += ids

@@ -110,8 +110,14 @@ class SemanticIndex:
         return "warming" if self._loading else "cold"
 
     def warm(self, session: Session) -> str:
-        """Load the query model and read the stored vectors; computes no product embedding."""
+        """Load the query model and read the stored vectors; computes no product embedding.
+
+        Servers call this before they say they are ready: the model runs on one thread
+        there, and one query is embedded so the first agent's does not pay for start-up.
+        """
         if self.encoder.load() is not None:
+            self.encoder.serve_queries()
+            self.embed_query("warm up")
             self.snapshot(session)
         return self.status()
 

@@ -15,8 +15,9 @@ __all__ = ["ProductEmbedding"]
 class ProductEmbedding(Base):
     """One product's search vector, valid for the product version whose hash it records.
 
-    Written at catalog sync. A row whose ``content_hash`` or ``model`` differs from the
-    product's current hash or the configured model is stale and is recomputed by the next sync.
+    Written at catalog sync. A row whose ``content_hash`` differs from the product's is
+    checked by the next sync: when the embedded text is unchanged (a price or stock change)
+    only the hash moves on; otherwise (or for another ``model``) the vector is recomputed.
     """
 
     __tablename__ = "product_embeddings"
@@ -32,4 +33,5 @@ class ProductEmbedding(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     # The lower-cased text that was embedded; search also matches query words against it.
     text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
     embedded_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

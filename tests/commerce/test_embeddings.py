@@ -54,6 +54,11 @@ def test_sync_embeds_only_new_or_changed_products(
     again = _sync(db, store, tmp_path, _products())
     assert again.embedded == [] and _stored(db) == before
 
+    cheaper = _products()
+    cheaper[1]["variants"][0]["price"] = "39.00"  # type: ignore[index]
+    repriced = _sync(db, store, tmp_path, cheaper)
+    assert repriced.updated == [BEANIE] and repriced.embedded == []  # same text: vector kept
+    assert _stored(db)[BEANIE][1:] == before[BEANIE][1:]
     changed = _sync(db, store, tmp_path, _products("Alpaca Wool Beanie"))
     assert changed.embedded == [BEANIE]
     after = _stored(db)
@@ -87,10 +92,11 @@ def test_a_new_process_reads_vectors_and_embeds_only_queries(
     index = SemanticIndex(encoder)
     with db.session() as session:
         assert index.warm(session) == "semantic"
-        assert encoder.texts == 0  # warm: the model and the stored vectors, nothing embedded
+        # warm: the model, the stored vectors and one query ("warm up"); no product
+        assert encoder.by_purpose == {"query": 1}
         assert search_products(session, "coffee cup", index=index)[0].id == MUG
         assert search_products(session, "warm hat for winter", index=index)[0].id == BEANIE
-    assert encoder.texts == 2  # the two queries
+    assert encoder.by_purpose == {"query": 3}
 
 
 def test_changes_from_another_process_are_seen(
@@ -130,14 +136,14 @@ def test_server_start_embeds_nothing_and_serves_by_meaning_at_once(
     store = MediaStore.from_settings(settings)
     _sync(db, store, tmp_path / "catalog", _products())
     encoder = Encoder.shared()
-    texts = encoder.texts
+    catalog_texts = encoder.by_purpose.get("catalog", 0)
     headers = {
         "Authorization": "Bearer test-token",
         "Accept": "application/json, text/event-stream",
     }
     with serve_on_loopback(create_app(settings, db, store)) as url, httpx.Client() as client:
         assert client.get(f"{url}/healthz").json()["search"] == "semantic"
-        assert encoder.texts == texts  # start-up computed no embedding
+        assert encoder.by_purpose.get("catalog", 0) == catalog_texts  # start-up embeds none
         init = {
             "protocolVersion": "2025-06-18",
             "capabilities": {},
@@ -151,5 +157,5 @@ def test_server_start_embeds_nothing_and_serves_by_meaning_at_once(
         reply = client.post(f"{url}/mcp", json=_rpc("tools/call", call), headers=headers)
     assert reply.status_code == 200, reply.text
     assert "Stoneware Mug" in reply.text
-    assert encoder.texts <= texts + 1  # at most the query itself
+    assert encoder.by_purpose.get("catalog", 0) == catalog_texts
     db.dispose()

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("dim", sa.Integer(), nullable=False),
         sa.Column("vector", sa.LargeBinary(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("text_hash", sa.String(length=64), nullable=False),
         sa.Column("embedded_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["product_id"],
