@@ -154,12 +154,16 @@ def order_view(order: Order, record: UcpOrder, base_url: str) -> dict[str, Any]:
     }
 
 
-def enqueue(session: Session, order: Order, record: UcpOrder, event: str, base_url: str) -> bool:
+def enqueue(
+    session: Session, order: Order, record: UcpOrder, event: str, base_url: str
+) -> str | None:
     """Queue an order event for the platform (same transaction as the change it reports)."""
     if not record.platform_profile:
-        return False
+        return None
+    webhook_id = new_id("uwh")
     session.add(
         UcpWebhook(
+            id=webhook_id,
             order_id=order.id,
             event_type=event,
             platform_profile=record.platform_profile,
@@ -167,16 +171,16 @@ def enqueue(session: Session, order: Order, record: UcpOrder, event: str, base_u
             next_attempt_at=utcnow(),
         )
     )
-    return True
+    return webhook_id
 
 
-def ucp_order_hook(db: Database, settings: Settings, wake: Callable[[], None]) -> Any:
+def ucp_order_hook(db: Database, settings: Settings, send: Callable[[str], None]) -> Any:
     """An order hook: a UCP checkout's order gets its UCP record and ``order_placed``."""
 
     def hook(placed: OrderPlaced) -> str | None:
         if placed.kind != "created":
             return None
-        queued = False
+        queued = None
         with db.session() as session:
             cs = session.get(CheckoutSession, placed.checkout_session_id)
             order = session.get(Order, placed.order_id)
@@ -197,7 +201,7 @@ def ucp_order_hook(db: Database, settings: Settings, wake: Callable[[], None]) -
                 session, order, record, "order_placed", settings.resolved_public_base_url
             )
         if queued:
-            wake()
+            send(queued)
         return None
 
     return hook
@@ -206,10 +210,10 @@ def ucp_order_hook(db: Database, settings: Settings, wake: Callable[[], None]) -
 class OrderDesk:
     """GET/PUT of UCP orders and the test-only shipping simulation."""
 
-    def __init__(self, db: Database, settings: Settings, wake: Callable[[], None]) -> None:
+    def __init__(self, db: Database, settings: Settings, send: Callable[[str], None]) -> None:
         self.db = db
         self.base_url = settings.resolved_public_base_url
-        self.wake = wake
+        self.send = send
 
     def _load(self, session: Session, order_id: str, profile: str | None) -> tuple[Order, UcpOrder]:
         order = session.get(Order, order_id, with_for_update=True)
@@ -279,5 +283,5 @@ class OrderDesk:
             queued = enqueue(session, order, record, "order_shipped", self.base_url)
             view = order_view(order, record, self.base_url)
         if queued:
-            self.wake()
+            self.send(queued)
         return view

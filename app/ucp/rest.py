@@ -88,7 +88,7 @@ class UcpParts:
 
     def order_hook(self) -> Any:
         """Register with the checkout core: records UCP orders and queues ``order_placed``."""
-        return ucp_order_hook(self.checkout.db, self.settings, self.dispatcher.kick)
+        return ucp_order_hook(self.checkout.db, self.settings, self.dispatcher.send_now)
 
 
 def build_ucp(service: CheckoutService) -> UcpParts:
@@ -101,7 +101,7 @@ def build_ucp(service: CheckoutService) -> UcpParts:
     dispatcher = UcpWebhookDispatcher(service.db, profiles, key, business)
     return UcpParts(
         checkout=UcpCheckout(service),
-        orders=OrderDesk(service.db, settings, dispatcher.kick),
+        orders=OrderDesk(service.db, settings, dispatcher.send_now),
         key=key,
         profiles=profiles,
         dispatcher=dispatcher,

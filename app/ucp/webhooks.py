@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -58,17 +59,18 @@ def _take(now: datetime):  # type: ignore[no-untyped-def]
     )
 
 
-def claim_due(db: Database, *, limit: int = 4) -> list[str]:
-    """Claim up to ``limit`` due events for this worker alone; their ids."""
+def claim_due(db: Database, *, limit: int = 4, only: str | None = None) -> list[str]:
+    """Claim up to ``limit`` due events (or just the event ``only``) for this worker alone."""
     now = utcnow()
+    due = _due(now) if only is None else _due(now).where(UcpWebhook.id == only)
     if db.engine.dialect.name == "postgresql":
         with db.session() as session:
-            ids = list(session.scalars(_due(now).limit(limit).with_for_update(skip_locked=True)))
+            ids = list(session.scalars(due.limit(limit).with_for_update(skip_locked=True)))
             if ids:
                 session.execute(_take(now).where(UcpWebhook.id.in_(ids)))
             return ids
     with db.session() as session:
-        candidates = list(session.scalars(_due(now).limit(limit)))
+        candidates = list(session.scalars(due.limit(limit)))
     claimed = []
     for webhook_id in candidates:
         with db.session() as session:
@@ -145,7 +147,8 @@ def deliver_due(
 
 
 class UcpWebhookDispatcher:
-    """Delivers the UCP outbox on a daemon thread while events are pending."""
+    """Delivers the UCP outbox: a fresh event at once on a small pool (a slow receiver
+    never holds up another's news), retries on a daemon thread while any are pending."""
 
     def __init__(
         self,
@@ -164,6 +167,21 @@ class UcpWebhookDispatcher:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ucp-webhook-send")
+
+    def send_now(self, webhook_id: str) -> None:
+        """First delivery attempt of a just-committed event (its retries follow if it fails)."""
+        self._pool.submit(self._send_one, webhook_id)
+
+    def _send_one(self, webhook_id: str) -> None:
+        try:
+            if claim_due(self.db, only=webhook_id) and _send(
+                self.db, self.profiles, self.key, self.business_profile, webhook_id
+            ):
+                return
+        except Exception:  # the retry loop below picks it up
+            log.exception("UCP webhook %s: first delivery failed", webhook_id)
+        self.kick()
 
     def kick(self) -> None:
         """An event was queued: deliver soon (starts the worker if needed)."""
