@@ -63,6 +63,7 @@ class Compositor:
         self.end_card_layer = self.plan.end_card
         self.label_layer = self.plan.label
         self._previous_raw: Frame | None = None
+        self._previous_image: Image.Image | None = None
         self._canvas: np.ndarray | None = None
 
     @property
@@ -96,13 +97,16 @@ class Compositor:
         main = "end_card" if scene >= len(self.spec.shots) else ("hook" if scene == 0 else "info")
         return (main, f"caption{scene}")
 
-    def footage(self, frame: Frame) -> Frame:
-        """The footage frame as it sits in the output: a copy, letterboxed if planned."""
+    def footage(self, frame: Frame, *, owned: bool = False) -> Frame:
+        """The footage frame as it sits in the output: letterboxed if planned.
+
+        A copy unless ``owned`` (the caller hands over a fresh frame to draw on): the
+        encoder holds frames asynchronously, and an engine may hand out read-only arrays
+        or reuse its buffer for the next frame.
+        """
         lb = self.plan.letterbox
         if not lb.active:
-            # Always a copy: the encoder holds frames asynchronously, and an engine may
-            # hand out read-only arrays or reuse its buffer for the next frame.
-            return frame.copy()
+            return frame if owned and frame.flags.writeable else frame.copy()
         if self._canvas is None:
             self._canvas = np.empty_like(frame)
             self._canvas[...] = _BAND
@@ -131,20 +135,23 @@ class Compositor:
             if caption is not None:
                 caption.blend_into(frame)
 
-    def overlay(self, frame: Frame, index: int) -> Frame:
-        """Return footage frame number ``index`` (0-based, whole video) with overlays."""
-        out = self.footage(frame)
+    def overlay(self, frame: Frame, index: int, *, owned: bool = False) -> Frame:
+        """Return footage frame number ``index`` (0-based, whole video) with overlays.
+
+        ``owned``: ``frame`` is the caller's fresh array, drawn on in place (no copy).
+        """
+        out = self.footage(frame, owned=owned)
         scene = self.scene_at(index)
         into_scene = index - self._scene_starts[scene]
         if scene > 0 and into_scene < self.dissolve_frames and self._previous_raw is not None:
             # Cross-dissolve the footage from the previous shot's last picture (without
             # its overlays): softens the cut, and no caption or price is carried over.
             t = (into_scene + 1) / (self.dissolve_frames + 1)
-            out = np.array(
-                Image.blend(Image.fromarray(self._previous_raw), Image.fromarray(out), t)
-            )
+            if self._previous_image is None:
+                self._previous_image = Image.fromarray(self._previous_raw)
+            out = np.array(Image.blend(self._previous_image, Image.fromarray(out), t))
         if index == self._scene_starts[scene] + self.spec.shot_frames[scene] - 1:
-            self._previous_raw = out.copy()
+            self._previous_raw, self._previous_image = out.copy(), None
         if index < self._first_shot_frames:
             self.hook_layer.blend_into(out, self._fade(index))
         else:

