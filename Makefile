@@ -12,7 +12,8 @@ PREFECT_HOME ?= $(abspath $(REELCART_DATA_DIR))/prefect
 # features that need them degrade, and the tests that need them say what is missing.
 SYSTEM_PACKAGES := espeak-ng fonts-noto-core chromium
 
-.PHONY: demo test lint serve ui stack stack-down bench clean system-packages conformance
+.PHONY: demo test lint serve ui stack stack-down bench clean system-packages conformance \
+	conformance-ucp
 
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -62,9 +63,13 @@ stack: $(STAMP)
 stack-down:
 	$(BIN)/python scripts/stack.py down
 
-## conformance: the official MCP conformance suite against a fresh `reelcart serve`
-conformance: $(STAMP)
+## conformance: the official MCP and UCP conformance suites, each against a fresh `reelcart serve`
+conformance: $(STAMP) conformance-ucp
 	$(BIN)/python scripts/mcp_conformance.py
+
+## conformance-ucp: the official UCP suite (../shared/ucp) against a seeded flower shop
+conformance-ucp: $(STAMP)
+	$(BIN)/python scripts/ucp_conformance.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/encode_motion.py

@@ -33,7 +33,7 @@ from commerce.store_seed import seed_store_from_csv  # noqa: E402
 from reelcart.settings import Settings  # noqa: E402
 from tests.fakes.stripe_server import API_KEY, LocalStripe  # noqa: E402
 
-__all__ = ["SUITE", "SUMMARY", "main", "run_conformance"]
+__all__ = ["SUITE", "SUMMARY", "main", "run_conformance", "summary_line", "write_summary"]
 
 SUITE = Path(os.environ.get("REELCART_UCP_SUITE_DIR", ROOT.parent / "shared" / "ucp"))
 ARTIFACT = ROOT / ".reelcart" / "test-artifacts" / "summaries" / "ucp-conformance.txt"
@@ -128,13 +128,19 @@ def summary_line(lines: list[str]) -> str | None:
     return next((line for line in reversed(lines) if SUMMARY.match(line.strip())), None)
 
 
+def write_summary(summary: str | None) -> str:
+    """The line CI shows (``tests/conftest.py`` prints the summaries folder at the end)."""
+    line = f"UCP conformance: {summary or 'did not run'}"
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    ARTIFACT.write_text(line + "\n")
+    return line
+
+
 def main() -> int:
     status, lines = run_conformance()
     print("\n".join(lines))
     summary = summary_line(lines)
-    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
-    ARTIFACT.write_text(f"UCP conformance: {summary or 'did not run'}\n")
-    print(f"UCP conformance: {summary or 'did not run'}")
+    print(write_summary(summary))
     return status if summary else (status or 1)
 
 
