@@ -23,6 +23,7 @@ from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
 from app.mcp.http import mcp_door
 from app.reports import report_routes
 from app.shopify_webhooks import webhook_routes as shopify_webhook_routes
+from app.ucp.mcp_binding import ucp_mcp_door
 from app.ucp.rest import build_ucp, ucp_routes
 from commerce.checkout_reconcile import reconcile_in_background
 from commerce.search import SemanticIndex
@@ -128,6 +129,7 @@ def create_app(
     # UCP over the same checkout core: its orders get a UCP record and an order_placed webhook
     ucp = build_ucp(checkout)
     checkout.order_hooks.append(ucp.order_hook())
+    ucp_mcp = ucp_mcp_door(ucp, ucp.catalog, host=settings.host)  # UCP's MCP binding, /ucp/mcp
     # MCP at /mcp (both eras, OAuth resource server) + /.well-known/oauth-protected-resource
     mcp = mcp_door(settings, db, store, checkout)
     token = settings.api_token.get_secret_value() if settings.api_token else None
@@ -138,7 +140,8 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         reconcile_in_background(checkout)  # payments a crash left unknown are settled
         ucp.dispatcher.kick()  # UCP order webhooks a restart left undelivered
-        async with mcp.running():  # search warmed before the server says it is ready
+        # search warmed before the server says it is ready
+        async with mcp.running(), ucp_mcp.running():
             yield
 
     return Starlette(
@@ -162,6 +165,7 @@ def create_app(
             ),
             # UCP REST + /.well-known/ucp (before ACP: /orders/{id} with UCP-Agent is UCP's)
             *ucp_routes(ucp),
+            *ucp_mcp.routes,
             # ACP REST + /.well-known/acp.json (bearer auth checked inside, in ACP's error shape)
             *acp_routes(db, store, settings, service=checkout),
             # Shopify webhooks at /webhooks/shopify (HMAC-verified, deduplicated)

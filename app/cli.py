@@ -69,6 +69,7 @@ def sync(
 ) -> None:
     """Load a catalog file in Shopify's product shape into the app database."""
     from commerce.catalog import sync_snapshot
+    from commerce.store_sync import apply_store_file
     from connectors.catalog_file import CatalogFileError, load_catalog_file
     from connectors.storage import MediaStore
     from reelcart.db import Database
@@ -84,6 +85,7 @@ def sync(
     try:
         with db.session() as session:
             report = sync_snapshot(session, snapshot, MediaStore.from_settings(settings))
+            apply_store_file(session, file, "file")  # discount codes, shipping, customers
     except OSError as exc:  # an image refused or unreachable (connectors.safe_fetch)
         err.print(f"[red]Catalog not loaded, nothing written:[/red] {exc}")
         raise typer.Exit(2) from exc

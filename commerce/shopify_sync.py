@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from commerce.catalog import SyncReport, sync_snapshot
+from commerce.store_sync import sync_shopify_store
 from connectors.safe_fetch import FetchError, fetch_image
 from connectors.shopify_catalog import (
     ProductPage,
@@ -408,8 +409,10 @@ def run_shopify_sync(
 
     async def go() -> SyncOutcome:
         async with client_from_settings(settings) as client:
-            return await sync_shopify_catalog(
+            outcome = await sync_shopify_catalog(
                 db, store, client, mode=mode, bulk_threshold=settings.shopify_bulk_threshold
             )
+            await sync_shopify_store(db, client)  # discount codes, customers and addresses
+            return outcome
 
     return asyncio.run(go()).counts()

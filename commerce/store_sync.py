@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from connectors.catalog_file import load_store_sections
 from connectors.shopify_client import ShopifyClient
 from connectors.shopify_customers import fetch_customers
 from connectors.shopify_discounts import fetch_discount_codes
@@ -29,7 +31,13 @@ from reelcart.models import (
     utcnow,
 )
 
-__all__ = ["StoreSyncReport", "apply_store_data", "sync_shopify_store"]
+__all__ = [
+    "StoreSyncReport",
+    "apply_store_data",
+    "apply_store_file",
+    "store_file_rules",
+    "sync_shopify_store",
+]
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +199,18 @@ def apply_store_data(session: Session, data: StoreData, source: str) -> StoreSyn
         _customers(session, data, source, report)
     session.flush()
     return report
+
+
+def apply_store_file(session: Session, path: Path, source: str) -> StoreSyncReport:
+    """A catalog file's ``discounts``, ``shipping_rates``, ``free_shipping`` and
+    ``customers`` sections, written for ``source`` (the file's products' source)."""
+    return apply_store_data(session, load_store_sections(path), source)
+
+
+def store_file_rules(db: Database, path: Path, source: str) -> dict[str, int]:
+    """:func:`apply_store_file` in a transaction of its own; how many rows of each kind."""
+    with db.session() as session:
+        return apply_store_file(session, path, source).counts
 
 
 async def sync_shopify_store(db: Database, client: ShopifyClient) -> StoreSyncReport:

@@ -12,7 +12,12 @@ from pydantic import ValidationError
 from reelcart.domain import CatalogProduct, CatalogShop, CatalogSnapshot
 from reelcart.money import to_minor_units
 
-__all__ = ["CatalogFileError", "load_catalog_file"]
+from .store_data import StoreData
+
+__all__ = ["STORE_SECTIONS", "CatalogFileError", "load_catalog_file", "load_store_sections"]
+
+# Optional store rules beside the products (see connectors.store_data for their fields).
+STORE_SECTIONS = ("discounts", "shipping_rates", "free_shipping", "customers")
 
 
 class CatalogFileError(ValueError):
@@ -70,7 +75,9 @@ def _read_records(path: Path) -> dict[str, Any]:
             records = [json.loads(line) for line in lines]
         except json.JSONDecodeError as exc:
             raise CatalogFileError(f"{path}: not valid JSON Lines: {exc}") from exc
-        return {"shop": records[0].get("shop"), "products": records[1:]}
+        head = records[0] if isinstance(records[0], dict) else {}
+        sections = {k: head[k] for k in STORE_SECTIONS if k in head}
+        return {"shop": head.get("shop"), "products": records[1:], **sections}
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -96,6 +103,7 @@ def load_catalog_file(path: Path) -> CatalogSnapshot:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise CatalogFileError(f"shop: field {_field_path(first['loc'])}: {first['msg']}") from exc
+    _store_sections(path, data)
     raw_products = data.get("products")
     if not isinstance(raw_products, list):
         raise CatalogFileError(f"{path}: 'products' must be a list")
@@ -116,6 +124,24 @@ def load_catalog_file(path: Path) -> CatalogSnapshot:
         for index, product in enumerate(products)
     ]
     return CatalogSnapshot(shop=shop, products=resolved)
+
+
+def _store_sections(path: Path, data: dict[str, Any]) -> StoreData:
+    try:
+        return StoreData.model_validate({k: data[k] for k in STORE_SECTIONS if k in data})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CatalogFileError(
+            f"{path}: field {_field_path(first['loc'])}: {first['msg']}"
+        ) from exc
+
+
+def load_store_sections(path: Path) -> StoreData:
+    """The file's store rules (JSON: top-level keys; JSONL: keys of the first line beside
+    ``shop``). A section left out is None: that kind of rule is not the file's to change."""
+    if not path.is_file():
+        raise CatalogFileError(f"{path}: no such file")
+    return _store_sections(path, _read_records(path))
 
 
 def _local_image(url: str, base: Path) -> Path:

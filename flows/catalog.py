@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from commerce.catalog import sync_snapshot
+from commerce.store_sync import store_file_rules
 from connectors.catalog_file import load_catalog_file
 from reelcart.domain import CatalogSnapshot
 from reelcart.settings import DEMO_CATALOG
@@ -68,6 +69,7 @@ def sync_catalog(
     else:
         snapshot = read_catalog_file(path or str(DEMO_CATALOG))
         counts = store_catalog(snapshot, file_source(snapshot))
+        counts |= store_file_rules(database(), Path(path or DEMO_CATALOG), file_source(snapshot))
     create_markdown_artifact(
         key="catalog-sync",
         markdown=f"## Catalog sync ({source})\n\n"

@@ -13,6 +13,7 @@ from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, execute, pa
 
 from .shopify_schema import MAX_PAGE, SDL
 from .shopify_state import FakeShopState, decode_cursor, encode_cursor, gid_num
+from .shopify_store import STORE_SDL, store_bindables
 
 __all__ = ["build_schema", "flatten_bulk", "search_filter"]
 
@@ -432,7 +433,15 @@ def build_schema(state: FakeShopState) -> GraphQLSchema:
             return {"order": row, "userErrors": []}
 
     schema = make_executable_schema(
-        SDL, query, mutation, product_t, video_t, bulk_t, by_type, media_i
+        [SDL, STORE_SDL],
+        query,
+        mutation,
+        product_t,
+        video_t,
+        bulk_t,
+        by_type,
+        media_i,
+        *store_bindables(state, _page),
     )
     info_schema = [schema]
     return schema

@@ -1,6 +1,6 @@
 """The Admin GraphQL schema subset the connector uses, and Shopify's query cost rules.
 
-Cost, as Shopify documents it: scalars and enums cost 0, an object 1, a connection
+Cost, as Shopify documents it: scalars and enums cost 0, an object (or union) 1, a connection
 ``2 + first × (cost of one node)``, a mutation field 10. The *requested* cost is computed
 from the query before running it (and must not exceed 1,000); the *actual* cost counts
 what came back, and the difference is refunded to the bucket.
@@ -19,6 +19,7 @@ from graphql import (
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -220,7 +221,7 @@ class _Walker:
                 size = self._arg(node, "first") or self._arg(node, "last") or 0
                 node_cost = self._connection_node_cost(node, named)
                 total += 2 + int(size) * node_cost
-            elif isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            elif isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
                 total += 1 + self.requested(node.selection_set, named)
         return total
 
@@ -267,7 +268,7 @@ class _Walker:
                                     total += 1 + self.actual(
                                         inner.selection_set, item, entry.get(ikey)
                                     )
-            elif isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            elif isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
                 if isinstance(get_nullable_type(definition.type), GraphQLList):
                     items = sub if isinstance(sub, list) else []
                     total += 1 + max(

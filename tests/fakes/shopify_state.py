@@ -116,6 +116,9 @@ class FakeShopState:
     bulk_ops: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Code discounts and customers (see tests.fakes.shopify_store), by gid.
+    discounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     broken_images: set[str] = field(default_factory=set)
     fail_next_bulk: bool = False
