@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 __all__ = [
+    "BIN",
     "ROOT",
     "TINY_VIDEO",
     "deploy_all",
@@ -77,12 +78,19 @@ def prefect_env(api_url: str, home: Path, extra: Mapping[str, str] | None = None
 
 
 def start_server(
-    port: int, env: Mapping[str, str], log: Path, ui: bool = True
+    port: int, env: Mapping[str, str], log: Path, ui: bool = True, services: bool = True
 ) -> subprocess.Popen[bytes]:
-    """``prefect server start`` on 127.0.0.1:``port`` (its own session, so it stops whole)."""
+    """``prefect server start`` on 127.0.0.1:``port`` (its own session, so it stops whole).
+
+    ``services=False``: the API alone (``--no-services``), one of several API servers
+    whose background services (scheduler, triggers, ...) run elsewhere.
+    """
     server_env = {**env, "PREFECT_UI_ENABLED": "true" if ui else "false"}
+    args = ["server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    if not services:
+        args.append("--no-services")
     return subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        [str(BIN / "prefect"), *args],
         env=server_env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,

@@ -11,6 +11,11 @@ from prefect.testing.utilities import prefect_test_harness
 from flows import common
 from reelcart.settings import get_settings
 
+# The real-server stack, started once per session for every test module that asks for it.
+from .stack_fixture import stack
+
+__all__ = ["flow_env", "prefect_harness", "stack"]
+
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
@@ -19,7 +24,9 @@ def prefect_harness() -> Iterator[None]:
 
 
 @pytest.fixture
-def flow_env(prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def flow_env(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Environment for running flows: a private data dir and tiny, fast videos."""
     data_dir = tmp_path / "data"
     for name, value in {

@@ -1,6 +1,7 @@
 """The production stack for tests, real parts on loopback: a Prefect server on PostgreSQL,
 the work pools and deployments of ``prefect.yaml``, process workers with separate data
-directories, the app database on PostgreSQL and the media store on an S3 server (moto).
+directories, the app database on PostgreSQL, the media store on an S3 server (moto) and
+the store on the Shopify GraphQL fake (every worker is configured for it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import psutil
 import pytest
 from sqlalchemy import create_engine, text
 
+from connectors.shopify_client import ScaledClock
 from reelcart.db import Database
 from scripts.stack import (
     TINY_VIDEO,
@@ -29,6 +31,7 @@ from scripts.stack import (
     stop,
     wait_healthy,
 )
+from tests.fakes.shopify_server import FakeShopify
 
 __all__ = ["Stack", "kill_machine", "stack"]
 
@@ -43,6 +46,7 @@ class Stack:
     database_url: str
     media_url: str
     s3_endpoint: str
+    shop: FakeShopify
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def data_dir(self, worker: str) -> Path:
@@ -109,6 +113,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     import s3fs
 
     s3fs.S3FileSystem(endpoint_url=s3_endpoint).mkdir(BUCKET)
+    shop = FakeShopify(clock=ScaledClock(200), restore_rate=100, video_processing_s=0.2)
+    shop.__enter__()
     env = prefect_env(
         api_url,
         root / "prefect-home",
@@ -120,6 +126,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "REELCART_DATABASE_URL": app_url,
             "REELCART_MEDIA_URL": f"s3://{BUCKET}/reelcart",
             "REELCART_RENDER_LEASE_SECONDS": "6",
+            "REELCART_SHOPIFY_SHOP": shop.base_url,
+            "REELCART_SHOPIFY_ACCESS_TOKEN": shop.state.access_token,
         },
     )
     env.pop("REELCART_DATA_DIR", None)
@@ -128,7 +136,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     database.migrate()
     database.dispose()
     server = start_server(port, env, root / "server.log", ui=True)
-    made = Stack(api_url, root, env, app_url, f"s3://{BUCKET}/reelcart", s3_endpoint)
+    made = Stack(api_url, root, env, app_url, f"s3://{BUCKET}/reelcart", s3_endpoint, shop)
     try:
         wait_healthy(api_url, server)
         up = time.monotonic()
@@ -143,6 +151,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             stop(process)
         stop(server)
         s3.stop()
+        shop.__exit__(None, None, None)
         with admin.connect() as conn:
             for name in names.values():
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -17,6 +17,7 @@ import shutil
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,6 @@ import s3fs
 from mcp import Client
 from prefect import get_client
 from prefect.artifacts import Artifact
-from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterId,
@@ -47,9 +47,7 @@ from experiments.generations import generation_history
 from reelcart.models import Campaign, Creative, ExperimentDecision, Generation, RenderClaim
 from tests.factories import make_product, write_catalog
 
-from .stack_fixture import BUCKET, Stack, kill_machine, stack
-
-__all__ = ["stack"]
+from .stack_fixture import BUCKET, Stack, kill_machine
 
 pytestmark = pytest.mark.xdist_group("prefect-stack")
 
@@ -93,7 +91,7 @@ def _creatives(stack: Stack, campaign: str) -> list[tuple[Creative, RenderClaim 
 def _decode(fs: s3fs.S3FileSystem, key: str) -> int:
     """Frames PyAV decodes from the MP4 as stored in the bucket."""
     with av.open(io.BytesIO(fs.cat_file(f"{BUCKET}/reelcart/{key}"))) as container:
-        return sum(1 for _ in container.decode(video=0))
+        return len(list(container.decode(video=0)))  # type: ignore[union-attr]
 
 
 def _catalog(folder: Path, numbers: range, tags: dict[int, list[str]] | None = None) -> Path:
@@ -116,13 +114,14 @@ def _check_fanout(stack: Stack, run: FlowRun) -> None:
     assert set(by_worker) == {"w1", "w2"}, by_worker
     # Each worker rendered into its own data directory, and nowhere else.
     for worker, count in by_worker.items():
+        assert worker is not None
         assert len(list((stack.data_dir(worker) / "renders").rglob("*.mp4"))) == count
     assert not (stack.data_dir("parent") / "renders").exists()
 
     # The parent's artifact names every child with its worker and what it did.
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
         table = Artifact.get("fanout-children")
-    assert table is not None
+    assert isinstance(table, Artifact)
     children = json.loads(str(table.data))
     assert sorted((r["worker"], r["rendered"], r["failed"]) for r in children) == [
         ("w1", 2, ""),
@@ -151,6 +150,7 @@ def fanout(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> FlowRun:
         "factors": LOOP_FACTORS,
         "max_variants": 2,  # cta=shop_now x hook {title, price}; cta=buy_in_chat is held back
         "batch_size": 1,
+        "challenger_cap": 1,  # stored on the campaign: one round without a winner, then stop
     }
     began = time.monotonic()
     run = _run(stack, "run-campaign/campaign", parameters, timeout=240)
@@ -187,7 +187,7 @@ def test_the_contact_sheet_shows_in_the_prefect_ui_with_no_reelcart_server(
     ui = stack.api_url.removesuffix("/api")
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
         artifact = Artifact.get("fanout-run")
-    assert artifact is not None and "data:image/jpeg;base64," in str(artifact.data)
+    assert isinstance(artifact, Artifact) and "data:image/jpeg;base64," in str(artifact.data)
 
     async def look(port: int) -> dict[str, Any]:
         async with open_tab(port, {}) as tab:
@@ -250,9 +250,9 @@ def test_the_loop_closes_by_itself_and_the_cap_holds(stack: Stack, fanout: FlowR
     with (
         temporary_settings(updates={PREFECT_API_URL: stack.api_url}),
         get_client(sync_client=True) as client,
-    ):
+    ):  # the deployment's default cap is 3: the campaign's own cap of 1 is what holds
         grow = client.read_deployment_by_name("grow-campaigns/grow-campaigns")
-        client.update_deployment(grow.id, DeploymentUpdate(parameters={"max_rounds": 1}))
+        assert grow.parameters["max_rounds"] == 3
     # Evidence, but no verdict in-process: the verdict comes from the deployed evaluation.
     asyncio.run(_shop(stack, 500, seed=1, rule=DecisionRule(min_units=10**6)))
     evaluation = _run(
@@ -282,7 +282,7 @@ def test_the_loop_closes_by_itself_and_the_cap_holds(stack: Stack, fanout: FlowR
         only_grow = DeploymentFilter(id=DeploymentFilterId(any_=[grow.id]))
         while time.monotonic() < deadline:
             grown = client.read_flow_runs(deployment_filter=only_grow)
-            if any(r.state_type and r.state.is_final() for r in grown if r.state):  # type: ignore[union-attr]
+            if any(r.state.is_final() for r in grown if r.state):
                 break
             time.sleep(1)
     assert [r.state_type for r in grown] == [StateType.COMPLETED], grown
@@ -291,6 +291,11 @@ def test_the_loop_closes_by_itself_and_the_cap_holds(stack: Stack, fanout: FlowR
         history = generation_history(session, "fanout")
         assert [g["trigger"] for g in history][:2] == ["plan", "challengers"]
         assert [g["trigger"] for g in history[2:]] == ["capped"]  # the cap of 1 holds
+        assert history[2]["detail"] == {"cap": 1, "rounds_without_a_win": 1}
+        # The motion engine remixes factors only: no footage source is recorded.
+        assert "footage" not in history[1]["detail"]
+        cap = select(Campaign.challenger_cap).where(Campaign.name == "fanout")
+        assert session.scalars(cap).one() == 1
         challengers = session.scalars(
             select(Creative)
             .join(RenderClaim, RenderClaim.creative_id == Creative.id)
@@ -394,7 +399,8 @@ def test_a_schedule_fires_on_the_real_server(stack: Stack, tmp_path: Path) -> No
             parameters={"source": "file", "path": str(_catalog(tmp_path, range(90, 91)))},
             concurrency_limit=1,  # one run at a time, however many the schedule makes
         )
-        client.create_deployment_schedules(deployment_id, [(IntervalSchedule(interval=5), True)])
+        every_5s: list[tuple[Any, bool]] = [(IntervalSchedule(interval=timedelta(seconds=5)), True)]
+        client.create_deployment_schedules(deployment_id, every_5s)
         only_this = DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
         deadline = time.monotonic() + 150
         runs: list[FlowRun] = []
