@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from app.acp.idempotency import IdempotencyStore, fingerprint
+from app.acp.idempotency import IdempotencyStore
 from app.http_limits import (
     DATABASE_DOWN,
     RETRY_AFTER_S,
@@ -35,8 +35,8 @@ from app.http_limits import (
 )
 from commerce.checkout_errors import AcpError
 
-from .envelope import UcpError, check_version, from_acp, parse_agent
-from .profiles import ProfileCache, signing_keys
+from .envelope import UcpError, from_acp, parse_agent, run_once
+from .profiles import ProfileCache, negotiate, signing_keys
 from .signatures import SignatureError, SigningKey, sign_response, verify_request
 
 __all__ = ["Call", "UcpDoor", "UcpRoute"]
@@ -95,15 +95,10 @@ class UcpDoor:
         self, request: Request, raw: bytes, profile: str | None, version: str | None
     ) -> None:
         signed = "signature" in request.headers or "signature-input" in request.headers
-        fetched = None
-        if profile and (version is None or signed):
-            fetched = self.profiles.get(profile)
-            version = version or str(fetched["ucp"].get("version") or "")
-        check_version(version)
+        fetched = negotiate(self.profiles, profile, version, fetch=signed)
         if not signed:
             return
-        if fetched is None:
-            raise UcpError(401, "signature_invalid", "a signed request must name its profile")
+        assert fetched is not None
         try:
             verify_request(
                 method=request.method,
@@ -160,8 +155,6 @@ class UcpDoor:
         self, request: Request, handler: Handler, mutating: bool, echo: dict[str, str]
     ) -> Response:
         agent = parse_agent(request.headers.get("ucp-agent"))
-        if not agent.profile:
-            raise UcpError(400, "invalid_profile_url", 'UCP-Agent: profile="…" is required')
         for value in request.path_params.values():
             if bad_string(str(value)) or len(str(value)) > 255:
                 raise UcpError(400, "invalid_input", "the id in the path is not valid", path="$.id")
@@ -179,27 +172,13 @@ class UcpDoor:
         if len(key) > 255 or bad_string(key):
             raise UcpError(400, "invalid_input", "Idempotency-Key is not valid")
         echo["Idempotency-Key"] = key
-        scope = f"ucp {agent.profile[:300]} {request.method} {request.url.path}"
-        digest = fingerprint(body) if body is not None else fingerprint(raw.decode("latin-1"))
-        try:
-            replay = await run_in_threadpool(self.idempotency.begin, scope, key, digest)
-        except AcpError as error:
-            raise from_acp(error) from None
-        if replay is not None:
-            return self._respond(
-                replay.status, replay.body, {**echo, "Idempotent-Replayed": "true"}
-            )
-        status, result, extra = 500, None, {}
-        try:
-            status, result = await run_in_threadpool(_run, handler, call)
-        except UcpError as error:
-            status, result, extra = error.status, error.body(), error.headers
-        finally:
-            if result is None:
-                await run_in_threadpool(self.idempotency.abandon, scope, key)
-            else:
-                await run_in_threadpool(self.idempotency.finish, scope, key, status, result)
-        return self._respond(status, result, {**echo, **extra})
+        scope = f"ucp {str(agent.profile)[:300]} {request.method} {request.url.path}"
+        seen = body if body is not None else raw.decode("latin-1")
+        status, result, replayed = await run_once(
+            self.idempotency, scope, key, seen, lambda: _run(handler, call)
+        )
+        headers = {**echo, "Idempotent-Replayed": "true"} if replayed else echo
+        return self._respond(status, result, headers)
 
 
 def _run(handler: Handler, call: Call) -> tuple[int, Any]:

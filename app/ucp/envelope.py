@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.acp.envelope import run_once as acp_run_once
+from app.acp.idempotency import IdempotencyStore, fingerprint
 from commerce.checkout_errors import AcpError
 
 __all__ = [
@@ -27,11 +29,13 @@ __all__ = [
     "UCP_VERSION",
     "Agent",
     "UcpError",
+    "check_version",
     "error_message",
     "error_response",
     "from_acp",
     "parse_agent",
     "response_meta",
+    "run_once",
 ]
 
 UCP_VERSION = "2026-04-08"
@@ -209,4 +213,26 @@ def response_meta(
     return meta
 
 
-Handler = Callable[..., Any]
+async def run_once(
+    store: IdempotencyStore, scope: str, key: str, body: Any, call: Callable[[], tuple[int, Any]]
+) -> tuple[int, Any, bool]:
+    """Run ``call`` at most once per idempotency key: the same body again gets the stored
+    answer (``replayed`` True), another body ``idempotency_conflict``. UCP errors are
+    answers like any other (stored; 5xx released so the retry runs afresh)."""
+
+    def answered() -> tuple[int, Any]:
+        try:
+            return call()
+        except AcpError as error:
+            converted = from_acp(error)
+            return converted.status, converted.body()
+        except UcpError as error:
+            return error.status, error.body()
+
+    try:
+        answer = await acp_run_once(store, scope, key, fingerprint(body), answered)
+    except AcpError as error:
+        raise from_acp(error) from None
+    if answer.status >= 500:
+        raise UcpError(answer.status, str(answer.body.get("code")), str(answer.body.get("content")))
+    return answer.status, answer.body, answer.replayed

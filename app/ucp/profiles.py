@@ -23,9 +23,9 @@ import httpx
 
 from connectors.safe_fetch import FetchError, FetchPolicy, resolve_checked
 
-from .envelope import UcpError
+from .envelope import UcpError, check_version
 
-__all__ = ["ProfileCache", "guarded_request", "order_webhook_url", "signing_keys"]
+__all__ = ["ProfileCache", "guarded_request", "negotiate", "order_webhook_url", "signing_keys"]
 
 MAX_PROFILE_BYTES = 256 * 1024
 TTL_S = 60.0
@@ -148,3 +148,21 @@ def order_webhook_url(profile: dict[str, Any]) -> str | None:
         if isinstance(url, str) and url:
             return url
     return None
+
+
+def negotiate(
+    profiles: ProfileCache, profile: str | None, version: str | None, *, fetch: bool = False
+) -> dict[str, Any] | None:
+    """Check the platform's protocol version: the declared one, else its profile's.
+
+    Returns the fetched profile (fetched when no version was declared, or when ``fetch``:
+    a signed request needs its keys), or None.
+    """
+    if not profile:
+        raise UcpError(400, "invalid_profile_url", 'UCP-Agent: profile="…" is required')
+    fetched = None
+    if version is None or fetch:
+        fetched = profiles.get(profile)
+        version = version or str(fetched["ucp"].get("version") or "")
+    check_version(version)
+    return fetched

@@ -1,5 +1,5 @@
-"""UCP over REST: discovery at ``/.well-known/ucp``, checkout sessions, orders, and the
-test-only shipping simulation.
+"""UCP over REST: discovery at ``/.well-known/ucp``, checkout sessions, orders, the catalog
+(search, lookup, product), and the test-only shipping simulation.
 
 The REST endpoint is the server's public base URL, so ``/checkout-sessions`` sits beside
 ACP's ``/checkout_sessions``; ``/orders/{id}`` is shared by both protocols and answered by
@@ -24,9 +24,11 @@ from commerce.checkout import CheckoutService
 from connectors.safe_fetch import FetchPolicy
 from reelcart.settings import Settings
 
+from .catalog import Catalog
 from .checkout import UcpCheckout
 from .door import Call, UcpDoor, UcpRoute
 from .envelope import CAPABILITY_SPECS, SPEC_BASE, UCP_VERSION, UcpError
+from .mcp_binding import UCP_MCP_PATH
 from .orders import OrderDesk, ucp_order_hook
 from .payments import payment_handlers
 from .profiles import ProfileCache
@@ -65,7 +67,7 @@ def discovery_document(settings: Settings, key: SigningKey) -> dict[str, Any]:
             "services": {
                 "dev.ucp.shopping": [
                     service("rest", base, "rest.openapi.json"),
-                    service("mcp", f"{base}/mcp", "mcp.openrpc.json"),
+                    service("mcp", f"{base}{UCP_MCP_PATH}", "mcp.openrpc.json"),
                 ]
             },
             "capabilities": capabilities,
@@ -81,6 +83,7 @@ class UcpParts:
 
     checkout: UcpCheckout
     orders: OrderDesk
+    catalog: Catalog
     key: SigningKey
     profiles: ProfileCache
     dispatcher: UcpWebhookDispatcher
@@ -102,6 +105,7 @@ def build_ucp(service: CheckoutService) -> UcpParts:
     return UcpParts(
         checkout=UcpCheckout(service),
         orders=OrderDesk(service.db, settings, dispatcher.send_now),
+        catalog=Catalog(service.db, service.store),
         key=key,
         profiles=profiles,
         dispatcher=dispatcher,
@@ -134,7 +138,7 @@ def ucp_routes(parts: UcpParts) -> list[BaseRoute]:
         parts.key,
         max_body=settings.max_request_bytes,
     )
-    checkout, orders = parts.checkout, parts.orders
+    checkout, orders, catalog = parts.checkout, parts.orders, parts.catalog
 
     async def discovery(_: Request) -> Response:
         return JSONResponse(
@@ -183,6 +187,18 @@ def ucp_routes(parts: UcpParts) -> list[BaseRoute]:
             lambda c: (200, orders.update(c.params["order_id"], c.body, c.profile)),
             mutating=True,
             route_class=UcpRoute,
+        ),
+        door.route(
+            "/catalog/search", "POST", lambda c: (200, catalog.search(c.body)), mutating=False
+        ),
+        door.route(
+            "/catalog/lookup", "POST", lambda c: (200, catalog.lookup(c.body)), mutating=False
+        ),
+        door.route(
+            "/catalog/product",
+            "POST",
+            lambda c: (200, catalog.lookup(c.body, single=True)),
+            mutating=False,
         ),
     ]
     if settings.ucp_simulation_secret is not None:
