@@ -145,11 +145,17 @@ def create(
     ] = None,
     design: Annotated[str | None, typer.Option(help=f"Design: {_DESIGNS}.")] = None,
     replace: Annotated[bool, typer.Option(help="Change the plan of an existing campaign.")] = False,
+    challenger_cap: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Challenger generations in a row without a winner before the loop stops."
+        ),
+    ] = None,
 ) -> None:
     """Create a campaign from a YAML file or flags (checked; nothing is rendered yet)."""
     from sqlalchemy import select
 
-    from experiments.campaigns import ensure_campaign
+    from experiments.campaigns import ensure_campaign, set_challenger_cap
     from reelcart.models import Campaign
 
     data = _read_yaml(file) if file else {}
@@ -164,6 +170,8 @@ def create(
         if exists is not None and not replace and exists.plan != plan.model_dump():
             raise _fail(f"campaign {name!r} exists with another plan; add --replace to change it")
         ensure_campaign(session, name, plan)
+        if challenger_cap is not None:
+            set_challenger_cap(session, name, challenger_cap)
     _print_plan(name, plan)
     console.print(f"Created. Next: reelcart campaign run {name}")
 
