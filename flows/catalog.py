@@ -47,7 +47,7 @@ def store_catalog(snapshot: CatalogSnapshot, source: str) -> dict[str, int]:
     }
 
 
-# --- Shopify connector (issue 3) ---
+# --- Shopify connector ---
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
 def sync_shopify(mode: str = "auto") -> dict[str, int]:
     """Sync from the Shopify Admin API (resumes an interrupted run from its cursor)."""

@@ -79,7 +79,7 @@ def report(campaign: str) -> dict[str, str]:
     return {"contact_sheet": str(sheet.resolve()), "contact_sheet_url": sheet_url}
 
 
-# --- Shopify connector (issue 3) ---
+# --- Shopify connector ---
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def publish_to_shopify(campaign: str) -> dict[str, int]:
     """Attach the campaign's videos to their Shopify products; remove retired ones."""
@@ -91,7 +91,7 @@ def publish_to_shopify(campaign: str) -> dict[str, int]:
 # --- end Shopify connector ---
 
 
-# --- ACP product feed (issue 6) ---
+# --- ACP product feed ---
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def push_product_feed() -> dict[str, object] | None:
     """Publish the catalog with its showcase videos to the agent platform's feed."""
@@ -110,8 +110,8 @@ def publish_creatives(campaign: str = "demo") -> dict[str, str]:
     progress.start("publish", len(ids))
     for creative_id in ids:
         publish_one(creative_id)
-    if shopify_configured(settings()):  # Shopify connector (issue 3): product videos
+    if shopify_configured(settings()):  # Shopify: product videos
         publish_to_shopify(campaign)
-    if settings().acp_feed_url:  # ACP product feed (issue 6): videos as feed media
+    if settings().acp_feed_url:  # ACP product feed: videos as feed media
         push_product_feed()
     return report(campaign)
