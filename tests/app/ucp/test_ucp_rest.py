@@ -1,0 +1,233 @@
+"""UCP over REST, on real sockets: signatures both ways, the platform profile under the fetch
+guards, version negotiation from the profile, the simulation route only when configured,
+signed order webhooks, and attribution to the video the catalog showed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.ucp.signatures import verify_request
+from connectors.storage import MediaStore
+from reelcart.db import Database
+from reelcart.models import Event, Order
+from reelcart.settings import Settings
+from tests.commerce.acp_helpers import MUG, localstripe, stock_shop
+from tests.factories import add_published_creatives
+from tests.fakes.stripe_server import LocalStripe
+from tests.servers import free_port, serve_on_loopback
+
+from .ucp_helpers import (
+    Platform,
+    client,
+    complete_body,
+    create_body,
+    platform_on_loopback,
+    ucp_app,
+    ucp_settings,
+)
+
+__all__ = ["localstripe"]
+
+pytestmark = pytest.mark.xdist_group("ucp-rest")
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'ucp.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def served(
+    sqlite_db: Database,
+    store: MediaStore,
+    settings: Settings,
+    tmp_path: Path,
+    localstripe: LocalStripe,
+) -> Iterator[tuple[str, Platform, Database]]:
+    stock_shop(sqlite_db, store, tmp_path, stock=5)
+    port = free_port()
+    configured = ucp_settings(settings, localstripe.url, port, ucp_simulation_secret="s3cret")
+    with (
+        platform_on_loopback() as platform,
+        serve_on_loopback(ucp_app(sqlite_db, store, configured), port) as base,
+    ):
+        yield base, platform, sqlite_db
+
+
+def test_signed_requests_are_verified_against_the_platform_profile(
+    served: tuple[str, Platform, Database],
+) -> None:
+    base, platform, _ = served
+    url = f"{base}/checkout-sessions"
+    with client(base) as http:
+        raw, headers = platform.signed("POST", url, create_body())
+        created = http.post(url, content=raw, headers=headers)
+        assert created.status_code == 201, created.text
+        # The body changed after signing: the digest no longer matches.
+        raw, headers = platform.signed("POST", url, create_body())
+        tampered = http.post(
+            url, content=raw.replace(b'"quantity": 1', b'"quantity": 2'), headers=headers
+        )
+        assert tampered.status_code == 400 and tampered.json()["code"] == "digest_mismatch"
+        # A signature over another request (another path) does not verify.
+        raw, headers = platform.signed("POST", f"{base}/elsewhere", create_body())
+        forged = http.post(url, content=raw, headers=headers)
+        assert forged.status_code == 401 and forged.json()["code"] == "signature_invalid"
+        # A key the profile does not publish.
+        raw, headers = platform.signed("POST", url, create_body())
+        headers["Signature-Input"] = headers["Signature-Input"].replace("platform-1", "other")
+        unknown = http.post(url, content=raw, headers=headers)
+        assert unknown.status_code == 401 and unknown.json()["code"] == "key_not_found"
+
+
+def test_version_comes_from_the_profile_when_the_header_has_none(
+    sqlite_db: Database, store: MediaStore, settings: Settings, tmp_path: Path
+) -> None:
+    stock_shop(sqlite_db, store, tmp_path)
+    port = free_port()
+    app = ucp_app(sqlite_db, store, ucp_settings(settings, None, port))
+    with (
+        platform_on_loopback(version="2099-01-01") as platform,
+        serve_on_loopback(app, port) as base,
+        client(base) as http,
+    ):
+        refused = http.post("/checkout-sessions", json=create_body(), headers=platform.headers())
+        assert refused.status_code == 422 and refused.json()["code"] == "version_unsupported"
+        declared = platform.headers(
+            **{"UCP-Agent": f'profile="{platform.profile}"; version="2026-04-08"'}
+        )
+        assert (
+            http.post("/checkout-sessions", json=create_body(), headers=declared).status_code == 201
+        )
+
+
+@pytest.mark.parametrize(
+    ("profile", "status", "code"),
+    [
+        ("http://192.168.7.7/profile.json", 400, "invalid_profile_url"),  # http, not allow-listed
+        ("https://10.1.2.3/profile.json", 424, "profile_unreachable"),  # a private address
+        ("ftp://example.com/profile.json", 400, "invalid_profile_url"),
+    ],
+)
+def test_profiles_are_fetched_only_under_the_guards(
+    sqlite_db: Database, store: MediaStore, settings: Settings, profile: str, status: int, code: str
+) -> None:
+    port = free_port()
+    app = ucp_app(sqlite_db, store, ucp_settings(settings, None, port))
+    with serve_on_loopback(app, port) as base, client(base) as http:
+        answer = http.post(
+            "/checkout-sessions", json=create_body(), headers={"UCP-Agent": f'profile="{profile}"'}
+        )
+        assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
+
+
+def test_simulation_route_exists_only_with_a_secret(
+    sqlite_db: Database, store: MediaStore, settings: Settings
+) -> None:
+    port = free_port()
+    app = ucp_app(sqlite_db, store, ucp_settings(settings, None, port))
+    with serve_on_loopback(app, port) as base, client(base) as http:
+        assert http.post("/testing/simulate-shipping/ord_x").status_code == 404
+        assert http.get("/.well-known/ucp").status_code == 200
+
+
+def _discovery_keys(http: Any) -> list[dict[str, Any]]:
+    return list(http.get("/.well-known/ucp").json()["signing_keys"])
+
+
+def test_order_webhooks_are_signed_with_the_published_key(
+    served: tuple[str, Platform, Database],
+) -> None:
+    base, platform, db = served
+    with client(base) as http:
+        created = http.post("/checkout-sessions", json=create_body(), headers=platform.headers())
+        assert created.json()["status"] == "ready_for_complete", created.text
+        checkout_id = created.json()["id"]
+        done = http.post(
+            f"/checkout-sessions/{checkout_id}/complete",
+            json=complete_body(),
+            headers=platform.headers(),
+        )
+        assert done.status_code == 200 and done.json()["status"] == "completed", done.text
+        order_id = done.json()["order"]["id"]
+        wrong = http.post(
+            f"/testing/simulate-shipping/{order_id}", headers={"Simulation-Secret": "nope"}
+        )
+        assert wrong.status_code == 403
+        shipped = http.post(
+            f"/testing/simulate-shipping/{order_id}", headers={"Simulation-Secret": "s3cret"}
+        )
+        assert shipped.status_code == 200
+        keys = _discovery_keys(http)
+    events = platform.wait_for(2)
+    assert [h["x-event-type"] for h, _ in events] == ["order_placed", "order_shipped"]
+    for headers, body in events:
+        assert body["id"] == order_id and body["checkout_id"] == checkout_id
+        raw = next(b for h, b in platform.events if h["webhook-id"] == headers["webhook-id"])
+        verify_request(
+            method="POST",
+            authority=headers["host"],
+            path="/webhooks/orders",
+            query="",
+            headers=headers,
+            body=raw,
+            keys=keys,
+        )
+        assert headers["ucp-agent"] == f'profile="{base}/.well-known/ucp"'
+    with db.session() as session:
+        assert (
+            session.scalars(select(Order)).one().total_minor
+            == json.loads(json.dumps(done.json()["totals"]))[-1]["amount"]
+        )
+
+
+def test_a_declined_card_is_402_and_nothing_is_sold(served: tuple[str, Platform, Database]) -> None:
+    base, platform, db = served
+    with client(base) as http:
+        created = http.post("/checkout-sessions", json=create_body(), headers=platform.headers())
+        declined = http.post(
+            f"/checkout-sessions/{created.json()['id']}/complete",
+            json=complete_body("fail_token"),
+            headers=platform.headers(),
+        )
+        assert declined.status_code == 402, declined.text
+    with db.session() as session:
+        assert session.scalars(select(Order)).all() == []
+
+
+def test_purchase_is_attributed_to_the_video_the_catalog_showed(
+    served: tuple[str, Platform, Database],
+) -> None:
+    base, platform, db = served
+    product_id = "gid://shopify/Product/1"
+    add_published_creatives(db, product_id, {"crv_a": "a"})
+    with client(base) as http:
+        looked = http.post(
+            "/catalog/lookup",
+            json={"ids": [MUG], "attribution": {"shopper_id": "shopper-7"}},
+            headers=platform.headers(),
+        )
+        assert looked.status_code == 200, looked.text
+        media = looked.json()["products"][0]["media"]
+        assert media[0]["type"] == "video" and media[0]["url"].endswith("crv_a.mp4")
+        body = {**create_body(), "attribution": {"shopper_id": "shopper-7"}}
+        created = http.post("/checkout-sessions", json=body, headers=platform.headers())
+        done = http.post(
+            f"/checkout-sessions/{created.json()['id']}/complete",
+            json=complete_body(),
+            headers=platform.headers(),
+        )
+        assert done.status_code == 200, done.text
+    with db.session() as session:
+        assert session.scalars(select(Order)).one().creative_id == "crv_a"
+        purchase = session.scalars(select(Event).where(Event.kind == "purchase")).one()
+        assert (purchase.creative_id, purchase.subject) == ("crv_a", "shopper-7")
