@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.stripe import PaymentError, PaymentUnavailable, StripePayments
 from reelcart.db import Database
 from reelcart.models import DelegatedPaymentToken, new_id, utcnow
+from reelcart.models.base import as_utc
 from reelcart.settings import Settings
 
 from .checkout_core import parse
 from .checkout_errors import PAYMENTS_NOT_CONFIGURED, AcpError
-from .checkout_payments import aware
 
 __all__ = ["TEST_MODE_ONLY", "delegate_payment", "delegate_payment_enabled"]
 
@@ -82,7 +82,7 @@ def _expiry(card: _Card, allowance: _Allowance) -> tuple[int, int]:
     if card.exp_month is not None and card.exp_year is not None:
         return int(card.exp_month), int(card.exp_year)
     if card.card_number_type == "network_token" and card.exp_month is None:
-        ends = aware(allowance.expires_at)
+        ends = as_utc(allowance.expires_at)
         return ends.month, ends.year
     raise AcpError(
         400,
@@ -119,7 +119,7 @@ def delegate_payment(
     request = parse(_Request, body)
     card, allowance = request.payment_method, request.allowance
     exp_month, exp_year = _expiry(card, allowance)
-    if aware(allowance.expires_at) <= utcnow():
+    if as_utc(allowance.expires_at) <= utcnow():
         raise AcpError(
             400,
             "invalid_request",
@@ -163,7 +163,7 @@ def delegate_payment(
         merchant_id=allowance.merchant_id,
         max_amount=allowance.max_amount,
         currency=allowance.currency,
-        expires_at=aware(allowance.expires_at),
+        expires_at=as_utc(allowance.expires_at),
         display={"brand": stored.brand, "last4": stored.last4},
         token_metadata=dict(request.metadata),
         created_at=now,

@@ -37,7 +37,7 @@ from .checkout_attempts import (
 from .checkout_core import CheckoutCore, parse
 from .checkout_errors import PAYMENTS_NOT_CONFIGURED, AcpError, payment_in_progress
 from .checkout_orders import OrderPlaced, enqueue_order_event, order_view
-from .checkout_payments import aware, plan_payment
+from .checkout_payments import plan_payment
 from .checkout_requests import CompleteRequest
 from .checkout_session import session_view
 from .checkout_settle import UNKNOWN_HOLD, after_order, apply_outcome, declined_message
@@ -151,7 +151,7 @@ def _prepare(
         )
         inventory.hold_until(session, cs.id, now + UNKNOWN_HOLD)
         # Should the issuer ask for 3-D Secure, the buyer gets time to answer.
-        cs.expires_at = max(aware(cs.expires_at) if cs.expires_at else now, now + PAYMENT_WINDOW)
+        cs.expires_at = max(cs.expires_at or now, now + PAYMENT_WINDOW)
         cs.payment = {**(cs.payment or {}), "token": plan.token, "attempt": attempt.id}
         cs.status = "complete_in_progress"
         return "charge", AttemptCall.of(attempt)

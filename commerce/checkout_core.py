@@ -29,7 +29,6 @@ from reelcart.settings import Settings
 from . import checkout_inventory as inventory
 from .checkout_errors import AcpError, from_validation_error, payment_in_progress
 from .checkout_orders import OrderHook, order_view
-from .checkout_payments import aware
 from .checkout_session import session_view
 
 __all__ = [
@@ -117,7 +116,7 @@ class CheckoutCore:
         cs = session.get(CheckoutSession, checkout_id, with_for_update=True, populate_existing=True)
         if cs is None:
             raise AcpError(404, "session_not_found", "Checkout session not found", param="$.id")
-        if cs.status in OPEN_STATUSES and cs.expires_at is not None and aware(cs.expires_at) <= now:
+        if cs.status in OPEN_STATUSES and cs.expires_at is not None and cs.expires_at <= now:
             cs.status = "expired"
             cs.messages = [message("expired", "This checkout session has expired.")]
             inventory.release_holds(session, cs.id, "expired")

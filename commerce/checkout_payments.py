@@ -14,12 +14,13 @@ Which Stripe request is sent, with which idempotency key, is the payment attempt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from reelcart.models import CheckoutSession, DelegatedPaymentToken
+from reelcart.models.base import as_utc
 from reelcart.settings import Settings
 
 from .checkout_errors import AcpError
@@ -27,12 +28,11 @@ from .checkout_requests import CompleteRequest
 
 __all__ = ["HANDLER_ID", "PaymentPlan", "aware", "payment_handler", "plan_payment"]
 
+# Stored times come back aware (``UtcDateTime``); this name stays for callers that still
+# normalise a time themselves.
+aware = as_utc
+
 HANDLER_ID = "card_tokenized"
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def payment_handler(settings: Settings) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def plan_payment(
         problem = f"the token's allowance is in {vault.currency}, the session in {currency}"
     elif vault.max_amount < amount:
         problem = f"the session total {amount} exceeds the token's max_amount {vault.max_amount}"
-    elif aware(vault.expires_at) <= now:
+    elif vault.expires_at <= now:
         problem = "the token's allowance has expired"
     elif vault.used_at is not None and (cs.payment or {}).get("token") != token:
         problem = "the token has already been used"

@@ -20,7 +20,7 @@ from reelcart.settings import Settings
 from . import checkout_inventory as inventory
 from .checkout_errors import AcpError
 from .checkout_orders import record_checkout_events
-from .checkout_payments import aware, payment_handler
+from .checkout_payments import payment_handler
 from .checkout_pricing import (
     Resolved,
     acp_discounts,
@@ -154,7 +154,7 @@ def recompute(
         needs: dict[str, int] = {}
         for found, quantity in zip(resolved, quantities, strict=True):
             needs[found.variant.id] = needs.get(found.variant.id, 0) + quantity
-        expires = aware(cs.expires_at) if cs.expires_at else now
+        expires = cs.expires_at or now
         short = inventory.reserve(session, cs.id, needs, now=now, expires_at=expires)
         for index, found in enumerate(resolved):
             if found.variant.id in short:
@@ -210,11 +210,11 @@ def session_view(
         "totals": cs.totals,
         "messages": cs.messages,
         "links": _links(settings),
-        "created_at": aware(cs.created_at).isoformat(),
-        "updated_at": aware(cs.updated_at).isoformat(),
+        "created_at": cs.created_at.isoformat(),
+        "updated_at": cs.updated_at.isoformat(),
     }
     if cs.expires_at:
-        view["expires_at"] = aware(cs.expires_at).isoformat()
+        view["expires_at"] = cs.expires_at.isoformat()
     if cs.buyer:
         view["buyer"] = cs.buyer
     if cs.fulfillment:

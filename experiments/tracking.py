@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -115,11 +115,6 @@ class TrackedEvent(BaseModel):
 def exposure_key(kind: EventKind, subject: str, creative_id: str) -> str:
     """Dedupe key of an impression or click: once per shopper and creative."""
     return f"{kind.value}:{subject}:{creative_id}"
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands datetimes back naive; they were stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def find_exposure(
@@ -229,7 +224,7 @@ def attribute_pending(session: Session, limit: int = 10_000) -> int:
     done = 0
     for event in pending:
         assert event.subject is not None and event.product_id is not None
-        found = find_exposure(session, event.subject, event.product_id, _aware(event.occurred_at))
+        found = find_exposure(session, event.subject, event.product_id, event.occurred_at)
         if found is not None:
             event.creative_id = found
             done += 1

@@ -20,7 +20,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from commerce.checkout_errors import AcpError
-from commerce.checkout_payments import aware
 from reelcart.db import Database
 from reelcart.models import IdempotencyRecord, utcnow
 
@@ -76,7 +75,7 @@ class IdempotencyStore:
                         .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
                         .with_for_update()
                     ).first()
-                    if row is not None and aware(row.expires_at) <= now:
+                    if row is not None and row.expires_at <= now:
                         session.delete(row)  # past retention: a reused key is a new request
                         session.flush()
                         row = None
@@ -101,7 +100,7 @@ class IdempotencyStore:
                         )
                     if row.state == "done":
                         return Replay(int(row.status_code or 200), row.response)
-                    if aware(row.locked_until) > now:
+                    if row.locked_until > now:
                         raise AcpError(
                             409,
                             "idempotency_in_flight",

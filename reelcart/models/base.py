@@ -6,10 +6,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, Dialect, MetaData
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
-__all__ = ["NAMING_CONVENTION", "Base", "new_id", "utcnow"]
+__all__ = ["NAMING_CONVENTION", "Base", "UtcDateTime", "as_utc", "new_id", "utcnow"]
 
 # Named constraints so Alembic migrations are portable between SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -26,9 +27,33 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """The same moment in UTC; a naive value is taken to be UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def new_id(prefix: str) -> str:
     """A readable random id such as ``cmp_3f9c…``."""
     return f"{prefix}_{uuid.uuid4().hex}"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in UTC: stored as UTC, always read back timezone-aware.
+
+    PostgreSQL keeps the offset (``timestamptz``); SQLite keeps only the wall-clock text
+    and hands back naive values. Converting to UTC on the way in and marking UTC on the way
+    out makes both behave alike, so no caller ever compares naive with aware. A naive
+    value written is taken to be UTC (the only clock the models use is :func:`utcnow`).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 class Base(DeclarativeBase):
@@ -36,5 +61,5 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON,
         list[Any]: JSON,
-        datetime: DateTime(timezone=True),
+        datetime: UtcDateTime(),
     }

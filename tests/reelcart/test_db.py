@@ -1,11 +1,13 @@
 """The schema: migrations match the models, on SQLite and on PostgreSQL."""
 
+from datetime import UTC, datetime, timedelta, timezone
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 
 from reelcart.db import Database
-from reelcart.models import Base, Campaign, Creative, Event, Product
+from reelcart.models import Base, Campaign, Creative, Event, IdempotencyRecord, Product
 
 
 def test_migrations_produce_exactly_the_models(db: Database) -> None:
@@ -78,4 +80,38 @@ def test_product_round_trip_keeps_json_and_money(db: Database) -> None:
         assert product is not None
         assert product.tags == ["a", "b"]
         assert product.options[0]["values"] == ["Red"]
-        assert product.synced_at.tzinfo is not None or db.engine.dialect.name == "sqlite"
+        assert product.synced_at.tzinfo is UTC
+
+
+def test_every_stored_time_reads_back_aware_utc(db: Database) -> None:
+    """One column type for every datetime: stored as UTC, read back aware, compared in SQL
+    against aware values — alike on SQLite (which keeps no offset) and PostgreSQL."""
+    noon_utc = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    in_paris = noon_utc.astimezone(timezone(timedelta(hours=2)))
+    with db.session() as session:
+        for key, moment in (("paris", in_paris), ("naive", noon_utc.replace(tzinfo=None))):
+            session.add(
+                IdempotencyRecord(
+                    scope="s",
+                    key=key,
+                    fingerprint="f",
+                    created_at=moment,
+                    locked_until=moment,
+                    expires_at=moment,
+                )
+            )
+    with db.session() as session:
+        rows = session.scalars(select(IdempotencyRecord).order_by(IdempotencyRecord.key)).all()
+        for row in rows:
+            assert row.expires_at == noon_utc
+            assert row.expires_at.tzinfo is UTC
+        before = session.scalars(
+            select(IdempotencyRecord.key).where(
+                IdempotencyRecord.expires_at < in_paris + timedelta(minutes=1)
+            )
+        ).all()
+        assert sorted(before) == ["naive", "paris"]
+        after = session.scalars(
+            select(IdempotencyRecord.key).where(IdempotencyRecord.expires_at > in_paris)
+        ).all()
+        assert after == []
