@@ -118,6 +118,8 @@ def _products(folder: Path, currency: str) -> list[CatalogProduct]:
 def _discount(row: dict[str, str]) -> DiscountData:
     kind = row["type"]
     value = row["value"]
+    if not value.replace(".", "", 1).isdigit():
+        raise CsvStoreError(f"discounts.csv {row['code']!r}: value {value!r} is not a number")
     return DiscountData(
         id=row["code"],
         code=row["code"],
@@ -194,7 +196,7 @@ def read_csv_store(folder: Path | str, currency: str = "USD") -> CsvStore:
             free_shipping=[p for p in promotions if p is not None],
             customers=_customers(folder),
         )
-    except (KeyError, ValueError, json.JSONDecodeError) as exc:
+    except (KeyError, ValueError) as exc:
         if isinstance(exc, CsvStoreError):
             raise
         detail = f"missing column {exc}" if isinstance(exc, KeyError) else str(exc)
