@@ -103,14 +103,41 @@ def seed_store_from_csv(
             source,
             fetch_images,
         )
-    if isinstance(target, Settings):
-        settings = target
-        db = Database.from_settings(target)
+    if isinstance(target, Database):
+        db, owned = target, False
     else:
-        db = target
+        settings, db, owned = target, Database.from_settings(target), True
     settings = settings or Settings()
-    db.migrate()
-    with db.session() as session:
-        return _seed(
-            session, data, media or MediaStore.from_settings(settings), source, fetch_images
-        )
+    try:
+        db.migrate()
+        with db.session() as session:
+            return _seed(
+                session, data, media or MediaStore.from_settings(settings), source, fetch_images
+            )
+    finally:
+        if owned:
+            db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m commerce.store_seed FOLDER [--no-images]`` into the configured database."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("folder", type=Path, help="folder of CSVs (products.csv, ...)")
+    parser.add_argument("--currency", default="USD")
+    parser.add_argument("--no-images", action="store_true", help="do not fetch product photos")
+    args = parser.parse_args(argv)
+    report = seed_store_from_csv(
+        Settings(), args.folder, currency=args.currency, fetch_images=not args.no_images
+    )
+    print(
+        f"{report.source}: {len(report.products.created)} new, "
+        f"{len(report.products.updated)} updated, {len(report.products.unchanged)} unchanged "
+        f"products; store rules {report.store.counts}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
