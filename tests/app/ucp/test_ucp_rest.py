@@ -5,7 +5,6 @@ signed order webhooks, and attribution to the video the catalog showed."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from reelcart.models import Event, Order
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import MUG, localstripe, stock_shop
 from tests.factories import add_published_creatives
-from tests.fakes.stripe_server import LocalStripe
 from tests.servers import free_port, serve_on_loopback
 
 from .ucp_helpers import (
@@ -35,32 +33,6 @@ from .ucp_helpers import (
 __all__ = ["localstripe"]
 
 pytestmark = pytest.mark.xdist_group("ucp-rest")
-
-
-@pytest.fixture
-def sqlite_db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'ucp.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def served(
-    sqlite_db: Database,
-    store: MediaStore,
-    settings: Settings,
-    tmp_path: Path,
-    localstripe: LocalStripe,
-) -> Iterator[tuple[str, Platform, Database]]:
-    stock_shop(sqlite_db, store, tmp_path, stock=5)
-    port = free_port()
-    configured = ucp_settings(settings, localstripe.url, port, ucp_simulation_secret="s3cret")
-    with (
-        platform_on_loopback() as platform,
-        serve_on_loopback(ucp_app(sqlite_db, store, configured), port) as base,
-    ):
-        yield base, platform, sqlite_db
 
 
 def test_signed_requests_are_verified_against_the_platform_profile(
