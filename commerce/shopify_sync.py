@@ -16,7 +16,7 @@ import contextlib
 import logging
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -88,13 +88,6 @@ class SyncOutcome:
             "skipped": len(self.skipped),
             "pages": self.pages,
         }
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def shop_state(session: Session, shop: str) -> ShopifySyncState:
@@ -230,7 +223,7 @@ class _Run:
             state = shop_state(session, self.key)
             state.run_cursor = cursor
             if newest is not None:
-                current = _aware(state.run_watermark)
+                current = state.run_watermark
                 state.run_watermark = max(current, newest) if current else newest
         outcome.add(report)
         outcome.skipped.update(skipped)
@@ -254,7 +247,7 @@ class _Run:
                 outcome.archived += int(getattr(result, "rowcount", 0) or 0)
                 session.query(ShopifySyncSeen).filter(ShopifySyncSeen.run_id == run_id).delete()
                 state.last_full_at = utcnow()
-            old, new = _aware(state.watermark), _aware(state.run_watermark)
+            old, new = state.watermark, state.run_watermark
             state.watermark = max(w for w in (old, new) if w) if (old or new) else None
             outcome.watermark = state.watermark
             state.run_id = state.run_mode = state.run_query = state.run_cursor = None
@@ -287,7 +280,7 @@ async def sync_shopify_catalog(
         resumed = state.run_id is not None
         if not resumed:
             full = mode in ("full", "bulk") or (mode == "auto" and state.watermark is None)
-            watermark = _aware(state.watermark)
+            watermark = state.watermark
             search = (
                 None
                 if full or watermark is None
