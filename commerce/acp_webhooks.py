@@ -18,14 +18,16 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
-from sqlalchemy import Select, Update, select, update
+from sqlalchemy import select
 
 from reelcart.db import Database
 from reelcart.models import OrderWebhook, utcnow
 from reelcart.settings import Settings
+
+from . import outbox
 
 __all__ = ["MAX_ATTEMPTS", "WebhookDispatcher", "claim_due", "deliver_due", "sign", "verify"]
 
@@ -57,63 +59,11 @@ def verify(header: str, body: bytes, secret: str, *, tolerance_s: int = 300) -> 
     return hmac.compare_digest(expected, supplied)
 
 
-def _claim_pg(db: Database, now: datetime, limit: int) -> list[str]:
-    """PostgreSQL: lock due rows other workers have not locked, push them past the lease."""
-    with db.session() as session:
-        ids = list(session.scalars(_due(now).limit(limit).with_for_update(skip_locked=True)).all())
-        if ids:
-            session.execute(_take(now).where(OrderWebhook.id.in_(ids)))
-        return ids
-
-
-def _claim_sqlite(db: Database, now: datetime, limit: int) -> list[str]:
-    """SQLite: one conditional UPDATE per row, each its own write transaction (SQLite runs
-    one writer at a time, so the condition is checked against the latest committed row)."""
-    with db.session() as session:
-        candidates = list(session.scalars(_due(now).limit(limit)).all())
-    claimed = []
-    for webhook_id in candidates:
-        with db.session() as session:
-            result = session.execute(
-                _take(now).where(
-                    OrderWebhook.id == webhook_id,
-                    OrderWebhook.delivered_at.is_(None),
-                    OrderWebhook.next_attempt_at <= now,
-                )
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                claimed.append(webhook_id)
-    return claimed
-
-
-def _due(now: datetime) -> Select[str]:
-    return (
-        select(OrderWebhook.id)
-        .where(
-            OrderWebhook.delivered_at.is_(None),
-            OrderWebhook.next_attempt_at <= now,
-            OrderWebhook.attempts < MAX_ATTEMPTS,
-        )
-        .order_by(OrderWebhook.created_at)
-    )
-
-
-def _take(now: datetime) -> Update:
-    # The claim is the lease: nobody else finds the row due until it runs out (a worker that
-    # died mid-delivery is retried then), and the attempt is counted now.
-    return (
-        update(OrderWebhook)
-        .values(next_attempt_at=now + CLAIM_LEASE, attempts=OrderWebhook.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def claim_due(db: Database, *, limit: int = 50) -> list[str]:
     """Claim up to ``limit`` due events for this worker alone; returns their ids."""
-    now = utcnow()
-    if db.engine.dialect.name == "postgresql":
-        return _claim_pg(db, now, limit)
-    return _claim_sqlite(db, now, limit)
+    return outbox.claim_due(
+        db, OrderWebhook, limit=limit, max_attempts=MAX_ATTEMPTS, lease=CLAIM_LEASE
+    )
 
 
 def _send(

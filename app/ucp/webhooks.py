@@ -15,12 +15,13 @@ import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from commerce import outbox
 from commerce.checkout_payments import aware
 from connectors.safe_fetch import FetchError
 from reelcart.db import Database
@@ -39,51 +40,17 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 CLAIM_LEASE = timedelta(seconds=60)
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
-    return (
-        select(UcpWebhook.id)
-        .where(
-            UcpWebhook.delivered_at.is_(None),
-            UcpWebhook.next_attempt_at <= now,
-            UcpWebhook.attempts < MAX_ATTEMPTS,
-        )
-        .order_by(UcpWebhook.attempts, UcpWebhook.created_at)
-    )
-
-
-def _take(now: datetime):  # type: ignore[no-untyped-def]
-    return (
-        update(UcpWebhook)
-        .values(next_attempt_at=now + CLAIM_LEASE, attempts=UcpWebhook.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def claim_due(db: Database, *, limit: int = 4, only: str | None = None) -> list[str]:
     """Claim up to ``limit`` due events (or just the event ``only``) for this worker alone."""
-    now = utcnow()
-    due = _due(now) if only is None else _due(now).where(UcpWebhook.id == only)
-    if db.engine.dialect.name == "postgresql":
-        with db.session() as session:
-            ids = list(session.scalars(due.limit(limit).with_for_update(skip_locked=True)))
-            if ids:
-                session.execute(_take(now).where(UcpWebhook.id.in_(ids)))
-            return ids
-    with db.session() as session:
-        candidates = list(session.scalars(due.limit(limit)))
-    claimed = []
-    for webhook_id in candidates:
-        with db.session() as session:
-            result = session.execute(
-                _take(now).where(
-                    UcpWebhook.id == webhook_id,
-                    UcpWebhook.delivered_at.is_(None),
-                    UcpWebhook.next_attempt_at <= now,
-                )
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                claimed.append(webhook_id)
-    return claimed
+    return outbox.claim_due(
+        db,
+        UcpWebhook,
+        limit=limit,
+        max_attempts=MAX_ATTEMPTS,
+        lease=CLAIM_LEASE,
+        only=only,
+        fresh_first=True,
+    )
 
 
 def _send(

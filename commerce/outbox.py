@@ -1,0 +1,85 @@
+"""Claiming rows of a webhook outbox, so several server processes send each event once per
+delivery attempt (the ACP and UCP order webhooks share this).
+
+An outbox table has ``id``, ``delivered_at``, ``next_attempt_at``, ``attempts`` and
+``created_at``. A claim pushes ``next_attempt_at`` past a lease and counts the attempt: no
+other worker finds the row due until the lease runs out (a worker that died mid-delivery
+is retried then). PostgreSQL locks the due rows other workers have not locked (``FOR
+UPDATE SKIP LOCKED``); SQLite runs one conditional UPDATE per row, each its own write
+transaction (one writer at a time, so the condition sees the latest committed row).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, Update, select, update
+
+from reelcart.db import Database
+from reelcart.models import utcnow
+
+__all__ = ["claim_due"]
+
+
+def _due(model: Any, now: datetime, max_attempts: int, fresh_first: bool) -> Select[Any]:
+    order = (model.attempts, model.created_at) if fresh_first else (model.created_at,)
+    return (
+        select(model.id)
+        .where(
+            model.delivered_at.is_(None),
+            model.next_attempt_at <= now,
+            model.attempts < max_attempts,
+        )
+        .order_by(*order)
+    )
+
+
+def _take(model: Any, now: datetime, lease: timedelta) -> Update:
+    return (
+        update(model)
+        .values(next_attempt_at=now + lease, attempts=model.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_due(
+    db: Database,
+    model: Any,
+    *,
+    limit: int,
+    max_attempts: int,
+    lease: timedelta,
+    only: str | None = None,
+    fresh_first: bool = False,
+) -> list[str]:
+    """Claim up to ``limit`` due rows of ``model`` (or just the row ``only``); their ids.
+
+    ``fresh_first`` puts never-tried rows ahead of retries, so a failing receiver's backlog
+    does not hold up fresh events.
+    """
+    now = utcnow()
+    due = _due(model, now, max_attempts, fresh_first)
+    if only is not None:
+        due = due.where(model.id == only)
+    if db.engine.dialect.name == "postgresql":
+        with db.session() as session:
+            ids = list(session.scalars(due.limit(limit).with_for_update(skip_locked=True)))
+            if ids:
+                session.execute(_take(model, now, lease).where(model.id.in_(ids)))
+            return ids
+    with db.session() as session:
+        candidates = list(session.scalars(due.limit(limit)))
+    claimed = []
+    for row_id in candidates:
+        with db.session() as session:
+            result = session.execute(
+                _take(model, now, lease).where(
+                    model.id == row_id,
+                    model.delivered_at.is_(None),
+                    model.next_attempt_at <= now,
+                )
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                claimed.append(row_id)
+    return claimed
