@@ -17,20 +17,17 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from commerce.store_seed import seed_store_from_csv  # noqa: E402
 from reelcart.settings import Settings  # noqa: E402
+from scripts.mcp_conformance import _free_port, _wait_ready  # noqa: E402
 from tests.fakes.stripe_server import API_KEY, LocalStripe  # noqa: E402
 
 __all__ = ["SUITE", "SUMMARY", "main", "run_conformance", "summary_line", "write_summary"]
@@ -38,26 +35,6 @@ __all__ = ["SUITE", "SUMMARY", "main", "run_conformance", "summary_line", "write
 SUITE = Path(os.environ.get("REELCART_UCP_SUITE_DIR", ROOT.parent / "shared" / "ucp"))
 ARTIFACT = ROOT / ".reelcart" / "test-artifacts" / "summaries" / "ucp-conformance.txt"
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"reelcart serve exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError("reelcart serve did not become ready")
 
 
 def run_conformance(suite: Path = SUITE) -> tuple[int, list[str]]:
