@@ -77,6 +77,17 @@ def negotiate(requested: dict[str, Any], settings: Settings) -> dict[str, Any]:
             "required": [],
             "enforcement": "conditional",
         },
+        # Discount codes are priced by the shared core (commerce.pricing).
+        "extensions": [
+            {
+                "name": "discount",
+                "extends": [
+                    "$.CheckoutSessionCreateRequest.discounts",
+                    "$.CheckoutSessionUpdateRequest.discounts",
+                    "$.CheckoutSession.discounts",
+                ],
+            }
+        ],
     }
 
 
