@@ -19,6 +19,7 @@ from reelcart.models import CheckoutSession, new_id, utcnow
 
 from . import checkout_inventory as inventory
 from . import checkout_session as recompute
+from .acp_attribution import merge_attribution
 from .checkout_complete import complete_session, refund_session
 from .checkout_core import OPEN_STATUSES, CheckoutCore, parse, require_open, require_settled
 from .checkout_errors import AcpError
@@ -41,7 +42,10 @@ class CheckoutService(CheckoutCore):
         request = parse(CreateRequest, body)
         now = utcnow()
         metadata = request.metadata or {}
-        subject = metadata.get("shopper_id")
+        attribution = merge_attribution(
+            None, metadata.get("shopper_id"), request.affiliate_attribution
+        )
+        subject = attribution.get("shopper_id")
         with self.tx() as session:
             catalog_currency = recompute.catalog_currency(session)
             if catalog_currency and request.currency.lower() != catalog_currency.lower():
@@ -72,6 +76,7 @@ class CheckoutService(CheckoutCore):
                     "locale": request.locale,
                     "metadata": metadata,
                     "affiliate_attribution": request.affiliate_attribution,
+                    "attribution": attribution,
                 }
                 | ({"discounts": codes} if (codes := requested_codes(request.discounts)) else {}),
                 created_at=now,

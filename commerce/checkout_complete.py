@@ -24,6 +24,7 @@ from connectors.stripe import PaymentError, PaymentUnavailable
 from reelcart.models import CheckoutSession, Order, PaymentAttempt, utcnow
 
 from . import checkout_inventory as inventory
+from .acp_attribution import merge_attribution
 from .checkout_attempts import (
     OPEN_STATES,
     REFUSED,
@@ -129,6 +130,13 @@ def _prepare(
             raise AcpError(400, "invalid_state", f"the session is {cs.status}")
         if request.buyer is not None:
             cs.buyer = request.buyer.model_dump(exclude_none=True)
+        if request.affiliate_attribution is not None:
+            # The last touch: the order is attributed with what the agent says now.
+            attribution = merge_attribution(
+                cs.extra.get("attribution"), None, request.affiliate_attribution
+            )
+            cs.extra = {**cs.extra, "attribution": attribution}
+            cs.subject = attribution.get("shopper_id", cs.subject)
         if cs.status == "authentication_required":
             call = _after_3ds(service, session, cs, request)
             if call is None:

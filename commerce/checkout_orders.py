@@ -1,7 +1,8 @@
 """Orders: created when a checkout completes, attributed to the creative the shopper saw.
 
 Attribution is decided here, on the server, from the impressions ``show_creative``
-recorded for this shopper and product; nothing the agent claims is used. Each order
+recorded for this shopper and product; a creative the agent quotes counts only when those
+impressions confirm the shopper was shown it. Each order
 records ``checkout`` and ``purchase`` events (deduplicated) for the experiment statistics.
 
 After an order is committed, every registered :data:`OrderHook` is called with an
@@ -30,6 +31,7 @@ __all__ = [
     "create_order",
     "enqueue_order_event",
     "order_view",
+    "quoted_creative",
     "record_checkout_events",
     "run_order_hooks",
 ]
@@ -56,14 +58,27 @@ class OrderPlaced:
 OrderHook = Callable[[OrderPlaced], str | None]
 
 
-def attributed_creative(session: Session, subject: str | None, product_id: str) -> str | None:
+def attributed_creative(
+    session: Session, subject: str | None, product_id: str, quoted: str | None = None
+) -> str | None:
     """The creative this shopper was shown for the product (the experiments' attribution rule).
 
-    Server-side only: nothing the agent claims decides it.
+    Decided from the impressions recorded on the server: a creative the agent quotes (a
+    protocol's attribution field) counts only when this shopper was shown it for this
+    product within the window; otherwise the last one shown does.
     """
     if not subject:
         return None
-    return find_exposure(session, subject, product_id, utcnow())
+    now = utcnow()
+    if quoted and (found := find_exposure(session, subject, product_id, now, quoted)):
+        return found
+    return find_exposure(session, subject, product_id, now)
+
+
+def quoted_creative(cs: CheckoutSession) -> str | None:
+    """The creative a protocol's attribution fields named for this session, if any."""
+    quoted = (cs.extra or {}).get("attribution", {}).get("creative_id")
+    return str(quoted) if quoted else None
 
 
 def _line_amount(line: dict[str, Any], kind: str) -> int:
@@ -78,7 +93,7 @@ def record_checkout_events(session: Session, cs: CheckoutSession) -> None:
             session,
             EventKind.CHECKOUT,
             dedupe_key=f"checkout:{cs.id}:{product_id}",
-            creative_id=attributed_creative(session, cs.subject, product_id),
+            creative_id=attributed_creative(session, cs.subject, product_id, quoted_creative(cs)),
             product_id=product_id,
             subject=cs.subject,
             amount_minor=_line_amount(line, "subtotal"),
@@ -95,7 +110,9 @@ def create_order(session: Session, cs: CheckoutSession, payment_reference: str) 
     """
     total = next(t["amount"] for t in cs.totals if t["type"] == "total")
     creatives = {
-        line["product_id"]: attributed_creative(session, cs.subject, line["product_id"])
+        line["product_id"]: attributed_creative(
+            session, cs.subject, line["product_id"], quoted_creative(cs)
+        )
         for line in cs.line_items
     }
     order = Order(

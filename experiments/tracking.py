@@ -118,16 +118,23 @@ def exposure_key(kind: EventKind, subject: str, creative_id: str) -> str:
 
 
 def find_exposure(
-    session: Session, subject: str, product_id: str, occurred_at: datetime
+    session: Session,
+    subject: str,
+    product_id: str,
+    occurred_at: datetime,
+    creative_id: str | None = None,
 ) -> str | None:
-    """The creative ``subject`` last saw for ``product_id`` within the window."""
+    """The creative ``subject`` last saw for ``product_id`` within the window (only
+    ``creative_id`` when given: was the shopper shown that one?)."""
     return session.scalars(
         select(Event.creative_id)
         .where(
             Event.kind == EventKind.IMPRESSION.value,
             Event.subject == subject,
             Event.product_id == product_id,
-            Event.creative_id.is_not(None),
+            Event.creative_id.is_not(None)
+            if creative_id is None
+            else Event.creative_id == creative_id,
             Event.occurred_at <= occurred_at + CLOCK_SKEW,
             Event.occurred_at >= occurred_at - ATTRIBUTION_WINDOW,
         )

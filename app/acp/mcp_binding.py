@@ -25,6 +25,7 @@ from pydantic import Field
 from app.acp.envelope import as_acp_error, check_key, check_version, run_once
 from app.acp.idempotency import IdempotencyStore, fingerprint
 from app.acp.tool_schemas import tool_schemas
+from commerce.acp_attribution import ATTRIBUTION_PROVIDER
 from commerce.checkout import CheckoutService
 from commerce.checkout_errors import COMPUTED_FIELDS, AcpError, jsonpath
 from commerce.checkout_orders import order_view
@@ -55,7 +56,9 @@ _GUIDE = {
     "create_checkout_session": (
         " line_items take variant ids from get_product (one entry per unit); capabilities "
         "is required; put the shopper's id in payload.metadata.shopper_id so the purchase is "
-        "attributed to the video they saw. Totals are computed by the store."
+        "attributed to the video they saw (or send payload.affiliate_attribution with "
+        f'provider "{ATTRIBUTION_PROVIDER}", sub_id the shopper id and creative_id the video '
+        "shown). Totals are computed by the store."
     ),
     "complete_checkout_session": (
         ' payment_data.handler_id is "card_tokenized"; instrument is {"type": "card", '
