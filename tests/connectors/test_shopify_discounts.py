@@ -9,15 +9,18 @@ from typing import Any
 
 import pytest
 from graphql import parse
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from commerce.pricing import CartLine, Resolved, price_cart
 from commerce.pricing_rules import load_rules
+from commerce.shopify_sync import run_shopify_sync
 from commerce.store_customers import stored_addresses
 from commerce.store_sync import sync_shopify_store
 from connectors.shopify_client import ScaledClock, ShopifyClient
 from connectors.shopify_customers import CUSTOMERS_PAGE, fetch_customers
 from connectors.shopify_discounts import DISCOUNTS_PAGE, fetch_discount_codes
+from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Customer, DiscountCode, Product, ProductVariant
 from reelcart.settings import Settings
@@ -147,3 +150,21 @@ def test_sync_writes_rules_the_core_prices_with(
             "GONE",
             "TENOFF",
         ]
+
+
+def test_the_catalog_sync_brings_codes_and_customers_along(
+    shop: FakeShopify, db: Database, store: MediaStore, settings: Settings
+) -> None:
+    _stock(shop)
+    shop.state.add_product(1, images=0)
+    configured = settings.model_copy(
+        update={
+            "shopify_shop": shop.base_url,
+            "shopify_access_token": SecretStr(shop.state.access_token),
+        }
+    )
+    counts = run_shopify_sync(db, store, configured, "full")
+    assert counts["created"] == 1
+    with db.session() as session:
+        assert len(session.scalars(select(DiscountCode)).all()) == 4
+        assert [a.country for a in stored_addresses(session, "ada@example.com")] == ["GB", "US"]
