@@ -25,7 +25,8 @@ from .pricing import (
     PricedLine,
     Resolved,
     line_item_id,
-    quote,
+    load_rules,
+    price_cart,
     resolve_item,
     tax_for,
 )
@@ -76,15 +77,11 @@ def price_acp_session(
     lines = [CartLine(r, q) for r, q in zip(resolved, quantities, strict=True)]
     country = (address or {}).get("country")
 
+    rules = load_rules(session, settings)  # read once; the second pricing only re-selects
+
     def price(option_id: str | None) -> PricedCart:
-        return quote(
-            session,
-            settings,
-            lines,
-            codes=codes,
-            country=country,
-            selected_option_id=option_id,
-            now=now,
+        return price_cart(
+            rules, lines, codes=codes, country=country, selected_option_id=option_id, now=now
         )
 
     priced = price(None)
