@@ -109,33 +109,68 @@ def _ok(response: Any, definition: str, status: int = 200) -> dict[str, Any]:
     return result
 
 
-def _create(client: TestClient, mode: Mode) -> dict[str, Any]:
+# -- spec-valid payloads with real ids (shared with the MCP binding's test) -------------
+def create_payload(mode: Mode) -> dict[str, Any]:
     request = body("CheckoutSessionCreateRequest", mode)
     request["line_items"] = [{**item, "id": MUG} for item in request["line_items"]]
-    if mode == "full":
-        # A shipping order needs somewhere to go; the full body's groups name real lines.
-        for group in request.get("fulfillment_groups", []):
-            group["item_ids"] = [MUG]
-    created = client.post(
-        "/checkout_sessions", json=_sent("CheckoutSessionCreateRequest", request), headers=headers()
-    )
-    return _ok(created, "CheckoutSession", 201)
+    for group in request.get("fulfillment_groups", []):
+        group["item_ids"] = [MUG]
+    return _sent("CheckoutSessionCreateRequest", request)
 
 
-def _delegate(client: TestClient, session: dict[str, Any], request: dict[str, Any]) -> str:
-    request["allowance"] |= {
+def update_payload(mode: Mode, session: dict[str, Any]) -> dict[str, Any]:
+    """An update that leaves ``session`` ready for payment (it names where to ship)."""
+    update = body("CheckoutSessionUpdateRequest", mode)
+    if "line_items" in update:
+        update["line_items"] = [{**item, "id": MUG} for item in update["line_items"]]
+    update.setdefault("fulfillment_details", {"name": "Ada", "address": ADDRESS})
+    for group in update.get("fulfillment_groups", []):
+        group["item_ids"] = [MUG]
+    if "selected_fulfillment_options" in update:
+        option = session["fulfillment_options"][0]
+        lines = [line["id"] for line in session["line_items"]]
+        update["selected_fulfillment_options"] = [
+            {"type": option["type"], "option_id": option["id"], "item_ids": lines}
+        ]
+    return _sent("CheckoutSessionUpdateRequest", update)
+
+
+def card_payload(mode: Mode, session: dict[str, Any]) -> dict[str, Any]:
+    card = body("DelegatePaymentRequest", mode, "schema.delegate_payment.json")
+    if mode == "minimal":
+        # Without an expiry only a network token can pay (see the tests below).
+        card["payment_method"]["card_number_type"] = "network_token"
+    card["allowance"] |= {
         "checkout_session_id": session["id"],
         "max_amount": total_of(session),
         "merchant_id": "reelcart",
     }
-    response = client.post(
-        "/agentic_commerce/delegate_payment",
-        json=_sent("DelegatePaymentRequest", request, "schema.delegate_payment.json"),
-        headers=headers(),
-    )
+    return _sent("DelegatePaymentRequest", card, "schema.delegate_payment.json")
+
+
+def complete_payload(mode: Mode, token: str) -> dict[str, Any]:
+    complete = body("CheckoutSessionCompleteRequest", mode)
+    complete["payment_data"] |= {
+        "handler_id": "card_tokenized",
+        "instrument": {"type": "card", "credential": {"type": "spt", "token": token}},
+    }
+    return _sent("CheckoutSessionCompleteRequest", complete)
+
+
+def cancel_payload(mode: Mode) -> dict[str, Any]:
+    return _sent("CancelSessionRequest", body("CancelSessionRequest", mode))
+
+
+def delegate_card(client: TestClient, card: dict[str, Any]) -> str:
+    response = client.post("/agentic_commerce/delegate_payment", json=card, headers=headers())
     assert response.status_code == 201, response.text
     validate("DelegatePaymentResponse", response.json(), "schema.delegate_payment.json")
     return str(response.json()["id"])
+
+
+def _create(client: TestClient, mode: Mode) -> dict[str, Any]:
+    created = client.post("/checkout_sessions", json=create_payload(mode), headers=headers())
+    return _ok(created, "CheckoutSession", 201)
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
@@ -145,45 +180,17 @@ def test_every_operation_accepts_generated_bodies(client: TestClient, mode: Mode
     session = _create(client, mode)
     sid = session["id"]
     _ok(client.get(f"/checkout_sessions/{sid}", headers=headers(key=None)), "CheckoutSession")
-
-    update = body("CheckoutSessionUpdateRequest", mode)
-    if "line_items" in update:
-        update["line_items"] = [{**item, "id": MUG} for item in update["line_items"]]
-    if "fulfillment_details" in update or mode == "minimal":
-        update.setdefault("fulfillment_details", {"name": "Ada", "address": ADDRESS})
-    for group in update.get("fulfillment_groups", []):
-        group["item_ids"] = [MUG]
-    if "selected_fulfillment_options" in update:
-        offered = client.get(f"/checkout_sessions/{sid}", headers=headers(key=None)).json()
-        option = offered["fulfillment_options"][0]
-        lines = [line["id"] for line in offered["line_items"]]
-        update["selected_fulfillment_options"] = [
-            {"type": option["type"], "option_id": option["id"], "item_ids": lines}
-        ]
+    update = update_payload(mode, session)
     session = _ok(
-        client.post(
-            f"/checkout_sessions/{sid}",
-            json=_sent("CheckoutSessionUpdateRequest", update),
-            headers=headers(),
-        ),
+        client.post(f"/checkout_sessions/{sid}", json=update, headers=headers()),
         "CheckoutSession",
     )
     assert session["status"] == "ready_for_payment", session["messages"]
-
-    card = body("DelegatePaymentRequest", mode, "schema.delegate_payment.json")
-    if mode == "minimal":
-        # Without an expiry only a network token can pay (see the test below).
-        card["payment_method"]["card_number_type"] = "network_token"
-    token = _delegate(client, session, card)
-    complete = body("CheckoutSessionCompleteRequest", mode)
-    complete["payment_data"] |= {
-        "handler_id": "card_tokenized",
-        "instrument": {"type": "card", "credential": {"type": "spt", "token": token}},
-    }
+    token = delegate_card(client, card_payload(mode, session))
     done = _ok(
         client.post(
             f"/checkout_sessions/{sid}/complete",
-            json=_sent("CheckoutSessionCompleteRequest", complete),
+            json=complete_payload(mode, token),
             headers=headers(),
         ),
         "CheckoutSessionWithOrder",
@@ -194,11 +201,10 @@ def test_every_operation_accepts_generated_bodies(client: TestClient, mode: Mode
     other = client.post(
         "/checkout_sessions", json=create_body({"id": NOTES}), headers=headers()
     ).json()
-    cancel = body("CancelSessionRequest", mode)
     canceled = _ok(
         client.post(
             f"/checkout_sessions/{other['id']}/cancel",
-            json=_sent("CancelSessionRequest", cancel),
+            json=cancel_payload(mode),
             headers=headers(),
         ),
         "CheckoutSession",
@@ -215,10 +221,10 @@ def test_spec_minimal_network_token_is_vaulted(client: TestClient) -> None:
         json={"fulfillment_details": {"name": "Ada", "address": ADDRESS}},
         headers=headers(),
     ).json()
-    card = body("DelegatePaymentRequest", "minimal", "schema.delegate_payment.json")
-    card["payment_method"]["card_number_type"] = "network_token"
+    card = card_payload("minimal", session)
+    assert card["payment_method"]["card_number_type"] == "network_token"
     assert not {"exp_month", "exp_year", "cvc"} & set(card["payment_method"])
-    assert _delegate(client, session, card).startswith("vt_")
+    assert delegate_card(client, card).startswith("vt_")
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
