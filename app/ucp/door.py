@@ -36,8 +36,8 @@ from app.http_limits import (
 from commerce.checkout_errors import AcpError
 
 from .envelope import UcpError, from_acp, parse_agent, run_once
-from .profiles import ProfileCache, negotiate, signing_keys
-from .signatures import SignatureError, SigningKey, sign_response, verify_request
+from .profiles import ProfileCache, check_signature, negotiate
+from .signatures import SigningKey, sign_response
 
 __all__ = ["Call", "UcpDoor", "UcpRoute"]
 
@@ -99,18 +99,15 @@ class UcpDoor:
         if not signed:
             return
         assert fetched is not None
-        try:
-            verify_request(
-                method=request.method,
-                authority=request.headers.get("host", ""),
-                path=request.url.path,
-                query=request.url.query,
-                headers=dict(request.headers),
-                body=raw,
-                keys=signing_keys(fetched),
-            )
-        except SignatureError as exc:
-            raise UcpError(exc.status, exc.code, exc.content) from None
+        check_signature(
+            fetched,
+            method=request.method,
+            authority=request.headers.get("host", ""),
+            path=request.url.path,
+            query=request.url.query,
+            headers=dict(request.headers),
+            body=raw,
+        )
 
     def route(
         self,

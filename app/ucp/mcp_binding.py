@@ -13,10 +13,12 @@ outcome (an in-band error response) is a result.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
@@ -25,13 +27,14 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.acp.idempotency import IdempotencyStore
 from commerce.checkout_errors import AcpError
 
 from .catalog import Catalog
 from .envelope import UcpError, from_acp, parse_agent, run_once
-from .profiles import negotiate
+from .profiles import ProfileCache, check_signature, negotiate
 
 if TYPE_CHECKING:  # the parts are built in .rest, which mounts this door
     from .rest import UcpParts
@@ -197,4 +200,83 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
     app = server.streamable_http_app(
         streamable_http_path=UCP_MCP_PATH, host=host, stateless_http=True, json_response=True
     )
-    return UcpMcpDoor(server=server, routes=[Route(UCP_MCP_PATH, endpoint=app)])
+    verified = SignaturesChecked(app, parts.profiles, parts.settings.max_request_bytes)
+    return UcpMcpDoor(server=server, routes=[Route(UCP_MCP_PATH, endpoint=verified)])
+
+
+class SignaturesChecked:
+    """A signed MCP request (RFC 9421 over the JSON-RPC body, ``UCP-Agent`` in the HTTP
+    headers) is verified against the platform profile's keys before the server sees it.
+    (An ASGI app as a class: Starlette mounts it whole, every method.)"""
+
+    def __init__(self, app: ASGIApp, profiles: ProfileCache, max_body: int) -> None:
+        self.app, self.profiles, self.max_body = app, profiles, max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app, profiles, max_body = self.app, self.profiles, self.max_body
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if scope["type"] != "http" or not {"signature", "signature-input"} & set(headers):
+            await app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > max_body:
+                await _rpc_refusal(send, 413, UcpError(413, "request_too_large", "body too large"))
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        agent = parse_agent(headers.get("ucp-agent"))
+        try:
+            fetched = await anyio.to_thread.run_sync(
+                partial(negotiate, profiles, agent.profile, agent.version, fetch=True)
+            )
+            assert fetched is not None
+            check_signature(
+                fetched,
+                method=scope["method"],
+                authority=headers.get("host", ""),
+                path=scope["path"],
+                query=scope["query_string"].decode("latin-1"),
+                headers=headers,
+                body=body,
+            )
+        except UcpError as error:
+            await _rpc_refusal(send, error.status, error)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await app(scope, replay, send)
+
+
+async def _rpc_refusal(send: Send, status: int, error: UcpError) -> None:
+    rpc = _rpc_error(error)
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": None,
+            "error": {
+                "code": rpc.error.code,
+                "message": error.content,
+                "data": {"code": error.code, "content": error.content},
+            },
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -24,8 +24,16 @@ import httpx
 from connectors.safe_fetch import FetchError, FetchPolicy, resolve_checked
 
 from .envelope import UcpError, check_version
+from .signatures import SignatureError, verify_request
 
-__all__ = ["ProfileCache", "guarded_request", "negotiate", "order_webhook_url", "signing_keys"]
+__all__ = [
+    "ProfileCache",
+    "check_signature",
+    "guarded_request",
+    "negotiate",
+    "order_webhook_url",
+    "signing_keys",
+]
 
 MAX_PROFILE_BYTES = 256 * 1024
 TTL_S = 60.0
@@ -166,3 +174,28 @@ def negotiate(
         version = version or str(fetched["ucp"].get("version") or "")
     check_version(version)
     return fetched
+
+
+def check_signature(
+    profile: dict[str, Any],
+    *,
+    method: str,
+    authority: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+) -> None:
+    """Verify a signed request against the ``signing_keys`` of the signer's profile."""
+    try:
+        verify_request(
+            method=method,
+            authority=authority,
+            path=path,
+            query=query,
+            headers=headers,
+            body=body,
+            keys=signing_keys(profile),
+        )
+    except SignatureError as exc:
+        raise UcpError(exc.status, exc.code, exc.content) from None

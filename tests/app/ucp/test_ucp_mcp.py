@@ -70,3 +70,34 @@ async def test_rest_checkout_is_read_and_completed_over_mcp(
         assert again.json()["status"] == "completed"
     with db.session() as session:
         assert [o.id for o in session.scalars(select(Order))] == [order_id]
+
+
+def test_signed_mcp_requests_are_verified(served: tuple[str, Platform, Database]) -> None:
+    base, platform, _ = served
+    url = f"{base}/ucp/mcp"
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {
+            "name": "create_checkout",
+            "arguments": {
+                "meta": {"ucp-agent": {"profile": platform.profile}},
+                "checkout": create_body(),
+            },
+        },
+    }
+    accept = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+    with client(base) as http:
+        raw, headers = platform.signed("POST", url, call, **accept)
+        good = http.post(url, content=raw, headers=headers)
+        assert good.status_code == 200, good.text
+        assert good.json()["result"]["structuredContent"]["status"] == "ready_for_complete"
+        raw, headers = platform.signed("POST", url, call, **accept)
+        forged = http.post(
+            url, content=raw.replace(b"create_checkout", b"cancel_checkout"), headers=headers
+        )
+        assert (
+            forged.status_code == 400
+            and forged.json()["error"]["data"]["code"] == "digest_mismatch"
+        )
