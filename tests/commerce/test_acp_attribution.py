@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
@@ -81,7 +82,7 @@ def _buy(client: TestClient, create_extra: dict[str, Any], complete_extra: dict[
     validate("CheckoutSessionCreateRequest", body)
     session = client.post("/checkout_sessions", json=body, headers=headers()).json()
     assert session["status"] == "ready_for_payment", session
-    complete = complete_body(delegate(client, session)) | complete_extra
+    complete = complete_body(delegate(cast(httpx.Client, client), session)) | complete_extra
     validate("CheckoutSessionCompleteRequest", complete)
     done = client.post(
         f"/checkout_sessions/{session['id']}/complete", json=complete, headers=headers()
