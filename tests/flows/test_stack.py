@@ -32,6 +32,7 @@ from prefect.client.schemas.filters import (
     DeploymentFilterId,
     DeploymentFilterName,
 )
+from prefect.client.schemas.objects import Artifact as ArtifactResponse
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.schedules import IntervalSchedule
 from prefect.deployments import run_deployment
@@ -121,7 +122,7 @@ def _check_fanout(stack: Stack, run: FlowRun) -> None:
     # The parent's artifact names every child with its worker and what it did.
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
         table = Artifact.get("fanout-children")
-    assert isinstance(table, Artifact)
+    assert isinstance(table, ArtifactResponse)
     children = json.loads(str(table.data))
     assert sorted((r["worker"], r["rendered"], r["failed"]) for r in children) == [
         ("w1", 2, ""),
@@ -187,7 +188,8 @@ def test_the_contact_sheet_shows_in_the_prefect_ui_with_no_reelcart_server(
     ui = stack.api_url.removesuffix("/api")
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
         artifact = Artifact.get("fanout-run")
-    assert isinstance(artifact, Artifact) and "data:image/jpeg;base64," in str(artifact.data)
+    assert isinstance(artifact, ArtifactResponse)
+    assert "data:image/jpeg;base64," in str(artifact.data)
 
     async def look(port: int) -> dict[str, Any]:
         async with open_tab(port, {}) as tab:
