@@ -47,6 +47,8 @@ class DiscountCode(Base):
     starts_at: Mapped[datetime | None] = mapped_column(default=None)
     ends_at: Mapped[datetime | None] = mapped_column(default=None)
     usage_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    # As the source reports it (Shopify's asyncUsageCount at the last sync); orders placed
+    # here do not add to it yet.
     times_used: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(64), default="file", index=True)
