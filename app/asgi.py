@@ -31,10 +31,10 @@ from commerce.shopify_publish import shopify_order_hook
 from connectors.shopify import shopify_configured
 from connectors.storage import MediaStore
 from reelcart.db import Database
-from reelcart.settings import Settings
+from reelcart.settings import Settings, get_settings
 from reelcart.signing import settings_key
 
-__all__ = ["create_app"]
+__all__ = ["app_from_environment", "create_app"]
 
 _CONTENT_TYPES = {
     ".mp4": "video/mp4",
@@ -181,3 +181,8 @@ def create_app(
             )
         ],
     )
+
+
+def app_from_environment() -> Starlette:
+    """The app as the environment configures it: what each ``serve --workers`` process runs."""
+    return create_app(get_settings())

@@ -169,6 +169,10 @@ def _print_campaign(
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8787).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes sharing the port (one per core).")
+    ] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
     """Serve MCP over streamable HTTP at /mcp and published media at /media."""
     import uvicorn
@@ -187,7 +191,27 @@ def serve(
         raise typer.Exit(2)
     Database.from_settings(settings).migrate()
     console.print(f"reelcart serving on http://{settings.host}:{settings.port} (MCP at /mcp)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            access_log=access_log,
+        )
+        return
+    # Each worker builds its app from the environment: the options given here go with it.
+    for name, value in overrides.items():
+        os.environ[f"REELCART_{name.upper()}"] = str(value)
+    uvicorn.run(
+        "app.asgi:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=access_log,
+    )
 
 
 @app.command()

@@ -22,15 +22,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from reelcart.models import Product, ProductEmbedding, ProductVariant
 
-from .embeddings import DIM, MODEL_NAME, Encoder, catalog_generation, from_bytes
-from .product_text import plain_text, search_text
+from .catalog_version import RECHECK_S, VersionWatch
+from .embeddings import DIM, MODEL_NAME, Encoder, from_bytes
+from .keywords import rank_by_keywords
+from .product_text import search_text
 
-__all__ = ["SemanticIndex", "search_products"]
+__all__ = ["RECHECK_S", "SemanticIndex", "search_product_ids", "search_products"]
 
 log = logging.getLogger(__name__)
 KEYWORD_BONUS = 0.25
@@ -43,9 +45,6 @@ RELATIVE_CUT = 0.15
 # Agents repeat popular queries; embedding one costs ~15 ms of CPU, a cache hit nothing.
 QUERY_CACHE_SIZE = 4096
 TOKEN_CACHE_SIZE = 1024
-# How long a process trusts its in-memory catalog before asking the database whether another
-# process changed it. Only ranking uses it: the products answered are read fresh.
-RECHECK_S = 1.0
 
 
 @dataclass
@@ -85,10 +84,8 @@ class SemanticIndex:
 
     def __init__(self, encoder: Encoder | None = None, recheck_s: float = RECHECK_S) -> None:
         self.encoder = encoder or Encoder.shared()
-        self.recheck_s = recheck_s
+        self.watch = VersionWatch(recheck_s)
         self._snapshot: _Snapshot | None = None
-        self._trusted_until = 0.0
-        self._generation = -1
         self._reload = threading.Lock()
         self._lock = threading.Lock()
         self._loading = False
@@ -147,37 +144,21 @@ class SemanticIndex:
             return False
         return True
 
-    @staticmethod
-    def _version(session: Session) -> tuple[Any, ...]:
-        embedded = select(func.max(ProductEmbedding.embedded_at)).scalar_subquery()
-        row = session.execute(
-            select(func.count(Product.id), func.max(Product.synced_at), embedded).where(
-                Product.status == "ACTIVE"
-            )
-        ).one()
-        return (_database(session), *row)
-
     def snapshot(self, session: Session) -> _Snapshot:
         """The catalog's ranking data, re-read when the database says it changed."""
+        version = self.watch.current(session)
         snap = self._snapshot
-        url = _database(session)
-        fresh = snap is not None and snap.key[0] == url and self._generation == catalog_generation()
-        if fresh and time.monotonic() < self._trusted_until:
-            return snap  # type: ignore[return-value]
-        generation = catalog_generation()
-        version = self._version(session)
         if snap is not None and snap.key == version:
-            self._trusted_until, self._generation = time.monotonic() + self.recheck_s, generation
             return snap
-        # One request reloads; the others keep ranking with the previous version meanwhile.
-        if not self._reload.acquire(blocking=snap is None or snap.key[0] != url):
+        # One request reloads; the others keep ranking with the previous version meanwhile
+        # (the products they answer are read fresh).
+        if not self._reload.acquire(blocking=snap is None or snap.key[0] != version[0]):
             return snap  # type: ignore[return-value]
         try:
             snap = self._snapshot
             if snap is None or snap.key != version:
                 snap = _load(session, version)
                 self._snapshot = snap
-            self._trusted_until, self._generation = time.monotonic() + self.recheck_s, generation
             return snap
         finally:
             self._reload.release()
@@ -197,12 +178,6 @@ class SemanticIndex:
             while len(self._queries) > QUERY_CACHE_SIZE:
                 self._queries.popitem(last=False)
         return vector
-
-
-def _database(session: Session) -> str:
-    """Which database ``session`` reads: a process (or a test run) may switch databases."""
-    bind = session.get_bind()
-    return str(bind.engine.url if isinstance(bind, Connection) else bind.url)
 
 
 def _load(session: Session, version: tuple[Any, ...]) -> _Snapshot:
@@ -254,61 +229,6 @@ def _load(session: Session, version: tuple[Any, ...]) -> _Snapshot:
     return snap
 
 
-_WEIGHTS = (("title", 5.0), ("product_type", 3.0), ("tags", 3.0), ("vendor", 1.0), ("text", 1.0))
-
-
-def _keyword_score(product: Product, tokens: Sequence[str]) -> float:
-    fields = {
-        "title": product.title.lower(),
-        "product_type": product.product_type.lower(),
-        "tags": " ".join(str(t) for t in product.tags).lower(),
-        "vendor": product.vendor.lower(),
-        "text": plain_text(product.description_html).lower(),
-    }
-    score = 0.0
-    for token in tokens:
-        hits = [weight for name, weight in _WEIGHTS if token in fields[name]]
-        if not hits:
-            return 0.0  # every token must match somewhere
-        score += max(hits)
-    return score
-
-
-def _by_keywords(
-    session: Session,
-    tokens: Sequence[str],
-    limit: int,
-    min_price: int | None,
-    max_price: int | None,
-    in_stock_only: bool,
-) -> list[Product]:
-    """Every query word must appear in the title, type, tags, vendor or description; a title
-    match outranks a description match. No words lists the catalog by title."""
-    products = session.scalars(
-        select(Product)
-        .where(Product.status == "ACTIVE")
-        .options(selectinload(Product.variants), selectinload(Product.images))
-        .order_by(Product.title)
-    ).all()
-    ranked: list[tuple[float, Product]] = []
-    for product in products:
-        score = _keyword_score(product, tokens) if tokens else 1.0
-        if score <= 0 or not product.variants:
-            continue
-        if in_stock_only and not any(
-            v.available_for_sale and v.inventory_quantity > 0 for v in product.variants
-        ):
-            continue
-        low = min(v.price_minor for v in product.variants)
-        if (max_price is not None and low > max_price) or (
-            min_price is not None and low < min_price
-        ):
-            continue
-        ranked.append((score, product))
-    ranked.sort(key=lambda pair: (-pair[0], pair[1].title))
-    return [product for _, product in ranked[:limit]]
-
-
 def _in_stock(session: Session, product_ids: list[str]) -> set[str]:
     return set(
         session.scalars(
@@ -321,7 +241,7 @@ def _in_stock(session: Session, product_ids: list[str]) -> set[str]:
     )
 
 
-def search_products(
+def search_product_ids(
     session: Session,
     query: str,
     *,
@@ -331,8 +251,9 @@ def search_products(
     in_stock_only: bool = False,
     index: SemanticIndex | None = None,
     wait: bool = True,
-) -> list[Product]:
-    """Best matches for ``query`` among active products, with price and stock filters.
+) -> list[str]:
+    """Ids of the best matches for ``query`` among active products, best first, with price
+    and stock filters: the one ranking every door uses (``search_products`` loads them).
 
     With ``wait=False`` (serving), a process whose model has not loaded yet answers by
     keywords while it loads in the background.
@@ -340,7 +261,10 @@ def search_products(
     index = index or SemanticIndex.shared()
     tokens = [t for t in re.split(r"\W+", query.lower()) if t]
     if not tokens or not index.ready(wait):
-        return _by_keywords(session, tokens, limit, min_price_minor, max_price_minor, in_stock_only)
+        found = rank_by_keywords(
+            session, tokens, limit, min_price_minor, max_price_minor, in_stock_only
+        )
+        return [p.id for p in found]
     snap = index.snapshot(session)
     if not snap.ids:
         return []
@@ -362,7 +286,32 @@ def search_products(
     if in_stock_only and ids:
         stocked = _in_stock(session, ids)
         ids = [pid for pid in ids if pid in stocked]
-    ids = ids[:limit]
+    return ids[:limit]
+
+
+def search_products(
+    session: Session,
+    query: str,
+    *,
+    limit: int = 10,
+    min_price_minor: int | None = None,
+    max_price_minor: int | None = None,
+    in_stock_only: bool = False,
+    index: SemanticIndex | None = None,
+    wait: bool = True,
+) -> list[Product]:
+    """The products ``search_product_ids`` ranks, loaded with variants and images; a product
+    archived since the index was read is left out."""
+    ids = search_product_ids(
+        session,
+        query,
+        limit=limit,
+        min_price_minor=min_price_minor,
+        max_price_minor=max_price_minor,
+        in_stock_only=in_stock_only,
+        index=index,
+        wait=wait,
+    )
     if not ids:
         return []
     products = {

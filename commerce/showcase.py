@@ -27,15 +27,17 @@ def live_creatives(session: Session, product_id: str) -> list[Creative]:
     )
 
 
-def show_creative(session: Session, product: Product, subject: str | None) -> Creative | None:
-    """Choose the creative ``subject`` sees for ``product`` and record the impression.
+def show_creative(session: Session, product: Product | str, subject: str | None) -> Creative | None:
+    """Choose the creative ``subject`` sees for ``product`` (a row or an id) and record the
+    impression.
 
     The same subject keeps its variant (sticky); an anonymous call gets a fresh subject,
     so it is counted but not remembered.
     """
     subject = subject or f"anon_{uuid.uuid4().hex}"
+    product_id = product if isinstance(product, str) else product.id
     # Allocation weights from the experiment (sticky per subject, see experiments.allocation).
-    creative = choose_for_subject(session, live_creatives(session, product.id), subject, product.id)
+    creative = choose_for_subject(session, live_creatives(session, product_id), subject, product_id)
     if creative is not None:
         record_event(
             session,
@@ -43,7 +45,7 @@ def show_creative(session: Session, product: Product, subject: str | None) -> Cr
             # One impression per subject and creative: re-viewing is not a new exposure.
             dedupe_key=f"impression:{subject}:{creative.id}",
             creative_id=creative.id,
-            product_id=product.id,
+            product_id=product_id,
             subject=subject,
         )
     return creative

@@ -29,8 +29,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for ``url`` with the settings each backend needs."""
+def create_db_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """An engine for ``url`` with the settings each backend needs; the pool sizes apply to
+    server databases (PostgreSQL), where each process holds its own pool."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -38,7 +39,7 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def alembic_config(url: str) -> Config:
@@ -61,15 +62,15 @@ def migrate(engine: Engine) -> None:
 class Database:
     """One engine and its session factory; the only way the app reaches the database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = 5, max_overflow: int = 10) -> None:
         self.url = url
-        self.engine = create_db_engine(url)
+        self.engine = create_db_engine(url, pool_size, max_overflow)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         """The database the settings name (SQLite in the data dir by default)."""
-        return cls(settings.resolved_database_url)
+        return cls(settings.resolved_database_url, settings.db_pool_size, settings.db_max_overflow)
 
     def migrate(self) -> None:
         """Apply pending migrations."""

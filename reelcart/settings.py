@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     )
     oauth_jwks_url: str | None = Field(default=None, description="JWKS URL of oauth_issuer.")
 
+    db_pool_size: int = Field(
+        default=5, ge=1, description="Database connections each process keeps open."
+    )
+    db_max_overflow: int = Field(
+        default=10, ge=0, description="Extra connections a process may open under load."
+    )
+    read_cache: bool = Field(
+        default=True,
+        description="Keep the catalog part of product views in memory per process (stock, "
+        "status and checkout prices are always read from the database).",
+    )
+
     host: str = Field(default="127.0.0.1", description="Interface `reelcart serve` binds.")
     port: int = Field(default=8787, ge=1, le=65535)
     public_base_url: str | None = Field(

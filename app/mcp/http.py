@@ -61,7 +61,7 @@ def mcp_door(
     settings: Settings, db: Database, store: MediaStore, checkout: CheckoutService
 ) -> McpDoor:
     """``/mcp`` and ``/.well-known/oauth-protected-resource`` for the app."""
-    server = build_mcp_server(db, store, checkout=checkout)
+    server = build_mcp_server(db, store, checkout=checkout, read_cache=settings.read_cache)
     resource_url = f"{settings.resolved_public_base_url}/mcp"
     # The SDK's app routes /mcp itself; wrapping it whole keeps POST /mcp free of redirects.
     app = server.streamable_http_app(streamable_http_path="/mcp", host=settings.host)

@@ -20,11 +20,9 @@ from pydantic import BaseModel, Field
 
 from app.acp.mcp_binding import CHECKOUT_TOOL_NAMES, checkout_tools
 from app.mcp.apps import APP_URI, register_app
-from commerce import catalog
 from commerce.checkout import CheckoutService
-from commerce.product_views import ProductDetail, ProductSummary, product_detail, product_summary
-from commerce.search import search_products as semantic_search
-from commerce.showcase import show_creative
+from commerce.product_views import ProductDetail, ProductSummary, ProductViews
+from commerce.search import search_product_ids
 from connectors.storage import MediaStore
 from reelcart.db import Database
 
@@ -120,13 +118,17 @@ def build_mcp_server(
     store: MediaStore,
     *,
     checkout: CheckoutService | None = None,
+    read_cache: bool = True,
 ) -> MCPServer:
     """An MCP server over the catalog in ``db``, with media URLs from ``store``.
 
     With ``checkout``, the ACP MCP binding's checkout tools, ``get_order`` and the App's Buy
-    button are added; every transport should pass one.
+    button are added; every transport should pass one. ``read_cache=False`` reads every
+    product view whole from the database (the serving benchmark's baseline).
     """
     apps = Apps()
+    # Product views' catalog part per process; stock, status and creatives read every call.
+    views = ProductViews(store, enabled=read_cache)
     server_tools = checkout_tools(checkout) if checkout is not None else []
 
     @apps.tool(
@@ -153,17 +155,15 @@ def build_mcp_server(
         """Full product details, purchasable variants with prices, and its showcase video
         (with links to the video, poster and captions). Hosts with MCP Apps show the video
         with a Buy button."""
+        # An anonymous caller gets a fresh subject, returned so a purchase can cite it.
+        subject = shopper_id or f"anon_{uuid.uuid4().hex}"
         with db.session() as session:
-            product = catalog.get_product(session, product_id)
-            if product is None:
-                raise ToolError(
-                    f"No product with id or handle {product_id!r}. "
-                    "Use search_products to find valid ids."
-                )
-            # An anonymous caller gets a fresh subject, returned so a purchase can cite it.
-            subject = shopper_id or f"anon_{uuid.uuid4().hex}"
-            creative = show_creative(session, product, subject)
-            detail = product_detail(product, store, creative, subject)
+            detail = views.detail(session, product_id, subject)
+        if detail is None:
+            raise ToolError(
+                f"No product with id or handle {product_id!r}. "
+                "Use search_products to find valid ids."
+            )
         return CallToolResult(
             content=[TextContent(type="text", text=_detail_text(detail)), *_media_links(detail)],
             structured_content=detail.model_dump(mode="json"),
@@ -204,7 +204,7 @@ def build_mcp_server(
         price range and in-stock filters. Unrelated products are left out, so an empty
         list means nothing fits: widen the price range or try other words."""
         with db.session() as session:
-            products = semantic_search(
+            ids = search_product_ids(
                 session,
                 query,
                 limit=limit,
@@ -212,7 +212,7 @@ def build_mcp_server(
                 max_price_minor=max_price,
                 in_stock_only=in_stock_only,
             )
-            summaries = [product_summary(p, store) for p in products]
+            summaries = views.summaries(session, ids)
         return SearchResults(query=query, count=len(summaries), products=summaries)
 
     return server
