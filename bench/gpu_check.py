@@ -18,7 +18,10 @@ it time. Stages, in order:
 5. ``attention``: each attention backend usable here, one clip each.
 6. ``compile``: regional compilation: the first clip (compiling), then steady state, and
    the graphs compiled across batch sizes.
-7. ``wan``: Wan 2.2 TI2V 5B at full size with random weights, if time is left (fewer
+7. ``two_pass``: the distilled preset in its published two passes (2/3 size, latent
+   upsampler, 4 refining steps) at full size with random weights, 480p, 5 s, batch 1
+   then 4: seconds per stage, peak memory, and the pass sizes.
+8. ``wan``: Wan 2.2 TI2V 5B at full size with random weights, if time is left (fewer
    steps; the per-step time extrapolates).
 
 ``--toy`` swaps every full-size model for its toy-width twin (same classes, layout,
@@ -29,37 +32,46 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gc
-import json
 import platform
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 import torch
+from gpu_check_base import (
+    Context,
+    Recorder,
+    Result,
+    main_preset,
+    peak_gib,
+    timed_run,
+    two_pass,
+    wan,
+)
 
 from generation.engines.diffusion import DiffusionEngine
 from generation.engines.diffusion_random import (
     build_transformer,
+    build_upsampler,
     build_vae,
     meta_clip_shapes,
     parameter_count,
     random_loader,
 )
 from generation.engines.diffusion_speed import Applied, apply_attention_backend, release
-from generation.models import DEFAULT_PRESET, PRESETS, ModelPreset, get_preset
+from generation.models import DEFAULT_PRESET, PRESETS, get_preset
 from generation.spec import ShotSpec
 from tests.generation.published_configs import COMPRESSION, HUB_VERSIONS
-from tests.generation.tiny_pipelines import product_photo, save_tiny_pipeline, toy_preset
+from tests.generation.tiny_pipelines import product_photo, save_tiny_pipeline
 
-Result = dict[str, Any]
 CUDA_ONLY = frozenset({"_native_cudnn", "_native_efficient", "flash", "_flash_3", "sage"})
 BACKENDS = (
     "native",
@@ -70,56 +82,6 @@ BACKENDS = (
     "_flash_3",
     "sage",
 )
-
-
-class Recorder:
-    """Writes one JSON line per result, flushed at once; knows the time left."""
-
-    def __init__(self, path: Path, deadline_s: float) -> None:
-        self.path, self.deadline_s = path, deadline_s
-        self.started = time.monotonic()
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-    def left(self) -> float:
-        return self.deadline_s - (time.monotonic() - self.started)
-
-    def write(self, record: Result) -> None:
-        record = {**record, "t_s": round(time.monotonic() - self.started, 2)}
-        line = json.dumps(record, default=str)
-        with self.path.open("a") as out:
-            out.write(line + "\n")
-        print(line, flush=True)
-
-    def stage(self, name: str, estimate_s: float, run: Callable[[], Iterator[Result]]) -> None:
-        if self.left() < estimate_s:
-            self.write({"stage": name, "skipped": "deadline", "left_s": round(self.left(), 1)})
-            return
-        try:
-            for result in run():
-                self.write({"stage": name, **result})
-        except Exception as exc:  # one broken stage must not hide the others' figures
-            self.write({"stage": name, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:3000]})
-        finally:
-            gc.collect()
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-
-
-@dataclasses.dataclass
-class Context:
-    device: str
-    toy: bool
-    work: Path
-    photo: Path
-    rec: Recorder
-
-    @property
-    def cuda(self) -> bool:
-        return self.device.startswith("cuda")
-
-
-def _peak_gib(ctx: Context) -> float | None:
-    return round(torch.cuda.max_memory_allocated() / 2**30, 2) if ctx.cuda else None
 
 
 def versions(ctx: Context) -> Iterator[Result]:
@@ -165,6 +127,8 @@ def meta(ctx: Context) -> Iterator[Result]:
             "transformer_b": round(billions, 3),
             "vae_b": round(parameter_count(build_vae(preset)) / 1e9, 3),
         }
+        if preset.architecture.upsampler is not None:
+            result["upsampler_b"] = round(parameter_count(build_upsampler(preset)) / 1e9, 4)
         ok = lo <= billions <= hi
         if not ctx.toy or preset.family == "ltx":  # Wan's frame loop is slow even on meta
             spatial, temporal = COMPRESSION[HUB_VERSIONS[preset.model_id]]
@@ -234,36 +198,6 @@ def smoke(ctx: Context) -> Iterator[Result]:
         }
 
 
-def _main_preset(ctx: Context, name: str) -> ModelPreset:
-    preset = get_preset(name)
-    return toy_preset(preset) if ctx.toy else preset
-
-
-def _timed_run(
-    engine: DiffusionEngine, ctx: Context, shots: list[ShotSpec], size: tuple[int, int]
-) -> Result:
-    from generation.engines.diffusion_inputs import StageTimes
-
-    engine.times = StageTimes(applied=engine.times.applied)
-    if ctx.cuda:
-        torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
-    engine.prepare(shots, size[0], size[1], engine.preset.fps)
-    wall = time.perf_counter() - started
-    t = engine.times
-    return {
-        "clips": len(shots),
-        "wall_s": round(wall, 3),
-        "s_per_clip": round(wall / len(shots), 3),
-        "clips_per_min": round(60 * len(shots) / wall, 2),
-        "text_s": round(t.text_s, 3),
-        "denoise_s": round(t.denoise_s, 3),
-        "decode_s": round(t.decode_s, 3),
-        "calls": t.batches,
-        "peak_gib": _peak_gib(ctx),
-    }
-
-
 class MainRun:
     """The default preset at full size (random weights), shared by the later stages."""
 
@@ -281,7 +215,7 @@ class MainRun:
         return [ShotSpec(self.ctx.photo, "push_in", self.seconds, s) for s in seeds]
 
     def run(self) -> Iterator[Result]:
-        preset = _main_preset(self.ctx, DEFAULT_PRESET)
+        preset = main_preset(self.ctx, DEFAULT_PRESET)
         engine = DiffusionEngine(preset, device=self.ctx.device, loader=random_loader(preset))
         started = time.perf_counter()
         engine.pipeline()
@@ -291,12 +225,12 @@ class MainRun:
             "ok": True,
             "load_s": round(time.perf_counter() - started, 2),
             "applied": engine.times.applied,
-            "peak_gib": _peak_gib(self.ctx),
+            "peak_gib": peak_gib(self.ctx),
         }
         self.engine = engine
-        _timed_run(engine, self.ctx, self.shots(1), self.size)  # warm-up: kernels, allocator
+        timed_run(engine, self.ctx, self.shots(1), self.size)  # warm-up: kernels, allocator
         for batch in (1, 4):  # 4 clips run in calls of plan.batch (what memory allows)
-            result = _timed_run(engine, self.ctx, self.shots(batch), self.size)
+            result = timed_run(engine, self.ctx, self.shots(batch), self.size)
             yield {
                 "ok": True,
                 "preset": preset.name,
@@ -334,7 +268,7 @@ class MainRun:
                     "backend": backend,
                     "ok": True,
                     "applied": applied.names,
-                    **_timed_run(engine, self.ctx, self.shots(1), self.size),
+                    **timed_run(engine, self.ctx, self.shots(1), self.size),
                 }
             except Exception as exc:
                 yield {
@@ -356,10 +290,10 @@ class MainRun:
         torch._dynamo.reset()  # graphs compiled earlier in this process do not count
         counters.clear()
         compile_blocks(engine.pipeline().transformer, "inductor" if self.ctx.cuda else "eager")
-        first = _timed_run(engine, self.ctx, self.shots(1), self.size)
-        steady = _timed_run(engine, self.ctx, self.shots(1), self.size)
+        first = timed_run(engine, self.ctx, self.shots(1), self.size)
+        steady = timed_run(engine, self.ctx, self.shots(1), self.size)
         batch = 2 if self.ctx.toy else (engine.plan.batch if engine.plan else 1)
-        batched = _timed_run(engine, self.ctx, self.shots(batch), self.size)
+        batched = timed_run(engine, self.ctx, self.shots(batch), self.size)
         graphs = int(counters["stats"]["unique_graphs"])
         # Static for the first shape, dynamic from the next: never a graph per batch size.
         yield {
@@ -369,23 +303,6 @@ class MainRun:
             f"batch{batch}": batched,
             "unique_graphs": graphs,
         }
-
-
-def wan(ctx: Context) -> Iterator[Result]:
-    preset = dataclasses.replace(_main_preset(ctx, "wan2.2-ti2v-5b"), steps=2 if ctx.toy else 10)
-    engine = DiffusionEngine(preset, device=ctx.device, loader=random_loader(preset))
-    engine.pipeline()
-    size, seconds = ((64, 64), 0.25) if ctx.toy else ((480, 848), 5.0)
-    result = _timed_run(engine, ctx, [ShotSpec(ctx.photo, "push_in", seconds, 1)], size)
-    per_step = result["denoise_s"] / preset.steps
-    yield {
-        "ok": True,
-        "preset": preset.name,
-        "steps": preset.steps,
-        "denoise_s_per_step": round(per_step, 3),
-        "applied": engine.times.applied,
-        **result,
-    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -414,7 +331,8 @@ def main(argv: list[str] | None = None) -> None:
     rec.stage("main", 150 * scale, main_run.run)
     rec.stage("attention", 40 * scale, main_run.attention)
     rec.stage("compile", 90 * scale, main_run.compile)
-    main_run.engine = None
+    main_run.engine = None  # one full-size model on the GPU at a time
+    rec.stage("two_pass", 120 * scale, lambda: two_pass(ctx))
     rec.stage("wan", 90 * scale, lambda: wan(ctx))
     rec.write({"stage": "done", "ok": True, "out": str(out)})
 

@@ -37,6 +37,8 @@ class Architecture:
     scheduler: dict[str, Any] = field(default_factory=dict)
     # Wan 2.1 I2V conditions on CLIP ViT-H/14 image features (``CLIPVisionConfig`` kwargs).
     image_encoder: dict[str, Any] | None = None
+    # The LTX latent upsampler of a two-pass preset (``LTXLatentUpsamplerModel`` kwargs).
+    upsampler: dict[str, Any] | None = None
 
 
 # LTX-Video transformers: convert_ltx_to_diffusers.get_transformer_config ("0.9.7" is the
@@ -127,6 +129,17 @@ _LTX_090_SCHEDULER: dict[str, Any] = {
     "shift_terminal": 0.1,
 }
 
+# The spatial latent upsampler of 0.9.7 (and 0.9.8): 2x height and width, latent
+# channels in and out. convert_ltx_to_diffusers.get_spatial_latent_upsampler_config.
+_LTX_097_UPSAMPLER: dict[str, Any] = {
+    "in_channels": 128,
+    "mid_channels": 512,
+    "num_blocks_per_stage": 4,
+    "dims": 3,
+    "spatial_upsample": True,
+    "temporal_upsample": False,
+}
+
 # Wan 2.2 TI2V-5B: convert_wan_to_diffusers.get_transformer_config("Wan2.2-TI2V-5B").
 _WAN22_5B_TRANSFORMER: dict[str, Any] = {
     "added_kv_proj_dim": None,
@@ -194,6 +207,14 @@ ARCHITECTURES: dict[str, Architecture] = {
         version="0.9.7",
         params_b=(12.5, 13.5),
         scheduler=_LTX_097_SCHEDULER,
+    ),
+    "ltx-video-i2v-2pass": Architecture(
+        _LTX_13B_TRANSFORMER,
+        _LTX_097_VAE,
+        version="0.9.7",
+        params_b=(12.5, 13.5),
+        scheduler=_LTX_097_SCHEDULER,
+        upsampler=_LTX_097_UPSAMPLER,
     ),
     "ltx-video-2b": Architecture(
         _LTX_2B_TRANSFORMER,

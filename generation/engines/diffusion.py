@@ -44,12 +44,12 @@ from .diffusion_load import Loaded, Loader, load_pipeline, load_planned
 from .diffusion_pipes import (
     PromptEmbeds,
     decode_to_uint8,
-    denoise,
     encode_prompt,
     remix_pipeline,
     stack_embeds,
 )
 from .diffusion_speed import SpeedOptions, check_speed_options, release
+from .diffusion_two_pass import denoise_for
 
 __all__ = ["MOTION_PROMPTS", "DiffusionEngine", "StageTimes", "load_pipeline", "prompt_for"]
 
@@ -248,8 +248,10 @@ class DiffusionEngine:
         marks: dict[str, float] = {}
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         started = time.perf_counter()
-        latents = denoise(
+        # One pass, or a two-pass preset's both passes and its latent upsampler.
+        latents, shape = denoise_for(
             pipe,
+            self._loaded.upsample if self._loaded else None,
             self.preset,
             images=images,
             video=video,
@@ -264,7 +266,6 @@ class DiffusionEngine:
         )
         synchronize(self.plan.device)
         denoised = marks.get("denoised", time.perf_counter())
-        shape = (native.width, native.height, native.num_frames)
         pixels = decode_to_uint8(pipe, self.preset, latents, seeds, shape, size)
         self.times.denoise_s += denoised - started
         self.times.decode_s += time.perf_counter() - denoised

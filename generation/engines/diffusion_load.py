@@ -29,6 +29,7 @@ from generation.models import (
 
 from .diffusion_pipes import check_call_kwargs
 from .diffusion_speed import Applied, SpeedOptions, apply_speed_options
+from .diffusion_two_pass import load_upsampler, upsample_pipeline
 
 __all__ = ["Loaded", "Loader", "load_pipeline", "load_planned"]
 
@@ -65,6 +66,8 @@ class Loaded:
     plan: DevicePlan
     applied: Applied
     load_s: float = 0.0
+    # The latent upsampler pipeline of a two-pass preset (sharing ``pipe``'s VAE).
+    upsample: Any = None
 
 
 def load_planned(
@@ -101,6 +104,17 @@ def load_planned(
     apply_placement(pipe, plan)
     applied = apply_speed_options(pipe, preset, plan, options)
     placed = [plan.placement, f"batch={plan.batch}"] + (["vae_tiling"] if plan.vae_tiling else [])
+    upsample = None
+    if preset.two_pass is not None:
+        # A random-weight loader builds the upsampler too; otherwise it is loaded from
+        # the hub folder (or the model folder) in the plan's dtype, onto the plan's device.
+        build = getattr(loader, "upsampler", None)
+        if build is not None:
+            upsampler = build(plan.dtype, plan.device)
+        else:
+            upsampler = load_upsampler(preset, model_dir, plan.dtype, plan.device)
+        upsample = upsample_pipeline(pipe, upsampler, plan.device, plan.dtype)
+        placed.append("two_pass")
     applied.names[:0] = placed
     log.info("loaded %s on %s (%s)", preset.name, plan.device, ", ".join(applied.names))
-    return Loaded(pipe, plan, applied)
+    return Loaded(pipe, plan, applied, upsample=upsample)

@@ -158,13 +158,17 @@ def denoise(
     strength: float | None,
     marks: dict[str, float],
     clock: Callable[[], float],
+    start: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Run the denoising loop; returns the pipeline's latents (family layout).
 
     ``images`` (image-to-video) holds one image per sample, or a single image when the
     pipeline shares its condition across the batch (then every sample starts from it).
     ``video`` (video-to-video, remix) is the source clip: its latents, noised to
-    ``strength``, are where denoising starts. ``marks["denoised"]`` is set after the last step.
+    ``strength``, are where denoising starts. ``start`` (condition pipeline only) are
+    normalised latents to start from instead, noised to ``strength``, with the image
+    condition kept (the second pass of a two-pass schedule). ``marks["denoised"]`` is
+    set after the last step.
     """
     call: dict[str, Any] = {
         **preset.call_kwargs,
@@ -202,6 +206,9 @@ def denoise(
                     f"got {len(images)} images (a list would mean keyframes)"
                 )
             call.update(image=images[0], frame_index=0, strength=1.0)
+            if start is not None:
+                assert strength is not None
+                call.update(latents=start, denoise_strength=strength)
         else:
             call["image"] = list(images) if len(images) > 1 else images[0]
     with _posterior_mean(pipe.vae) if conditioned else nullcontext():

@@ -28,6 +28,7 @@ __all__ = [
     "architecture_of",
     "build_random_pipeline",
     "build_transformer",
+    "build_upsampler",
     "build_vae",
     "meta_clip_shapes",
     "parameter_count",
@@ -119,6 +120,19 @@ def build_vae(
     cls = getattr(diffusers, _VAES[preset.family])
     with _building(device, dtype):
         return cls(**architecture_of(preset).vae)
+
+
+def build_upsampler(
+    preset: ModelPreset, device: torch.device | str = "meta", dtype: torch.dtype = torch.bfloat16
+) -> Any:
+    """The two-pass preset's latent upsampler at full size with random weights."""
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    config = architecture_of(preset).upsampler
+    if config is None:
+        raise ValueError(f"model preset {preset.name!r} has no latent upsampler")
+    with _building(device, dtype):
+        return LTXLatentUpsamplerModel(**config)
 
 
 def parameter_count(module: torch.nn.Module) -> int:
@@ -223,6 +237,9 @@ def random_loader(preset: ModelPreset) -> Any:
         return build_random_pipeline(preset, device or torch.device("cpu"), dtype)
 
     load.needs_weights = False  # type: ignore[attr-defined]
+    if preset.two_pass is not None:
+        # The engine's loading asks for the latent upsampler through this hook.
+        load.upsampler = lambda dtype, device: build_upsampler(preset, device, dtype)  # type: ignore[attr-defined]
     return load
 
 

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["COMPRESSION", "HUB_VERSIONS", "TRANSFORMER", "TRANSFORMER_BILLIONS", "VAE"]
+__all__ = [
+    "COMPRESSION",
+    "DISTILLED_DENOISE_STRENGTH",
+    "DISTILLED_FIRST_PASS",
+    "DISTILLED_SECOND_PASS",
+    "HUB_VERSIONS",
+    "TRANSFORMER",
+    "TRANSFORMER_BILLIONS",
+    "UPSAMPLER",
+    "VAE",
+]
 
 _LTX_COMMON: dict[str, Any] = dict(
     in_channels=128,
@@ -167,3 +177,21 @@ HUB_VERSIONS: dict[str, str] = {
     "Wan-AI/Wan2.2-TI2V-5B-Diffusers": "wan-2.2-ti2v-5b",
     "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers": "wan-2.1-i2v-14b-480p",
 }
+# The spatial latent upsampler each LTX two-pass preset's hub folder holds
+# (convert_ltx_to_diffusers.get_spatial_latent_upsampler_config("0.9.7"), the
+# ``latent_upsampler`` of Lightricks/ltxv-spatial-upscaler-0.9.7).
+UPSAMPLER: dict[str, dict[str, Any]] = {
+    "Lightricks/ltxv-spatial-upscaler-0.9.7": dict(
+        in_channels=128,
+        mid_channels=512,
+        num_blocks_per_stage=4,
+        dims=3,
+        spatial_upsample=True,
+        temporal_upsample=False,
+    ),
+}
+# The published distilled schedule (ltxv-13b-0.9.7-distilled.yaml; the diffusers LTX
+# docs): first pass, then the refining pass after the upsampler, at strength 0.999.
+DISTILLED_FIRST_PASS = (1000, 993, 987, 981, 975, 909, 725, 0.03)
+DISTILLED_SECOND_PASS = (1000, 909, 725, 421, 0)
+DISTILLED_DENOISE_STRENGTH = 0.999

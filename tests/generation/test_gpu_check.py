@@ -39,13 +39,30 @@ def test_toy_check_runs_every_stage_and_every_check_holds(
     gpu_check.main(["--device", "cpu", "--toy", "--out", str(out), "--deadline", "600"])
     lines = read(out)
     stages = [line["stage"] for line in lines]
-    for stage in ("versions", "meta", "smoke", "main", "attention", "compile", "wan", "done"):
+    for stage in (
+        "versions",
+        "meta",
+        "smoke",
+        "main",
+        "attention",
+        "compile",
+        "two_pass",
+        "wan",
+        "done",
+    ):
         assert stage in stages, stage
     assert not [line for line in lines if "skipped" in line]
     failed = [line for line in lines if line.get("ok") is False]
     assert not failed, failed
     meta = {line["preset"]: line for line in lines if line["stage"] == "meta"}
-    assert set(meta) == {"ltx-video-i2v", "ltx-video-2b", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p"}
+    assert set(meta) == {
+        "ltx-video-i2v",
+        "ltx-video-i2v-2pass",
+        "ltx-video-2b",
+        "wan2.2-ti2v-5b",
+        "wan2.1-i2v-14b-480p",
+    }
+    assert "upsampler_b" in meta["ltx-video-i2v-2pass"]
     assert meta["ltx-video-i2v"]["latent"] == [1, 128, 16, 15, 26]  # 121 frames, 480x832
     smoke = {line["family"]: line for line in lines if line["stage"] == "smoke"}
     assert all(s["contract"] and s["deterministic"] for s in smoke.values())
@@ -61,6 +78,10 @@ def test_toy_check_runs_every_stage_and_every_check_holds(
     )
     compiled = next(line for line in lines if line["stage"] == "compile")
     assert compiled["unique_graphs"] == 2
+    two = [line for line in lines if line["stage"] == "two_pass" and "batch" in line]
+    assert [(t["batch"], t["clips"]) for t in two] == [(1, 1), (4, 4)]
+    # Both passes ran: the second at twice the first, the frames at the asked size.
+    assert all(t["second_pass"] == [2 * v for v in t["first_pass"]] for t in two)
 
 
 def test_stages_past_the_deadline_are_skipped_and_lines_append(
@@ -73,5 +94,5 @@ def test_stages_past_the_deadline_are_skipped_and_lines_append(
     assert lines[0] == {"stage": "earlier run"}
     assert lines[1]["stage"] == "versions" and lines[1]["ok"]
     skipped = [line["stage"] for line in lines if line.get("skipped") == "deadline"]
-    assert skipped == ["meta", "smoke", "main", "attention", "compile", "wan"]
+    assert skipped == ["meta", "smoke", "main", "attention", "compile", "two_pass", "wan"]
     assert lines[-1]["stage"] == "done"

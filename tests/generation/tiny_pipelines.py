@@ -26,7 +26,9 @@ __all__ = [
     "build_tiny_pipeline",
     "product_photo",
     "save_tiny_pipeline",
+    "save_tiny_upsampler",
     "saved_tiny_pipeline",
+    "saved_tiny_two_pass",
     "tiny_tokenizer",
     "toy_preset",
 ]
@@ -251,6 +253,22 @@ def save_tiny_pipeline(path: Path, family: Family, task: Task = "i2v", seed: int
     return path
 
 
+def tiny_upsampler(in_channels: int = 8, seed: int = 0, **config: Any) -> Any:
+    """A toy ``LTXLatentUpsamplerModel`` for the tiny LTX latents (8 channels)."""
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    torch.manual_seed(seed)
+    # GroupNorm(32, ...) inside: the middle width must be a multiple of 32.
+    settings: dict[str, Any] = {"mid_channels": 32, "num_blocks_per_stage": 1, "dims": 3}
+    return LTXLatentUpsamplerModel(in_channels=in_channels, **{**settings, **config})
+
+
+def save_tiny_upsampler(folder: Path, **config: Any) -> Path:
+    """Save a tiny upsampler as ``folder/latent_upsampler`` (beside a pipeline's parts)."""
+    tiny_upsampler(**config).save_pretrained(str(folder / "latent_upsampler"))
+    return folder
+
+
 _saved: dict[tuple[str, str], Path] = {}
 
 
@@ -269,6 +287,20 @@ def saved_tiny_pipeline(family: Family, task: Task = "i2v") -> Path:
         root = Path(tempfile.mkdtemp(prefix=f"tiny-{family}-{task}-"))
         atexit.register(shutil.rmtree, root, True)
         _saved[key] = save_tiny_pipeline(root / "pipe", family, task)
+    return _saved[key]
+
+
+def saved_tiny_two_pass() -> Path:
+    """A saved tiny LTX condition pipeline with a tiny latent upsampler beside it."""
+    import atexit
+    import shutil
+    import tempfile
+
+    key = ("ltx", "two-pass")
+    if key not in _saved:
+        root = Path(tempfile.mkdtemp(prefix="tiny-ltx-two-pass-"))
+        atexit.register(shutil.rmtree, root, True)
+        _saved[key] = save_tiny_upsampler(save_tiny_pipeline(root / "pipe", "ltx"))
     return _saved[key]
 
 
@@ -330,8 +362,17 @@ def toy_preset(preset: Any) -> Any:
             "num_attention_heads": 2,
             "projection_dim": 16,
         }
+    upsampler = None
+    if arch.upsampler is not None:
+        upsampler = {**arch.upsampler, "in_channels": 8, "mid_channels": 32}
+        upsampler["num_blocks_per_stage"] = 1
     toy = dataclasses.replace(
-        arch, transformer=transformer, vae=vae, text_dim=32, image_encoder=image_encoder
+        arch,
+        transformer=transformer,
+        vae=vae,
+        text_dim=32,
+        image_encoder=image_encoder,
+        upsampler=upsampler,
     )
     return dataclasses.replace(
         preset, architecture=toy, steps=2, max_sequence_length=16, dtype="float32"

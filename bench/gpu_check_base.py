@@ -1,0 +1,161 @@
+"""Shared parts of ``bench/gpu_check.py``: the JSON-lines recorder, the run context, the
+timed generation, and the stages that load a second full-size model (two-pass LTX, Wan)."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from generation.engines.diffusion import DiffusionEngine
+from generation.engines.diffusion_random import random_loader
+from generation.engines.diffusion_two_pass import first_pass_size
+from generation.models import ModelPreset, get_preset
+from generation.spec import ShotSpec
+from tests.generation.tiny_pipelines import toy_preset
+
+Result = dict[str, Any]
+
+
+class Recorder:
+    """Writes one JSON line per result, flushed at once; knows the time left."""
+
+    def __init__(self, path: Path, deadline_s: float) -> None:
+        self.path, self.deadline_s = path, deadline_s
+        self.started = time.monotonic()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def left(self) -> float:
+        return self.deadline_s - (time.monotonic() - self.started)
+
+    def write(self, record: Result) -> None:
+        record = {**record, "t_s": round(time.monotonic() - self.started, 2)}
+        line = json.dumps(record, default=str)
+        with self.path.open("a") as out:
+            out.write(line + "\n")
+        print(line, flush=True)
+
+    def stage(self, name: str, estimate_s: float, run: Callable[[], Iterator[Result]]) -> None:
+        if self.left() < estimate_s:
+            self.write({"stage": name, "skipped": "deadline", "left_s": round(self.left(), 1)})
+            return
+        try:
+            for result in run():
+                self.write({"stage": name, **result})
+        except Exception as exc:  # one broken stage must not hide the others' figures
+            self.write({"stage": name, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:3000]})
+        finally:
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+
+@dataclasses.dataclass
+class Context:
+    device: str
+    toy: bool
+    work: Path
+    photo: Path
+    rec: Recorder
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+
+def peak_gib(ctx: Context) -> float | None:
+    return round(torch.cuda.max_memory_allocated() / 2**30, 2) if ctx.cuda else None
+
+
+def main_preset(ctx: Context, name: str) -> ModelPreset:
+    preset = get_preset(name)
+    return toy_preset(preset) if ctx.toy else preset
+
+
+def timed_run(
+    engine: DiffusionEngine, ctx: Context, shots: list[ShotSpec], size: tuple[int, int]
+) -> Result:
+    from generation.engines.diffusion_inputs import StageTimes
+
+    engine.times = StageTimes(applied=engine.times.applied)
+    if ctx.cuda:
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    engine.prepare(shots, size[0], size[1], engine.preset.fps)
+    wall = time.perf_counter() - started
+    t = engine.times
+    return {
+        "clips": len(shots),
+        "wall_s": round(wall, 3),
+        "s_per_clip": round(wall / len(shots), 3),
+        "clips_per_min": round(60 * len(shots) / wall, 2),
+        "text_s": round(t.text_s, 3),
+        "denoise_s": round(t.denoise_s, 3),
+        "decode_s": round(t.decode_s, 3),
+        "calls": t.batches,
+        "peak_gib": peak_gib(ctx),
+    }
+
+
+TWO_PASS_PRESET = "ltx-video-i2v-2pass"
+
+
+def two_pass(ctx: Context) -> Iterator[Result]:
+    """The two-pass preset at full size (random weights, upsampler included)."""
+    preset = main_preset(ctx, TWO_PASS_PRESET)
+    engine = DiffusionEngine(preset, device=ctx.device, loader=random_loader(preset))
+    started = time.perf_counter()
+    engine.pipeline()
+    yield {
+        "ok": "two_pass" in engine.times.applied,
+        "preset": preset.name,
+        "load_s": round(time.perf_counter() - started, 2),
+        "applied": engine.times.applied,
+        "peak_gib": peak_gib(ctx),
+    }
+    size, seconds = ((64, 64), 0.25) if ctx.toy else ((480, 848), 5.0)
+    seeds = iter(range(200, 300))
+
+    def shots(count: int) -> list[ShotSpec]:
+        return [ShotSpec(ctx.photo, "push_in", seconds, next(seeds)) for _ in range(count)]
+
+    timed_run(engine, ctx, shots(1), size)  # warm-up: kernels, allocator
+    for batch in (1, 4):
+        batch_shots = shots(batch)
+        result = timed_run(engine, ctx, batch_shots, size)
+        clip, native = engine.native_clip(batch_shots[0], *size)
+        first = first_pass_size(preset, native.width, native.height)
+        yield {
+            "ok": clip.shape == (native.num_frames, size[1], size[0], 3),
+            "preset": preset.name,
+            "size": size,
+            "seconds": seconds,
+            "batch": batch,
+            "native": (native.width, native.height, native.num_frames),
+            "first_pass": first,
+            "second_pass": (2 * first[0], 2 * first[1]),
+            **result,
+        }
+
+
+def wan(ctx: Context) -> Iterator[Result]:
+    preset = dataclasses.replace(main_preset(ctx, "wan2.2-ti2v-5b"), steps=2 if ctx.toy else 10)
+    engine = DiffusionEngine(preset, device=ctx.device, loader=random_loader(preset))
+    engine.pipeline()
+    size, seconds = ((64, 64), 0.25) if ctx.toy else ((480, 848), 5.0)
+    result = timed_run(engine, ctx, [ShotSpec(ctx.photo, "push_in", seconds, 1)], size)
+    per_step = result["denoise_s"] / preset.steps
+    yield {
+        "ok": True,
+        "preset": preset.name,
+        "steps": preset.steps,
+        "denoise_s_per_step": round(per_step, 3),
+        "applied": engine.times.applied,
+        **result,
+    }
