@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from prefect.artifacts import Artifact
 from sqlalchemy import select
 
 import flows.generate
@@ -15,6 +13,8 @@ from flows.campaign import run_campaign
 from flows.common import database
 from reelcart.models import Creative, RenderClaim
 from tests.factories import make_product, write_catalog
+
+from .artifacts import artifact_rows
 
 pytestmark = pytest.mark.xdist_group("prefect")
 
@@ -38,9 +38,7 @@ def test_a_failed_child_is_named_and_fails_the_campaign(
     message = str(state.message)
     assert "1 of 2 child runs failed" in message and "gid://shopify/Product/2" in message
     assert "product-2__" in message  # the creative that failed, by name
-    table = Artifact.get("faulty-children")
-    assert table is not None
-    rows = {r["products"]: r for r in json.loads(str(table.data))}
+    rows = {r["products"]: r for r in artifact_rows("faulty-children")}
     assert rows["gid://shopify/Product/1"]["rendered"] == 1
     assert rows["gid://shopify/Product/2"]["state"] == "FAILED"
     with database().session() as session:

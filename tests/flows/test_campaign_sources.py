@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prefect.artifacts import Artifact
 from sqlalchemy import select
 
 from connectors.shopify_client import ScaledClock
@@ -19,6 +18,8 @@ from reelcart.models import Campaign, Creative, Product
 from reelcart.settings import get_settings
 from tests.factories import make_product, write_catalog
 from tests.fakes.shopify_server import FakeShopify
+
+from .artifacts import artifact_rows
 
 pytestmark = pytest.mark.xdist_group("prefect")
 
@@ -73,9 +74,7 @@ def test_shopify_campaign_on_a_target_and_file_syncs_that_leave_it_alone(
     # Only the targeted products got creatives; the third is untouched.
     assert [state[pid][2] for pid in ids] == [["shopify-spring:published"]] * 2
     assert state["gid://shopify/Product/3"][2] == []
-    table = Artifact.get("shopify-spring-children")
-    assert table is not None
-    children = json.loads(table.data)
+    children = artifact_rows("shopify-spring-children")
     assert sorted(r["products"] for r in children) == sorted(ids)
     assert all(r["rendered"] == 1 and r["failed"] == "" for r in children)
 
@@ -92,7 +91,7 @@ def test_shopify_campaign_on_a_target_and_file_syncs_that_leave_it_alone(
     result = run_campaign(
         campaign="other-sale", catalog_path=str(later), max_variants=1, target={"tags": ["sale"]}
     )
-    assert result["catalog"]["archived"] == 1
+    assert result["catalog"]["archived"] == 1  # type: ignore[index]
     assert result["rendered"] == 0  # product 50's creative exists: nothing is re-rendered
     state = _state()
     assert state["gid://shopify/Product/51"][:2] == ("ARCHIVED", "file:other-shop")

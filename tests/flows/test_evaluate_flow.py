@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from prefect.artifacts import Artifact
 from sqlalchemy import select
 
 from flows.common import database
 from flows.evaluate import evaluate_campaign
 from reelcart.models import Allocation, Campaign, Creative, Product
 from tests.experiments.conftest import add_traffic
+
+from .artifacts import artifact
 
 pytestmark = pytest.mark.xdist_group("prefect")
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,18 +43,19 @@ def test_evaluate_flow_applies_and_writes_artifacts(flow_env: Path) -> None:
     result = evaluate_campaign(campaign="Spring Launch")
     assert result == {"winners": ["mug__hook-a"], "factor_winners": {"hook": "a"}, "warnings": []}
     with db.session() as session:
-        assert session.get(Creative, "crv_b").status == "retired"
+        retired = session.get(Creative, "crv_b")
+        assert retired is not None and retired.status == "retired"
         assert session.scalars(select(Allocation)).one().weights == {"crv_a": 1.0, "crv_b": 0.0}
-    markdown = Artifact.get("spring-launch-evaluation")
-    table = Artifact.get("spring-launch-variants")
-    assert markdown is not None and "winner **mug__hook-a**" in str(markdown.data)
+    markdown = artifact("spring-launch-evaluation")
+    table = artifact("spring-launch-variants")
+    assert "winner **mug__hook-a**" in str(markdown.data)
     # The artifact leads with the campaign-wide answer, before any product line.
     text = str(markdown.data)
     assert text.index("**hook: a sells best**") < text.index("### Per product")
     assert "a converts 16.0% vs 6.0% for b" in text and "always-valid p = " in text
-    factors = Artifact.get("spring-launch-factors")
-    assert factors is not None and '"decisive": "True"' in str(factors.data).replace("'", '"')
-    assert table is not None and "mug__hook-b" in str(table.data)
+    factors = artifact("spring-launch-factors")
+    assert '"decisive": "True"' in str(factors.data).replace("'", '"')
+    assert "mug__hook-b" in str(table.data)
 
 
 def test_evaluation_is_scheduled() -> None:

@@ -1,6 +1,5 @@
 """The whole loop as Prefect runs it: sync, generate, publish, report — and a second run."""
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,8 @@ from flows.common import database
 from generation.encode import probe_video
 from reelcart.models import Creative, Shot
 from tests.factories import make_product, write_catalog
+
+from .artifacts import artifact, artifact_rows
 
 pytestmark = pytest.mark.xdist_group("prefect")
 
@@ -35,6 +36,7 @@ def test_run_campaign_end_to_end_and_again(flow_env: Path, tmp_path: Path) -> No
         files = {c.id: (c.video_key, c.poster_key, c.manifest) for c in creatives}
     media = flow_env / "media"
     for video_key, poster_key, manifest in files.values():
+        assert video_key is not None and poster_key is not None
         info = probe_video(media / video_key)
         assert (info.width, info.height, info.codec, info.pix_fmt) == (144, 256, "h264", "yuv420p")
         assert info.faststart
@@ -46,11 +48,10 @@ def test_run_campaign_end_to_end_and_again(flow_env: Path, tmp_path: Path) -> No
         assert (media / published["vtt"]).read_text().startswith("WEBVTT")
         assert (media / published["preview"]).stat().st_size > 0
     assert {files[c][2]["price_text"] for c in files} == {"$24.00", "$9.99"}
-    assert Path(first["contact_sheet"]).is_file()
+    assert Path(str(first["contact_sheet"])).is_file()
 
-    table = Artifact.get("launch-creatives")
-    assert table is not None and table.type == "table"
-    assert sorted(row["creative"] for row in json.loads(table.data)) == sorted(
+    assert artifact("launch-creatives").type == "table"
+    assert sorted(row["creative"] for row in artifact_rows("launch-creatives")) == sorted(
         c.name for c in creatives
     )
     assert Artifact.get("launch-summary") is not None
