@@ -12,7 +12,6 @@ is rate-limited per client address, so the token cannot be guessed at speed.
 from __future__ import annotations
 
 import hmac
-import json
 import math
 import secrets
 import time
@@ -20,7 +19,7 @@ from collections import deque
 from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -83,8 +82,15 @@ class AttemptLimiter:
         return None
 
 
-def _matches(supplied: str, token: bytes | None) -> bool:
+def token_matches(supplied: str, token: bytes | None) -> bool:
+    """Constant-time comparison with the configured token (none configured: no match)."""
     return token is not None and hmac.compare_digest(supplied.strip().encode(), token)
+
+
+def bearer_matches(authorization: str, token: bytes | None) -> bool:
+    """An ``Authorization`` header value that carries the configured bearer token."""
+    scheme, _, supplied = authorization.partition(" ")
+    return scheme.lower() == "bearer" and token_matches(supplied, token)
 
 
 def _cookie(headers: dict[bytes, bytes]) -> str:
@@ -117,8 +123,7 @@ class BearerAuth:
 
     def _authorised(self, scope: Scope) -> bool:
         headers = dict(scope.get("headers") or [])
-        scheme, _, supplied = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        if scheme.lower() == "bearer" and _matches(supplied, self._token):
+        if bearer_matches(headers.get(b"authorization", b"").decode("latin-1"), self._token):
             return True
         return (
             self._allow_cookie
@@ -137,21 +142,12 @@ class BearerAuth:
             response: Response = RedirectResponse(f"/login?next={target}", status_code=303)
             await response(scope, receive, send)
             return
-        body = json.dumps(
-            {"error": "unauthorized", "message": "a valid bearer token is required"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"www-authenticate", b'Bearer realm="reelcart"'),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        refused = JSONResponse(
+            {"error": "unauthorized", "message": "a valid bearer token is required"},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="reelcart"'},
         )
-        await send({"type": "http.response.body", "body": body})
+        await refused(scope, receive, send)
 
 
 _FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -199,7 +195,7 @@ def login_routes(
         data = await request.form()
         nxt = _safe_next(str(data.get("next") or "/"))
         supplied = str(data.get("token") or "")
-        if not _matches(supplied, expected) or key is None:
+        if not token_matches(supplied, expected) or key is None:
             error = '<p class="err">That token is not right.</p>'
             html = _FORM.format(error=error, next=quote(nxt, safe="/"))
             return HTMLResponse(html, status_code=401)

@@ -29,7 +29,9 @@ __all__ = [
     "RequestLimits",
     "bad_string",
     "parse_json",
+    "read_all",
     "read_body",
+    "replay",
 ]
 
 # What SQLAlchemy raises when the database cannot be reached or the connection dropped.
@@ -182,35 +184,13 @@ class RequestLimits:
 
     async def _checked_json(self, scope: Scope, receive: Receive) -> Receive | str:
         """Read the body (bounded), check it, and hand the route a replay of it."""
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                raise BodyTooLarge(self.max_body)
-            chunks.append(chunk)
-            more = bool(message.get("more_body"))
-        body = b"".join(chunks)
+        body = await read_all(receive, self.max_body)
         if body.strip():
             try:
                 parse_json(body)
             except JsonBodyError as exc:
                 return str(exc)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return replay
+        return replay(body, receive)
 
     async def _refuse(self, scope: Scope, send: Send, status: int, code: str, message: str) -> None:
         headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else {}
@@ -272,6 +252,38 @@ class RequestLimits:
             await self._refuse(
                 scope, send, 503, "service_unavailable", "the database is unavailable; retry"
             )
+
+
+async def read_all(receive: Receive, limit: int) -> bytes:
+    """A request's whole body from its ASGI messages; more than ``limit`` bytes raises."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+        more = bool(message.get("more_body"))
+    return b"".join(chunks)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app ``body`` (already read) once, then the real one."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 async def _no_body() -> Message:

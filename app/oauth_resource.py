@@ -14,7 +14,6 @@ and its RFC 9728 metadata route. What the SDK leaves to the server, per tool sco
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -29,9 +28,12 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
 from pydantic import AnyHttpUrl
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.http_auth import token_matches
+from app.http_limits import read_all, replay
 from reelcart.settings import Settings
 
 __all__ = [
@@ -59,7 +61,7 @@ class DevTokenVerifier:
         self._resource = resource
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        if not hmac.compare_digest(token.strip().encode(), self._token):
+        if not token_matches(token, self._token):
             return None
         return AccessToken(
             token=token, client_id="dev-token", scopes=self._scopes, resource=self._resource
@@ -143,14 +145,14 @@ class TokenVerifiers:
         return None
 
 
-def _challenge(error: str, description: str, metadata_url: str, scope: str) -> bytes:
+def _challenge(error: str, description: str, metadata_url: str, scope: str) -> str:
     parts = [
         f'error="{error}"',
         f'error_description="{description}"',
         f'scope="{scope}"',
         f'resource_metadata="{metadata_url}"',
     ]
-    return ("Bearer " + ", ".join(parts)).encode()
+    return "Bearer " + ", ".join(parts)
 
 
 class ScopeGuard:
@@ -170,54 +172,24 @@ class ScopeGuard:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if not message.get("more_body") or size > _MAX_BODY:
-                break
-        body = b"".join(chunks)
+        body = await read_all(receive, _MAX_BODY)
         granted = set(getattr(scope.get("auth"), "scopes", []) or [])
         needed = self._needed_scope(body, granted)
         if needed is not None:
-            payload = json.dumps(
-                {"error": "insufficient_scope", "error_description": f"Required scope: {needed}"}
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 403,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(payload)).encode()),
-                        (
-                            b"www-authenticate",
-                            _challenge(
-                                "insufficient_scope",
-                                f"Required scope: {needed}",
-                                self.metadata_url,
-                                " ".join(sorted(granted | {needed})),
-                            ),
-                        ),
-                    ],
-                }
+            challenge = _challenge(
+                "insufficient_scope",
+                f"Required scope: {needed}",
+                self.metadata_url,
+                " ".join(sorted(granted | {needed})),
             )
-            await send({"type": "http.response.body", "body": payload})
+            refused = JSONResponse(
+                {"error": "insufficient_scope", "error_description": f"Required scope: {needed}"},
+                status_code=403,
+                headers={"WWW-Authenticate": challenge},
+            )
+            await refused(scope, receive, send)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay(body, receive), send)
 
     def _needed_scope(self, body: bytes, granted: set[str]) -> str | None:
         """The first scope a ``tools/call`` in ``body`` needs and ``granted`` lacks."""

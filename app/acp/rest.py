@@ -12,7 +12,6 @@ Business calls run in a thread pool so the event loop keeps serving.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from app.acp.envelope import (
     run_once,
 )
 from app.acp.idempotency import IdempotencyStore, fingerprint
+from app.http_auth import bearer_matches
 from app.http_limits import JsonBodyError, bad_string, parse_json, read_body
 from commerce.acp_delegate import delegate_payment, delegate_payment_enabled
 from commerce.acp_webhooks import WebhookDispatcher
@@ -98,12 +98,7 @@ class _Api:
         self.max_body = settings.max_request_bytes
 
     def _authorised(self, request: Request) -> bool:
-        scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
-        return (
-            self._token is not None
-            and scheme.lower() == "bearer"
-            and hmac.compare_digest(supplied.strip().encode(), self._token)
-        )
+        return bearer_matches(request.headers.get("authorization", ""), self._token)
 
     def route(
         self,
