@@ -1,4 +1,4 @@
-"""Fuzz the ACP REST API from its OpenAPI documents with schemathesis (issue 6).
+"""Fuzz the ACP REST API from its OpenAPI documents with schemathesis.
 
 Every operation of ``openapi.agentic_checkout.yaml`` and ``openapi.delegate_payment.yaml``
 gets schema-generated requests (positive and negative data) sent in-process to the real
