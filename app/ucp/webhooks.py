@@ -19,7 +19,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from commerce import outbox
 from commerce.checkout_payments import aware
@@ -158,26 +158,42 @@ class UcpWebhookDispatcher:
                 self._thread = threading.Thread(target=self._run, daemon=True, name="ucp-webhooks")
                 self._thread.start()
 
-    def _pending(self) -> bool:
+    def _next_due_in(self) -> float | None:
+        """Seconds until the earliest undelivered event is due (None: nothing pending)."""
         with self.db.session() as session:
-            row = session.scalar(
-                select(UcpWebhook.id)
-                .where(UcpWebhook.delivered_at.is_(None), UcpWebhook.attempts < MAX_ATTEMPTS)
-                .limit(1)
+            due = session.scalar(
+                select(func.min(UcpWebhook.next_attempt_at)).where(
+                    UcpWebhook.delivered_at.is_(None), UcpWebhook.attempts < MAX_ATTEMPTS
+                )
             )
-            return row is not None
+        if due is None:
+            return None
+        return max((aware(due) - utcnow()).total_seconds(), 0.0)
 
     def _run(self) -> None:
+        failures = 0
         while True:
             self._wake.clear()
             try:
                 deliver_due(self.db, self.profiles, self.key, self.business_profile)
-                if not self._pending():
+                failures = 0
+                wait = self._next_due_in()
+                if wait is None:
                     with self._guard:
                         if not self._wake.is_set():
                             self._thread = None
                             return
                     continue
-            except Exception:  # keep the worker alive across database hiccups
-                log.exception("UCP webhook delivery pass failed")
-            self._wake.wait(self.poll_s)
+                # Sleep until the next retry is due (a kick wakes it for fresh events).
+                self._wake.wait(min(max(wait, self.poll_s), 60.0))
+                continue
+            except Exception:  # the database is away: back off, then leave it to a later kick
+                failures += 1
+                log.warning(
+                    "UCP webhook delivery pass failed (%d in a row)", failures, exc_info=True
+                )
+                if failures >= 5:
+                    with self._guard:
+                        self._thread = None
+                    return
+            self._wake.wait(self.poll_s * 2**failures)

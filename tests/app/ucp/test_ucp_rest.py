@@ -14,9 +14,10 @@ from sqlalchemy import select
 from app.ucp.signatures import verify_request
 from connectors.storage import MediaStore
 from reelcart.db import Database
-from reelcart.models import Event, Order
+from reelcart.models import Event, Order, UcpWebhook
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import MUG, localstripe, stock_shop
+from tests.commerce.payment_checks import wait_for
 from tests.factories import add_published_creatives
 from tests.servers import free_port, serve_on_loopback
 
@@ -203,3 +204,29 @@ def test_purchase_is_attributed_to_the_video_the_catalog_showed(
         assert session.scalars(select(Order)).one().creative_id == "crv_a"
         purchase = session.scalars(select(Event).where(Event.kind == "purchase")).one()
         assert (purchase.creative_id, purchase.subject) == ("crv_a", "shopper-7")
+
+
+def test_a_refused_webhook_is_retried_from_the_outbox(
+    served: tuple[str, Platform, Database],
+) -> None:
+    base, platform, db = served
+    platform.refuse = 1
+    with client(base) as http:
+        created = http.post("/checkout-sessions", json=create_body(), headers=platform.headers())
+        done = http.post(
+            f"/checkout-sessions/{created.json()['id']}/complete",
+            json=complete_body(),
+            headers=platform.headers(),
+        )
+        assert done.status_code == 200, done.text
+    events = platform.wait_for(1, timeout_s=20)  # the first retry is due 5 s after the refusal
+    assert len(events) == 1 and events[0][0]["webhook-id"] == platform.refused[0]
+
+    def delivered() -> bool:
+        with db.session() as session:
+            return session.scalars(select(UcpWebhook)).one().delivered_at is not None
+
+    wait_for(delivered, 10)  # the answer arrives at the platform before it is recorded here
+    with db.session() as session:
+        row = session.scalars(select(UcpWebhook)).one()
+        assert row.attempts == 2 and row.last_error == "HTTP 503 from /webhooks/orders"

@@ -74,6 +74,9 @@ class Platform:
         self.events: list[tuple[dict[str, str], bytes]] = []
         self.arrived = threading.Condition()
         self.base = ""
+        # Answer this many webhook deliveries with 503 first (a platform having a bad minute).
+        self.refuse = 0
+        self.refused: list[str] = []
 
     @property
     def profile(self) -> str:
@@ -101,6 +104,10 @@ class Platform:
 
         async def webhook(request: Request) -> Response:
             body = await request.body()
+            if self.refuse > 0:
+                self.refuse -= 1
+                self.refused.append(request.headers["webhook-id"])
+                return JSONResponse({"error": "busy"}, status_code=503)
             with self.arrived:
                 self.events.append((dict(request.headers), body))
                 self.arrived.notify_all()
