@@ -43,7 +43,7 @@ from reelcart.models import Campaign, Creative, Generation, Product, RenderClaim
 
 from .common import database, media_store, render_config, settings, worker_name
 from .gpu import job_windows, prepare_footage, use_gpu_slot
-from .remix import RemixSource, remix_engine, remix_sources
+from .remix import RemixSource, publish_footage, remix_engine, remix_sources
 
 __all__ = [
     "DEFAULT_FACTORS",
@@ -183,9 +183,13 @@ def _engine(config: RenderConfig, remix: RemixSource | None) -> FootageEngine:
     engine = get_engine(config.engine)
     if remix is None or config.engine != "diffusion":
         return engine
-    # The winner's video from the media store: the machine that rendered it may be gone.
-    video = media_store().fetch(remix.video_key, settings().data_dir / "media-cache")
-    return remix_engine(engine, remix, video, config)
+
+    # The winner's footage comes from the media store: the machine that rendered it may
+    # be gone.
+    def fetch(key: str) -> Path:
+        return media_store().fetch(key, settings().data_dir / "media-cache")
+
+    return remix_engine(engine, remix, fetch, config)
 
 
 @task(cache_policy=NO_CACHE, retries=1, tags=["render"])
@@ -219,6 +223,12 @@ def render(
             markdown=qa_markdown(outcome.manifest.get("qa")),
             description=f"Quality gate of {job.name}",
         )
+        manifest = outcome.manifest
+        if config.engine == "diffusion" and not outcome.skipped:
+            # Its footage, for the remixes it may be asked for (by any worker, later).
+            root = out_dir.parent / "footage"
+            footage = publish_footage(media_store(), engine, job, config, root)
+            manifest = {**manifest, "footage": footage}
         # Variants of a product share shots: one record at a time keeps the shot rows unique.
         with _recording, database().session() as session:
             record_render(
@@ -227,7 +237,7 @@ def render(
                 render_hash=outcome.render_hash,
                 video_path=outcome.video_path,
                 poster_path=outcome.poster_path,
-                manifest=outcome.manifest,
+                manifest=manifest,
                 engine=config.engine,
             )
             publish_creative(session, media_store(), outcome.creative_id)

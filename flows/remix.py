@@ -2,16 +2,20 @@
 
 A challenger of a winner keeps the winner's shots; with the diffusion engine its footage
 is the winner's own footage remixed at a strength (near 0 keeps it, 1 ignores it) rather
-than generated afresh from the product photo. The winner's footage is read from its
-published video in the media store, so any worker can remix it; no path of the machine
-that rendered the winner is ever read. With the motion engine a challenger is a factor
-remix only (same camera moves, new copy), and nothing here runs.
+than generated afresh from the product photo. Every diffusion render puts its shots'
+footage (before any text is laid over it) in the media store, and the remix reads it from
+there, so any worker can remix any winner; no path of the machine that rendered the
+winner is ever read. A winner without stored footage is remixed from its published video
+(the shot's frames of it). With the motion engine a challenger is a factor remix only
+(same camera moves, new copy), and nothing here runs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,17 +26,20 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from generation.engines.base import Frame
+from connectors.storage import MediaStore
+from generation.engines.base import FootageEngine, Frame
 from generation.footage import FootageCache
-from generation.jobs import footage_cache
+from generation.jobs import engine_fingerprint, footage_cache
 from generation.spec import ShotSpec, frames_for
-from generation.storyboard import RenderConfig, master_size
+from generation.storyboard import RenderConfig, master_size, storyboard
+from reelcart.domain import CreativeJob
 from reelcart.models import Creative, Generation, RenderClaim
 
 __all__ = [
     "DEFAULT_STRENGTH",
     "RemixFootage",
     "RemixSource",
+    "publish_footage",
     "remix_engine",
     "remix_source",
     "remix_sources",
@@ -51,8 +58,9 @@ class RemixSource:
     video_key: str  # the winner's published video in the media store
     strength: float
     fps: int
-    # (shot key, first frame, frame count) of each shot in the winner's video, in order.
-    segments: tuple[tuple[str, int, int], ...]
+    # (shot key, first frame, frame count, stored footage key or "") of each of the
+    # winner's shots, in order: where it lies in the winner's video, and its own footage.
+    segments: tuple[tuple[str, int, int, str], ...]
 
     def as_detail(self) -> dict[str, Any]:
         return {
@@ -70,7 +78,7 @@ class RemixSource:
             video_key=str(detail["video_key"]),
             strength=float(detail["strength"]),
             fps=int(detail["fps"]),
-            segments=tuple((str(k), int(a), int(n)) for k, a, n in detail["segments"]),
+            segments=tuple((str(k), int(a), int(n), str(f)) for k, a, n, f in detail["segments"]),
         )
 
 
@@ -81,12 +89,14 @@ def remix_source(winner: Creative, strength: float) -> RemixSource | None:
     manifest = winner.manifest or {}
     shots = manifest.get("shots") or []
     fps = manifest.get("fps")
+    footage = manifest.get("footage") or {}
     if not winner.video_key or not shots or not fps:
         return None
     segments, start = [], 0
     for shot in shots:  # shots fill the video from its first frame, in order
         count = frames_for(float(shot["duration_s"]), int(fps))
-        segments.append((str(shot["key"]), start, count))
+        key = str(shot["key"])
+        segments.append((key, start, count, str(footage.get(key, ""))))
         start += count
     return RemixSource(winner.id, winner.video_key, strength, int(fps), tuple(segments))
 
@@ -135,27 +145,32 @@ class RemixFootage:
 
     name = "diffusion"
 
-    def __init__(self, diffusion: Any, video: Path, source: RemixSource) -> None:
+    def __init__(self, diffusion: Any, fetch: Callable[[str], Path], source: RemixSource) -> None:
         self.diffusion = diffusion
         self.preset = diffusion.preset
-        self.video = video
+        self.fetch = fetch  # a media-store key -> a local copy
         self.source = source
         self.fingerprint = f"{diffusion.fingerprint}|remix={source.creative_id}@{source.strength:g}"
         self._order: list[str] = []
 
-    def _segment(self, shot: ShotSpec) -> tuple[int, int]:
+    def _segment(self, shot: ShotSpec) -> tuple[str, int, int, str]:
         key = shot.key()
-        for seg_key, first, count in self.source.segments:
-            if seg_key == key:
-                return first, count
+        for segment in self.source.segments:
+            if segment[0] == key:
+                return segment
         if key not in self._order:
             self._order.append(key)
-        _, first, count = self.source.segments[self._order.index(key) % len(self.source.segments)]
-        return first, count
+        return self.source.segments[self._order.index(key) % len(self.source.segments)]
+
+    def source_clip(self, shot: ShotSpec) -> npt.NDArray[np.uint8]:
+        """The winner's footage this shot remixes: its stored footage, else its video's."""
+        _, first, count, footage = self._segment(shot)
+        if footage:
+            return _decode(self.fetch(footage), 0, 1 << 30)
+        return _decode(self.fetch(self.source.video_key), first, count)
 
     def frames(self, shot: ShotSpec, width: int, height: int, fps: int) -> Iterator[Frame]:
-        first, count = self._segment(shot)
-        clip = _decode(self.video, first, count)
+        clip = self.source_clip(shot)
         from generation.engines.diffusion import prompt_for
 
         yield from self.diffusion.remix(
@@ -175,7 +190,7 @@ _engines_lock = threading.Lock()
 
 
 def remix_engine(
-    diffusion: Any, source: RemixSource, video: Path, config: RenderConfig
+    diffusion: Any, source: RemixSource, fetch: Callable[[str], Path], config: RenderConfig
 ) -> FootageCache:
     """The process-wide, caching remix engine of ``source`` (one per winner and strength).
 
@@ -185,7 +200,32 @@ def remix_engine(
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = _engines[key] = RemixFootage(diffusion, video, source)
+            engine = _engines[key] = RemixFootage(diffusion, fetch, source)
     root = (config.footage_dir or Path("footage")) / "remix"
     folder = root / f"{source.creative_id}-{source.strength:g}"
     return footage_cache(engine, folder, master_size(config))
+
+
+def publish_footage(
+    store: MediaStore, engine: FootageEngine, job: CreativeJob, config: RenderConfig, root: Path
+) -> dict[str, str]:
+    """Put each shot's footage of ``job`` in the store; its key by shot key.
+
+    The footage is the cache's mezzanine at the master size (already generated by the
+    render), stored once per model, shot and size, so a later remix of this creative on
+    any machine starts from its footage rather than from the finished video.
+    """
+    cache = engine if isinstance(engine, FootageCache) else None
+    width, height = master_size(config)
+    if cache is None:
+        cache = footage_cache(engine, config.footage_dir or root, (width, height))
+    keys: dict[str, str] = {}
+    for shot in storyboard(job, config).shots:
+        entry = cache.entry(shot, width, height, config.fps)
+        identity = [engine_fingerprint(cache), shot.key(), width, height, config.fps]
+        digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
+        key = f"footage/{digest}.mp4"
+        if not store.exists(key):
+            store.put_file(entry.path, key)
+        keys[shot.key()] = key
+    return keys

@@ -77,6 +77,8 @@ def test_a_challenger_remixes_the_winners_footage_from_the_media_store(
         ).one()
         winner_id, product_id, video_key = winner.id, winner.product_id, winner.video_key
         shots = winner.manifest["shots"]
+        # Every diffusion render stored its shots' footage, text-free, for later remixes.
+        footage = winner.manifest["footage"]
         session.add(
             ExperimentDecision(
                 campaign_id=winner.campaign_id,
@@ -111,7 +113,11 @@ def test_a_challenger_remixes_the_winners_footage_from_the_media_store(
     # winner's matching shot; no fresh image-to-video footage was generated for it.
     assert [(c["strength"], c["seed"]) for c in calls] == [(0.35, s["seed"]) for s in shots]
     assert engine.times.clips == clips_before  # type: ignore[attr-defined]
-    with av.open(str(media_store().local_path(video_key))) as container:
+    # The source is the winner's own footage as stored, not its finished video.
+    assert sorted(footage) == sorted(s["key"] for s in shots)
+    stored = media_store().local_path(footage[shots[0]["key"]])
+    assert stored is not None and stored.is_file()
+    with av.open(str(stored)) as container:
         first = next(container.decode(video=0)).to_ndarray(format="rgb24")
     assert calls[0]["first"].shape == first.shape
     assert np.abs(calls[0]["first"].astype(int) - first.astype(int)).mean() < 1
@@ -122,8 +128,10 @@ def test_a_challenger_remixes_the_winners_footage_from_the_media_store(
         ).one()
         assert challenger.status == "published"
         assert challenger.manifest["frame_count"] > 0
-    footage = history[-1]["detail"]["footage"]
-    assert (footage["remix_of"], footage["video_key"], footage["strength"]) == (
+        # Its own remixed footage is stored too: a challenger that wins is remixed in turn.
+        assert set(challenger.manifest["footage"].values()).isdisjoint(footage.values())
+    source = history[-1]["detail"]["footage"]
+    assert (source["remix_of"], source["video_key"], source["strength"]) == (
         winner_id,
         video_key,
         0.35,
