@@ -74,7 +74,8 @@ def _place_order(
     vault = session.get(DelegatedPaymentToken, attempt.credential)
     if vault is not None:
         vault.used_at = now
-    enqueue_order_event(session, order, "order_create", service.base_url)
+    if "ucp" not in (cs.extra or {}):  # a UCP platform hears of it by UCP's own webhooks
+        enqueue_order_event(session, order, "order_create", service.base_url)
     cs.status = "completed"
     cs.completed_at = now
     cs.messages = []

@@ -14,7 +14,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Update, select, update
+from sqlalchemy import Select, Update, exists, select, update
+from sqlalchemy.orm import aliased
 
 from reelcart.db import Database
 from reelcart.models import utcnow
@@ -22,9 +23,11 @@ from reelcart.models import utcnow
 __all__ = ["claim_due"]
 
 
-def _due(model: Any, now: datetime, max_attempts: int, fresh_first: bool) -> Select[Any]:
+def _due(
+    model: Any, now: datetime, max_attempts: int, fresh_first: bool, in_order_of: str | None
+) -> Select[Any]:
     order = (model.attempts, model.created_at) if fresh_first else (model.created_at,)
-    return (
+    due = (
         select(model.id)
         .where(
             model.delivered_at.is_(None),
@@ -33,6 +36,17 @@ def _due(model: Any, now: datetime, max_attempts: int, fresh_first: bool) -> Sel
         )
         .order_by(*order)
     )
+    if in_order_of is not None:
+        earlier = aliased(model)
+        due = due.where(
+            ~exists().where(
+                getattr(earlier, in_order_of) == getattr(model, in_order_of),
+                earlier.delivered_at.is_(None),
+                earlier.attempts < max_attempts,
+                earlier.created_at < model.created_at,
+            )
+        )
+    return due
 
 
 def _take(model: Any, now: datetime, lease: timedelta) -> Update:
@@ -52,14 +66,17 @@ def claim_due(
     lease: timedelta,
     only: str | None = None,
     fresh_first: bool = False,
+    in_order_of: str | None = None,
 ) -> list[str]:
     """Claim up to ``limit`` due rows of ``model`` (or just the row ``only``); their ids.
 
     ``fresh_first`` puts never-tried rows ahead of retries, so a failing receiver's backlog
-    does not hold up fresh events.
+    does not hold up fresh events; ``in_order_of`` (a column, e.g. ``order_id``) keeps a
+    row back while an earlier row with the same value is undelivered, so the events of one
+    order arrive in the order they happened.
     """
     now = utcnow()
-    due = _due(model, now, max_attempts, fresh_first)
+    due = _due(model, now, max_attempts, fresh_first, in_order_of)
     if only is not None:
         due = due.where(model.id == only)
     if db.engine.dialect.name == "postgresql":

@@ -50,6 +50,7 @@ def claim_due(db: Database, *, limit: int = 4, only: str | None = None) -> list[
         lease=CLAIM_LEASE,
         only=only,
         fresh_first=True,
+        in_order_of="order_id",
     )
 
 
@@ -142,11 +143,11 @@ class UcpWebhookDispatcher:
 
     def _send_one(self, webhook_id: str) -> None:
         try:
-            if claim_due(self.db, only=webhook_id) and _send(
-                self.db, self.profiles, self.key, self.business_profile, webhook_id
-            ):
-                return
-        except Exception:  # the retry loop below picks it up
+            # Not claimable while an earlier event of its order is undelivered: the loop
+            # (kicked below) sends it once that one is through.
+            if claim_due(self.db, only=webhook_id):
+                _send(self.db, self.profiles, self.key, self.business_profile, webhook_id)
+        except Exception:  # the retry loop picks it up
             log.exception("UCP webhook %s: first delivery failed", webhook_id)
         self.kick()
 
