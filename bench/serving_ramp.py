@@ -1,0 +1,193 @@
+"""Benchmark: how serving cost grows with load, on PostgreSQL, with one and two servers.
+
+Agents (asyncio tasks, each with its own HTTP connection) run the mixed workload against
+``reelcart serve`` processes on loopback: MCP ``search_products`` and ``get_product`` at
+/mcp, then an ACP checkout (create, delegate payment, complete) against the Stripe stand-in.
+Each step runs 1, 8, 32, 64 agents for a fixed time and prints p50/p99 per call,
+checkouts/s and the load average; the last line per setup names the largest load that meets
+the goal (search and get_product p99 < 50 ms, complete p99 < 300 ms).
+
+Setups, all in the same run: ``baseline`` (one server with the serving options off: product
+views read whole from the database, access log on, default pool), ``tuned-1`` (one server
+with them on) and ``tuned-2`` (two such servers on the same database, agents spread over
+them as a load balancer would spread them over two machines).
+
+    .venv/bin/python -m bench.serving_ramp --products 500
+    .venv/bin/python -m bench.serving_ramp --products 10000 --steps 8 --setups baseline,tuned-1
+
+The catalog is synced (and embedded) into ``reelcart_bench_<N>`` once; later runs reuse it
+and show that a re-sync embeds nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+# The Stripe stand-in lives with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.agents import GOAL, StepResult, run_step
+from bench.checkout import bench_catalog
+from commerce.catalog import sync_snapshot
+from commerce.embeddings import embed_catalog
+from connectors.storage import MediaStore
+from reelcart.db import Database
+from tests.fakes.stripe_server import API_KEY, LocalStripe
+from tests.servers import free_port
+
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# The baseline serves as before these options existed: every product view read whole from
+# the database, every request logged, the default connection pool.
+BASELINE_ENV = {"REELCART_READ_CACHE": "false"}
+# The tuned setups: views' catalog part cached per process, no access log, a pool sized for
+# the request threads (two processes stay well inside PostgreSQL's 100 connections).
+TUNED_ENV = {"REELCART_DB_POOL_SIZE": "8", "REELCART_DB_MAX_OVERFLOW": "8"}
+TUNED_ARGS = ["--no-access-log"]
+
+
+def _load() -> str:
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def prepare_database(admin_url: str, products: int, root: Path) -> str:
+    """The bench database with ``products`` products, synced and embedded (once)."""
+    name = f"reelcart_bench_{products}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        )
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    db.migrate()
+    store = MediaStore(str(root / "media"), "http://127.0.0.1")
+    started = time.perf_counter()
+    with db.session() as session:
+        report = sync_snapshot(session, bench_catalog(products), store, embed=False)
+    synced = time.perf_counter() - started
+    started = time.perf_counter()
+    with db.session() as session:
+        embedded = embed_catalog(session).embedded
+    seconds = time.perf_counter() - started
+    rate = f" = {len(embedded) / seconds:.0f} products/s" if embedded else ""
+    print(
+        f"catalog {products}: sync {synced:.1f}s ({len(report.created)} new, "
+        f"{len(report.updated)} changed); embedded {len(embedded)} in {seconds:.1f}s{rate} "
+        f"on {os.cpu_count()} cores ({_load()})"
+    )
+    db.dispose()
+    return url
+
+
+@contextmanager
+def serve(root: Path, url: str, stripe_url: str, tuned: bool, tag: str) -> Iterator[str]:
+    """One ``reelcart serve`` process on ``url``; yields its base URL once search is warm."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "REELCART_DATA_DIR": str(root / "data"),
+        "REELCART_DATABASE_URL": url,
+        "REELCART_MEDIA_URL": str(root / "media"),
+        "REELCART_API_TOKEN": "test-token",
+        "REELCART_STRIPE_API_KEY": API_KEY,
+        "REELCART_STRIPE_API_BASE": stripe_url,
+        "REELCART_ACP_TAX_RATE_BPS": "825",
+        "REELCART_PORT": str(port),
+        **(TUNED_ENV if tuned else BASELINE_ENV),
+    }
+    command = [sys.executable, "-m", "app.cli", "serve", *(TUNED_ARGS if tuned else [])]
+    log = (root / f"server-{tag}-{port}.log").open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        started = time.monotonic()
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            while True:
+                if process.poll() is not None or time.monotonic() - started > 300:
+                    raise RuntimeError(f"server did not become ready; see {log.name}")
+                try:
+                    if client.get("/healthz").json()["search"] == "semantic":
+                        break
+                except (httpx.TransportError, ValueError):
+                    pass
+                time.sleep(0.2)
+        print(f"  server {tag} on :{port} ready in {time.monotonic() - started:.1f}s")
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+def _row(agents: int, result: StepResult) -> str:
+    calls = "  ".join(
+        f"{name} {result.pct(name, 0.5):5.1f}/{result.pct(name, 0.99):6.1f}"
+        for name in ("search_products", "get_product", "complete")
+    )
+    return (
+        f"  {agents:3d} agents  {calls}  ms p50/p99  {result.checkouts_per_s:5.1f} checkouts/s"
+        f"  errors {result.errors}  {result.load}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--products", type=int, default=500)
+    parser.add_argument("--steps", default="1,8,32,64")
+    parser.add_argument("--setups", default="baseline,tuned-1,tuned-2")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per step")
+    parser.add_argument("--admin-url", default=os.environ.get("REELCART_BENCH_PG", ADMIN_URL))
+    args = parser.parse_args(argv)
+    steps = [int(s) for s in args.steps.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        url = prepare_database(args.admin_url, args.products, root)
+        stripe = LocalStripe(root / "stripe").start()
+        summary: list[str] = []
+        try:
+            for setup in args.setups.split(","):
+                tuned = setup != "baseline"
+                count = int(setup.split("-")[1]) if tuned else 1
+                print(f"{setup}: {count} server process(es), {args.products} products")
+                with ExitStack() as stack:
+                    urls = [
+                        stack.enter_context(serve(root, url, stripe.url, tuned, f"{setup}{i}"))
+                        for i in range(count)
+                    ]
+                    best = 0
+                    for agents in steps:
+                        result = asyncio.run(run_step(urls, agents, args.seconds))
+                        print(_row(agents, result), flush=True)
+                        if result.meets_goal():
+                            best = agents
+                summary.append(
+                    f"  {setup}: largest load meeting the goal ({GOAL}): "
+                    + (f"{best} agents" if best else "none of the steps")
+                )
+        finally:
+            stripe.stop()
+    print("\n".join(summary))
+
+
+if __name__ == "__main__":
+    main()
