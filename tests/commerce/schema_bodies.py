@@ -26,6 +26,9 @@ _PATTERN_VALUES = {
     r"^[a-z]{3}$": "usd",
     r"^[0-9]{4}$": "4242",
     r"^\d{4}-\d{2}-\d{2}$": "2026-05-01",
+    r"^[a-z][a-z0-9_-]*(@\d{4}-\d{2}-\d{2})?$|^[a-z][a-z0-9]*(?:\.[a-z][a-z0-9_-]*)+"
+    r"(@\d{4}-\d{2}-\d{2})?$": "discount",
+    r"^\$\.[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9_]*)*$": "$.line_items",
 }
 
 
@@ -35,6 +38,7 @@ class SchemaBodies:
     def __init__(self, bundle: dict[str, Any]) -> None:
         self.defs: dict[str, Any] = bundle["$defs"]
         self.future = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+        self.rotation = 0
 
     def validator(self, schema: dict[str, Any]) -> Draft202012Validator:
         return Draft202012Validator({**schema, "$defs": self.defs}, format_checker=FormatChecker())
@@ -43,11 +47,36 @@ class SchemaBodies:
         """Raise unless ``instance`` is a valid ``definition``."""
         self.validator({"$ref": f"#/$defs/{definition}"}).validate(instance)
 
-    def body(self, definition: str, mode: Mode) -> Any:
-        """A valid ``definition`` with all optional properties, or only the required ones."""
+    def body(self, definition: str, mode: Mode, rotation: int = 0) -> Any:
+        """A valid ``definition`` with all optional properties, or only the required ones.
+
+        ``rotation`` picks the n-th value of every ``enum`` and the n-th branch of every
+        ``oneOf`` / ``anyOf`` (modulo their length): rotations 0 to :meth:`rotations` - 1
+        together use every value and branch at least once.
+        """
+        self.rotation = rotation
         value = self._value(self.defs[definition], mode, depth=0)
         self.check(definition, value)
         return value
+
+    def rotations(self, definition: str) -> int:
+        """How many rotations it takes to use every enum value and branch of ``definition``."""
+        most, seen, todo = 1, set(), [self.defs[definition]]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, dict):
+                if "$ref" in node:
+                    name = node["$ref"].rsplit("/", 1)[-1]
+                    if name not in seen:
+                        seen.add(name)
+                        todo.append(self.defs[name])
+                for key in ("enum", "oneOf", "anyOf"):
+                    if isinstance(node.get(key), list):
+                        most = max(most, len(node[key]))
+                todo.extend(node.values())
+            elif isinstance(node, list):
+                todo.extend(node)
+        return most
 
     # -- the walk ---------------------------------------------------------------------
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +102,8 @@ class SchemaBodies:
         for key in ("oneOf", "anyOf"):
             if key in schema:
                 base = {k: v for k, v in schema.items() if k != key}
-                for branch in schema[key]:
+                start = self.rotation % len(schema[key])
+                for branch in [*schema[key][start:], *schema[key][:start]]:
                     branch = self._resolve(branch)
                     if "type" not in branch and "properties" in base:
                         # A branch that only adds constraints to the object around it.
@@ -89,7 +119,7 @@ class SchemaBodies:
         if "const" in schema:
             return copy.deepcopy(schema["const"])
         if "enum" in schema:
-            return copy.deepcopy(schema["enum"][0])
+            return copy.deepcopy(schema["enum"][self.rotation % len(schema["enum"])])
         kind = schema.get("type")
         if isinstance(kind, list):
             kind = kind[0]

@@ -80,9 +80,11 @@ def _realistic(value: Any) -> Any:
     return value
 
 
-def body(definition: str, mode: Mode, bundle: str = "schema.agentic_checkout.json") -> Any:
+def body(
+    definition: str, mode: Mode, bundle: str = "schema.agentic_checkout.json", rotation: int = 0
+) -> Any:
     bodies = _bodies(bundle)
-    generated = _realistic(bodies.body(definition, mode))
+    generated = _realistic(bodies.body(definition, mode, rotation))
     bodies.check(definition, generated)
     return generated
 
@@ -110,17 +112,17 @@ def _ok(response: Any, definition: str, status: int = 200) -> dict[str, Any]:
 
 
 # -- spec-valid payloads with real ids (shared with the MCP binding's test) -------------
-def create_payload(mode: Mode) -> dict[str, Any]:
-    request = body("CheckoutSessionCreateRequest", mode)
+def create_payload(mode: Mode, rotation: int = 0) -> dict[str, Any]:
+    request = body("CheckoutSessionCreateRequest", mode, rotation=rotation)
     request["line_items"] = [{**item, "id": MUG} for item in request["line_items"]]
     for group in request.get("fulfillment_groups", []):
         group["item_ids"] = [MUG]
     return _sent("CheckoutSessionCreateRequest", request)
 
 
-def update_payload(mode: Mode, session: dict[str, Any]) -> dict[str, Any]:
+def update_payload(mode: Mode, session: dict[str, Any], rotation: int = 0) -> dict[str, Any]:
     """An update that leaves ``session`` ready for payment (it names where to ship)."""
-    update = body("CheckoutSessionUpdateRequest", mode)
+    update = body("CheckoutSessionUpdateRequest", mode, rotation=rotation)
     if "line_items" in update:
         update["line_items"] = [{**item, "id": MUG} for item in update["line_items"]]
     update.setdefault("fulfillment_details", {"name": "Ada", "address": ADDRESS})
@@ -135,8 +137,8 @@ def update_payload(mode: Mode, session: dict[str, Any]) -> dict[str, Any]:
     return _sent("CheckoutSessionUpdateRequest", update)
 
 
-def card_payload(mode: Mode, session: dict[str, Any]) -> dict[str, Any]:
-    card = body("DelegatePaymentRequest", mode, "schema.delegate_payment.json")
+def card_payload(mode: Mode, session: dict[str, Any], rotation: int = 0) -> dict[str, Any]:
+    card = body("DelegatePaymentRequest", mode, "schema.delegate_payment.json", rotation)
     if mode == "minimal":
         # Without an expiry only a network token can pay (see the tests below).
         card["payment_method"]["card_number_type"] = "network_token"
@@ -148,8 +150,8 @@ def card_payload(mode: Mode, session: dict[str, Any]) -> dict[str, Any]:
     return _sent("DelegatePaymentRequest", card, "schema.delegate_payment.json")
 
 
-def complete_payload(mode: Mode, token: str) -> dict[str, Any]:
-    complete = body("CheckoutSessionCompleteRequest", mode)
+def complete_payload(mode: Mode, token: str, rotation: int = 0) -> dict[str, Any]:
+    complete = body("CheckoutSessionCompleteRequest", mode, rotation=rotation)
     complete["payment_data"] |= {
         "handler_id": "card_tokenized",
         "instrument": {"type": "card", "credential": {"type": "spt", "token": token}},
@@ -157,8 +159,8 @@ def complete_payload(mode: Mode, token: str) -> dict[str, Any]:
     return _sent("CheckoutSessionCompleteRequest", complete)
 
 
-def cancel_payload(mode: Mode) -> dict[str, Any]:
-    return _sent("CancelSessionRequest", body("CancelSessionRequest", mode))
+def cancel_payload(mode: Mode, rotation: int = 0) -> dict[str, Any]:
+    return _sent("CancelSessionRequest", body("CancelSessionRequest", mode, rotation=rotation))
 
 
 def delegate_card(client: TestClient, card: dict[str, Any]) -> str:
@@ -168,29 +170,29 @@ def delegate_card(client: TestClient, card: dict[str, Any]) -> str:
     return str(response.json()["id"])
 
 
-def _create(client: TestClient, mode: Mode) -> dict[str, Any]:
-    created = client.post("/checkout_sessions", json=create_payload(mode), headers=headers())
+def _create(client: TestClient, mode: Mode, rotation: int = 0) -> dict[str, Any]:
+    created = client.post(
+        "/checkout_sessions", json=create_payload(mode, rotation), headers=headers()
+    )
     return _ok(created, "CheckoutSession", 201)
 
 
-@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("mode", MODES)
-def test_every_operation_accepts_generated_bodies(client: TestClient, mode: Mode) -> None:
+def _flow(client: TestClient, mode: Mode, rotation: int = 0) -> None:
     """Create, read, update, delegate, complete, read the order, cancel: all 2xx."""
-    session = _create(client, mode)
+    session = _create(client, mode, rotation)
     sid = session["id"]
     _ok(client.get(f"/checkout_sessions/{sid}", headers=headers(key=None)), "CheckoutSession")
-    update = update_payload(mode, session)
+    update = update_payload(mode, session, rotation)
     session = _ok(
         client.post(f"/checkout_sessions/{sid}", json=update, headers=headers()),
         "CheckoutSession",
     )
     assert session["status"] == "ready_for_payment", session["messages"]
-    token = delegate_card(client, card_payload(mode, session))
+    token = delegate_card(client, card_payload(mode, session, rotation))
     done = _ok(
         client.post(
             f"/checkout_sessions/{sid}/complete",
-            json=complete_payload(mode, token),
+            json=complete_payload(mode, token, rotation),
             headers=headers(),
         ),
         "CheckoutSessionWithOrder",
@@ -204,12 +206,36 @@ def test_every_operation_accepts_generated_bodies(client: TestClient, mode: Mode
     canceled = _ok(
         client.post(
             f"/checkout_sessions/{other['id']}/cancel",
-            json=cancel_payload(mode),
+            json=cancel_payload(mode, rotation),
             headers=headers(),
         ),
         "CheckoutSession",
     )
     assert canceled["status"] == "canceled"
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("mode", MODES)
+def test_every_operation_accepts_generated_bodies(client: TestClient, mode: Mode) -> None:
+    _flow(client, mode)
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_every_enum_value_and_schema_branch_is_accepted(client: TestClient) -> None:
+    """The full bodies again, rotated until every enum value and every ``oneOf`` /
+    ``anyOf`` branch of every request has been sent once."""
+    most = max(
+        _bodies(bundle).rotations(definition)
+        for bundle, definition in (
+            ("schema.agentic_checkout.json", "CheckoutSessionCreateRequest"),
+            ("schema.agentic_checkout.json", "CheckoutSessionUpdateRequest"),
+            ("schema.agentic_checkout.json", "CheckoutSessionCompleteRequest"),
+            ("schema.agentic_checkout.json", "CancelSessionRequest"),
+            ("schema.delegate_payment.json", "DelegatePaymentRequest"),
+        )
+    )
+    for rotation in range(1, most):
+        _flow(client, "full", rotation)
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
