@@ -10,8 +10,10 @@ or encoder can keep (a lone UTF-16 surrogate, a NUL). A lost database is the cli
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -25,14 +27,19 @@ __all__ = [
     "DATABASE_DOWN",
     "RETRY_AFTER_S",
     "BodyTooLarge",
+    "Failure",
     "JsonBodyError",
     "RequestLimits",
     "bad_string",
+    "classify_failure",
     "parse_json",
     "read_all",
     "read_body",
     "replay",
+    "request_echo",
 ]
+
+log = logging.getLogger(__name__)
 
 # What SQLAlchemy raises when the database cannot be reached or the connection dropped.
 DATABASE_DOWN: tuple[type[Exception], ...] = (
@@ -51,6 +58,48 @@ class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"request body is larger than {limit} bytes")
         self.limit = limit
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What any door answers for an exception its protocol has no error of its own for.
+
+    ``kind`` is protocol-neutral (``request_too_large``, ``service_unavailable``,
+    ``unstorable_value``, ``internal_error``); each protocol's envelope spells it in its own
+    error shape.
+    """
+
+    status: int
+    kind: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def classify_failure(exc: Exception, where: str) -> Failure:
+    """The answer to an unexpected exception in a request handler, logged here."""
+    if isinstance(exc, BodyTooLarge):
+        return Failure(413, "request_too_large", str(exc))
+    if isinstance(exc, DATABASE_DOWN):
+        log.warning("%s: database unavailable", where)
+        return Failure(
+            503,
+            "service_unavailable",
+            "the service is temporarily unavailable; retry later",
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )
+    if isinstance(exc, sa_exc.DataError):
+        # A value the database cannot hold slipped past validation: still the client's
+        # input, so a 400 rather than a 500.
+        log.warning("%s: value refused by the database", where)
+        return Failure(400, "unstorable_value", "a value in the request cannot be stored")
+    log.error("%s failed", where, exc_info=exc)
+    return Failure(500, "internal_error", "unexpected server error")
+
+
+def request_echo(request: Request) -> dict[str, str]:
+    """The headers every protocol echoes back: the caller's ``Request-Id``, bounded."""
+    request_id = request.headers.get("request-id")
+    return {"Request-Id": request_id[:255]} if request_id else {}
 
 
 class JsonBodyError(ValueError):

@@ -9,16 +9,14 @@ failure becomes an ACP ``Error``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from sqlalchemy.exc import DataError
 
 from app.acp.idempotency import IdempotencyStore
-from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, BodyTooLarge, bad_string
+from app.http_limits import bad_string, classify_failure
 from commerce.checkout import API_VERSION
 from commerce.checkout_errors import AcpError
 
@@ -31,7 +29,6 @@ __all__ = [
     "run_once",
 ]
 
-log = logging.getLogger(__name__)
 SUPPORTED_VERSIONS = [API_VERSION]
 MAX_KEY = 255
 
@@ -59,33 +56,22 @@ def check_key(key: str, name: str = "Idempotency-Key") -> str:
     return key
 
 
-def unavailable() -> AcpError:
-    """The database is gone for the moment: a 503 the client retries."""
-    return AcpError(
-        503,
-        "service_unavailable",
-        "the service is temporarily unavailable; retry later",
-        type="service_unavailable",
-        headers={"Retry-After": str(RETRY_AFTER_S)},
-    )
+# How ACP spells each protocol-neutral failure: (code, type).
+_ACP_FAILURE = {
+    "request_too_large": ("request_too_large", "invalid_request"),
+    "service_unavailable": ("service_unavailable", "service_unavailable"),
+    "unstorable_value": ("invalid", "invalid_request"),
+    "internal_error": ("internal_error", "processing_error"),
+}
 
 
 def as_acp_error(exc: Exception, where: str) -> AcpError:
     """Any failure as the ACP ``Error`` to answer, without internals; logged here."""
     if isinstance(exc, AcpError):
         return exc
-    if isinstance(exc, BodyTooLarge):
-        return AcpError(413, "request_too_large", str(exc))
-    if isinstance(exc, DATABASE_DOWN):
-        log.warning("ACP %s: database unavailable", where)
-        return unavailable()
-    if isinstance(exc, DataError):
-        # A value the database cannot hold slipped past validation: still the client's
-        # input, so a 400 rather than a 500.
-        log.warning("ACP %s: value refused by the database", where)
-        return AcpError(400, "invalid", "a value in the request cannot be stored")
-    log.error("ACP %s failed", where, exc_info=exc)
-    return AcpError(500, "internal_error", "unexpected server error", type="processing_error")
+    failure = classify_failure(exc, f"ACP {where}")
+    code, kind = _ACP_FAILURE[failure.kind]
+    return AcpError(failure.status, code, failure.message, type=kind, headers=failure.headers)
 
 
 @dataclass(frozen=True)

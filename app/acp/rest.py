@@ -30,7 +30,7 @@ from app.acp.envelope import (
 )
 from app.acp.idempotency import IdempotencyStore, fingerprint
 from app.http_auth import bearer_matches
-from app.http_limits import JsonBodyError, bad_string, parse_json, read_body
+from app.http_limits import JsonBodyError, bad_string, parse_json, read_body, request_echo
 from commerce.acp_delegate import delegate_payment, delegate_payment_enabled
 from commerce.acp_webhooks import WebhookDispatcher
 from commerce.checkout import API_VERSION, CheckoutService
@@ -110,9 +110,7 @@ class _Api:
         narrow: Narrow | None = None,
     ) -> Route:
         async def endpoint(request: Request) -> Response:
-            echo = {}
-            if request_id := request.headers.get("request-id"):
-                echo["Request-Id"] = request_id[:255]
+            echo = request_echo(request)
             try:
                 if not self._authorised(request):
                     raise AcpError(
