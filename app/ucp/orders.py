@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from commerce.checkout_orders import OrderPlaced
 from reelcart.db import Database
@@ -104,7 +104,8 @@ def _expectations(cs: CheckoutSession) -> list[dict[str, Any]]:
 
 
 def order_view(order: Order, record: UcpOrder, base_url: str) -> dict[str, Any]:
-    """The UCP ``Order`` (also the body of order webhooks)."""
+    """The UCP ``Order`` (also the body of order webhooks), with a snapshot of the
+    checkout's attribution."""
     shipped: dict[str, int] = {}
     for event in record.fulfillment.get("events") or []:
         if event.get("type") in ("shipped", "delivered"):
@@ -137,7 +138,7 @@ def order_view(order: Order, record: UcpOrder, base_url: str) -> dict[str, Any]:
                 else "processing",
             }
         )
-    return {
+    view: dict[str, Any] = {
         "ucp": response_meta(["dev.ucp.shopping.order"]),
         "id": order.id,
         "label": order.id.removeprefix("ord_")[:12].upper(),
@@ -152,6 +153,12 @@ def order_view(order: Order, record: UcpOrder, base_url: str) -> dict[str, Any]:
         "adjustments": list(record.adjustments or []),
         "totals": list(order.totals),
     }
+    session = object_session(order)
+    cs = session.get(CheckoutSession, record.checkout_session_id) if session else None
+    attribution = ((cs.extra or {}).get("ucp") or {}).get("attribution") if cs else None
+    if attribution:
+        view["attribution"] = dict(attribution)
+    return view
 
 
 def enqueue(

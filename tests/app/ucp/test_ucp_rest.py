@@ -200,6 +200,8 @@ def test_purchase_is_attributed_to_the_video_the_catalog_showed(
             headers=platform.headers(),
         )
         assert done.status_code == 200, done.text
+        order = http.get(f"/orders/{done.json()['order']['id']}", headers=platform.headers())
+        assert order.json()["attribution"] == {"shopper_id": "shopper-7"}
     with db.session() as session:
         assert session.scalars(select(Order)).one().creative_id == "crv_a"
         purchase = session.scalars(select(Event).where(Event.kind == "purchase")).one()
