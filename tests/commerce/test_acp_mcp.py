@@ -98,6 +98,24 @@ async def test_checkout_over_mcp(
             )
         assert forged.value.data["param"] == "$.totals"
 
+        # A refused request under an idempotency key replays the same ACP Error, whole.
+        unknown = {"meta": META | {"idempotency_key": "mcp-unknown-item"}}
+        unknown["payload"] = create_body({"id": "gid://shopify/ProductVariant/999"})
+        errors = []
+        for _ in range(2):
+            with pytest.raises(MCPError) as refused:
+                await client.call_tool("create_checkout_session", unknown)
+            errors.append(refused.value.data)
+        assert errors[0] == errors[1]
+        assert errors[0]["code"] == "invalid_item_id"
+        assert errors[0]["param"] == "$.line_items[0].id"
+        with pytest.raises(MCPError) as too_long:
+            await client.call_tool(
+                "create_checkout_session",
+                {"meta": META | {"idempotency_key": "k" * 256}, "payload": create_body()},
+            )
+        assert too_long.value.data["code"] == "invalid"
+
         canceled = await client.call_tool(
             "cancel_checkout_session",
             {
