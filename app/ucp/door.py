@@ -52,6 +52,8 @@ class Call:
     params: dict[str, str]
     profile: str | None
     headers: dict[str, str]
+    # True when the request carried a signature that verified against the profile's keys.
+    signed: bool = False
 
 
 Handler = Callable[[Call], tuple[int, Any]]
@@ -93,11 +95,12 @@ class UcpDoor:
 
     def _authenticate(
         self, request: Request, raw: bytes, profile: str | None, version: str | None
-    ) -> None:
+    ) -> bool:
+        """Check the version and any signature; True when the request is signed."""
         signed = "signature" in request.headers or "signature-input" in request.headers
         fetched = negotiate(self.profiles, profile, version, fetch=signed)
         if not signed:
-            return
+            return False
         assert fetched is not None
         check_signature(
             fetched,
@@ -108,6 +111,7 @@ class UcpDoor:
             headers=dict(request.headers),
             body=raw,
         )
+        return True
 
     def route(
         self,
@@ -160,8 +164,10 @@ class UcpDoor:
             body = parse_json(raw) if raw.strip() else None
         except JsonBodyError as exc:
             raise UcpError(400, "invalid_input", str(exc), path=exc.param) from None
-        await run_in_threadpool(self._authenticate, request, raw, agent.profile, agent.version)
-        call = Call(body, dict(request.path_params), agent.profile, dict(request.headers))
+        signed = await run_in_threadpool(
+            self._authenticate, request, raw, agent.profile, agent.version
+        )
+        call = Call(body, dict(request.path_params), agent.profile, dict(request.headers), signed)
         key = request.headers.get("idempotency-key") if mutating else None
         if not key:
             status, result = await run_in_threadpool(_run, handler, call)

@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
@@ -43,6 +44,8 @@ __all__ = ["UCP_MCP_PATH", "UcpMcpDoor", "ucp_mcp_door"]
 
 log = logging.getLogger(__name__)
 UCP_MCP_PATH = "/ucp/mcp"
+# The platform profile whose signature this request carried (verified), if any.
+VERIFIED_PROFILE: ContextVar[str | None] = ContextVar("ucp_verified_profile", default=None)
 _DISCOVERY_CODES = {"version_unsupported", "profile_unreachable", "invalid_profile_url"}
 
 Meta = Annotated[
@@ -175,7 +178,14 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
     @server.tool(title="Get order", annotations=_READ, structured_output=True)
     async def get_order(meta: Meta, id: Id) -> dict[str, Any]:
         """The order's current state (fulfillment expectations and events, adjustments)."""
-        return await call(meta, "get_order", None, lambda p: orders.get(id, p), mutating=False)
+        signed = VERIFIED_PROFILE.get()
+        return await call(
+            meta,
+            "get_order",
+            None,
+            lambda p: orders.get(id, p, signed=signed is not None and signed == p),
+            mutating=False,
+        )
 
     @server.tool(title="Search catalog", annotations=_READ, structured_output=True)
     async def search_catalog(meta: Meta, catalog: Body) -> dict[str, Any]:
@@ -247,6 +257,8 @@ class SignaturesChecked:
         except UcpError as error:
             await _rpc_refusal(send, error.status, error)
             return
+        # The tools see who signed (the server handles the request within this context).
+        VERIFIED_PROFILE.set(agent.profile)
         replayed = False
 
         async def replay() -> Message:

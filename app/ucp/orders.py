@@ -24,6 +24,7 @@ from reelcart.settings import Settings
 
 from .envelope import UcpError, response_meta
 from .fulfillment import Method
+from .profiles import ProfileCache, signing_keys
 
 __all__ = ["OrderDesk", "ucp_order_hook"]
 
@@ -217,25 +218,43 @@ def ucp_order_hook(db: Database, settings: Settings, send: Callable[[str], None]
 class OrderDesk:
     """GET/PUT of UCP orders and the test-only shipping simulation."""
 
-    def __init__(self, db: Database, settings: Settings, send: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        send: Callable[[str], None],
+        profiles: ProfileCache,
+    ) -> None:
         self.db = db
         self.base_url = settings.resolved_public_base_url
         self.send = send
+        self.profiles = profiles
 
-    def _load(self, session: Session, order_id: str, profile: str | None) -> tuple[Order, UcpOrder]:
+    def _load(
+        self, session: Session, order_id: str, profile: str | None, signed: bool
+    ) -> tuple[Order, UcpOrder]:
         order = session.get(Order, order_id, with_for_update=True)
         record = session.get(UcpOrder, order_id, with_for_update=True) if order else None
-        # Only the platform that placed the order may read or change it.
+        # Only the platform that placed the order may read or change it ...
         if order is None or record is None or (record.platform_profile or None) != profile:
             raise UcpError(404, "not_found", "Order not found", path="$.id")
+        # ... and one that publishes signing keys proves it is that platform by signing.
+        if not signed and profile and signing_keys(self.profiles.get(profile)):
+            raise UcpError(
+                401,
+                "signature_missing",
+                "this platform's profile publishes signing keys: sign requests for its orders",
+            )
         return order, record
 
-    def get(self, order_id: str, profile: str | None) -> dict[str, Any]:
+    def get(self, order_id: str, profile: str | None, *, signed: bool = False) -> dict[str, Any]:
         with self.db.session() as session:
-            order, record = self._load(session, order_id, profile)
+            order, record = self._load(session, order_id, profile, signed)
             return order_view(order, record, self.base_url)
 
-    def update(self, order_id: str, body: Any, profile: str | None) -> dict[str, Any]:
+    def update(
+        self, order_id: str, body: Any, profile: str | None, *, signed: bool = False
+    ) -> dict[str, Any]:
         """Append the platform's fulfillment events and adjustments (validated)."""
         if not isinstance(body, dict):
             raise UcpError(422, "invalid_input", "the order must be a JSON object")
@@ -245,7 +264,7 @@ class OrderDesk:
         events = _validated(_EVENTS, fulfillment.get("events") or [], "fulfillment.events")
         adjustments = _validated(_ADJUSTMENTS, body.get("adjustments") or [], "adjustments")
         with self.db.session() as session:
-            order, record = self._load(session, order_id, profile)
+            order, record = self._load(session, order_id, profile, signed)
             known = {e["id"] for e in record.fulfillment.get("events") or []}
             record.fulfillment = {
                 **record.fulfillment,

@@ -104,7 +104,7 @@ def build_ucp(service: CheckoutService) -> UcpParts:
     dispatcher = UcpWebhookDispatcher(service.db, profiles, key, business)
     return UcpParts(
         checkout=UcpCheckout(service),
-        orders=OrderDesk(service.db, settings, dispatcher.send_now),
+        orders=OrderDesk(service.db, settings, dispatcher.send_now, profiles),
         catalog=Catalog(service.db, service.store),
         key=key,
         profiles=profiles,
@@ -177,14 +177,17 @@ def ucp_routes(parts: UcpParts) -> list[BaseRoute]:
         door.route(
             "/orders/{order_id}",
             "GET",
-            lambda c: (200, orders.get(c.params["order_id"], c.profile)),
+            lambda c: (200, orders.get(c.params["order_id"], c.profile, signed=c.signed)),
             mutating=False,
             route_class=UcpRoute,
         ),
         door.route(
             "/orders/{order_id}",
             "PUT",
-            lambda c: (200, orders.update(c.params["order_id"], c.body, c.profile)),
+            lambda c: (
+                200,
+                orders.update(c.params["order_id"], c.body, c.profile, signed=c.signed),
+            ),
             mutating=True,
             route_class=UcpRoute,
         ),

@@ -18,6 +18,7 @@ from reelcart.models import Order
 from .ucp_helpers import Platform, client, complete_body, create_body
 
 pytestmark = [pytest.mark.anyio, pytest.mark.xdist_group("ucp-rest")]
+ACCEPT = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
 
 
 async def test_rest_checkout_is_read_and_completed_over_mcp(
@@ -52,10 +53,10 @@ async def test_rest_checkout_is_read_and_completed_over_mcp(
         completed = done.structured_content
         assert completed is not None and completed["status"] == "completed", done
         order_id = completed["order"]["id"]
-        order = (
+        # This platform publishes signing keys: its orders are read with a signed request.
+        with pytest.raises(MCPError) as unsigned:
             await mcp.call_tool("get_order", {"meta": meta, "id": order_id})
-        ).structured_content
-        assert order is not None and order["checkout_id"] == checkout_id
+        assert unsigned.value.error.data["code"] == "signature_missing"
         with pytest.raises(MCPError) as refused:
             await mcp.call_tool(
                 "get_checkout",
@@ -68,6 +69,17 @@ async def test_rest_checkout_is_read_and_completed_over_mcp(
     with client(base) as http:
         again = http.get(f"/checkout-sessions/{checkout_id}", headers=platform.headers())
         assert again.json()["status"] == "completed"
+        url = f"{base}/ucp/mcp"
+        read = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "get_order", "arguments": {"meta": meta, "id": order_id}},
+        }
+        raw, headers = platform.signed("POST", url, read, **ACCEPT)
+        order = http.post(url, content=raw, headers=headers)
+        assert order.status_code == 200, order.text
+        assert order.json()["result"]["structuredContent"]["checkout_id"] == checkout_id
     with db.session() as session:
         assert [o.id for o in session.scalars(select(Order))] == [order_id]
 
@@ -87,13 +99,12 @@ def test_signed_mcp_requests_are_verified(served: tuple[str, Platform, Database]
             },
         },
     }
-    accept = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
     with client(base) as http:
-        raw, headers = platform.signed("POST", url, call, **accept)
+        raw, headers = platform.signed("POST", url, call, **ACCEPT)
         good = http.post(url, content=raw, headers=headers)
         assert good.status_code == 200, good.text
         assert good.json()["result"]["structuredContent"]["status"] == "ready_for_complete"
-        raw, headers = platform.signed("POST", url, call, **accept)
+        raw, headers = platform.signed("POST", url, call, **ACCEPT)
         forged = http.post(
             url, content=raw.replace(b"create_checkout", b"cancel_checkout"), headers=headers
         )

@@ -26,6 +26,7 @@ from .ucp_helpers import (
     complete_body,
     create_body,
     platform_on_loopback,
+    signed_get,
     ucp_app,
     ucp_settings,
 )
@@ -200,7 +201,7 @@ def test_purchase_is_attributed_to_the_video_the_catalog_showed(
             headers=platform.headers(),
         )
         assert done.status_code == 200, done.text
-        order = http.get(f"/orders/{done.json()['order']['id']}", headers=platform.headers())
+        order = signed_get(http, platform, f"/orders/{done.json()['order']['id']}")
         assert order.json()["attribution"] == {"shopper_id": "shopper-7"}
     with db.session() as session:
         assert session.scalars(select(Order)).one().creative_id == "crv_a"
@@ -232,3 +233,22 @@ def test_a_refused_webhook_is_retried_from_the_outbox(
     with db.session() as session:
         row = session.scalars(select(UcpWebhook)).one()
         assert row.attempts == 2 and row.last_error == "HTTP 503 from /webhooks/orders"
+
+
+def test_a_signing_platform_must_sign_for_its_orders(
+    served: tuple[str, Platform, Database],
+) -> None:
+    base, platform, _ = served
+    with client(base) as http:
+        created = http.post("/checkout-sessions", json=create_body(), headers=platform.headers())
+        done = http.post(
+            f"/checkout-sessions/{created.json()['id']}/complete",
+            json=complete_body(),
+            headers=platform.headers(),
+        )
+        path = f"/orders/{done.json()['order']['id']}"
+        unsigned = http.get(path, headers=platform.headers())
+        assert unsigned.status_code == 401 and unsigned.json()["code"] == "signature_missing"
+        assert signed_get(http, platform, path).status_code == 200
+        other = http.get(path, headers={"UCP-Agent": f'profile="{platform.base}/other.json"'})
+        assert other.status_code in (404, 424)  # not this platform's order (or no profile)

@@ -17,7 +17,7 @@ from referencing import Registry, Resource
 from reelcart.db import Database
 from tests.commerce.acp_helpers import BOTTLE, MUG
 
-from .ucp_helpers import ADDRESS, Platform, client, complete_body, create_body
+from .ucp_helpers import ADDRESS, Platform, client, complete_body, create_body, signed_get
 
 pytestmark = pytest.mark.xdist_group("ucp-rest")
 
@@ -93,7 +93,7 @@ def test_answers_validate_against_the_spec_schemas(served: tuple[str, Platform, 
         )
         assert done.status_code == 200, done.text
         _validate("schemas/shopping/checkout.json", done.json())
-        order = http.get(f"/orders/{done.json()['order']['id']}", headers=platform.headers())
+        order = signed_get(http, platform, f"/orders/{done.json()['order']['id']}")
         _validate("schemas/shopping/order.json", order.json())
         found = http.post("/catalog/search", json={"query": "mug"}, headers=platform.headers())
         _validate("schemas/shopping/catalog_search.json#/$defs/search_response", found.json())

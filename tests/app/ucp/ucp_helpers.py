@@ -144,6 +144,14 @@ class Platform:
         return raw, headers
 
 
+def signed_get(http: httpx.Client, platform: Platform, path: str) -> httpx.Response:
+    """A GET signed with the platform's key (its orders need one: it publishes keys)."""
+    url = f"{http.base_url}".rstrip("/") + path
+    _, headers = platform.signed("GET", url, None)
+    headers.pop("Content-Type", None)
+    return http.get(path, headers=headers)
+
+
 @contextmanager
 def platform_on_loopback(version: str = UCP_VERSION) -> Iterator[Platform]:
     platform = Platform(version)
