@@ -86,13 +86,10 @@ def _codes(raw: Any) -> list[str]:
 
 
 def _attribution(raw: Any) -> dict[str, str]:
+    """The platform's attribution parameters (strings, as in a URL query), bounded."""
     if not isinstance(raw, dict):
         return {}
-    return {
-        str(k)[:64]: v[:512]
-        for k, v in list(raw.items())[:32]
-        if isinstance(v, str) and len(str(k))
-    }
+    return {k[:64]: v[:512] for k, v in list(raw.items())[:32] if k and isinstance(v, str)}
 
 
 class UcpCheckout:
