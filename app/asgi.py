@@ -6,6 +6,7 @@ A composition root: it wires every package together and nothing imports it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,7 +35,7 @@ from reelcart.db import Database
 from reelcart.settings import Settings, get_settings
 from reelcart.signing import settings_key
 
-__all__ = ["app_from_environment", "create_app"]
+__all__ = ["app_from_environment", "configure_logging", "create_app"]
 
 _CONTENT_TYPES = {
     ".mp4": "video/mp4",
@@ -183,6 +184,18 @@ def create_app(
     )
 
 
+def configure_logging() -> None:
+    """Plain log lines on stderr for a server process, set before the MCP SDK would install
+    its Rich handler: rendering a Rich table for every Stripe and HTTP client request's
+    INFO line cost a tenth of a busy server's CPU. Those libraries log warnings only."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("stripe", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def app_from_environment() -> Starlette:
     """The app as the environment configures it: what each ``serve --workers`` process runs."""
+    configure_logging()
     return create_app(get_settings())

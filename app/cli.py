@@ -177,9 +177,10 @@ def serve(
     """Serve MCP over streamable HTTP at /mcp and published media at /media."""
     import uvicorn
 
-    from app.asgi import create_app
+    from app.asgi import configure_logging, create_app
     from reelcart.db import Database
 
+    configure_logging()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = get_settings().model_copy(update=overrides)
     if settings.api_token is None and settings.oauth_issuer is None:

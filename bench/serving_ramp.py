@@ -162,31 +162,44 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         url = prepare_database(args.admin_url, args.products, root)
-        stripe = LocalStripe(root / "stripe").start()
-        summary: list[str] = []
-        try:
-            for setup in args.setups.split(","):
+        # The Stripe stand-in rewrites its whole state on every write, so each step gets a
+        # fresh one on the same port: a later step must not pay for an earlier one's charges.
+        stripe_port = free_port()
+        stripe_url = f"http://127.0.0.1:{stripe_port}"
+        setups = args.setups.split(",")
+        best = dict.fromkeys(setups, 0)
+        rows: dict[str, list[str]] = {setup: [] for setup in setups}
+        with ExitStack() as stack:
+            servers: dict[str, list[str]] = {}
+            for setup in setups:
                 tuned = setup != "baseline"
                 count = int(setup.split("-")[1]) if tuned else 1
-                print(f"{setup}: {count} server process(es), {args.products} products")
-                with ExitStack() as stack:
-                    urls = [
-                        stack.enter_context(serve(root, url, stripe.url, tuned, f"{setup}{i}"))
-                        for i in range(count)
-                    ]
-                    best = 0
-                    for agents in steps:
-                        result = asyncio.run(run_step(urls, agents, args.seconds))
-                        print(_row(agents, result), flush=True)
-                        if result.meets_goal():
-                            best = agents
-                summary.append(
-                    f"  {setup}: largest load meeting the goal ({GOAL}): "
-                    + (f"{best} agents" if best else "none of the steps")
-                )
-        finally:
-            stripe.stop()
-    print("\n".join(summary))
+                servers[setup] = [
+                    stack.enter_context(serve(root, url, stripe_url, tuned, f"{setup}.{i}"))
+                    for i in range(count)
+                ]
+            # Steps interleave the setups, so a change in the machine's load (other work on
+            # it) falls on all of them alike.
+            for agents in steps:
+                for setup in setups:
+                    stripe = LocalStripe(root / f"stripe-{setup}-{agents}", port=stripe_port)
+                    stripe.start()
+                    try:
+                        result = asyncio.run(run_step(servers[setup], agents, args.seconds))
+                    finally:
+                        stripe.stop()
+                    rows[setup].append(_row(agents, result))
+                    print(f"{setup:9s}" + rows[setup][-1], flush=True)
+                    if result.meets_goal():
+                        best[setup] = agents
+    print(f"\n{args.products} products, {args.seconds:.0f} s per step (p50/p99 in ms):")
+    for setup in setups:
+        count = len(servers[setup])
+        print(f"{setup}: {count} server process(es)")
+        print("\n".join(rows[setup]))
+    for setup in setups:
+        found = f"{best[setup]} agents" if best[setup] else "none of the steps"
+        print(f"  {setup}: largest load meeting the goal ({GOAL}): {found}")
 
 
 if __name__ == "__main__":
