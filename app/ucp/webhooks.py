@@ -1,12 +1,20 @@
-"""Delivering UCP order webhooks from the outbox: claimed, signed, retried with backoff.
+"""Delivering UCP order webhooks from the outbox: claimed, signed, retried.
 
-The outbox pattern of the ACP webhooks (:mod:`commerce.acp_webhooks`): a row is written in
-the transaction of the change it reports, claimed before it is sent (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL, a conditional UPDATE on SQLite; the claim is a lease on
-``next_attempt_at``), and retried with exponential backoff up to ``MAX_ATTEMPTS``. Each
-event goes to the ``webhook_url`` of the order capability in the platform's profile
-(fetched under the fetch guards), as the UCP order with ``X-Event-Type``, signed per RFC
-9421 with the business key published in ``/.well-known/ucp``.
+The outbox pattern of the ACP webhooks (claims in :mod:`commerce.outbox`): a row is written
+in the transaction of the change it reports, sent at once after that commits, and claimed
+before every attempt (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional UPDATE on
+SQLite; the claim is a lease on ``next_attempt_at``), so several workers send it once per
+attempt. A never-tried event goes ahead of retries (a failing receiver's backlog does not
+delay fresh news) but never ahead of an undelivered earlier event of the same order (a
+platform gets ``order_placed`` before ``order_shipped``). Each event goes to the
+``webhook_url`` of the order capability in the platform's profile (fetched under the fetch
+guards), as the UCP order with ``X-Event-Type`` and the Standard Webhooks ids, signed per
+RFC 9421 with the business key published in ``/.well-known/ucp``.
+
+Retries follow the Standard Webhooks schedule from its 5-minute step (5 min, 30 min, 2 h,
+5 h, 10 h, 10 h): the order is a current-state snapshot, so nothing is lost by waiting,
+and a retry seconds later would replay an old event into a receiver that was down a
+moment ago (as the conformance suite's per-test receivers are) as if it were fresh.
 """
 
 from __future__ import annotations
@@ -34,8 +42,8 @@ from .signatures import SigningKey, sign_request
 __all__ = ["MAX_ATTEMPTS", "UcpWebhookDispatcher", "claim_due", "deliver_due"]
 
 log = logging.getLogger(__name__)
-# Delay before each retry, in seconds (Standard Webhooks); after the last one, give up.
-RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 36000)
+# Delay before each retry, in seconds; after the last one, give up.
+RETRY_DELAYS = (300, 1800, 7200, 18000, 36000, 36000)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 CLAIM_LEASE = timedelta(seconds=60)
 

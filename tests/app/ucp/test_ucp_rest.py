@@ -8,16 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.ucp.signatures import verify_request
+from commerce.checkout_payments import aware
 from connectors.storage import MediaStore
 from reelcart.db import Database
-from reelcart.models import Event, Order, OrderWebhook, UcpWebhook
+from reelcart.models import Event, Order, OrderWebhook, UcpWebhook, utcnow
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import MUG, localstripe, stock_shop
 from tests.commerce.payment_checks import wait_for
 from tests.factories import add_published_creatives
+from tests.fakes.stripe_server import LocalStripe
 from tests.servers import free_port, serve_on_loopback
 
 from .ucp_helpers import (
@@ -210,29 +212,45 @@ def test_purchase_is_attributed_to_the_video_the_catalog_showed(
 
 
 def test_a_refused_webhook_is_retried_from_the_outbox(
-    served: tuple[str, Platform, Database],
+    sqlite_db: Database,
+    store: MediaStore,
+    settings: Settings,
+    tmp_path: Path,
+    localstripe: LocalStripe,
 ) -> None:
-    base, platform, db = served
-    platform.refuse = 1
-    with client(base) as http:
-        created = http.post("/checkout-sessions", json=create_body(), headers=platform.headers())
-        done = http.post(
-            f"/checkout-sessions/{created.json()['id']}/complete",
-            json=complete_body(),
-            headers=platform.headers(),
-        )
-        assert done.status_code == 200, done.text
-    events = platform.wait_for(1, timeout_s=20)  # the first retry is due 5 s after the refusal
-    assert len(events) == 1 and events[0][0]["webhook-id"] == platform.refused[0]
+    stock_shop(sqlite_db, store, tmp_path)
+    port = free_port()
+    app = ucp_app(sqlite_db, store, ucp_settings(settings, localstripe.url, port))
 
-    def delivered() -> bool:
-        with db.session() as session:
-            return session.scalars(select(UcpWebhook)).one().delivered_at is not None
+    def row() -> UcpWebhook:
+        with sqlite_db.session() as session:
+            return session.scalars(select(UcpWebhook)).one()
 
-    wait_for(delivered, 10)  # the answer arrives at the platform before it is recorded here
-    with db.session() as session:
-        row = session.scalars(select(UcpWebhook)).one()
-        assert row.attempts == 2 and row.last_error == "HTTP 503 from /webhooks/orders"
+    with platform_on_loopback() as platform, serve_on_loopback(app, port) as base:
+        platform.refuse = 1
+        with client(base) as http:
+            created = http.post(
+                "/checkout-sessions", json=create_body(), headers=platform.headers()
+            )
+            done = http.post(
+                f"/checkout-sessions/{created.json()['id']}/complete",
+                json=complete_body(),
+                headers=platform.headers(),
+            )
+            assert done.status_code == 200, done.text
+        wait_for(lambda: row().last_error is not None, 10)
+        refused = row()
+        assert refused.attempts == 1 and refused.delivered_at is None
+        assert refused.last_error == "HTTP 503 from /webhooks/orders"
+        # The retry is due five minutes later; let that time pass.
+        assert 290 < (aware(refused.next_attempt_at) - utcnow()).total_seconds() <= 300
+        with sqlite_db.session() as session:
+            session.execute(update(UcpWebhook).values(next_attempt_at=utcnow()))
+        app.state.ucp.dispatcher.kick()
+        events = platform.wait_for(1)
+        assert len(events) == 1 and events[0][0]["webhook-id"] == platform.refused[0] == refused.id
+        wait_for(lambda: row().delivered_at is not None, 10)  # recorded after the platform's 200
+        assert row().attempts == 2
 
 
 def test_a_signing_platform_must_sign_for_its_orders(

@@ -187,10 +187,12 @@ def ucp_app(db: Database, store: MediaStore, settings: Settings) -> Starlette:
         async with mcp.running():
             yield
 
-    return Starlette(
+    app = Starlette(
         routes=[*ucp_routes(parts), *mcp.routes, *acp_routes(db, store, settings, service=service)],
         lifespan=lifespan,
     )
+    app.state.ucp = parts  # tests reach the webhook dispatcher through it
+    return app
 
 
 def total(view: dict[str, Any]) -> int:
