@@ -102,7 +102,11 @@ def plan_challengers(
             reason = f"{label} won; remixes with one factor changed: " + "; ".join(
                 factor_label(v) for v in variants
             )
-            source = remix_source(winner, remix_strength) if winner and remix_footage else None
+            # The engine that made the winner decides too: the planner (a `default` worker)
+            # need not be configured like the gpu workers that render.
+            made_by = (winner.manifest or {}).get("engine") if winner else None
+            diffusion = remix_footage or made_by == "diffusion"
+            source = remix_source(winner, remix_strength) if winner and diffusion else None
             if source is not None:
                 detail["footage"] = source.as_detail()
                 reason += f"; footage remixed from the winner's at strength {remix_strength:g}"

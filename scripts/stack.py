@@ -127,9 +127,10 @@ def _prefect(args: Sequence[str], env: Mapping[str, str], check: bool = True) ->
     return result.stdout
 
 
-def deploy_all(env: Mapping[str, str]) -> None:
-    """Create the work pools (once) and apply every deployment of ``prefect.yaml``."""
-    for pool in POOLS:
+def deploy_all(env: Mapping[str, str], pools: bool = True) -> None:
+    """Create the work pools (unless ``pools`` is false: they exist) and apply every
+    deployment of ``prefect.yaml``."""
+    for pool in POOLS if pools else ():
         _prefect(["work-pool", "create", pool, "--type", "process", "--overwrite"], env)
     _prefect(["--no-prompt", "deploy", "--all"], env)
 

@@ -105,6 +105,10 @@ def test_a_challenger_remixes_the_winners_footage_from_the_media_store(
         return real_remix(source, prompt, **kwargs)
 
     monkeypatch.setattr(engine, "remix", recorded)
+    # The planner runs on a `default` worker that may be set up for the motion engine: the
+    # winner's own engine is what says its challengers remix footage.
+    motion = get_settings().model_copy(update={"engine": "motion"})
+    monkeypatch.setattr("flows.grow.settings", lambda: motion)
 
     grown = grow_campaigns(campaign="remix", max_rounds=2, remix_strength=0.35)
 

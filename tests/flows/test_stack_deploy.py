@@ -80,4 +80,4 @@ def test_prefect_deploy_all_from_a_fresh_clone(stack: Stack, tmp_path: Path) -> 
         assert isinstance(run, FlowRun)
         assert run.state is not None and run.state.is_completed(), run.state
     finally:
-        deploy_all(stack.env)  # back to this checkout for the other tests
+        deploy_all(stack.env, pools=False)  # back to this checkout for the other tests

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 import httpx
@@ -49,6 +50,9 @@ def _redis_env() -> dict[str, str]:
         "PREFECT_REDIS_MESSAGING_DB": str(REDIS_DB),
         "PREFECT_SERVER_DOCKET_URL": f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}",
         "PREFECT_API_DATABASE_MIGRATE_ON_START": "false",
+        # Two servers starting at once on a busy machine: no start-up query gives up early.
+        "PREFECT_API_DATABASE_CONNECTION_TIMEOUT": "30",
+        "PREFECT_API_DATABASE_TIMEOUT": "60",
     }
 
 
@@ -65,7 +69,9 @@ def api_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     except OSError:
         _unavailable(f"no Redis server on {REDIS[0]}:{REDIS[1]}")
     redis.Redis(host=REDIS[0], port=REDIS[1], db=REDIS_DB).flushdb()
-    root = tmp_path_factory.mktemp("api-pair")
+    keep = os.environ.get("REELCART_TEST_STACK_DIR")  # keep the logs for a post-mortem
+    root = Path(keep) / "api-pair" if keep else tmp_path_factory.mktemp("api-pair")
+    root.mkdir(parents=True, exist_ok=True)
     admin = create_engine(
         os.environ.get(
             "REELCART_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -98,9 +104,17 @@ def api_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         )
         for role, port in ports.items():
             log = root / f"{role}.log"
-            servers.append(start_server(port, env, log, ui=False, services=role == "services"))
-        for server, url in zip(servers, urls.values(), strict=True):
-            wait_healthy(url, server)
+            services = role == "services"
+            # Servers starting together race to register Prefect's block types (a unique
+            # violation ends one of them): only one of them registers.
+            role_env = {**env, "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": str(services).lower()}
+            servers.append(start_server(port, role_env, log, ui=False, services=services))
+        for (role, url), server in zip(urls.items(), servers, strict=True):
+            try:
+                wait_healthy(url, server)
+            except (RuntimeError, TimeoutError) as exc:
+                tail = (root / f"{role}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{role} server: {exc}\n{tail}") from exc
         yield urls
     finally:
         for server in servers:
