@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-__all__ = ["GOAL", "StepResult", "run_step"]
+__all__ = ["GOAL", "StepResult", "race", "run_step", "warm_queries"]
 
 WORDS = ["mug", "bottle", "beanie", "candle", "watch", "tote", "planter", "headphones"]
 GOAL = "search_products and get_product p99 < 50 ms, complete p99 < 300 ms"
@@ -117,9 +117,17 @@ class _Agent:
             {"product_id": found["products"][0]["id"], "shopper_id": f"a{self.index}"},
         )
         result.timings["get_product"].append(time.perf_counter() - t)
+        done = await self.buy(product["variants"][0]["id"], result)
+        if done.get("status") == "completed":
+            result.checkouts += 1
+        else:
+            result.errors += 1
+
+    async def buy(self, variant_id: str, result: StepResult) -> dict[str, Any]:
+        """Create, delegate payment, complete: the completed session (or raises)."""
         body = {
             "currency": "usd",
-            "line_items": [{"id": product["variants"][0]["id"]}],
+            "line_items": [{"id": variant_id}],
             "capabilities": {"interventions": {"supported": ["3ds"]}},
             "fulfillment_details": {"name": "Ada", "email": "ada@example.com", "address": ADDRESS},
         }
@@ -160,10 +168,7 @@ class _Agent:
         path = f"/checkout_sessions/{session['id']}/complete"
         done = await self._post(path, payment, _acp_headers())
         result.timings["complete"].append(time.perf_counter() - t)
-        if done.get("status") == "completed":
-            result.checkouts += 1
-        else:
-            result.errors += 1
+        return dict(done)
 
 
 async def run_step(urls: list[str], agents: int, seconds: float) -> StepResult:
@@ -191,3 +196,37 @@ async def run_step(urls: list[str], agents: int, seconds: float) -> StepResult:
         result.seconds = time.perf_counter() - started
     result.load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     return result
+
+
+async def race(urls: list[str], variant_id: str, agents: int) -> tuple[list[str], int]:
+    """``agents`` agents buy ``variant_id`` at once, spread over ``urls``: the ids of the
+    sessions completed, and how many attempts were refused (sold out) or failed."""
+    completed: list[str] = []
+    refused = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        crew = [_Agent(http, urls[i % len(urls)], i) for i in range(agents)]
+
+        async def one(agent: _Agent) -> None:
+            nonlocal refused
+            try:
+                done = await agent.buy(variant_id, StepResult())
+            except (TimeoutError, RuntimeError, aiohttp.ClientError, KeyError, StopIteration):
+                refused += 1
+                return
+            if done.get("status") == "completed":
+                completed.append(str(done["id"]))
+            else:
+                refused += 1
+
+        await asyncio.gather(*(one(a) for a in crew))
+    return completed, refused
+
+
+async def warm_queries(url: str) -> None:
+    """Search each of the agents' words once, untimed: steps then measure a server whose
+    popular queries are embedded already, as a running one's are."""
+    async with aiohttp.ClientSession() as http:
+        agent = _Agent(http, url, 0)
+        await agent.start()
+        for word in WORDS:
+            await agent.tool("search_products", {"query": word, "limit": 5})

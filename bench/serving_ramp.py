@@ -33,18 +33,19 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 
 # The Stripe stand-in lives with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.agents import GOAL, StepResult, run_step
+from bench.agents import GOAL, StepResult, race, run_step, warm_queries
 from bench.checkout import bench_catalog
 from commerce.catalog import sync_snapshot
 from commerce.embeddings import embed_catalog
 from connectors.storage import MediaStore
 from reelcart.db import Database
+from reelcart.models import Order, PaymentAttempt, ProductVariant
 from tests.fakes.stripe_server import API_KEY, LocalStripe
 from tests.servers import free_port
 
@@ -128,6 +129,7 @@ def serve(root: Path, url: str, stripe_url: str, tuned: bool, tag: str) -> Itera
                     pass
                 time.sleep(0.2)
         print(f"  server {tag} on :{port} ready in {time.monotonic() - started:.1f}s")
+        asyncio.run(warm_queries(base_url))
         yield base_url
     finally:
         process.terminate()
@@ -137,6 +139,48 @@ def serve(root: Path, url: str, stripe_url: str, tuned: bool, tag: str) -> Itera
             process.kill()
             process.wait(timeout=10)
         log.close()
+
+
+def _last_units(url: str, urls: list[str], root: Path, stripe_port: int) -> str:
+    """The checkout's guarantees under the tuned setup: agents on both servers race for the
+    last units of one product; exactly that many orders and charges, no oversell."""
+    units, agents = 10, 40
+    variant = "gid://shopify/ProductVariant/1"
+    db = Database(url)
+    with db.session() as session:
+        only = update(ProductVariant).where(ProductVariant.id == variant)
+        session.execute(only.values(inventory_quantity=units))
+    stripe = LocalStripe(root / "stripe-race", port=stripe_port).start()
+    try:
+        completed, refused = asyncio.run(race(urls, variant, agents))
+    finally:
+        stripe.stop()
+    with db.session() as session:
+        orders = session.scalar(
+            select(func.count(Order.id)).where(Order.checkout_session_id.in_(completed))
+        )
+        charged = session.scalar(
+            select(func.count(PaymentAttempt.id)).where(
+                PaymentAttempt.checkout_session_id.in_(completed),
+                PaymentAttempt.state == "succeeded",
+            )
+        )
+        left = session.scalar(
+            select(ProductVariant.inventory_quantity).where(ProductVariant.id == variant)
+        )
+        # Back to plenty, so the next run's agents are not refused.
+        session.execute(
+            update(ProductVariant)
+            .where(ProductVariant.id == variant)
+            .values(inventory_quantity=1_000_000)
+        )
+    db.dispose()
+    ok = len(completed) == orders == charged == units and left == 0
+    verdict = "OK" if ok else "VIOLATED"
+    return (
+        f"  last units over 2 servers: {agents} agents for {units} units -> {len(completed)} "
+        f"completed, {orders} orders, {charged} charges, {refused} refused, {left} left: {verdict}"
+    )
 
 
 def _row(agents: int, result: StepResult) -> str:
@@ -192,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"{setup:9s}" + rows[setup][-1], flush=True)
                     if result.meets_goal():
                         best[setup] = agents
+            if "tuned-2" in servers:
+                check = _last_units(url, servers["tuned-2"], root, stripe_port)
     print(f"\n{args.products} products, {args.seconds:.0f} s per step (p50/p99 in ms):")
     for setup in setups:
         count = len(servers[setup])
@@ -200,6 +246,8 @@ def main(argv: list[str] | None = None) -> None:
     for setup in setups:
         found = f"{best[setup]} agents" if best[setup] else "none of the steps"
         print(f"  {setup}: largest load meeting the goal ({GOAL}): {found}")
+    if "tuned-2" in setups:
+        print(check)
 
 
 if __name__ == "__main__":
