@@ -90,17 +90,9 @@ def _send(
             error = f"HTTP {response.status_code}"
     except httpx.HTTPError as exc:
         error = type(exc).__name__
-    with db.session() as session:
-        row = session.get(OrderWebhook, webhook_id)
-        if row is None:
-            return False
-        if error is None:
-            row.delivered_at = utcnow()
-            return True
-        row.last_error = error
-        backoff = min(2 ** (max(row.attempts, 1) - 1), 300)
-        row.next_attempt_at = utcnow() + timedelta(seconds=backoff)
-        return False
+    return outbox.record_attempt(
+        db, OrderWebhook, webhook_id, error, lambda attempts: min(2 ** (attempts - 1), 300)
+    )
 
 
 def deliver_due(db: Database, settings: Settings, client: httpx.Client, *, limit: int = 50) -> int:

@@ -11,6 +11,7 @@ transaction (one writer at a time, so the condition sees the latest committed ro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import aliased
 from reelcart.db import Database
 from reelcart.models import utcnow
 
-__all__ = ["claim_due"]
+__all__ = ["claim_due", "record_attempt"]
 
 
 def _due(
@@ -100,3 +101,20 @@ def claim_due(
             if result.rowcount:  # type: ignore[attr-defined]
                 claimed.append(row_id)
     return claimed
+
+
+def record_attempt(
+    db: Database, model: Any, row_id: str, error: str | None, retry_in: Callable[[int], float]
+) -> bool:
+    """Record one delivery attempt: delivered, or its error and when to try again
+    (``retry_in(attempts)`` seconds). True when delivered."""
+    with db.session() as session:
+        row = session.get(model, row_id)
+        if row is None:
+            return False
+        if error is None:
+            row.delivered_at = utcnow()
+            return True
+        row.last_error = error
+        row.next_attempt_at = utcnow() + timedelta(seconds=retry_in(max(row.attempts, 1)))
+        return False

@@ -94,17 +94,13 @@ def _send(
             error = f"HTTP {response.status_code} from {path}"
     except (UcpError, FetchError, httpx.HTTPError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
-    with db.session() as session:
-        row = session.get(UcpWebhook, webhook_id)
-        if row is None:
-            return False
-        if error is None:
-            row.delivered_at = utcnow()
-            return True
-        row.last_error = error
-        delay = RETRY_DELAYS[min(max(row.attempts, 1), len(RETRY_DELAYS)) - 1]
-        row.next_attempt_at = utcnow() + timedelta(seconds=delay)
-        return False
+    return outbox.record_attempt(
+        db,
+        UcpWebhook,
+        webhook_id,
+        error,
+        lambda attempts: RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1],
+    )
 
 
 def deliver_due(
