@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from app.acp.mcp_binding import CHECKOUT_TOOL_NAMES, checkout_tools
 from app.mcp.apps import APP_URI, register_app
+from commerce.acp_attribution import ATTRIBUTION_PROVIDER
 from commerce.checkout import CheckoutService
 from commerce.product_views import ProductDetail, ProductSummary, ProductViews
 from commerce.search import search_product_ids
@@ -28,13 +29,15 @@ from reelcart.db import Database
 
 __all__ = ["CATALOG_SCOPE", "CHECKOUT_SCOPE", "TOOL_SCOPES", "SearchResults", "build_mcp_server"]
 
-INSTRUCTIONS = """\
+INSTRUCTIONS = f"""\
 reelcart sells this store's products to shoppers through you. Find products with
 search_products, then call get_product: it returns purchasable variants with prices and a
 showcase video (creative) to show the shopper. Prices are integer minor units with a
 display string; never quote a price that a tool did not return. Pass a stable shopper_id
 so the shopper keeps seeing the same video, and the same id as
-payload.metadata.shopper_id when you create a checkout, so the sale is attributed to it.
+payload.metadata.shopper_id when you create a checkout, so the sale is attributed to it
+(or, as ACP's affiliate_attribution: provider "{ATTRIBUTION_PROVIDER}", sub_id the shopper id,
+creative_id the video shown).
 """
 
 CATALOG_SCOPE = "catalog:read"
