@@ -86,7 +86,7 @@ def test_acp_and_ucp_agents_race_for_the_last_ten_units(
         ThreadPoolExecutor(50) as pool,
     ):
         runs = [
-            pool.submit(_acp_agent if i % 2 else _ucp_agent, base, *([] if i % 2 else [platform]))
+            pool.submit(_acp_agent, base) if i % 2 else pool.submit(_ucp_agent, base, platform)
             for i in range(50)
         ]
         results = [run.result() for run in runs]
@@ -95,7 +95,8 @@ def test_acp_and_ucp_agents_race_for_the_last_ten_units(
     with db.session() as session:
         orders = session.scalars(select(Order)).all()
         assert len(orders) == 10
-        assert session.get(ProductVariant, MUG).inventory_quantity == 0
+        mug = session.get(ProductVariant, MUG)
+        assert mug is not None and mug.inventory_quantity == 0
     charged = [
         pi
         for pi in stripe_list(localstripe.url, "payment_intents")
