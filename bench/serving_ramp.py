@@ -86,6 +86,9 @@ def prepare_database(admin_url: str, products: int, root: Path) -> str:
     with db.session() as session:
         embedded = embed_catalog(session).embedded
     seconds = time.perf_counter() - started
+    with db.engine.connect() as connection:  # fresh planner statistics, as autovacuum keeps
+        connection.execute(text("ANALYZE"))
+        connection.commit()
     rate = f" = {len(embedded) / seconds:.0f} products/s" if embedded else ""
     print(
         f"catalog {products}: sync {synced:.1f}s ({len(report.created)} new, "

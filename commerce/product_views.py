@@ -260,7 +260,7 @@ class ProductViews:
         """Summaries of the active products among ``ids``, in that order."""
         if not ids:
             return []
-        stock = self._stock(session, Product.id.in_(ids))
+        stock = self._stock(session, ProductVariant.product_id.in_(ids))
         static = self._cached(session, [pid for pid in ids if pid in stock])
         return [
             static[pid].summary.model_copy(update={"in_stock": any(stock[pid].values())})

@@ -275,7 +275,9 @@ def search_product_ids(
         keep &= snap.prices <= max_price_minor
     if not keep.any():
         return []
-    scores = snap.matrix @ index.embed_query(query)
+    # einsum's own loop, not BLAS: OpenBLAS's threads spin against the request threads on a
+    # busy machine (10,000 products: 13 ms instead of 0.5 ms).
+    scores = np.einsum("ij,j->i", snap.matrix, index.embed_query(query))
     scores += np.where(snap.has_all(tokens), KEYWORD_BONUS, 0.0).astype(np.float32)
     # The floor is set by the best match in the whole catalog, before the price and stock
     # filters: when the headphones cost too much, the closest cheap product is no answer.
