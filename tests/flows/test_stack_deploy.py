@@ -3,7 +3,7 @@
 The clone is ``git clone`` of this repository at HEAD in a temporary folder, deployed the
 way a merchant deploys it: from the clone's root, with nothing but ``prefect.yaml``. What
 the test asserts is the server's own record of every deployment, and one run that a
-worker pulls from the clone. The deployments are applied again from this checkout
+worker pulls from the clone. The deployments' pull step points at this checkout again
 afterwards, so the other stack tests run the working tree, whatever the order.
 """
 
@@ -17,11 +17,12 @@ import jsonschema
 import pytest
 import yaml
 from prefect import get_client
+from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from scripts.stack import BIN, ROOT, deploy_all
+from scripts.stack import BIN, ROOT
 
 from .stack_fixture import Stack
 
@@ -38,6 +39,22 @@ def _clone(folder: Path) -> Path:
         timeout=120,
     )
     return clone
+
+
+def _back_to_this_checkout(stack: Stack, spec: dict[str, Any]) -> None:
+    """Point the deployments' pull step at this checkout again (the clone is HEAD; the
+    other stack tests run the working tree), through the API: seconds, not a deploy."""
+    names = {w["name"] for w in spec["deployments"]}
+    with (
+        temporary_settings(updates={PREFECT_API_URL: stack.api_url}),
+        get_client(sync_client=True) as client,
+    ):
+        for deployment in client.read_deployments():
+            if deployment.name in names:
+                client.update_deployment(
+                    deployment.id,
+                    DeploymentUpdate(pull_steps=[{SET_DIR: {"directory": str(ROOT)}}]),
+                )
 
 
 def test_prefect_deploy_all_from_a_fresh_clone(stack: Stack, tmp_path: Path) -> None:
@@ -80,4 +97,4 @@ def test_prefect_deploy_all_from_a_fresh_clone(stack: Stack, tmp_path: Path) -> 
         assert isinstance(run, FlowRun)
         assert run.state is not None and run.state.is_completed(), run.state
     finally:
-        deploy_all(stack.env, pools=False)  # back to this checkout for the other tests
+        _back_to_this_checkout(stack, spec)
