@@ -41,12 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.agents import GOAL, StepResult, race, run_step, warm_queries
 from bench.checkout import bench_catalog
+from bench.stripe_standin import StripeStandIn
 from commerce.catalog import sync_snapshot
 from commerce.embeddings import embed_catalog
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Order, PaymentAttempt, ProductVariant
-from tests.fakes.stripe_server import API_KEY, LocalStripe
+from tests.fakes.stripe_server import API_KEY
 from tests.servers import free_port
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -144,7 +145,7 @@ def serve(root: Path, url: str, stripe_url: str, tuned: bool, tag: str) -> Itera
         log.close()
 
 
-def _last_units(url: str, urls: list[str], root: Path, stripe_port: int) -> str:
+def _last_units(url: str, urls: list[str], stripe_port: int) -> str:
     """The checkout's guarantees under the tuned setup: agents on both servers race for the
     last units of one product; exactly that many orders and charges, no oversell."""
     units, agents = 10, 40
@@ -153,11 +154,8 @@ def _last_units(url: str, urls: list[str], root: Path, stripe_port: int) -> str:
     with db.session() as session:
         only = update(ProductVariant).where(ProductVariant.id == variant)
         session.execute(only.values(inventory_quantity=units))
-    stripe = LocalStripe(root / "stripe-race", port=stripe_port).start()
-    try:
+    with StripeStandIn(stripe_port):
         completed, refused = asyncio.run(race(urls, variant, agents))
-    finally:
-        stripe.stop()
     with db.session() as session:
         orders = session.scalar(
             select(func.count(Order.id)).where(Order.checkout_session_id.in_(completed))
@@ -209,8 +207,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         url = prepare_database(args.admin_url, args.products, root)
-        # The Stripe stand-in rewrites its whole state on every write, so each step gets a
-        # fresh one on the same port: a later step must not pay for an earlier one's charges.
+        # Each step gets a fresh Stripe stand-in on the same port (its state in memory only):
+        # a later step must not pay for an earlier one's charges.
         stripe_port = free_port()
         stripe_url = f"http://127.0.0.1:{stripe_port}"
         setups = args.setups.split(",")
@@ -229,18 +227,14 @@ def main(argv: list[str] | None = None) -> None:
             # it) falls on all of them alike.
             for agents in steps:
                 for setup in setups:
-                    stripe = LocalStripe(root / f"stripe-{setup}-{agents}", port=stripe_port)
-                    stripe.start()
-                    try:
+                    with StripeStandIn(stripe_port):
                         result = asyncio.run(run_step(servers[setup], agents, args.seconds))
-                    finally:
-                        stripe.stop()
                     rows[setup].append(_row(agents, result))
                     print(f"{setup:9s}" + rows[setup][-1], flush=True)
                     if result.meets_goal():
                         best[setup] = agents
             if "tuned-2" in servers:
-                check = _last_units(url, servers["tuned-2"], root, stripe_port)
+                check = _last_units(url, servers["tuned-2"], stripe_port)
     print(f"\n{args.products} products, {args.seconds:.0f} s per step (p50/p99 in ms):")
     for setup in setups:
         count = len(servers[setup])
