@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from app.acp.envelope import limit_writes
 from app.acp.rest import acp_routes, build_checkout_service
 from app.http_auth import BearerAuth, login_routes
 from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
@@ -124,6 +125,7 @@ def create_app(
     """Build the app; ``db`` and ``store`` default to what ``settings`` name."""
     db = db or Database.from_settings(settings)
     store = store or MediaStore.from_settings(settings)
+    limit_writes(settings.write_threads)
     # agent checkout (ACP): one checkout core behind REST and the MCP tools
     hooks = [shopify_order_hook(db, settings)] if shopify_configured(settings) else []
     checkout = build_checkout_service(db, store, settings, order_hooks=hooks)

@@ -55,8 +55,13 @@ ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # the database, every request logged, the default connection pool.
 BASELINE_ENV = {"REELCART_READ_CACHE": "false"}
 # The tuned setups: views' catalog part cached per process, no access log, a pool sized for
-# the request threads (two processes stay well inside PostgreSQL's 100 connections).
-TUNED_ENV = {"REELCART_DB_POOL_SIZE": "8", "REELCART_DB_MAX_OVERFLOW": "8"}
+# the request threads (two processes stay well inside PostgreSQL's 100 connections), at most
+# four checkout writes at once per process.
+TUNED_ENV = {
+    "REELCART_DB_POOL_SIZE": "8",
+    "REELCART_DB_MAX_OVERFLOW": "8",
+    "REELCART_WRITE_THREADS": "4",
+}
 TUNED_ARGS = ["--no-access-log"]
 
 
@@ -201,9 +206,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", default="1,8,32,64")
     parser.add_argument("--setups", default="baseline,tuned-1,tuned-2")
     parser.add_argument("--seconds", type=float, default=20.0, help="per step")
+    parser.add_argument("--tuned-env", default="", help="extra KEY=VALUE,... for tuned servers")
     parser.add_argument("--admin-url", default=os.environ.get("REELCART_BENCH_PG", ADMIN_URL))
     args = parser.parse_args(argv)
     steps = [int(s) for s in args.steps.split(",")]
+    TUNED_ENV.update(dict(kv.split("=", 1) for kv in args.tuned_env.split(",") if kv))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         url = prepare_database(args.admin_url, args.products, root)

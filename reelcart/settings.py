@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(
         default=10, ge=0, description="Extra connections a process may open under load."
     )
+    write_threads: int = Field(
+        default=0,
+        ge=0,
+        description="At most this many checkout writes run at once per server process "
+        "(0: no own limit). A few (cores + 2) keep agents' reads fast under a crowd of "
+        "checkouts; a slow payment provider then caps a process at write_threads divided "
+        "by its latency checkouts per second.",
+    )
     read_cache: bool = Field(
         default=True,
         description="Keep the catalog part of product views in memory per process (stock, "

@@ -98,6 +98,18 @@ class Answer:
             raise error
 
 
+# The thread limiter of every protocol's writes in this process (None: anyio's default pool,
+# shared with the reads).
+_WRITES: list[anyio.CapacityLimiter | None] = [None]
+
+
+def limit_writes(threads: int) -> None:
+    """Run at most ``threads`` writes (checkout calls) at once in this process, 0 for no own
+    limit: with a few, agents' reads no longer wait for the GIL behind a crowd of checkouts;
+    a waiting write holds no thread."""
+    _WRITES[0] = anyio.CapacityLimiter(threads) if threads else None
+
+
 async def run_once(
     store: IdempotencyStore,
     scope: str,
@@ -116,7 +128,7 @@ async def run_once(
         return Answer(replay.status, replay.body, {"Idempotent-Replayed": "true"}, True)
     answer: Answer | None = None
     try:
-        status, body = await anyio.to_thread.run_sync(call)
+        status, body = await anyio.to_thread.run_sync(call, limiter=_WRITES[0])
         answer = Answer(status, body)
     except AcpError as error:
         error = narrow(error) if narrow else error
