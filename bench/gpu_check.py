@@ -42,11 +42,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# After the repository root: ``generation`` must be the package, not bench/generation.py.
+sys.path.append(str(Path(__file__).resolve().parent))
 
 import numpy as np
 import torch
 from gpu_check_base import (
+    TWO_PASS_PRESET,
     Context,
     Recorder,
     Result,
@@ -70,7 +72,11 @@ from generation.engines.diffusion_speed import Applied, apply_attention_backend,
 from generation.models import DEFAULT_PRESET, PRESETS, get_preset
 from generation.spec import ShotSpec
 from tests.generation.published_configs import COMPRESSION, HUB_VERSIONS
-from tests.generation.tiny_pipelines import product_photo, save_tiny_pipeline
+from tests.generation.tiny_pipelines import (
+    product_photo,
+    save_tiny_pipeline,
+    save_tiny_upsampler,
+)
 
 CUDA_ONLY = frozenset({"_native_cudnn", "_native_efficient", "flash", "_flash_3", "sage"})
 BACKENDS = (
@@ -196,6 +202,28 @@ def smoke(ctx: Context) -> Iterator[Result]:
             "ok": max(diffs.values()) == 0,
             "max_diff": diffs,
         }
+    if ctx.cuda:
+        yield from _two_pass_placements(ctx, size)
+
+
+def _two_pass_placements(ctx: Context, size: tuple[int, int]) -> Iterator[Result]:
+    """The tiny two-pass pipeline (upsampler beside it) under every placement on CUDA:
+    the upsampler stays on the device while the pipeline's own VAE is offloaded."""
+    folder = save_tiny_upsampler(save_tiny_pipeline(ctx.work / "tiny-two-pass", "ltx"))
+    preset = dataclasses.replace(
+        get_preset(TWO_PASS_PRESET), model_id=None, architecture=None, max_batch=2
+    )
+    shots = [ShotSpec(ctx.photo, "push_in", 0.25, seed) for seed in (1, 2)]
+    placed = {}
+    for placement in ("resident", "model_offload", "group_offload"):
+        e = DiffusionEngine(preset, model_dir=folder, device=ctx.device, placement=placement)
+        placed[placement] = _clips(e, shots, size)[0]
+    diffs = {
+        p: int(np.abs(c.astype(int) - placed["resident"].astype(int)).max())
+        for p, c in placed.items()
+    }
+    yield {"family": "ltx", "check": "two_pass_placements", "ok": max(diffs.values()) <= 2,
+           "max_diff": diffs}  # fmt: skip
 
 
 class MainRun:
