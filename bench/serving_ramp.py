@@ -10,7 +10,9 @@ the goal (search and get_product p99 < 50 ms, complete p99 < 300 ms).
 Setups, all in the same run: ``baseline`` (one server with the serving options off: product
 views read whole from the database, access log on, default pool), ``tuned-1`` (one server
 with them on) and ``tuned-2`` (two such servers on the same database, agents spread over
-them as a load balancer would spread them over two machines).
+them as a load balancer would spread them over two machines). With ``--before-src``, also
+``before``: the server of an earlier commit's tree (``git archive <commit> | tar -x -C dir``)
+on its own copy of the catalog, started and synced by that code.
 
     .venv/bin/python -m bench.serving_ramp --products 500
     .venv/bin/python -m bench.serving_ramp --products 10000 --steps 8 --setups baseline,tuned-1
@@ -105,9 +107,35 @@ def prepare_database(admin_url: str, products: int, root: Path) -> str:
     return url
 
 
+def prepare_before(admin_url: str, products: int, root: Path, src: Path) -> str:
+    """A database for the code in ``src`` (an earlier commit), synced by that code's CLI."""
+    name = f"reelcart_bench_{products}_before"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    catalog = root / "catalog.json"
+    catalog.write_text(bench_catalog(products).model_dump_json(by_alias=True))
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(src),
+        "REELCART_DATA_DIR": str(root / "before-data"),
+        "REELCART_DATABASE_URL": url,
+        "REELCART_MEDIA_URL": str(root / "media"),
+    }
+    command = [sys.executable, "-m", "app.cli", "sync", "--file", str(catalog)]
+    subprocess.run(command, env=env, cwd=src, check=True, capture_output=True)
+    return url
+
+
 @contextmanager
-def serve(root: Path, url: str, stripe_url: str, tuned: bool, tag: str) -> Iterator[str]:
-    """One ``reelcart serve`` process on ``url``; yields its base URL once search is warm."""
+def serve(
+    root: Path, url: str, stripe_url: str, tuned: bool, tag: str, src: Path | None = None
+) -> Iterator[str]:
+    """One ``reelcart serve`` process on ``url`` (of the code in ``src``, default this
+    checkout); yields its base URL once search is warm."""
     port = free_port()
     env = {
         **os.environ,
@@ -121,15 +149,19 @@ def serve(root: Path, url: str, stripe_url: str, tuned: bool, tag: str) -> Itera
         "REELCART_PORT": str(port),
         **(TUNED_ENV if tuned else BASELINE_ENV),
     }
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     command = [sys.executable, "-m", "app.cli", "serve", *(TUNED_ARGS if tuned else [])]
     log = (root / f"server-{tag}-{port}.log").open("wb")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=src or Path.cwd()
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         started = time.monotonic()
         with httpx.Client(base_url=base_url, timeout=30) as client:
             while True:
-                if process.poll() is not None or time.monotonic() - started > 300:
+                if process.poll() is not None or time.monotonic() - started > 900:
                     raise RuntimeError(f"server did not become ready; see {log.name}")
                 try:
                     if client.get("/healthz").json()["search"] == "semantic":
@@ -206,6 +238,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", default="1,8,32,64")
     parser.add_argument("--setups", default="baseline,tuned-1,tuned-2")
     parser.add_argument("--seconds", type=float, default=20.0, help="per step")
+    parser.add_argument(
+        "--before-src",
+        type=Path,
+        default=None,
+        help="a tree of an earlier commit (git archive): adds its server as setup 'before'",
+    )
     parser.add_argument("--tuned-env", default="", help="extra KEY=VALUE,... for tuned servers")
     parser.add_argument("--admin-url", default=os.environ.get("REELCART_BENCH_PG", ADMIN_URL))
     args = parser.parse_args(argv)
@@ -219,15 +257,23 @@ def main(argv: list[str] | None = None) -> None:
         stripe_port = free_port()
         stripe_url = f"http://127.0.0.1:{stripe_port}"
         setups = args.setups.split(",")
+        before_url = ""
+        if args.before_src:
+            setups.insert(0, "before")
+            before_url = prepare_before(args.admin_url, args.products, root, args.before_src)
         best = dict.fromkeys(setups, 0)
         rows: dict[str, list[str]] = {setup: [] for setup in setups}
         with ExitStack() as stack:
             servers: dict[str, list[str]] = {}
             for setup in setups:
-                tuned = setup != "baseline"
+                tuned = setup.startswith("tuned")
                 count = int(setup.split("-")[1]) if tuned else 1
+                if setup == "before":  # its start-up embeds the catalog
+                    where, src = before_url, args.before_src
+                else:
+                    where, src = url, None
                 servers[setup] = [
-                    stack.enter_context(serve(root, url, stripe_url, tuned, f"{setup}.{i}"))
+                    stack.enter_context(serve(root, where, stripe_url, tuned, f"{setup}.{i}", src))
                     for i in range(count)
                 ]
             # Steps interleave the setups, so a change in the machine's load (other work on
