@@ -21,6 +21,7 @@ from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
 from generation.layout import DrawnText, intersects
 from generation.quality import CatalogPrice, parse_vtt, read_price
+from generation.quality.report import Check
 from generation.quality.rules import (
     Cue,
     check_cues,
@@ -77,6 +78,7 @@ def test_demo_store_passes_the_gate(aspect: str, demo_cache: FootageCache, tmp_p
         qa = rendered.manifest["qa"]
         assert qa["passed"], [c for c in qa["checks"] if not c["passed"]]
         assert rendered.frame_count == round(int(duration[:-1]) * CONFIG.fps)
+        assert rendered.quality is not None
         located = rendered.quality.check("overlays_clear_of_product").measured["located"]
         assert located >= 3  # the rule saw the product, it did not pass by default
         fps, n = spec.fps, rendered.frame_count
@@ -101,7 +103,7 @@ def test_a_layout_that_covers_the_product_is_caught(demo_cache: FootageCache) ->
     assert true_box is not None
     frames = list(demo_cache.frames(spec.shots[0], spec.width, spec.height, spec.fps))
 
-    def gate_samples(claimed: tuple[int, int, int, int]) -> object:
+    def gate_samples(claimed: tuple[int, int, int, int]) -> Check:
         compositor = Compositor(spec, None, claimed)
         watch = _watch(compositor, spec)
         for index, frame in enumerate(frames):
