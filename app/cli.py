@@ -92,7 +92,8 @@ def sync(
     console.print(
         f"Synced [bold]{len(snapshot.products)}[/bold] products from {file}: "
         f"{len(report.created)} new, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged, {len(report.archived)} archived."
+        f"{len(report.unchanged)} unchanged, {len(report.archived)} archived; "
+        f"{len(report.embedded)} embedded for search."
     )
 
 

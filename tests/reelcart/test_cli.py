@@ -36,6 +36,7 @@ def test_sync_then_search(env: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["sync", "--file", str(path)])
     assert result.exit_code == 0, result.output
     assert "2 new" in " ".join(result.output.split())  # Rich wraps long lines
+    assert "2 embedded for search" in " ".join(result.output.split())
     found = CliRunner().invoke(app, ["products", "mug", "--json"])
     assert found.exit_code == 0
     assert '"title": "Stoneware Mug"' in found.output and "Product 2" not in found.output
