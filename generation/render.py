@@ -15,6 +15,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,15 @@ def _discard(staged: dict[Path, Path]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _discard_when_done(stills: Future[dict[Path, Path]]) -> None:
+    """Remove the temporary stills of a render that failed, once they are written."""
+    try:
+        staged = stills.result()
+    except BaseException:  # the render's own error is the one raised
+        return  # _write_stills removed its own files
+    _discard(staged)
+
+
 def render_creative(
     spec: CreativeSpec,
     out_dir: Path,
@@ -239,20 +249,27 @@ def render_creative(
     video_path = out_dir / f"{name}.mp4"
     poster_path = out_dir / f"{name}.jpg"
 
-    compositor = Compositor(spec, theme, product_box(engine, spec))
-    watch = _watch(compositor, spec)
     total = spec.frame_count
     poster: Frame | None = None
     last: Frame | None = None
     index = 0
     starts = [start / spec.fps for start, _ in spec.scene_frames]
-    # The seed of the first shot is the product's: a product keeps its tune across variants.
-    sound = soundtrack(total / spec.fps, spec.shots[0].seed, spec.lines, starts, tts)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="soundtrack") as pool:
+        # The soundtrack (music, speech) does not depend on the layout: it is made while
+        # the overlays are planned, before the encoder can start. The seed of the first
+        # shot is the product's: a product keeps its tune across variants.
+        sound_job = pool.submit(
+            soundtrack, total / spec.fps, spec.shots[0].seed, spec.lines, starts, tts
+        )
+        compositor = Compositor(spec, theme, product_box(engine, spec))
+        watch = _watch(compositor, spec)
+        sound = sound_job.result()
     thumbs = PreviewCollector(spec.fps, spec.width, spec.height) if preview else None
 
     # Frames the engine hands over fresh are drawn on in place instead of copied.
     owned = bool(getattr(engine, "fresh_frames", False))
-    staged: dict[Path, Path] = {}
+    stills_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stills")
+    stills: Future[dict[Path, Path]] | None = None
     try:
         with VideoWriter(
             video_path, spec.width, spec.height, spec.fps, preset=preset, audio=sound.samples
@@ -291,32 +308,40 @@ def render_creative(
             assert last is not None and poster is not None  # spec guarantees >= 1 shot frame
             for frame in compositor.end_card(last):
                 emit(frame)
-            # The encoder is still draining its last frames: write the stills meanwhile.
-            staged = _write_stills(poster, poster_path, thumbs, out_dir / f"{name}.webp")
+            # The stills are written while the encoder drains its last frames and the
+            # captions and the quality gate run.
+            stills = stills_pool.submit(
+                _write_stills, poster, poster_path, thumbs, out_dir / f"{name}.webp"
+            )
+        captions = write_captions(spec, out_dir / name)
+        watch.finish(index)
+        end_card_still = spec.scene_frames[-1][0] + compositor.fade_frames
+        gate_started = time.perf_counter()
+        report = run_gate(
+            spec,
+            compositor.drawn,
+            watch,
+            video_path,
+            captions[0] if captions else None,
+            catalog_price(spec),
+            moving_until=end_card_still,
+        )
+        gate_seconds = time.perf_counter() - gate_started
+        staged = stills.result()
     except BaseException:
-        _discard(staged)
+        if stills is not None:
+            _discard_when_done(stills)
         raise
+    finally:
+        stills_pool.shutdown(wait=True)
     for final, tmp in staged.items():
         os.replace(tmp, final)
     preview_path = out_dir / f"{name}.webp" if out_dir / f"{name}.webp" in staged else None
-    captions = write_captions(spec, out_dir / name)
-    watch.finish(index)
-    end_card_still = spec.scene_frames[-1][0] + compositor.fade_frames
-    gate_started = time.perf_counter()
-    report = run_gate(
-        spec,
-        compositor.drawn,
-        watch,
-        video_path,
-        captions[0] if captions else None,
-        catalog_price(spec),
-        moving_until=end_card_still,
-    )
     manifest = {
         **build_manifest(spec, engine.name),
         "audio": sound.describe(),
         "layout": compositor.describe(),
-        "qa": {**report.to_dict(), "seconds": round(time.perf_counter() - gate_started, 3)},
+        "qa": {**report.to_dict(), "seconds": round(gate_seconds, 3)},
         **(extra_manifest or {}),
     }
     if signing is not None:

@@ -170,3 +170,19 @@ def test_a_failed_render_leaves_no_poster_preview_or_partial_file(
     with pytest.raises(ValueError, match="expected"):
         render_creative(spec, tmp_path / "out", _ShortEngine(spec), "ad")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+
+
+def test_stills_written_beside_the_gate_are_removed_when_it_fails(
+    spec: CreativeSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import generation.render as render
+
+    def broken_gate(*args: object, **kwargs: object) -> None:
+        raise OSError("gate could not read the file")
+
+    monkeypatch.setattr(render, "run_gate", broken_gate)
+    with pytest.raises(OSError, match="gate could not"):
+        render_creative(spec, tmp_path / "out", MotionEngine(), "ad")
+    left = sorted(p.name for p in (tmp_path / "out").iterdir())
+    # The video itself was whole before the gate ran; no poster, preview or temporary file.
+    assert not [n for n in left if n.endswith((".jpg", ".webp", ".part"))], left
