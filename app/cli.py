@@ -291,7 +291,7 @@ def products(
     console.print(table)
 
 
-# --- experiments (issue 7): simulated shoppers through the real MCP server ---
+# --- experiments: simulated shoppers through the real MCP server ---
 @app.command()
 def simulate(
     shoppers: Annotated[
