@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     shopify_shop: str | None = Field(default=None, description="my-store.myshopify.com")
     shopify_access_token: SecretStr | None = None
     shopify_api_version: str = "2026-10"
-    # --- Shopify connector (issue 3) ---
+    # --- Shopify connector ---
     shopify_api_key: str | None = Field(default=None, description="App API key (OAuth installs).")
     shopify_api_secret: SecretStr | None = Field(
         default=None, description="App API secret: verifies webhook HMACs and OAuth callbacks."
