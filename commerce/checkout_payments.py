@@ -20,17 +20,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from reelcart.models import CheckoutSession, DelegatedPaymentToken
-from reelcart.models.base import as_utc
 from reelcart.settings import Settings
 
 from .checkout_errors import AcpError
 from .checkout_requests import CompleteRequest
 
-__all__ = ["HANDLER_ID", "PaymentPlan", "aware", "payment_handler", "plan_payment"]
-
-# Stored times come back aware (``UtcDateTime``); this name stays for callers that still
-# normalise a time themselves.
-aware = as_utc
+__all__ = ["HANDLER_ID", "PaymentPlan", "payment_handler", "plan_payment"]
 
 HANDLER_ID = "card_tokenized"
 

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from .pricing_rules import DiscountKind, DiscountRule, aware
+from reelcart.models.base import as_utc
+
+from .pricing_rules import DiscountKind, DiscountRule
 
 __all__ = ["AppliedDiscount", "RejectReason", "RejectedDiscount", "apply_discounts", "half_up"]
 
@@ -105,9 +107,9 @@ def _check(
 
     if rule is None or not rule.active:
         return reject("discount_code_invalid", "is not a valid discount code")
-    if rule.starts_at is not None and now < aware(rule.starts_at):
+    if rule.starts_at is not None and now < as_utc(rule.starts_at):
         return reject("discount_code_invalid", "is not active yet")
-    if rule.ends_at is not None and now >= aware(rule.ends_at):
+    if rule.ends_at is not None and now >= as_utc(rule.ends_at):
         return reject("discount_code_expired", "has expired")
     if rule.usage_limit is not None and rule.times_used >= rule.usage_limit:
         return reject("discount_code_usage_limit_reached", "has been used up")

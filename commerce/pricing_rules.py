@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reelcart.models import DiscountCode, FreeShippingRule, ShippingRateRule
+from reelcart.models.base import as_utc
 from reelcart.settings import Settings
 
 __all__ = [
@@ -25,7 +26,6 @@ __all__ = [
     "FreeShippingSpec",
     "RateSpec",
     "StoreRules",
-    "aware",
     "in_window",
     "load_rules",
 ]
@@ -33,16 +33,11 @@ __all__ = [
 DiscountKind = Literal["percentage", "fixed_amount"]
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without a zone; every stored moment is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def in_window(now: datetime, starts_at: datetime | None, ends_at: datetime | None) -> bool:
     """``starts_at <= now < ends_at``, either end open when missing."""
-    if starts_at is not None and now < aware(starts_at):
+    if starts_at is not None and now < as_utc(starts_at):
         return False
-    return not (ends_at is not None and now >= aware(ends_at))
+    return not (ends_at is not None and now >= as_utc(ends_at))
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,6 @@ field that is used is type-checked and bounded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +21,6 @@ from sqlalchemy.orm import Session
 from commerce import checkout_inventory as inventory
 from commerce.checkout import OPEN_STATUSES, CheckoutService
 from commerce.checkout_errors import AcpError
-from commerce.checkout_payments import aware
 from commerce.checkout_session import catalog_currency
 from reelcart.models import CheckoutSession, new_id, utcnow
 
@@ -100,17 +97,11 @@ class UcpCheckout:
         self.db = service.db
         self.settings = service.settings
 
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        with inventory.write_lock(self.db), self.db.session() as session:
-            yield session
-
     def _load(self, session: Session, checkout_id: str, now: datetime) -> CheckoutSession:
         cs = session.get(CheckoutSession, checkout_id, with_for_update=True, populate_existing=True)
         if cs is None or "ucp" not in (cs.extra or {}):
             raise UcpError(404, "not_found", "Checkout session not found", path="$.id")
-        expires = aware(cs.expires_at) if cs.expires_at else None
-        if cs.status in OPEN_STATUSES and expires is not None and expires <= now:
+        if cs.status in OPEN_STATUSES and cs.expires_at is not None and cs.expires_at <= now:
             cs.status = "expired"
             inventory.release_holds(session, cs.id, "expired")
         return cs
@@ -147,7 +138,7 @@ class UcpCheckout:
             raise UcpError(400, "invalid_input", "the request body must be a JSON object")
         now = utcnow()
         try:
-            with self._tx() as session:
+            with self.service.tx() as session:
                 store_currency = catalog_currency(session)
                 currency = body.get("currency") or store_currency or ""
                 if not isinstance(currency, str) or (
@@ -192,7 +183,7 @@ class UcpCheckout:
             raise
 
     def get(self, checkout_id: str) -> dict[str, Any]:
-        with self._tx() as session:
+        with self.service.tx() as session:
             return self._view(session, self._load(session, checkout_id, utcnow()))
 
     def update(self, checkout_id: str, body: Any) -> dict[str, Any]:
@@ -200,7 +191,7 @@ class UcpCheckout:
         if not isinstance(body, dict):
             raise UcpError(400, "invalid_input", "the request body must be a JSON object")
         now = utcnow()
-        with self._tx() as session:
+        with self.service.tx() as session:
             cs = self._load(session, checkout_id, now)
             _require_open(cs)
             try:
@@ -214,7 +205,7 @@ class UcpCheckout:
 
     def cancel(self, checkout_id: str) -> dict[str, Any]:
         """Cancel an open checkout (its stock goes back); a completed one is refused."""
-        with self._tx() as session:
+        with self.service.tx() as session:
             cs = self._load(session, checkout_id, utcnow())
             _require_open(cs)
             inventory.release_holds(session, cs.id)
@@ -225,7 +216,7 @@ class UcpCheckout:
         """Pay through the core's payment-attempt path; the order follows."""
         if not isinstance(body, dict):
             raise UcpError(400, "invalid_input", "the request body must be a JSON object")
-        with self._tx() as session:
+        with self.service.tx() as session:
             cs = self._load(session, checkout_id, utcnow())
             if cs.status in ("completed", "canceled", "expired"):
                 raise UcpError(409, "invalid_state", f"the checkout is {cs.status}")

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from commerce import checkout_inventory as inventory
 from commerce.checkout_orders import record_checkout_events
-from commerce.checkout_payments import aware
 from commerce.pricing import CartLine, PricedCart, PricedLine, quote, resolve_item
 from reelcart.models import CheckoutSession, Order
+from reelcart.models.base import as_utc
 from reelcart.settings import Settings
 
 from .envelope import UcpError, error_message, response_meta
@@ -256,7 +256,7 @@ def checkout_view(
         },
     }
     if cs.expires_at is not None:
-        view["expires_at"] = aware(cs.expires_at).isoformat()
+        view["expires_at"] = as_utc(cs.expires_at).isoformat()
     if cs.buyer:
         view["buyer"] = dict(cs.buyer)
     if ucp.get("fulfillment"):

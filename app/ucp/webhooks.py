@@ -30,10 +30,10 @@ import httpx
 from sqlalchemy import func, select
 
 from commerce import outbox
-from commerce.checkout_payments import aware
 from connectors.safe_fetch import FetchError
 from reelcart.db import Database
 from reelcart.models import UcpWebhook, utcnow
+from reelcart.models.base import as_utc
 
 from .envelope import UcpError
 from .profiles import ProfileCache, guarded_request, order_webhook_url
@@ -70,7 +70,7 @@ def _send(
         if row is None:
             return False
         payload, event, profile_url = row.payload, row.event_type, row.platform_profile
-        created = aware(row.created_at)
+        created = as_utc(row.created_at)
     body = json.dumps(payload, separators=(",", ":")).encode()
     error = None
     try:
@@ -173,7 +173,7 @@ class UcpWebhookDispatcher:
             )
         if due is None:
             return None
-        return max((aware(due) - utcnow()).total_seconds(), 0.0)
+        return max((as_utc(due) - utcnow()).total_seconds(), 0.0)
 
     def _run(self) -> None:
         failures = 0

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select, update
 
 from app.ucp.signatures import verify_request
-from commerce.checkout_payments import aware
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Event, Order, OrderWebhook, UcpWebhook, utcnow
+from reelcart.models.base import as_utc
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import MUG, localstripe, stock_shop
 from tests.commerce.payment_checks import wait_for
@@ -243,7 +243,7 @@ def test_a_refused_webhook_is_retried_from_the_outbox(
         assert refused.attempts == 1 and refused.delivered_at is None
         assert refused.last_error == "HTTP 503 from /webhooks/orders"
         # The retry is due five minutes later; let that time pass.
-        assert 290 < (aware(refused.next_attempt_at) - utcnow()).total_seconds() <= 300
+        assert 290 < (as_utc(refused.next_attempt_at) - utcnow()).total_seconds() <= 300
         with sqlite_db.session() as session:
             session.execute(update(UcpWebhook).values(next_attempt_at=utcnow()))
         app.state.ucp.dispatcher.kick()
