@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 from PIL import Image
 
@@ -17,7 +18,8 @@ def write_catalog(folder: Path, products: list[dict[str, object]], currency: str
     """Write a catalog file (and a photo for each image it names) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     for product in products:
-        for image in product.get("images", []):  # type: ignore[union-attr]
+        images = cast("list[dict[str, str]]", product.get("images", []))
+        for image in images:
             path = folder / image["url"]
             if not path.exists():
                 shade = sum(map(ord, image["url"])) % 200
