@@ -21,10 +21,13 @@ from tests.commerce.acp_helpers import (
     complete_body,
     create_body,
     delegate,
+    headers,
     localstripe,
     stock_shop,
+    total_of,
     validate,
 )
+from tests.commerce.payment_checks import stripe_list
 from tests.fakes.stripe_server import LocalStripe
 
 __all__ = ["localstripe"]
@@ -129,3 +132,34 @@ async def test_checkout_over_mcp(
         )
         validate("CheckoutSession", canceled.structured_content)
         assert canceled.structured_content["status"] == "canceled"
+
+
+async def test_a_checkout_created_over_rest_is_read_and_completed_over_mcp(
+    db: Database, store: MediaStore, settings: Settings, tmp_path: Path, localstripe: LocalStripe
+) -> None:
+    stock_shop(db, store, tmp_path)
+    app_settings = acp_settings(settings, localstripe.url)
+    with TestClient(acp_app(db, store, app_settings)) as rest:
+        created = rest.post("/checkout_sessions", json=create_body({"id": MUG}), headers=headers())
+        assert created.status_code == 201, created.text
+        session = created.json()
+        token = delegate(rest, session)
+    server = build_mcp_server(db, store, checkout=build_checkout_service(db, store, app_settings))
+    async with Client(server) as client:
+        got = await client.call_tool("get_checkout_session", {"meta": META, "id": session["id"]})
+        assert got.structured_content == session  # one session, whichever door reads it
+        done = await client.call_tool(
+            "complete_checkout_session",
+            {"meta": META, "id": session["id"], "payload": complete_body(token)},
+        )
+    validate("CheckoutSessionWithOrder", done.structured_content)
+    assert done.structured_content["status"] == "completed"
+    with TestClient(acp_app(db, store, app_settings)) as rest:
+        after = rest.get(f"/checkout_sessions/{session['id']}", headers=headers(None))
+    assert after.json()["status"] == "completed"
+    assert after.json()["order"]["id"] == done.structured_content["order"]["id"]
+    # The stand-in's own records: one charge, for the session's total.
+    intents = stripe_list(localstripe.url, "payment_intents")
+    mine = [pi for pi in intents if pi["metadata"].get("checkout_session_id") == session["id"]]
+    paid = [pi for pi in mine if pi["status"] == "succeeded"]
+    assert [pi["amount"] for pi in paid] == [total_of(done.structured_content)]
