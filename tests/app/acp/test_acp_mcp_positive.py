@@ -28,7 +28,7 @@ from tests.commerce.acp_helpers import (
     validate,
 )
 from tests.commerce.schema_bodies import Mode, SchemaBodies
-from tests.commerce.test_acp_positive import (
+from tests.app.acp.test_acp_positive import (
     MODES,
     cancel_payload,
     card_payload,

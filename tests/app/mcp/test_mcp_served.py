@@ -50,7 +50,7 @@ from tests.servers import free_port, serve_on_loopback
 __all__ = ["localstripe"]
 # One server for both tests: they share a worker.
 pytestmark = pytest.mark.xdist_group("mcp-served")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / ".reelcart" / "test-artifacts"
 BROWSER = shutil.which("chromium") or "/usr/bin/chromium"
 TOKEN = "browser-test-token"
