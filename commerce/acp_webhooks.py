@@ -60,9 +60,18 @@ def verify(header: str, body: bytes, secret: str, *, tolerance_s: int = 300) -> 
 
 
 def claim_due(db: Database, *, limit: int = 50) -> list[str]:
-    """Claim up to ``limit`` due events for this worker alone; returns their ids."""
+    """Claim up to ``limit`` due events for this worker alone; returns their ids.
+
+    An event waits while an earlier one of the same order is undelivered, so a platform
+    never sees an order's update before its creation.
+    """
     return outbox.claim_due(
-        db, OrderWebhook, limit=limit, max_attempts=MAX_ATTEMPTS, lease=CLAIM_LEASE
+        db,
+        OrderWebhook,
+        limit=limit,
+        max_attempts=MAX_ATTEMPTS,
+        lease=CLAIM_LEASE,
+        in_order_of="order_id",
     )
 
 

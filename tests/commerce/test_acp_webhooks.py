@@ -133,3 +133,45 @@ def test_undeliverable_webhook_backs_off(db: Database, settings: Settings) -> No
     with db.session() as s:
         webhook = s.scalars(select(OrderWebhook)).one()
         assert webhook.attempts == 1 and webhook.last_error
+
+
+def test_one_orders_events_arrive_in_the_order_they_happened(
+    db: Database, settings: Settings
+) -> None:
+    """A retried order_create is not overtaken by the order_update queued after it."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from reelcart.models import Order
+    from reelcart.models.base import utcnow
+
+    with db.session() as s:
+        order = Order(currency="USD", total_minor=100, line_items=[])
+        s.add(order)
+        s.flush()
+        first = utcnow() - timedelta(seconds=2)
+        for offset, kind in enumerate(("order_create", "order_update")):
+            s.add(
+                OrderWebhook(
+                    order_id=order.id,
+                    event_type=kind,
+                    payload={"type": kind, "data": {"id": order.id}},
+                    created_at=first + timedelta(seconds=offset),
+                    next_attempt_at=first,
+                )
+            )
+    received: list[dict] = []
+    with serve_on_loopback(_receiver(received, [True])) as hook_url:
+        app_settings = acp_settings(
+            settings,
+            None,
+            acp_webhook_url=f"{hook_url}/agentic_checkout/webhooks/order_events",
+            acp_webhook_secret=SECRET,
+        )
+        with httpx.Client(timeout=5) as client:
+            deliver_due(db, app_settings, client)  # order_create refused once (503)
+            with db.session() as s:  # its retry falls due at once
+                s.execute(update(OrderWebhook).values(next_attempt_at=utcnow()))
+            deliver_due(db, app_settings, client)
+    assert [e["type"] for e in received] == ["order_create", "order_update"]
