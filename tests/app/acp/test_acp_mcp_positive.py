@@ -18,6 +18,15 @@ from app.mcp.server import build_mcp_server
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.settings import Settings
+from tests.app.acp.test_acp_positive import (
+    MODES,
+    cancel_payload,
+    card_payload,
+    complete_payload,
+    create_payload,
+    delegate_card,
+    update_payload,
+)
 from tests.commerce.acp_helpers import (
     VERSION,
     acp_app,
@@ -28,15 +37,6 @@ from tests.commerce.acp_helpers import (
     validate,
 )
 from tests.commerce.schema_bodies import Mode, SchemaBodies
-from tests.app.acp.test_acp_positive import (
-    MODES,
-    cancel_payload,
-    card_payload,
-    complete_payload,
-    create_payload,
-    delegate_card,
-    update_payload,
-)
 from tests.fakes.stripe_server import LocalStripe
 
 __all__ = ["localstripe"]
