@@ -15,13 +15,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
-import threading
 import time
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select
 
 from reelcart.db import Database
 from reelcart.models import OrderWebhook, utcnow
@@ -31,7 +28,6 @@ from . import outbox
 
 __all__ = ["MAX_ATTEMPTS", "WebhookDispatcher", "claim_due", "deliver_due", "sign", "verify"]
 
-log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 # Longer than one delivery (10 s timeout): a claimed event is not due again before it ends.
 CLAIM_LEASE = timedelta(seconds=60)
@@ -108,33 +104,15 @@ def deliver_due(db: Database, settings: Settings, client: httpx.Client, *, limit
     """Claim the due, undelivered events and try each once; returns how many were delivered.
 
     Each event is sent once per delivery attempt however many processes deliver at once.
-    Events are claimed a few at a time, so a claim never outlives its lease while earlier
-    deliveries of the batch wait on a slow receiver.
     """
     if not settings.acp_webhook_url or settings.acp_webhook_secret is None:
         return 0
     secret = settings.acp_webhook_secret.get_secret_value()
-    delivered = tried = 0
-    while tried < limit:
-        claimed = claim_due(db, limit=CLAIM_BATCH)
-        if not claimed:
-            break
-        for webhook_id in claimed:
-            delivered += _send(db, settings, client, secret, webhook_id)
-        tried += len(claimed)
-    return delivered
-
-
-def _pending(db: Database) -> bool:
-    with db.session() as session:
-        return (
-            session.scalar(
-                select(OrderWebhook.id)
-                .where(OrderWebhook.delivered_at.is_(None), OrderWebhook.attempts < MAX_ATTEMPTS)
-                .limit(1)
-            )
-            is not None
-        )
+    return outbox.deliver_in_batches(
+        lambda: claim_due(db, limit=CLAIM_BATCH),
+        lambda webhook_id: _send(db, settings, client, secret, webhook_id),
+        limit,
+    )
 
 
 class WebhookDispatcher:
@@ -143,33 +121,19 @@ class WebhookDispatcher:
     def __init__(self, db: Database, settings: Settings, *, poll_s: float = 0.5) -> None:
         self.db = db
         self.settings = settings
-        self.poll_s = poll_s
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._guard = threading.Lock()
+        # It keeps trying across database hiccups: the events are already committed.
+        self._worker = outbox.OutboxWorker(
+            "acp-webhooks",
+            self._deliver,
+            lambda: outbox.next_due_in(db, OrderWebhook, MAX_ATTEMPTS),
+            poll_s=poll_s,
+        )
+
+    def _deliver(self) -> None:
+        with httpx.Client(timeout=10.0) as client:
+            deliver_due(self.db, self.settings, client)
 
     def kick(self) -> None:
         """An event was queued: deliver soon (starts the worker if needed)."""
-        if not self.settings.acp_webhook_url:
-            return
-        with self._guard:
-            self._wake.set()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True, name="acp-webhooks")
-                self._thread.start()
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=10.0) as client:
-            while True:
-                self._wake.clear()
-                try:
-                    deliver_due(self.db, self.settings, client)
-                    if not _pending(self.db):
-                        with self._guard:
-                            if not self._wake.is_set():  # no event queued meanwhile
-                                self._thread = None
-                                return
-                        continue
-                except Exception:  # keep the worker alive across database hiccups
-                    log.exception("webhook delivery pass failed")
-                self._wake.wait(self.poll_s)
+        if self.settings.acp_webhook_url:
+            self._worker.kick()

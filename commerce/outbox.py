@@ -11,17 +11,22 @@ transaction (one writer at a time, so the condition sees the latest committed ro
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Update, exists, select, update
+from sqlalchemy import Select, Update, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from reelcart.db import Database
 from reelcart.models import utcnow
+from reelcart.models.base import as_utc
 
-__all__ = ["claim_due", "record_attempt"]
+__all__ = ["OutboxWorker", "claim_due", "deliver_in_batches", "next_due_in", "record_attempt"]
+
+log = logging.getLogger(__name__)
 
 
 def _due(
@@ -118,3 +123,95 @@ def record_attempt(
         row.last_error = error
         row.next_attempt_at = utcnow() + timedelta(seconds=retry_in(max(row.attempts, 1)))
         return False
+
+
+def deliver_in_batches(
+    claim: Callable[[], list[str]], send: Callable[[str], bool], limit: int
+) -> int:
+    """Claim a few due rows at a time and try each once, up to ``limit``; how many were
+    delivered. A few at a time, so no claim outlives its lease while the earlier deliveries of
+    its batch wait on a slow receiver."""
+    delivered = tried = 0
+    while tried < limit:
+        claimed = claim()
+        if not claimed:
+            break
+        for row_id in claimed:
+            delivered += send(row_id)
+        tried += len(claimed)
+    return delivered
+
+
+def next_due_in(db: Database, model: Any, max_attempts: int) -> float | None:
+    """Seconds until the earliest undelivered row is due (0 when one is); None when none is."""
+    with db.session() as session:
+        due = session.scalar(
+            select(func.min(model.next_attempt_at)).where(
+                model.delivered_at.is_(None), model.attempts < max_attempts
+            )
+        )
+    if due is None:
+        return None
+    return max((as_utc(due) - utcnow()).total_seconds(), 0.0)
+
+
+class OutboxWorker:
+    """Delivers an outbox on a daemon thread while rows are pending.
+
+    ``kick`` (a row was queued) wakes it, or starts it; between passes it sleeps until the
+    next retry is due (at least ``poll_s``, at most a minute) and it ends when nothing is
+    pending. When a pass fails (the database is away) it backs off, doubling from
+    ``poll_s``; after ``give_up_after`` failures in a row it ends and leaves the rest to a
+    later kick (None: it keeps trying).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        deliver: Callable[[], object],
+        due_in: Callable[[], float | None],
+        *,
+        poll_s: float = 0.5,
+        give_up_after: int | None = None,
+    ) -> None:
+        self.name = name
+        self.deliver, self.due_in = deliver, due_in
+        self.poll_s, self.give_up_after = poll_s, give_up_after
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+
+    def kick(self) -> None:
+        """A row was queued: deliver soon (starts the worker if needed)."""
+        with self._guard:
+            self._wake.set()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name=self.name)
+                self._thread.start()
+
+    def _run(self) -> None:
+        failures = 0
+        while True:
+            self._wake.clear()
+            try:
+                self.deliver()
+                failures = 0
+                wait = self.due_in()
+            except Exception:
+                failures += 1
+                log.warning(
+                    "%s: delivery pass failed (%d in a row)", self.name, failures, exc_info=True
+                )
+                if self.give_up_after is not None and failures >= self.give_up_after:
+                    with self._guard:
+                        self._thread = None
+                    return
+                self._wake.wait(min(self.poll_s * 2**failures, 60.0))
+                continue
+            if wait is None:
+                with self._guard:
+                    if not self._wake.is_set():  # nothing queued meanwhile
+                        self._thread = None
+                        return
+                continue
+            self._wake.wait(min(max(wait, self.poll_s), 60.0))

@@ -21,18 +21,16 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import func, select
 
 from commerce import outbox
 from connectors.safe_fetch import FetchError
 from reelcart.db import Database
-from reelcart.models import UcpWebhook, utcnow
+from reelcart.models import UcpWebhook
 from reelcart.models.base import as_utc
 
 from .envelope import UcpError
@@ -107,15 +105,11 @@ def deliver_due(
     db: Database, profiles: ProfileCache, key: SigningKey, business_profile: str, *, limit: int = 50
 ) -> int:
     """Claim due events a few at a time and try each once; how many were delivered."""
-    delivered = tried = 0
-    while tried < limit:
-        claimed = claim_due(db)
-        if not claimed:
-            break
-        for webhook_id in claimed:
-            delivered += _send(db, profiles, key, business_profile, webhook_id)
-        tried += len(claimed)
-    return delivered
+    return outbox.deliver_in_batches(
+        lambda: claim_due(db),
+        lambda webhook_id: _send(db, profiles, key, business_profile, webhook_id),
+        limit,
+    )
 
 
 class UcpWebhookDispatcher:
@@ -135,11 +129,16 @@ class UcpWebhookDispatcher:
         self.profiles = profiles
         self.key = key
         self.business_profile = business_profile
-        self.poll_s = poll_s
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._guard = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ucp-webhook-send")
+        # After a few failed passes in a row (the database away) it stops; the next event's
+        # kick starts it again.
+        self._worker = outbox.OutboxWorker(
+            "ucp-webhooks",
+            lambda: deliver_due(db, profiles, key, business_profile),
+            lambda: outbox.next_due_in(db, UcpWebhook, MAX_ATTEMPTS),
+            poll_s=poll_s,
+            give_up_after=5,
+        )
 
     def send_now(self, webhook_id: str) -> None:
         """First delivery attempt of a just-committed event (its retries follow if it fails)."""
@@ -157,48 +156,4 @@ class UcpWebhookDispatcher:
 
     def kick(self) -> None:
         """An event was queued: deliver soon (starts the worker if needed)."""
-        with self._guard:
-            self._wake.set()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True, name="ucp-webhooks")
-                self._thread.start()
-
-    def _next_due_in(self) -> float | None:
-        """Seconds until the earliest undelivered event is due (None: nothing pending)."""
-        with self.db.session() as session:
-            due = session.scalar(
-                select(func.min(UcpWebhook.next_attempt_at)).where(
-                    UcpWebhook.delivered_at.is_(None), UcpWebhook.attempts < MAX_ATTEMPTS
-                )
-            )
-        if due is None:
-            return None
-        return max((as_utc(due) - utcnow()).total_seconds(), 0.0)
-
-    def _run(self) -> None:
-        failures = 0
-        while True:
-            self._wake.clear()
-            try:
-                deliver_due(self.db, self.profiles, self.key, self.business_profile)
-                failures = 0
-                wait = self._next_due_in()
-                if wait is None:
-                    with self._guard:
-                        if not self._wake.is_set():
-                            self._thread = None
-                            return
-                    continue
-                # Sleep until the next retry is due (a kick wakes it for fresh events).
-                self._wake.wait(min(max(wait, self.poll_s), 60.0))
-                continue
-            except Exception:  # the database is away: back off, then leave it to a later kick
-                failures += 1
-                log.warning(
-                    "UCP webhook delivery pass failed (%d in a row)", failures, exc_info=True
-                )
-                if failures >= 5:
-                    with self._guard:
-                        self._thread = None
-                    return
-            self._wake.wait(self.poll_s * 2**failures)
+        self._worker.kick()
