@@ -3,7 +3,7 @@
 REST carries the envelope in headers (``API-Version``, ``Idempotency-Key``), the MCP
 binding in ``meta`` (``api_version``, ``idempotency_key``); past that, the rules are the
 same and live here once: which versions are served, what a key may be, how a request
-runs at most once per key (:class:`app.acp.idempotency.IdempotencyStore`) and how any
+runs at most once per key (:class:`app.idempotency.IdempotencyStore`) and how any
 failure becomes an ACP ``Error``.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 import anyio
 
-from app.acp.idempotency import IdempotencyStore
 from app.http_limits import bad_string, classify_failure
+from app.idempotency import IdempotencyStore
 from commerce.checkout import API_VERSION
 from commerce.checkout_errors import AcpError
 

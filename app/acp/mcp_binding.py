@@ -23,8 +23,8 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from app.acp.envelope import as_acp_error, check_key, check_version, run_once
-from app.acp.idempotency import IdempotencyStore, fingerprint
 from app.acp.tool_schemas import tool_schemas
+from app.idempotency import IdempotencyStore, fingerprint
 from commerce.acp_attribution import ATTRIBUTION_PROVIDER
 from commerce.checkout import CheckoutService
 from commerce.checkout_errors import COMPUTED_FIELDS, AcpError, jsonpath

@@ -2,7 +2,7 @@
 
 Every route but discovery needs ``Authorization: Bearer`` (constant-time check against
 ``settings.api_token``) and a supported ``API-Version``; every POST needs an
-``Idempotency-Key`` (see :mod:`app.acp.idempotency`). ``Request-Id`` and
+``Idempotency-Key`` (see :mod:`app.idempotency`). ``Request-Id`` and
 ``Idempotency-Key`` are echoed. Errors use the flat ACP ``Error`` shape; an unexpected
 failure is a 500 ``processing_error`` without internals. Bad input never reaches the core:
 bodies are bounded (413), JSON is depth-limited and free of NULs and lone surrogates (400),
@@ -28,9 +28,9 @@ from app.acp.envelope import (
     check_version,
     run_once,
 )
-from app.acp.idempotency import IdempotencyStore, fingerprint
 from app.http_auth import bearer_matches
 from app.http_limits import JsonBodyError, bad_string, parse_json, read_body, request_echo
+from app.idempotency import IdempotencyStore, fingerprint
 from commerce.acp_delegate import delegate_payment, delegate_payment_enabled
 from commerce.acp_webhooks import WebhookDispatcher
 from commerce.checkout import API_VERSION, CheckoutService

@@ -23,7 +23,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from app.acp.idempotency import IdempotencyStore
 from app.http_limits import (
     DATABASE_DOWN,
     RETRY_AFTER_S,
@@ -33,6 +32,7 @@ from app.http_limits import (
     parse_json,
     read_body,
 )
+from app.idempotency import IdempotencyStore
 from commerce.checkout_errors import AcpError
 
 from .envelope import UcpError, from_acp, parse_agent, run_once

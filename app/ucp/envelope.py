@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.acp.envelope import run_once as acp_run_once
-from app.acp.idempotency import IdempotencyStore, fingerprint
+from app.idempotency import IdempotencyStore, fingerprint
 from commerce.checkout_errors import AcpError
 
 __all__ = [

@@ -30,7 +30,7 @@ from pydantic import Field
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.acp.idempotency import IdempotencyStore
+from app.idempotency import IdempotencyStore
 from commerce.checkout_errors import AcpError
 
 from .catalog import Catalog

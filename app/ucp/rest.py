@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.acp.idempotency import IdempotencyStore
+from app.idempotency import IdempotencyStore
 from commerce.checkout import CheckoutService
 from connectors.safe_fetch import FetchPolicy
 from reelcart.settings import Settings

@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from app.acp.envelope import limit_writes, run_once
-from app.acp.idempotency import IdempotencyStore
+from app.idempotency import IdempotencyStore
 from reelcart.db import Database
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from app.acp.idempotency import IdempotencyStore, fingerprint
+from app.idempotency import IdempotencyStore, fingerprint
 from commerce.catalog import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore

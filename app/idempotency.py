@@ -1,11 +1,12 @@
-"""ACP idempotency (RFC agentic_checkout §6), kept in the database for >= 24 hours.
+"""Idempotency keys for every protocol's writes, kept in the database for >= 24 hours.
 
-A key is scoped to the authenticated identity and the endpoint. Same key and same body
-(semantic JSON equality: key order and ``1.0`` vs ``1`` do not matter, ``null`` vs absent
-does) replays the stored response; another body is a 422 ``idempotency_conflict``; a key
-whose first request is still running is a 409 ``idempotency_in_flight`` with
-``Retry-After``. 5xx responses are never stored: the retry runs afresh. A claim whose
-worker died is taken over after its lease.
+ACP (RFC agentic_checkout §6) and UCP use the same store; each door maps the outcomes to
+its own status codes. A key is scoped to the authenticated identity and the endpoint. Same
+key and same body (semantic JSON equality: key order and ``1.0`` vs ``1`` do not matter,
+``null`` vs absent does) replays the stored response; another body is a 422
+``idempotency_conflict``; a key whose first request is still running is a 409
+``idempotency_in_flight`` with ``Retry-After``. 5xx responses are never stored: the retry
+runs afresh. A claim whose worker died is taken over after its lease.
 """
 
 from __future__ import annotations
