@@ -24,8 +24,21 @@ from generation.layout import Box
 from generation.overlays import AI_LABEL, DrawnText, OverlayPlan, Theme, plan_overlays
 from generation.platforms import SafeArea, safe_area
 from generation.spec import CreativeSpec
+from generation.yuv import Yuv420, YuvLayer, dissolve
 
-__all__ = ["AI_LABEL", "Compositor", "DrawnText", "Layer", "SafeArea", "Theme", "safe_area"]
+__all__ = [
+    "AI_LABEL",
+    "Compositor",
+    "DrawnText",
+    "Layer",
+    "Picture",
+    "SafeArea",
+    "Theme",
+    "safe_area",
+]
+
+Picture = Frame | Yuv420
+"""A frame the compositor draws on: RGB, or YUV 4:2:0 as the encoder takes it."""
 
 # Fade-in length for overlays and the end card; cross-dissolve length at cuts.
 _FADE_S = 0.3
@@ -44,6 +57,9 @@ class Compositor:
     scene) sit where the plan put them. ``overlay`` must be called with increasing frame
     indices. ``product`` is the product's box in the footage frame, in pixels (``None``:
     unknown, the layout then keeps only to the safe area).
+
+    Frames are RGB arrays or :class:`~generation.yuv.Yuv420` pictures (one kind per
+    creative); the output is of the kind put in. The renderer composites in YUV.
     """
 
     def __init__(
@@ -62,9 +78,10 @@ class Compositor:
         self.caption_layers = self.plan.captions
         self.end_card_layer = self.plan.end_card
         self.label_layer = self.plan.label
-        self._previous_raw: Frame | None = None
+        self._previous_raw: Picture | None = None
         self._previous_image: Image.Image | None = None
         self._canvas: np.ndarray | None = None
+        self._yuv_layers: dict[int, YuvLayer] = {}
 
     @property
     def drawn(self) -> list[DrawnText]:
@@ -97,16 +114,24 @@ class Compositor:
         main = "end_card" if scene >= len(self.spec.shots) else ("hook" if scene == 0 else "info")
         return (main, f"caption{scene}")
 
-    def footage(self, frame: Frame, *, owned: bool = False) -> Frame:
+    def footage(self, frame: Picture, *, owned: bool = False) -> Picture:
         """The footage frame as it sits in the output: letterboxed if planned.
 
         A copy unless ``owned`` (the caller hands over a fresh frame to draw on): the
         encoder holds frames asynchronously, and an engine may hand out read-only arrays
         or reuse its buffer for the next frame.
         """
-        lb = self.plan.letterbox
-        if not lb.active:
+        if isinstance(frame, Yuv420):
+            if self.plan.letterbox.active:
+                # Deep letterboxing is the layout's last resort: drawn in RGB, converted.
+                return Yuv420.from_rgb(self._letterboxed(frame.to_rgb()))
+            return frame if owned and frame.data.flags.writeable else frame.copy()
+        if not self.plan.letterbox.active:
             return frame if owned and frame.flags.writeable else frame.copy()
+        return self._letterboxed(frame)
+
+    def _letterboxed(self, frame: Frame) -> Frame:
+        lb = self.plan.letterbox
         if self._canvas is None:
             self._canvas = np.empty_like(frame)
             self._canvas[...] = _BAND
@@ -129,13 +154,35 @@ class Compositor:
         """Number of the scene (shots, then the end card) frame ``index`` belongs to."""
         return bisect.bisect_right(self._scene_starts, index) - 1
 
-    def _caption(self, frame: Frame, scene: int) -> None:
-        if scene < len(self.caption_layers):
-            caption = self.caption_layers[scene]
-            if caption is not None:
-                caption.blend_into(frame)
+    def _draw(self, layer: Layer, picture: Picture, opacity: float = 1.0) -> None:
+        if isinstance(picture, Yuv420):
+            converted = self._yuv_layers.get(id(layer))
+            if converted is None:
+                converted = self._yuv_layers[id(layer)] = YuvLayer(layer)
+            converted.blend_into(picture, opacity)
+        else:
+            layer.blend_into(picture, opacity)
 
-    def overlay(self, frame: Frame, index: int, *, owned: bool = False) -> Frame:
+    def _caption_layer(self, scene: int) -> Layer | None:
+        return self.caption_layers[scene] if scene < len(self.caption_layers) else None
+
+    def _caption(self, frame: Picture, scene: int) -> None:
+        caption = self._caption_layer(scene)
+        if caption is not None:
+            self._draw(caption, frame)
+
+    def _dissolve(self, out: Picture, t: float) -> Picture:
+        """The previous shot's last picture (kept without overlays) dissolved into ``out``."""
+        previous = self._previous_raw
+        if isinstance(out, Yuv420):
+            assert isinstance(previous, Yuv420)
+            return dissolve(previous, out, t)
+        assert isinstance(previous, np.ndarray)
+        if self._previous_image is None:
+            self._previous_image = Image.fromarray(previous)
+        return np.array(Image.blend(self._previous_image, Image.fromarray(out), t))
+
+    def overlay(self, frame: Picture, index: int, *, owned: bool = False) -> Picture:
         """Return footage frame number ``index`` (0-based, whole video) with overlays.
 
         ``owned``: ``frame`` is the caller's fresh array, drawn on in place (no copy).
@@ -146,42 +193,46 @@ class Compositor:
         if scene > 0 and into_scene < self.dissolve_frames and self._previous_raw is not None:
             # Cross-dissolve the footage from the previous shot's last picture (without
             # its overlays): softens the cut, and no caption or price is carried over.
-            t = (into_scene + 1) / (self.dissolve_frames + 1)
-            if self._previous_image is None:
-                self._previous_image = Image.fromarray(self._previous_raw)
-            out = np.array(Image.blend(self._previous_image, Image.fromarray(out), t))
+            out = self._dissolve(out, (into_scene + 1) / (self.dissolve_frames + 1))
         if index == self._scene_starts[scene] + self.spec.shot_frames[scene] - 1:
             self._previous_raw, self._previous_image = out.copy(), None
         if index < self._first_shot_frames:
-            self.hook_layer.blend_into(out, self._fade(index))
+            self._draw(self.hook_layer, out, self._fade(index))
         else:
             # No fade here: the cut to the next shot already changes the whole picture,
             # and fading from nothing would make the text blink off at every cut.
-            self.info_layer.blend_into(out)
+            self._draw(self.info_layer, out)
         self._caption(out, scene)
         return out
 
-    def end_card(self, last_footage: Frame | None = None) -> Iterator[Frame]:
+    def end_card(self, last_footage: Picture | None = None) -> Iterator[Picture]:
         """Yield the end-card frames, fading in from the last footage frame.
 
         The still is the last footage frame *without* overlays (kept by ``overlay``;
         ``last_footage`` only when no shot was composited here). After the fade-in the
-        same array object is yielded repeatedly; VideoWriter recognises it and converts
-        it to YUV only once.
+        same object is yielded repeatedly; VideoWriter recognises it and converts it to
+        YUV only once. The card is drawn in RGB once and, for YUV footage, converted once.
         """
         source = self._previous_raw if self._previous_raw is not None else last_footage
         if source is None:
             raise ValueError("end_card needs the last footage frame")
-        h, w = source.shape[:2]
-        still = Image.fromarray(source)
+        rgb = source.to_rgb() if isinstance(source, Yuv420) else source
+        h, w = rgb.shape[:2]
+        still = Image.fromarray(rgb)
         small = still.resize((max(1, w // 8), max(1, h // 8)), Image.Resampling.BILINEAR)
         small = small.filter(ImageFilter.GaussianBlur(max(1.0, w / 200)))
         backdrop = small.point(lambda v: v * 2 // 5).resize((w, h), Image.Resampling.BILINEAR)
         final = np.array(backdrop)
         self.end_card_layer.blend_into(final)
-        self._caption(final, len(self.spec.shots))
-        if self.label_layer is not None:
-            self.label_layer.blend_into(final)
+        for layer in (self._caption_layer(len(self.spec.shots)), self.label_layer):
+            if layer is not None:
+                layer.blend_into(final)
+        if isinstance(source, Yuv420):
+            final_yuv = Yuv420.from_rgb(final)
+            for i in range(self.spec.end_card_frames):
+                t = (i + 1) / self.fade_frames
+                yield final_yuv if t >= 1 else dissolve(source, final_yuv, t)
+            return
         final_image = Image.fromarray(final)
         for i in range(self.spec.end_card_frames):
             t = (i + 1) / self.fade_frames

@@ -28,6 +28,8 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from generation.yuv import Yuv420
+
 __all__ = ["VideoInfo", "VideoWriter", "probe_video"]
 
 _CODEC = "libx264"
@@ -44,9 +46,11 @@ _AUDIO_FRAME = 1024
 class VideoWriter:
     """Context manager writing RGB frames to an H.264 (yuv420p) MP4 with faststart.
 
-    ``write`` takes ``uint8`` arrays of shape ``(height, width, 3)`` (RGB). Arrays are
-    encoded asynchronously, so they must not be modified after being written. Writing
-    the very same array object repeatedly (a still end card) converts it only once.
+    ``write`` takes ``uint8`` arrays of shape ``(height, width, 3)`` (RGB), converted to
+    YUV 4:2:0 on the writer's thread, or :class:`~generation.yuv.Yuv420` pictures, which
+    go to the encoder as they are. Frames are encoded asynchronously, so they must not be
+    modified after being written. Writing the very same object repeatedly (a still end
+    card) converts it only once.
     """
 
     def __init__(
@@ -116,11 +120,17 @@ class VideoWriter:
         self._thread.start()
         return self
 
-    def write(self, frame: npt.NDArray[np.uint8]) -> None:
-        """Queue one RGB frame for encoding; raises if the encoder has failed."""
+    def write(self, frame: npt.NDArray[np.uint8] | Yuv420) -> None:
+        """Queue one frame (RGB or YUV 4:2:0) for encoding; raises if the encoder has failed."""
         if self._thread is None:
             raise RuntimeError("VideoWriter.write called outside its `with` block")
-        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+        if isinstance(frame, Yuv420):
+            if (frame.width, frame.height) != (self.width, self.height):
+                raise ValueError(
+                    f"expected a {self.width}x{self.height} picture, "
+                    f"got {frame.width}x{frame.height}"
+                )
+        elif frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise ValueError(
                 f"expected uint8 frame of shape {(self.height, self.width, 3)}, "
                 f"got {frame.dtype} {frame.shape}"
@@ -173,6 +183,9 @@ class VideoWriter:
                     break
                 if item is last_array and last_frame is not None:
                     video_frame = last_frame
+                elif isinstance(item, Yuv420):
+                    video_frame = item.video_frame()
+                    last_array, last_frame = item, video_frame
                 else:
                     assert isinstance(item, np.ndarray)
                     video_frame = self._to_yuv(item)

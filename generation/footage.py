@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from generation.encode import VideoWriter
@@ -29,6 +30,7 @@ from generation.engines.base import FootageEngine, Frame
 from generation.prefetch import prefetch
 from generation.reframe import Box, crop_window, locate_product, reframe
 from generation.spec import ShotSpec, frames_for
+from generation.yuv import Yuv420
 
 __all__ = ["FOOTAGE_VERSION", "FootageCache", "FootageEntry"]
 
@@ -155,21 +157,74 @@ class FootageCache:
         Frames are decoded a few ahead on a reader thread (FFmpeg releases the GIL), so
         decoding overlaps whatever the caller does with the previous frame.
         """
+        path, window = self._source(shot, width, height, fps)
+        return prefetch(_decode(path, window, width, height), _READ_AHEAD)
+
+    def yuv_frames(self, shot: ShotSpec, width: int, height: int, fps: int) -> Iterator[Yuv420]:
+        """:meth:`frames` as YUV 4:2:0 pictures, as decoded: no colour conversion at all
+        when the master has the asked-for size (or a plain crop of it will do)."""
+        path, window = self._source(shot, width, height, fps)
+        return prefetch(_decode_yuv(path, window, width, height), _READ_AHEAD)
+
+    def _source(
+        self, shot: ShotSpec, width: int, height: int, fps: int
+    ) -> tuple[Path, tuple[float, float, float, float]]:
         master_w, master_h = self.master or (width, height)
         entry = self.entry(shot, master_w, master_h, fps)
-        window = crop_window(master_w, master_h, width, height, entry.product_box)
-        return prefetch(_decode(entry.path, window, width, height), _READ_AHEAD)
+        return entry.path, crop_window(master_w, master_h, width, height, entry.product_box)
+
+
+def _decoded(path: Path) -> Iterator[av.VideoFrame]:
+    # One decoding thread: the reader thread already overlaps decoding with compositing,
+    # and FFmpeg's own frame threads only add CPU on 2 cores.
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = 1
+        yield from container.decode(stream)
 
 
 def _decode(
     path: Path, window: tuple[float, float, float, float], width: int, height: int
 ) -> Iterator[Frame]:
-    # One decoding thread and one reused converter: the reader thread already overlaps
-    # decoding with compositing, and FFmpeg's own frame threads only add CPU on 2 cores.
+    to_rgb = VideoReformatter()  # reused: one converter for the whole shot
+    for decoded in _decoded(path):
+        rgb: Frame = to_rgb.reformat(decoded, format="rgb24").to_ndarray()  # type: ignore[assignment]
+        yield reframe(rgb, window, width, height)
+
+
+def _decode_yuv(
+    path: Path, window: tuple[float, float, float, float], width: int, height: int
+) -> Iterator[Yuv420]:
     to_rgb = VideoReformatter()
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.codec_context.thread_count = 1
-        for decoded in container.decode(stream):
+    for decoded in _decoded(path):
+        crop = _even_crop(decoded.width, decoded.height, window, width, height)
+        if crop is None:
+            # Scaling is needed: cut and scale in RGB exactly as :meth:`frames` does.
             rgb: Frame = to_rgb.reformat(decoded, format="rgb24").to_ndarray()  # type: ignore[assignment]
-            yield reframe(rgb, window, width, height)
+            yield Yuv420.from_rgb(reframe(rgb, window, width, height))
+            continue
+        picture = Yuv420.from_video_frame(decoded)
+        left, top = crop
+        if (left, top, width, height) == (0, 0, decoded.width, decoded.height):
+            yield picture
+            continue
+        out = np.empty((height * 3 // 2, width), dtype=np.uint8)
+        cut = Yuv420(out)
+        cut.y[...] = picture.y[top : top + height, left : left + width]
+        for dst, src in ((cut.u, picture.u), (cut.v, picture.v)):
+            dst[...] = src[top // 2 : (top + height) // 2, left // 2 : (left + width) // 2]
+        yield cut
+
+
+def _even_crop(
+    src_w: int, src_h: int, window: tuple[float, float, float, float], width: int, height: int
+) -> tuple[int, int] | None:
+    """Top-left corner of a 1:1-pixel crop of ``window``, on even pixels so that whole
+    chroma blocks are cut (one pixel off the exact place does not show); ``None`` when
+    the window must be scaled."""
+    x0, y0, x1, y1 = window
+    if (round(x1 - x0), round(y1 - y0)) != (width, height):
+        return None
+    left = min(max(round(x0), 0), src_w - width)
+    top = min(max(round(y0), 0), src_h - height)
+    return left - left % 2, top - top % 2

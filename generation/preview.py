@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from generation.engines.base import Frame
+from generation.yuv import Yuv420
 
 __all__ = ["PreviewCollector"]
 
@@ -27,9 +28,14 @@ class PreviewCollector:
         self.size = (max(2, round(width * scale)), max(2, round(height * scale)))
         self.frames: list[Image.Image] = []
 
-    def add(self, frame: Frame, index: int) -> None:
-        """Offer frame ``index`` of the video; keeps one in every ``step``."""
-        if index % self.step == 0:
+    def add(self, frame: Frame | Yuv420, index: int) -> None:
+        """Offer frame ``index`` of the video (RGB or YUV 4:2:0); keeps one in every ``step``."""
+        if index % self.step:
+            return
+        if isinstance(frame, Yuv420):
+            # Scaled and converted in one swscale pass.
+            self.frames.append(Image.fromarray(frame.to_rgb(self.size)))
+        else:
             height, width = frame.shape[:2]
             factor = max(1, min(width // self.size[0], height // self.size[1]))
             # Every other row, then reduce() (a box filter by integer factors): half the

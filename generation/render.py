@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,8 @@ from generation.preview import PreviewCollector
 from generation.provenance import SigningConfig, sign_video
 from generation.quality import CatalogPrice, FrameWatch, QualityReport, run_gate
 from generation.reframe import box_in_window, crop_window, locate_product, product_in_frame
-from generation.spec import CreativeSpec
+from generation.spec import CreativeSpec, ShotSpec
+from generation.yuv import Yuv420
 
 __all__ = [
     "ProgressCallback",
@@ -171,6 +172,39 @@ def _check_frame(frame: Frame, spec: CreativeSpec, engine_name: str) -> None:
         )
 
 
+def _pictures(
+    engine: FootageEngine, shot: ShotSpec, spec: CreativeSpec
+) -> tuple[Iterator[Yuv420], Callable[[], None]]:
+    """The shot's footage as YUV 4:2:0 pictures, and how to stop its reader.
+
+    A footage cache decodes straight to YUV; any other engine's RGB frames are checked
+    against the frame contract and converted here, once, as the encoder would have.
+    """
+    yuv_frames = getattr(engine, "yuv_frames", None)
+    if callable(yuv_frames):
+        source: Iterator[Yuv420] = yuv_frames(shot, spec.width, spec.height, spec.fps)
+        raw: object = source
+    else:
+        frames = engine.frames(shot, spec.width, spec.height, spec.fps)
+        raw = frames
+
+        def converted() -> Iterator[Yuv420]:
+            for frame in frames:
+                _check_frame(frame, spec, engine.name)
+                yield Yuv420.from_rgb(frame)
+
+        source = converted()
+
+    def close() -> None:
+        # Stop a reader that decodes ahead now, not at garbage collection.
+        for item in (source, raw):
+            stop = getattr(item, "close", None)
+            if callable(stop):
+                stop()
+
+    return source, close
+
+
 def _staged(path: Path) -> Path:
     """A temporary file beside ``path``, renamed over it once the video is whole."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -251,7 +285,7 @@ def render_creative(
 
     total = spec.frame_count
     poster: Frame | None = None
-    last: Frame | None = None
+    last: Yuv420 | None = None
     index = 0
     starts = [start / spec.fps for start, _ in spec.scene_frames]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="soundtrack") as pool:
@@ -266,8 +300,8 @@ def render_creative(
         sound = sound_job.result()
     thumbs = PreviewCollector(spec.fps, spec.width, spec.height) if preview else None
 
-    # Frames the engine hands over fresh are drawn on in place instead of copied.
-    owned = bool(getattr(engine, "fresh_frames", False))
+    # Footage is composited in YUV 4:2:0, the encoder's own format; pictures decoded or
+    # converted here are fresh, so they are drawn on in place instead of copied.
     stills_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stills")
     stills: Future[dict[Path, Path]] | None = None
     try:
@@ -275,7 +309,7 @@ def render_creative(
             video_path, spec.width, spec.height, spec.fps, preset=preset, audio=sound.samples
         ) as writer:
 
-            def emit(frame: Frame) -> None:
+            def emit(frame: Yuv420) -> None:
                 nonlocal index
                 writer.write(frame)
                 watch.output(index, frame)
@@ -287,27 +321,27 @@ def render_creative(
 
             for shot_no, (shot, count) in enumerate(zip(spec.shots, spec.shot_frames, strict=True)):
                 start = index
-                footage = engine.frames(shot, spec.width, spec.height, spec.fps)
+                footage, stop_reading = _pictures(engine, shot, spec)
                 for frame in itertools.islice(footage, count):
-                    _check_frame(frame, spec, engine.name)
                     if watch.want_sample(index):
-                        watch.footage(index, frame)
+                        watch.footage(index, frame.to_rgb())
                     # The writer keeps a reference until encoded, so frames are never reused.
-                    last = compositor.overlay(frame, index, owned=owned)
+                    drawn = compositor.overlay(frame, index, owned=True)
+                    assert isinstance(drawn, Yuv420)
+                    last = drawn
                     if index == compositor.poster_index:
-                        poster = last
+                        poster = last.to_rgb()
                     emit(last)
-                close = getattr(footage, "close", None)
-                if callable(close):
-                    close()  # stop a reader that decodes ahead, now, not at garbage collection
+                stop_reading()
                 if index - start != count:
                     raise ValueError(
                         f"engine {engine.name!r} yielded {index - start} frames for shot "
                         f"{shot_no}; expected {count}"
                     )
             assert last is not None and poster is not None  # spec guarantees >= 1 shot frame
-            for frame in compositor.end_card(last):
-                emit(frame)
+            for card in compositor.end_card(last):
+                assert isinstance(card, Yuv420)
+                emit(card)
             # The stills are written while the encoder drains its last frames and the
             # captions and the quality gate run.
             stills = stills_pool.submit(

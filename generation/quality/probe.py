@@ -18,6 +18,7 @@ import numpy as np
 from generation.engines.base import Frame
 from generation.layout import Box
 from generation.quality.rules import FrameSample
+from generation.yuv import Yuv420
 
 __all__ = ["FrameWatch", "decode_audio"]
 
@@ -61,11 +62,16 @@ class FrameWatch:
         overlays = tuple(self.overlays_at(index))
         self.samples.append(FrameSample(index, self.locate(footage), overlays))
 
-    def output(self, index: int, frame: Frame) -> None:
-        """A finished frame, as handed to the encoder."""
-        if self._anchor is None:
-            self._step = max(1, min(frame.shape[:2]) // _THUMB)
-        thumb = frame[:: self._step, :: self._step].astype(np.int16)
+    def output(self, index: int, frame: Frame | Yuv420) -> None:
+        """A finished frame, as handed to the encoder (RGB or YUV 4:2:0)."""
+        if isinstance(frame, Yuv420):
+            if self._anchor is None:
+                self._step = max(1, min(frame.width, frame.height) // _THUMB)
+            thumb = frame.sample_rgb(self._step).astype(np.int16)
+        else:
+            if self._anchor is None:
+                self._step = max(1, min(frame.shape[:2]) // _THUMB)
+            thumb = frame[:: self._step, :: self._step].astype(np.int16)
         self.luma.append(float(thumb.mean(axis=2).mean()))
         if self._anchor is not None and np.abs(thumb - self._anchor).mean() < _FROZEN_DIFF:
             return
