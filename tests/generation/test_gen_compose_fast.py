@@ -24,6 +24,7 @@ from generation.layers import Layer
 from generation.prefetch import prefetch
 from generation.render import render_creative
 from generation.spec import CreativeSpec, ShotSpec
+from generation.yuv import Yuv420
 
 W, H, FPS = 360, 640, 15
 
@@ -107,6 +108,29 @@ def test_fast_composite_matches_a_plain_pil_composite(spec: CreativeSpec, tmp_pa
     assert _psnr(expected[0], footage[0]) < 45 or _psnr(expected[-1], footage[-1]) < 45
     cut = spec.scene_frames[1][0]
     assert _psnr(fast[cut], footage[cut]) < 40  # the dissolve mixes in the previous shot
+
+
+def test_composite_in_yuv_is_what_the_rgb_composite_hands_the_encoder(
+    spec: CreativeSpec, tmp_path: Path
+) -> None:
+    """The renderer's path: decoded YUV footage drawn on in place, the end card included,
+    against the plain RGB composite converted as the encoder converts RGB frames."""
+    cache = FootageCache(MotionEngine(), tmp_path / "footage")
+    footage = [f for shot in spec.shots for f in cache.frames(shot, W, H, FPS)]
+    pictures = [p for shot in spec.shots for p in cache.yuv_frames(shot, W, H, FPS)]
+    compositor = Compositor(spec)
+    expected = _reference(spec, compositor, footage)
+    got = [compositor.overlay(p, i, owned=True) for i, p in enumerate(pictures)]
+    rgb = Compositor(spec)
+    rgb_frames = [rgb.overlay(f, i) for i, f in enumerate(footage)]
+    for index, (picture, want) in enumerate(zip(got, expected, strict=True)):
+        assert isinstance(picture, Yuv420)
+        assert _psnr(picture.data, Yuv420.from_rgb(want).data) > 45, index
+    card, card_rgb = list(compositor.end_card()), list(rgb.end_card(rgb_frames[-1]))
+    assert len(card) == len(card_rgb) == spec.end_card_frames
+    for picture, want in zip(card, card_rgb, strict=True):
+        assert isinstance(picture, Yuv420)
+        assert _psnr(picture.data, Yuv420.from_rgb(want).data) > 45
 
 
 def test_footage_decoded_ahead_equals_a_plain_decode(product_photo: Path, tmp_path: Path) -> None:
