@@ -10,13 +10,16 @@ cache first (timed separately: it is paid once per shot, not per variant). Then:
   the product, overlays, captions, transitions, music bed (and voiceover with
   ``--voiceover``) normalised to -14 LUFS, H.264 + AAC, poster, preview and caption
   sidecars, and the quality gate over the finished file;
-- encode only: the very same final frames, held in memory, through the same H.264
-  writer with nothing else to do.
+- encode only: the very same final frames, held in memory as RGB pictures, through the
+  same H.264 writer with nothing else to do (it converts them to YUV 4:2:0 for x264);
+- x264 only: those frames already converted to YUV 4:2:0, so the writer only encodes:
+  the floor no render can beat (the render composites in YUV 4:2:0 itself).
 
-It prints both frame rates, their ratio (goal >= 0.8), CPU seconds per creative, and what
-the layout planning and the quality gate cost inside the render. The default is the 15 s
-ad, best of 3; ``--seconds 6`` is quicker. Render and encode-only runs alternate, so on
-a shared machine both see the same load; each line prints the 1-minute load average.
+It prints the frame rates, the render's ratio to encode-only (goal >= 0.8) and to x264
+only, CPU seconds per creative, and what the layout planning and the quality gate cost
+inside the render. The default is the 15 s
+ad, best of 3; ``--seconds 6`` is quicker. The three runs alternate, so on a shared
+machine all see the same load; each line prints the 1-minute load average.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
 from generation.render import product_box, render_creative
 from generation.storyboard import RenderConfig, storyboard
+from generation.yuv import Yuv420
 from reelcart.domain import CreativeJob
 
 
@@ -76,15 +80,18 @@ def _once(label: str, frames: int, fn: object) -> tuple[float, float]:
     return frames / wall, cpu
 
 
-def _pairs(frames: int, render: object, encode: object, repeat: int) -> list[tuple[float, ...]]:
-    """``repeat`` rounds of (render, encode only), alternating, so that both see the same
-    load on a shared machine; each round's (render fps, encode fps, render CPU-s, encode
-    CPU-s)."""
+def _rounds(
+    frames: int, render: object, encode: object, x264: object, repeat: int
+) -> list[tuple[float, ...]]:
+    """``repeat`` rounds of (render, encode only, x264 only), alternating, so that all see
+    the same load on a shared machine; each round's (render fps, encode fps, x264 fps,
+    render CPU-s, encode CPU-s)."""
     rounds: list[tuple[float, ...]] = []
     for _ in range(repeat):
         render_fps, render_cpu = _once("render + encode (finished ad)", frames, render)
-        encode_fps, encode_cpu = _once("encode only (same frames)", frames, encode)
-        rounds.append((render_fps, encode_fps, render_cpu, encode_cpu))
+        encode_fps, encode_cpu = _once("encode only (same frames, RGB)", frames, encode)
+        x264_fps, _ = _once("x264 only (same frames, YUV)", frames, x264)
+        rounds.append((render_fps, encode_fps, x264_fps, render_cpu, encode_cpu))
     return rounds
 
 
@@ -128,6 +135,7 @@ def main() -> None:
                 frames.append(compositor.overlay(frame, len(frames)))
         frames.extend(compositor.end_card(frames[-1]))
         assert len(frames) == total
+        pictures = [Yuv420.from_rgb(frame) for frame in frames]
         tts = EspeakTTS() if args.voiceover else None
 
         gate_seconds: list[float] = []
@@ -146,19 +154,30 @@ def main() -> None:
                 for frame in frames:
                     writer.write(frame)
 
-        rounds = _pairs(total, render, encode_only, args.repeat)
-        render_fps, encode_fps = max(r[0] for r in rounds), max(r[1] for r in rounds)
-        render_cpu, encode_cpu = min(r[2] for r in rounds), min(r[3] for r in rounds)
+        def x264_only() -> None:
+            with VideoWriter(
+                out / "x264.mp4", spec.width, spec.height, spec.fps, preset=args.preset
+            ) as writer:
+                for picture in pictures:
+                    writer.write(picture)
+
+        rounds = _rounds(total, render, encode_only, x264_only, args.repeat)
+        render_fps, encode_fps, x264_fps = (max(r[i] for r in rounds) for i in range(3))
+        render_cpu, encode_cpu = min(r[3] for r in rounds), min(r[4] for r in rounds)
         print(
             f"best of {args.repeat}: render+encode {render_fps:.1f} fps, encode-only "
             f"{encode_fps:.1f} fps, ratio {render_fps / encode_fps:.2f} (goal >= 0.80); "
+            f"x264 only {x264_fps:.1f} fps, ratio {render_fps / x264_fps:.2f}; "
             f"CPU-s per {spec.duration_s:.0f} s creative {render_cpu:.1f} vs {encode_cpu:.1f} "
             f"encoding alone, ratio {encode_cpu / render_cpu:.2f} (what the frame rates tend "
             f"to when every core is busy; footage generation excluded: shared by variants)"
         )
         print(
-            "per round (render fps / encode fps): "
-            + ", ".join(f"{r[0]:.1f}/{r[1]:.1f}={r[0] / r[1]:.2f}" for r in rounds)
+            "per round (render / encode-only / x264-only fps): "
+            + ", ".join(
+                f"{r[0]:.1f}/{r[1]:.1f}/{r[2]:.1f} ({r[0] / r[1]:.2f}, {r[0] / r[2]:.2f})"
+                for r in rounds
+            )
         )
         print(
             f"inside the render: layout planning {planned:.2f} s, quality gate "

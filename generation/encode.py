@@ -7,7 +7,9 @@ is renamed into place only when the video is complete, so a crash or exception n
 leaves a truncated MP4 where a reader (web server, CDN sync) might pick it up.
 
 With ``audio`` the file also gets an AAC track, interleaved with the video as it is
-encoded (so players can stream it from the start).
+muxed (so players can stream it from the start). The whole track is encoded up front on
+its own thread: AAC is a tenth of the work of the video, but done on the video's thread
+it would delay every frame behind it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ _PIX_FMT = "yuv420p"
 # that at 1080x1920 (6 MB per RGB frame) memory stays modest.
 _QUEUE_FRAMES = 6
 _STOP = object()
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
 _AUDIO_CODEC = "aac"
 # AAC encodes 1024 samples per frame.
 _AUDIO_FRAME = 1024
@@ -84,7 +93,9 @@ class VideoWriter:
         self.audio = None if audio is None else np.ascontiguousarray(audio, dtype=np.float32)
         self.sample_rate, self.audio_bitrate = sample_rate, audio_bitrate
         self._audio_stream: Any = None
-        self._audio_pos = 0
+        self._audio_thread: threading.Thread | None = None
+        self._audio_packets: queue.Queue[object] = queue.Queue()
+        self._audio_pending: Any = None
 
     def __enter__(self) -> VideoWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,10 +123,18 @@ class VideoWriter:
                 # The "fast" coder: under half the CPU of the default two-loop search at
                 # the same bit rate, and no audible difference in a music bed and speech.
                 audio.codec_context.options = {"aac_coder": "fast"}
+                # Opened here, before two threads could race to open it (encoding audio,
+                # and the first video packet's mux, which opens every stream).
+                audio.codec_context.open()
                 self._audio_stream = audio
         except BaseException:
             self._discard()
             raise
+        if self._audio_stream is not None:
+            self._audio_thread = threading.Thread(
+                target=self._encode_audio, name="audio-encoder", daemon=True
+            )
+            self._audio_thread.start()
         self._thread = threading.Thread(target=self._encode_loop, name="video-writer", daemon=True)
         self._thread.start()
         return self
@@ -156,20 +175,43 @@ class VideoWriter:
         np.copyto(rows[:, : self.width * 3].reshape(self.height, self.width, 3), rgb)
         return frame.reformat(format=_PIX_FMT)
 
-    def _mux_audio_until(self, sample: int) -> None:
-        """Encode and mux audio up to ``sample`` (clamped to the track's end)."""
-        if self.audio is None:
+    def _encode_audio(self) -> None:
+        """Encode the whole track into packets for :meth:`_mux_audio_until`."""
+        assert self.audio is not None
+        try:
+            total = self.audio.shape[1]
+            for start in range(0, total, _AUDIO_FRAME):
+                chunk = np.ascontiguousarray(self.audio[:, start : start + _AUDIO_FRAME])
+                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+                frame.sample_rate = self.sample_rate
+                frame.pts = start
+                frame.time_base = Fraction(1, self.sample_rate)
+                for packet in self._audio_stream.encode(frame):
+                    self._audio_packets.put(packet)
+            for packet in self._audio_stream.encode(None):
+                self._audio_packets.put(packet)
+            self._audio_packets.put(_STOP)
+        except BaseException as exc:  # raised on the video thread, which muxes
+            self._audio_packets.put(_Failed(exc))
+
+    def _mux_audio_until(self, sample: int | None) -> None:
+        """Mux the audio packets that start before ``sample`` (``None``: all of them)."""
+        if self._audio_thread is None:
             return
-        end = min(sample, self.audio.shape[1])
-        while self._audio_pos < end:
-            stop = min(self._audio_pos + _AUDIO_FRAME, self.audio.shape[1])
-            chunk = np.ascontiguousarray(self.audio[:, self._audio_pos : stop])
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
-            frame.sample_rate = self.sample_rate
-            frame.pts = self._audio_pos
-            frame.time_base = Fraction(1, self.sample_rate)
-            self._container.mux(self._audio_stream.encode(frame))
-            self._audio_pos = stop
+        while True:
+            packet = self._audio_pending
+            if packet is None:
+                packet = self._audio_packets.get()
+            if packet is _STOP:
+                self._audio_pending = _STOP
+                return
+            if isinstance(packet, _Failed):
+                raise packet.error
+            if sample is not None and packet.pts is not None and packet.pts >= sample:
+                self._audio_pending = packet
+                return
+            self._audio_pending = None
+            self._container.mux(packet)
 
     def _encode_loop(self) -> None:
         time_base = Fraction(1, self.fps)
@@ -196,9 +238,7 @@ class VideoWriter:
                 self._container.mux(self._stream.encode(video_frame))
                 self._mux_audio_until(pts * self.sample_rate // self.fps)
             self._container.mux(self._stream.encode(None))
-            if self.audio is not None:
-                self._mux_audio_until(self.audio.shape[1])
-                self._container.mux(self._audio_stream.encode(None))
+            self._mux_audio_until(None)
         except BaseException as exc:  # surfaced to the producer via write()/__exit__
             self._error = exc
             # Keep draining so a producer blocked on a full queue can notice the error.
@@ -216,6 +256,9 @@ class VideoWriter:
                 continue
         self._thread.join()
         self._thread = None
+        if self._audio_thread is not None:
+            self._audio_thread.join()
+            self._audio_thread = None
 
     def _discard(self) -> None:
         if self._container is not None:

@@ -108,11 +108,16 @@ class Yuv420:
         Computed here from the planes with the BT.601 limited-range matrix: for a picture
         of a few thousand pixels a swscale context costs more than the arithmetic.
         """
-        rows = np.arange(0, self.height, step)
-        cols = np.arange(0, self.width, step)
-        luma = self.y[np.ix_(rows, cols)].astype(np.float32) - 16.0
-        cb = self.u[np.ix_(rows // 2, cols // 2)].astype(np.float32) - 128.0
-        cr = self.v[np.ix_(rows // 2, cols // 2)].astype(np.float32) - 128.0
+        luma = self.y[::step, ::step].astype(np.float32) - 16.0
+        if step % 2 == 0:  # every sampled pixel's chroma sits at (row, col) // 2
+            cb = self.u[:: step // 2, :: step // 2].astype(np.float32) - 128.0
+            cr = self.v[:: step // 2, :: step // 2].astype(np.float32) - 128.0
+        else:
+            rows, cols = np.ix_(
+                np.arange(0, self.height, step) // 2, np.arange(0, self.width, step) // 2
+            )
+            cb = self.u[rows, cols].astype(np.float32) - 128.0
+            cr = self.v[rows, cols].astype(np.float32) - 128.0
         luma *= 255.0 / 219.0
         red = luma + 1.402 * (255.0 / 224.0) * cr
         green = luma - (255.0 / 224.0) * (0.344136 * cb + 0.714136 * cr)

@@ -107,3 +107,34 @@ def test_probe_detects_files_without_faststart(tmp_path: Path) -> None:
     info = probe_video(path)
     assert info.frame_count == 4
     assert not info.faststart
+
+
+def test_audio_encoded_ahead_is_whole_and_interleaved_with_the_video(tmp_path: Path) -> None:
+    rate, seconds = 48_000, 3
+    t = np.arange(rate * seconds) / rate
+    tone = (0.25 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    path = tmp_path / "av.mp4"
+    with VideoWriter(path, WIDTH, HEIGHT, FPS, audio=np.stack([tone, tone])) as writer:
+        for i in range(FPS * seconds):
+            writer.write(_gradient(i))
+    kinds = []
+    samples = []
+    with av.open(str(path)) as container:
+        for packet in container.demux():
+            if packet.size:
+                kinds.append(packet.stream.type)
+        container.seek(0)
+        for frame in container.decode(audio=0):
+            samples.append(frame.to_ndarray()[0])
+    # Interleaved: audio spread through the file, not appended after the video.
+    video_at = [i for i, kind in enumerate(kinds) if kind == "video"]
+    audio_at = [i for i, kind in enumerate(kinds) if kind == "audio"]
+    assert len(video_at) == FPS * seconds
+    assert sum(a < video_at[len(video_at) // 2] for a in audio_at) > len(audio_at) // 3
+    # The whole tone: its length, level and pitch, as numpy measures them.
+    decoded = np.concatenate(samples)
+    assert abs(len(decoded) - len(tone)) <= 2048
+    body = decoded[rate // 4 : -rate // 4]
+    assert np.sqrt(np.mean(body**2)) == pytest.approx(0.25 / np.sqrt(2), rel=0.05)
+    spectrum = np.abs(np.fft.rfft(body))
+    assert np.fft.rfftfreq(len(body), 1 / rate)[np.argmax(spectrum)] == pytest.approx(440, abs=2)
