@@ -133,7 +133,9 @@ def main() -> None:
         for shot in spec.shots:
             for frame in cache.frames(shot, spec.width, spec.height, spec.fps):
                 frames.append(compositor.overlay(frame, len(frames)))
-        frames.extend(compositor.end_card(frames[-1]))
+        for card in compositor.end_card(frames[-1]):
+            assert isinstance(card, np.ndarray)  # RGB in, RGB out
+            frames.append(card)
         assert len(frames) == total
         pictures = [Yuv420.from_rgb(frame) for frame in frames]
         tts = EspeakTTS() if args.voiceover else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
+from typing import overload
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -114,6 +115,10 @@ class Compositor:
         main = "end_card" if scene >= len(self.spec.shots) else ("hook" if scene == 0 else "info")
         return (main, f"caption{scene}")
 
+    @overload
+    def footage(self, frame: Yuv420, *, owned: bool = False) -> Yuv420: ...
+    @overload
+    def footage(self, frame: Frame, *, owned: bool = False) -> Frame: ...
     def footage(self, frame: Picture, *, owned: bool = False) -> Picture:
         """The footage frame as it sits in the output: letterboxed if planned.
 
@@ -182,6 +187,10 @@ class Compositor:
             self._previous_image = Image.fromarray(previous)
         return np.array(Image.blend(self._previous_image, Image.fromarray(out), t))
 
+    @overload
+    def overlay(self, frame: Yuv420, index: int, *, owned: bool = False) -> Yuv420: ...
+    @overload
+    def overlay(self, frame: Frame, index: int, *, owned: bool = False) -> Frame: ...
     def overlay(self, frame: Picture, index: int, *, owned: bool = False) -> Picture:
         """Return footage frame number ``index`` (0-based, whole video) with overlays.
 
