@@ -29,6 +29,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +37,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from encode_motion import cpu_seconds, synthetic_photo
+from encode_motion import cpu_seconds, encode_held, synthetic_photo
 
 from generation.audio import EspeakTTS
 from generation.brand import BrandKit
 from generation.compose import Compositor
-from generation.encode import VideoWriter
 from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
 from generation.render import product_box, render_creative
@@ -149,21 +149,10 @@ def main() -> None:
             gate_seconds.append(float(done.manifest["qa"]["seconds"]))
             assert done.manifest["qa"]["passed"], done.manifest["qa"]["failed"]
 
-        def encode_only() -> None:
-            with VideoWriter(
-                out / "encode.mp4", spec.width, spec.height, spec.fps, preset=args.preset
-            ) as writer:
-                for frame in frames:
-                    writer.write(frame)
+        def encoding(held: Sequence[np.ndarray | Yuv420]) -> Callable[[], None]:
+            return lambda: encode_held(out / "encode.mp4", spec, held, args.preset)
 
-        def x264_only() -> None:
-            with VideoWriter(
-                out / "x264.mp4", spec.width, spec.height, spec.fps, preset=args.preset
-            ) as writer:
-                for picture in pictures:
-                    writer.write(picture)
-
-        rounds = _rounds(total, render, encode_only, x264_only, args.repeat)
+        rounds = _rounds(total, render, encoding(frames), encoding(pictures), args.repeat)
         render_fps, encode_fps, x264_fps = (max(r[i] for r in rounds) for i in range(3))
         render_cpu, encode_cpu = min(r[3] for r in rounds), min(r[4] for r in rounds)
         print(

@@ -17,7 +17,7 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from generation.encode import VideoWriter
 from generation.engines.motion import MotionEngine
 from generation.render import product_box, render_creative
 from generation.spec import CreativeSpec, ShotSpec
+from generation.yuv import Yuv420
 
 
 def synthetic_photo(path: Path, size: int = 1600) -> Path:
@@ -90,6 +91,15 @@ def timed(label: str, frames: int, run: Callable[[], object], repeat: int) -> fl
     return best
 
 
+def encode_held(
+    path: Path, spec: CreativeSpec, held: Sequence[np.ndarray | Yuv420], preset: str
+) -> None:
+    """Encode frames held in memory, with nothing else to do: the baseline of a render."""
+    with VideoWriter(path, spec.width, spec.height, spec.fps, preset=preset) as writer:
+        for frame in held:
+            writer.write(frame)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", type=Path, help="product photo (default: synthetic)")
@@ -126,11 +136,7 @@ def main() -> None:
             render_creative(spec, out, engine, "render", preset=args.preset)
 
         def encode_only() -> None:
-            with VideoWriter(
-                out / "encode.mp4", spec.width, spec.height, spec.fps, preset=args.preset
-            ) as writer:
-                for frame in frames:
-                    writer.write(frame)
+            encode_held(out / "encode.mp4", spec, frames, args.preset)
 
         def engine_only() -> None:
             for shot in spec.shots:
