@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Scope
 
 from app.acp.envelope import limit_writes
 from app.acp.rest import acp_routes, build_checkout_service
@@ -25,6 +26,7 @@ from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
 from app.mcp.http import mcp_door
 from app.reports import report_routes
 from app.shopify_webhooks import webhook_routes as shopify_webhook_routes
+from app.ucp.envelope import UcpError
 from app.ucp.mcp_binding import ucp_mcp_door
 from app.ucp.rest import build_ucp, ucp_routes
 from commerce.checkout_reconcile import reconcile_in_background
@@ -106,13 +108,22 @@ def _health_endpoint(db: Database):  # type: ignore[no-untyped-def]
 
 
 _ACP_PATHS = ("/checkout_sessions", "/orders/", "/agentic_commerce/")
+# UCP's own paths; /orders/ is UCP's for requests that name a platform (UCP-Agent).
+_UCP_PATHS = ("/checkout-sessions", "/catalog/", "/.well-known/ucp")
+# JSON-RPC doors: the catalog tools' MCP server and UCP's MCP binding.
+_MCP_PATHS = ("/mcp", "/ucp/mcp")
 
 
-def _error_shape(path: str, status: int, code: str, message: str) -> dict[str, Any]:
-    """Errors raised outside a route, in the shape of the protocol the path belongs to."""
-    if path.startswith("/mcp"):
+def _error_shape(scope: Scope, status: int, code: str, message: str) -> dict[str, Any]:
+    """Errors raised outside a route, in the shape of the protocol the request is for."""
+    path: str = scope.get("path", "")
+    if path.startswith(_MCP_PATHS):
         rpc = -32700 if code == "invalid_json" else -32600 if status < 500 else -32603
         return {"jsonrpc": "2.0", "id": None, "error": {"code": rpc, "message": message}}
+    if path.startswith(_UCP_PATHS) or (
+        path.startswith("/orders/") and b"ucp-agent" in {k for k, _ in scope.get("headers", [])}
+    ):
+        return UcpError(status, code, message).body()
     if path.startswith(_ACP_PATHS):
         kind = "service_unavailable" if status == 503 else "invalid_request"
         return {"type": kind, "code": code, "message": message}
@@ -180,7 +191,7 @@ def create_app(
                 RequestLimits,
                 max_body=settings.max_request_bytes,
                 error_body=_error_shape,
-                json_paths=("/mcp",),  # the MCP SDK parses JSON without a depth bound
+                json_paths=_MCP_PATHS,  # the MCP SDK parses JSON without a depth bound
             )
         ],
     )

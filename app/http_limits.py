@@ -200,10 +200,10 @@ def parse_json(raw: bytes, *, max_depth: int = MAX_DEPTH, finite: bool = True) -
     return value
 
 
-ErrorBody = Callable[[str, int, str, str], dict[str, Any]]
+ErrorBody = Callable[[Scope, int, str, str], dict[str, Any]]
 
 
-def plain_error(path: str, status: int, code: str, message: str) -> dict[str, Any]:
+def plain_error(scope: Scope, status: int, code: str, message: str) -> dict[str, Any]:
     """The app's own error shape (routes outside a protocol)."""
     return {"error": code, "message": message}
 
@@ -214,9 +214,10 @@ class RequestLimits:
     A path that decodes to something no database can look up (a NUL, a lone surrogate)
     is a 400 before any route sees it. Under ``json_paths`` (routes whose library parses
     JSON with no bounds) a JSON body is read here first and refused when :func:`parse_json`
-    refuses it. ``error_body(path, status, code, message)`` shapes the error for the
-    route's protocol. Routes that answer errors themselves still do; this is the guard for
-    those that don't.
+    refuses it. ``error_body(scope, status, code, message)`` shapes the error for the
+    route's protocol (known by its path, and where two protocols share a path, by its
+    headers). Routes that answer errors themselves still do; this is the guard for those
+    that don't.
     """
 
     def __init__(
@@ -243,7 +244,7 @@ class RequestLimits:
 
     async def _refuse(self, scope: Scope, send: Send, status: int, code: str, message: str) -> None:
         headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else {}
-        body = self.error_body(scope.get("path", ""), status, code, message)
+        body = self.error_body(scope, status, code, message)
         await JSONResponse(body, status_code=status, headers=headers)(scope, _no_body, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

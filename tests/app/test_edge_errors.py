@@ -29,6 +29,7 @@ from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Base, CheckoutSession, Event, ProductImage
 from reelcart.settings import Settings
+from tests.app.ucp.test_ucp_schemas import _validate as _validate_ucp
 from tests.commerce.acp_helpers import MUG, create_body, headers, stock_shop, validate
 from tests.factories import add_published_creatives
 
@@ -250,9 +251,10 @@ def test_other_doors_refuse_bad_input_in_their_own_shape(client: TestClient) -> 
         '{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": '
         '{"name": "search_products", "arguments": {"query": "\\ud800"}}}',
     ):
-        response = client.post("/mcp", content=body, headers=MCP_HEADERS)
-        assert response.status_code == 400, response.text
-        assert response.json()["error"]["code"] == -32700
+        for door in ("/mcp", "/ucp/mcp"):  # the catalog tools and UCP's MCP binding
+            response = client.post(door, content=body, headers=MCP_HEADERS)
+            assert response.status_code == 400, (door, response.text)
+            assert response.json()["error"]["code"] == -32700
     # Report pages and event ingestion: a NUL never reaches PostgreSQL.
     page = client.get("/reports/campaigns/a%00b", headers=MCP_HEADERS)
     assert page.status_code == 400 and page.json()["error"] == "invalid_path"
@@ -418,3 +420,28 @@ def test_sqlite_unreachable_is_503_with_retry_after_and_not_ready(
         folder.write_text("not a folder")
         _assert_unavailable(client)
     db.dispose()
+
+
+def test_a_body_over_the_limit_is_refused_in_each_protocols_shape(client: TestClient) -> None:
+    # Refused by the size guard in front of every route, from the declared length alone.
+    oversized = b'{"blob": "' + b"x" * 1_100_000 + b'"}'
+    ucp_agent = {"UCP-Agent": 'profile="https://platform.example/profile"'}
+    json_type = {"Content-Type": "application/json"}
+    for method, path, extra in (
+        ("POST", "/checkout-sessions", ucp_agent),
+        ("POST", "/catalog/search", ucp_agent),
+        ("PUT", "/orders/ord_1", ucp_agent),  # a path ACP serves too: the header decides
+    ):
+        response = client.request(method, path, content=oversized, headers=json_type | extra)
+        assert response.status_code == 413, (path, response.text[:200])
+        body = response.json()
+        # UCP's REST error: the spec examples' code/content beside the error metadata.
+        _validate_ucp(
+            "schemas/shopping/types/error_response.json",
+            {"ucp": body["ucp"], "messages": body["messages"]},
+        )
+        assert body["code"] == body["messages"][0]["code"] == "request_too_large", body
+        assert set(body) == {"ucp", "code", "content", "messages"}
+    acp = client.request("PUT", "/orders/ord_1", content=oversized, headers=headers() | json_type)
+    assert acp.status_code == 413
+    validate("Error", acp.json())
