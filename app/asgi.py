@@ -26,6 +26,7 @@ from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
 from app.mcp.http import mcp_door
 from app.reports import report_routes
 from app.shopify_webhooks import webhook_routes as shopify_webhook_routes
+from app.ucp.door import names_platform
 from app.ucp.envelope import UcpError
 from app.ucp.mcp_binding import ucp_mcp_door
 from app.ucp.rest import build_ucp, ucp_routes
@@ -120,9 +121,7 @@ def _error_shape(scope: Scope, status: int, code: str, message: str) -> dict[str
     if path.startswith(_MCP_PATHS):
         rpc = -32700 if code == "invalid_json" else -32600 if status < 500 else -32603
         return {"jsonrpc": "2.0", "id": None, "error": {"code": rpc, "message": message}}
-    if path.startswith(_UCP_PATHS) or (
-        path.startswith("/orders/") and b"ucp-agent" in {k for k, _ in scope.get("headers", [])}
-    ):
+    if path.startswith(_UCP_PATHS) or (path.startswith("/orders/") and names_platform(scope)):
         return UcpError(status, code, message).body()
     if path.startswith(_ACP_PATHS):
         kind = "service_unavailable" if status == 503 else "invalid_request"

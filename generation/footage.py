@@ -28,7 +28,7 @@ from av.video.reformatter import VideoReformatter
 from generation.encode import VideoWriter
 from generation.engines.base import FootageEngine, Frame
 from generation.prefetch import prefetch
-from generation.reframe import Box, crop_window, locate_product, reframe
+from generation.reframe import Box, crop_window, locate_product, pixel_crop, reframe
 from generation.spec import ShotSpec, frames_for
 from generation.yuv import Yuv420
 
@@ -148,9 +148,6 @@ class FootageCache:
         part.replace(meta)  # the entry counts as present only once both files are whole
         return FootageEntry(video, width, height, fps, count, box)
 
-    # Every frame is a new array, never a reused buffer: consumers may keep or draw on it.
-    fresh_frames = True
-
     def frames(self, shot: ShotSpec, width: int, height: int, fps: int) -> Iterator[Frame]:
         """Yield the shot at ``width x height``, cut from the master around the product.
 
@@ -219,12 +216,10 @@ def _decode_yuv(
 def _even_crop(
     src_w: int, src_h: int, window: tuple[float, float, float, float], width: int, height: int
 ) -> tuple[int, int] | None:
-    """Top-left corner of a 1:1-pixel crop of ``window``, on even pixels so that whole
-    chroma blocks are cut (one pixel off the exact place does not show); ``None`` when
-    the window must be scaled."""
-    x0, y0, x1, y1 = window
-    if (round(x1 - x0), round(y1 - y0)) != (width, height):
+    """:func:`~generation.reframe.pixel_crop`'s corner moved to even pixels, so that whole
+    chroma blocks are cut (one pixel off the exact place does not show)."""
+    corner = pixel_crop(src_w, src_h, window, width, height)
+    if corner is None:
         return None
-    left = min(max(round(x0), 0), src_w - width)
-    top = min(max(round(y0), 0), src_h - height)
+    left, top = corner
     return left - left % 2, top - top % 2

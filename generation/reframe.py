@@ -16,7 +16,15 @@ from PIL import Image
 
 from generation.engines.base import Frame
 
-__all__ = ["Box", "box_in_window", "crop_window", "locate_product", "product_in_frame", "reframe"]
+__all__ = [
+    "Box",
+    "box_in_window",
+    "crop_window",
+    "locate_product",
+    "pixel_crop",
+    "product_in_frame",
+    "reframe",
+]
 
 Box = tuple[float, float, float, float]
 """``(left, top, right, bottom)`` as fractions of the picture's width and height."""
@@ -143,6 +151,20 @@ def crop_window(
     return (x0, y0, x0 + win_w, y0 + win_h)
 
 
+def pixel_crop(
+    src_w: int, src_h: int, window: tuple[float, float, float, float], width: int, height: int
+) -> tuple[int, int] | None:
+    """Top-left corner of ``window`` cut at 1:1 pixels, or ``None`` when it must be scaled.
+
+    Same scale is the common case (a master cut to another aspect); a sub-pixel offset of
+    a fixed crop is invisible, so it is rounded away and no resampling is needed.
+    """
+    x0, y0, x1, y1 = window
+    if (round(x1 - x0), round(y1 - y0)) != (width, height):
+        return None
+    return min(max(round(x0), 0), src_w - width), min(max(round(y0), 0), src_h - height)
+
+
 def reframe(
     frame: Frame, window: tuple[float, float, float, float], width: int, height: int
 ) -> Frame:
@@ -150,12 +172,9 @@ def reframe(
     h, w = frame.shape[:2]
     if (w, h) == (width, height) and window == (0.0, 0.0, float(w), float(h)):
         return frame
-    x0, y0, x1, y1 = window
-    if (round(x1 - x0), round(y1 - y0)) == (width, height):
-        # Same scale: a plain slice, no resampling (the common 1:1-pixel case); a
-        # sub-pixel offset of a fixed crop is invisible, so round it away.
-        left = min(max(round(x0), 0), w - width)
-        top = min(max(round(y0), 0), h - height)
+    corner = pixel_crop(w, h, window, width, height)
+    if corner is not None:
+        left, top = corner
         return np.ascontiguousarray(frame[top : top + height, left : left + width])
     image = Image.fromarray(frame)
     return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR, box=window))

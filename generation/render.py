@@ -172,37 +172,33 @@ def _check_frame(frame: Frame, spec: CreativeSpec, engine_name: str) -> None:
         )
 
 
-def _pictures(
-    engine: FootageEngine, shot: ShotSpec, spec: CreativeSpec
-) -> tuple[Iterator[Yuv420], Callable[[], None]]:
-    """The shot's footage as YUV 4:2:0 pictures, and how to stop its reader.
+def _pictures(engine: FootageEngine, shot: ShotSpec, spec: CreativeSpec) -> Iterator[Yuv420]:
+    """The shot's footage as YUV 4:2:0 pictures.
 
     A footage cache decodes straight to YUV; any other engine's RGB frames are checked
     against the frame contract and converted here, once, as the encoder would have.
     """
     yuv_frames = getattr(engine, "yuv_frames", None)
     if callable(yuv_frames):
-        source: Iterator[Yuv420] = yuv_frames(shot, spec.width, spec.height, spec.fps)
-        raw: object = source
-    else:
-        frames = engine.frames(shot, spec.width, spec.height, spec.fps)
-        raw = frames
+        return yuv_frames(shot, spec.width, spec.height, spec.fps)
+    return _converted(engine, shot, spec)
 
-        def converted() -> Iterator[Yuv420]:
-            for frame in frames:
-                _check_frame(frame, spec, engine.name)
-                yield Yuv420.from_rgb(frame)
 
-        source = converted()
+def _converted(engine: FootageEngine, shot: ShotSpec, spec: CreativeSpec) -> Iterator[Yuv420]:
+    frames = engine.frames(shot, spec.width, spec.height, spec.fps)
+    try:
+        for frame in frames:
+            _check_frame(frame, spec, engine.name)
+            yield Yuv420.from_rgb(frame)
+    finally:
+        _close(frames)
 
-    def close() -> None:
-        # Stop a reader that decodes ahead now, not at garbage collection.
-        for item in (source, raw):
-            stop = getattr(item, "close", None)
-            if callable(stop):
-                stop()
 
-    return source, close
+def _close(source: object) -> None:
+    """Stop a reader that decodes ahead now, not at garbage collection."""
+    close = getattr(source, "close", None)
+    if callable(close):
+        close()
 
 
 def _staged(path: Path) -> Path:
@@ -321,7 +317,7 @@ def render_creative(
 
             for shot_no, (shot, count) in enumerate(zip(spec.shots, spec.shot_frames, strict=True)):
                 start = index
-                footage, stop_reading = _pictures(engine, shot, spec)
+                footage = _pictures(engine, shot, spec)
                 for frame in itertools.islice(footage, count):
                     if watch.want_sample(index):
                         watch.footage(index, frame.to_rgb())
@@ -332,7 +328,7 @@ def render_creative(
                     if index == compositor.poster_index:
                         poster = last.to_rgb()
                     emit(last)
-                stop_reading()
+                _close(footage)
                 if index - start != count:
                     raise ValueError(
                         f"engine {engine.name!r} yielded {index - start} frames for shot "

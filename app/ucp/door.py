@@ -59,6 +59,11 @@ class Call:
 Handler = Callable[[Call], tuple[int, Any]]
 
 
+def names_platform(scope: Scope) -> bool:
+    """Whether the request names a UCP platform (a ``UCP-Agent`` header)."""
+    return any(name == b"ucp-agent" for name, _ in scope.get("headers") or [])
+
+
 class UcpRoute(Route):
     """A route that only answers requests that name a UCP platform (``UCP-Agent``), so a
     path another protocol also serves (``/orders/{id}``) goes to the right door."""
@@ -67,8 +72,7 @@ class UcpRoute(Route):
         match, child = super().matches(scope)
         if match is Match.NONE:
             return match, child
-        names = {name for name, _ in scope.get("headers") or []}
-        return (match, child) if b"ucp-agent" in names else (Match.NONE, {})
+        return (match, child) if names_platform(scope) else (Match.NONE, {})
 
 
 class UcpDoor:

@@ -178,7 +178,6 @@ class _ShortEngine:
     """Yields one frame too few for its last shot: the render must fail cleanly."""
 
     name = "short"
-    fresh_frames = True
 
     def __init__(self, spec: CreativeSpec) -> None:
         self.spec, self.inner = spec, MotionEngine()
