@@ -20,7 +20,7 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from app.acp.envelope import limit_writes
-from app.acp.rest import acp_routes, build_checkout_service
+from app.acp.rest import acp_routes
 from app.http_auth import BearerAuth, login_routes
 from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
 from app.mcp.http import mcp_door
@@ -30,9 +30,10 @@ from app.ucp.door import names_platform
 from app.ucp.envelope import UcpError
 from app.ucp.mcp_binding import ucp_mcp_door
 from app.ucp.rest import build_ucp, ucp_routes
-from commerce.checkout_reconcile import reconcile_in_background
-from commerce.search import SemanticIndex
-from commerce.shopify_publish import shopify_order_hook
+from commerce.catalog.search import SemanticIndex
+from commerce.checkout.factory import build_checkout_service
+from commerce.checkout.reconcile import reconcile_in_background
+from commerce.shopify.publish import shopify_order_hook, write_back_pending
 from connectors.shopify import shopify_configured
 from connectors.storage import MediaStore
 from reelcart.db import Database
@@ -137,7 +138,8 @@ def create_app(
     store = store or MediaStore.from_settings(settings)
     limit_writes(settings.write_threads)
     # agent checkout (ACP): one checkout core behind REST and the MCP tools
-    hooks = [shopify_order_hook(db, settings)] if shopify_configured(settings) else []
+    shopify = shopify_configured(settings)
+    hooks = [shopify_order_hook(db, settings)] if shopify else []
     checkout = build_checkout_service(db, store, settings, order_hooks=hooks)
     # UCP over the same checkout core: its orders get a UCP record and an order_placed webhook
     ucp = build_ucp(checkout)
@@ -151,7 +153,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        reconcile_in_background(checkout)  # payments a crash left unknown are settled
+        # payments a crash left unknown are settled; the Shopify write-backs it missed sent
+        catch_up = [lambda: write_back_pending(db, settings)] if shopify else []
+        reconcile_in_background(checkout, catch_up=catch_up)
         ucp.dispatcher.kick()  # UCP order webhooks a restart left undelivered
         # search warmed before the server says it is ready
         async with mcp.running(), ucp_mcp.running():

@@ -68,8 +68,8 @@ def sync(
     ] = DEMO_CATALOG,
 ) -> None:
     """Load a catalog file in Shopify's product shape into the app database."""
-    from commerce.catalog import sync_snapshot
-    from commerce.store_sync import apply_store_file
+    from commerce.catalog.store import sync_snapshot
+    from commerce.store.sync import apply_store_file
     from connectors.catalog_file import CatalogFileError, load_catalog_file
     from connectors.storage import MediaStore
     from reelcart.db import Database
@@ -229,10 +229,10 @@ def mcp() -> None:
 
     import uvicorn
 
-    from app.acp.rest import build_checkout_service
     from app.asgi import create_app
     from app.mcp.http import warm_search
     from app.mcp.server import build_mcp_server
+    from commerce.checkout.factory import build_checkout_service
     from connectors.storage import MediaStore
     from reelcart.db import Database
 
@@ -269,8 +269,8 @@ def products(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Search the synced catalog as an agent would (the MCP server's search)."""
-    from commerce.product_views import product_summary
-    from commerce.search import search_products
+    from commerce.catalog.product_views import product_summary
+    from commerce.catalog.search import search_products
     from connectors.storage import MediaStore
     from reelcart.db import Database
 

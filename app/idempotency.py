@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from commerce.checkout_errors import AcpError
+from commerce.checkout.errors import AcpError
 from reelcart.db import Database
 from reelcart.models import IdempotencyRecord, utcnow
 

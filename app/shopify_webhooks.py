@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, JsonBodyError, parse_json
-from commerce.shopify_sync import shop_state, sync_shopify_catalog
+from commerce.shopify.sync import shop_state, sync_shopify_catalog
 from connectors.shopify import client_from_settings, shopify_configured
 from connectors.shopify_client import ShopifyClient
 from connectors.shopify_webhook import verify_webhook

@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from commerce.shopify_sync import sync_shopify_catalog
+from commerce.shopify.sync import sync_shopify_catalog
 from connectors.shopify_catalog import bulk_products, product_pages
 from connectors.shopify_client import ScaledClock, ShopifyClient
 from connectors.storage import MediaStore

@@ -33,10 +33,10 @@ from pydantic import SecretStr
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.asgi import create_app
-from commerce.catalog import sync_snapshot
-from commerce.embeddings import Encoder
-from commerce.search import SemanticIndex
-from commerce.search import search_products as semantic_search
+from commerce.catalog.embeddings import Encoder
+from commerce.catalog.search import SemanticIndex
+from commerce.catalog.search import search_products as semantic_search
+from commerce.catalog.store import sync_snapshot
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.domain import CatalogSnapshot

@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.checkout import bench_catalog
-from commerce.catalog import sync_snapshot
-from commerce.embeddings import Encoder, embed_catalog
-from commerce.search import SemanticIndex, search_products
+from commerce.catalog.embeddings import Encoder, embed_catalog
+from commerce.catalog.search import SemanticIndex, search_products
+from commerce.catalog.store import sync_snapshot
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.domain import CatalogSnapshot

@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.agents import GOAL, StepResult, race, run_step, warm_queries
 from bench.checkout import bench_catalog
 from bench.stripe_standin import StripeStandIn
-from commerce.catalog import sync_snapshot
-from commerce.embeddings import embed_catalog
+from commerce.catalog.embeddings import embed_catalog
+from commerce.catalog.store import sync_snapshot
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Order, PaymentAttempt, ProductVariant

@@ -1,7 +1,7 @@
 """Reading the catalog from Shopify: paginated pages, or one Bulk Operation for big stores.
 
 Both paths yield ``CatalogProduct``s in the same shape the catalog-file loader produces
-(connections flattened), so ``commerce.catalog.sync_snapshot`` stores either. Pages are
+(connections flattened), so ``commerce.catalog.store.sync_snapshot`` stores either. Pages are
 sorted by ``UPDATED_AT``: a product edited while a sync runs moves behind the cursor and
 is read again, so the newest ``updatedAt`` seen is a safe watermark for the next
 incremental sync.

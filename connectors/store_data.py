@@ -3,7 +3,7 @@ rules and customers with addresses, in one validated shape.
 
 The catalog file's optional ``discounts``, ``shipping_rates``, ``free_shipping`` and
 ``customers`` sections, the UCP flower-shop CSVs and the Shopify connectors all produce a
-:class:`StoreData`; ``commerce.store_sync`` writes it. Amounts are integer minor units of
+:class:`StoreData`; ``commerce.store.sync`` writes it. Amounts are integer minor units of
 the shop's currency (``amount_minor``); a percentage is a number from 0 to 100.
 """
 

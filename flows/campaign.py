@@ -15,7 +15,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
-from commerce.catalog import active_products
+from commerce.catalog.store import active_products
 from commerce.publishing import image_data_uri
 from experiments.campaigns import set_challenger_cap
 from experiments.generations import generation_history, queue_report

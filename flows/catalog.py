@@ -10,8 +10,8 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from commerce.catalog import sync_snapshot
-from commerce.store_sync import store_file_rules
+from commerce.catalog.store import sync_snapshot
+from commerce.store.sync import store_file_rules
 from connectors.catalog_file import load_catalog_file
 from reelcart.domain import CatalogSnapshot
 from reelcart.settings import DEMO_CATALOG
@@ -51,7 +51,7 @@ def store_catalog(snapshot: CatalogSnapshot, source: str) -> dict[str, int]:
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
 def sync_shopify(mode: str = "auto") -> dict[str, int]:
     """Sync from the Shopify Admin API (resumes an interrupted run from its cursor)."""
-    from commerce.shopify_sync import run_shopify_sync
+    from commerce.shopify.sync import run_shopify_sync
 
     return run_shopify_sync(database(), media_store(), settings(), mode)  # type: ignore[arg-type]
 

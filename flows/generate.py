@@ -27,7 +27,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commerce.catalog import active_products
+from commerce.catalog.store import active_products
 from commerce.publishing import publish_creative
 from experiments.campaigns import creative_job, ensure_campaign, record_render, retire_stale
 from experiments.campaigns import plan_creatives as plan_variants

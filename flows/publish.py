@@ -83,7 +83,7 @@ def report(campaign: str) -> dict[str, str]:
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def publish_to_shopify(campaign: str) -> dict[str, int]:
     """Attach the campaign's videos to their Shopify products; remove retired ones."""
-    from commerce.shopify_publish import publish_campaign_to_shopify
+    from commerce.shopify.publish import publish_campaign_to_shopify
 
     return publish_campaign_to_shopify(database(), settings(), campaign)
 
@@ -95,7 +95,7 @@ def publish_to_shopify(campaign: str) -> dict[str, int]:
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def push_product_feed() -> dict[str, object] | None:
     """Publish the catalog with its showcase videos to the agent platform's feed."""
-    from commerce.feed import publish_feed
+    from commerce.catalog.feed import publish_feed
 
     return publish_feed(database(), media_store(), settings())
 

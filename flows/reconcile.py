@@ -7,10 +7,10 @@ import httpx
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from commerce.acp_webhooks import deliver_due
-from commerce.checkout import CheckoutService
-from commerce.checkout_reconcile import reconcile_payments as reconcile
-from commerce.shopify_publish import write_back_pending
+from commerce.checkout.reconcile import reconcile_payments as reconcile
+from commerce.checkout.service import CheckoutService
+from commerce.checkout.webhooks import deliver_due
+from commerce.shopify.publish import write_back_pending
 from connectors.shopify import shopify_configured
 from connectors.stripe import StripePayments
 

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from commerce.store_seed import seed_store_from_csv  # noqa: E402
+from commerce.store.seed import seed_store_from_csv  # noqa: E402
 from reelcart.settings import Settings  # noqa: E402
 from scripts.mcp_conformance import _free_port, _wait_ready  # noqa: E402
 from tests.fakes.stripe_server import API_KEY, LocalStripe  # noqa: E402

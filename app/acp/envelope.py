@@ -17,8 +17,8 @@ import anyio
 
 from app.http_limits import bad_string, classify_failure
 from app.idempotency import IdempotencyStore
-from commerce.checkout import API_VERSION
-from commerce.checkout_errors import AcpError
+from commerce.checkout.errors import AcpError
+from commerce.checkout.service import API_VERSION
 
 __all__ = [
     "SUPPORTED_VERSIONS",

@@ -25,10 +25,10 @@ from pydantic import Field
 from app.acp.envelope import as_acp_error, check_key, check_version, run_once
 from app.acp.tool_schemas import tool_schemas
 from app.idempotency import IdempotencyStore, fingerprint
-from commerce.acp_attribution import ATTRIBUTION_PROVIDER
-from commerce.checkout import CheckoutService
-from commerce.checkout_errors import COMPUTED_FIELDS, AcpError, jsonpath
-from commerce.checkout_orders import order_view
+from commerce.checkout.attribution import ATTRIBUTION_PROVIDER
+from commerce.checkout.errors import COMPUTED_FIELDS, AcpError, jsonpath
+from commerce.checkout.orders import order_view
+from commerce.checkout.service import CheckoutService
 from reelcart.models import Order
 
 __all__ = ["ACP_ERROR_CODE", "CHECKOUT_TOOL_NAMES", "checkout_tools"]

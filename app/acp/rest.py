@@ -31,36 +31,19 @@ from app.acp.envelope import (
 from app.http_auth import bearer_matches
 from app.http_limits import JsonBodyError, bad_string, parse_json, read_body, request_echo
 from app.idempotency import IdempotencyStore, fingerprint
-from commerce.acp_delegate import delegate_payment, delegate_payment_enabled
-from commerce.acp_webhooks import WebhookDispatcher
-from commerce.checkout import API_VERSION, CheckoutService
-from commerce.checkout_errors import AcpError
-from commerce.checkout_orders import OrderHook, order_view
+from commerce.checkout.delegate import delegate_payment, delegate_payment_enabled
+from commerce.checkout.errors import AcpError
+from commerce.checkout.factory import build_checkout_service
+from commerce.checkout.orders import OrderHook, order_view
+from commerce.checkout.service import API_VERSION, CheckoutService
 from connectors.storage import MediaStore
-from connectors.stripe import StripePayments
 from reelcart.db import Database
 from reelcart.models import Order
 from reelcart.settings import Settings
 
-__all__ = ["SUPPORTED_VERSIONS", "acp_routes", "build_checkout_service", "discovery_document"]
+__all__ = ["SUPPORTED_VERSIONS", "acp_routes", "discovery_document"]
 
 Handler = Callable[[Request, Any], Any]
-
-
-def build_checkout_service(
-    db: Database,
-    store: MediaStore,
-    settings: Settings,
-    *,
-    payments: StripePayments | None = None,
-    order_hooks: Sequence[OrderHook] = (),
-) -> CheckoutService:
-    """The checkout core with Stripe from settings and the order-webhook dispatcher."""
-    payments = payments or StripePayments.from_settings(settings)
-    dispatcher = WebhookDispatcher(db, settings)
-    return CheckoutService(
-        db, settings, store, payments, order_hooks=order_hooks, on_order_event=dispatcher.kick
-    )
 
 
 def discovery_document(settings: Settings, currency: str | None = None) -> dict[str, Any]:
@@ -266,7 +249,7 @@ def _delegate_error(error: AcpError) -> AcpError:
 
 
 def _shop_currency(db: Database) -> str | None:
-    from commerce.checkout_session import catalog_currency
+    from commerce.checkout.session import catalog_currency
 
     with db.session() as session:
         return catalog_currency(session)

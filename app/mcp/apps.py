@@ -23,9 +23,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from commerce.acp_delegate import delegate_payment, delegate_payment_enabled
-from commerce.checkout import CheckoutService
-from commerce.checkout_errors import AcpError
+from commerce.checkout.delegate import delegate_payment, delegate_payment_enabled
+from commerce.checkout.errors import AcpError
+from commerce.checkout.service import CheckoutService
 from experiments.tracking import record_click, record_exposure
 from reelcart.db import Database
 from reelcart.models import CheckoutSession, Creative

@@ -19,8 +19,8 @@ from starlette.routing import BaseRoute, Route
 
 from app.mcp.server import CATALOG_SCOPE, CHECKOUT_SCOPE, TOOL_SCOPES, build_mcp_server
 from app.oauth_resource import protect, resource_metadata_routes, verifier_from_settings
-from commerce.checkout import CheckoutService
-from commerce.search import SemanticIndex
+from commerce.catalog.search import SemanticIndex
+from commerce.checkout.service import CheckoutService
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.settings import Settings

@@ -20,10 +20,10 @@ from pydantic import BaseModel, Field
 
 from app.acp.mcp_binding import CHECKOUT_TOOL_NAMES, checkout_tools
 from app.mcp.apps import APP_URI, register_app
-from commerce.acp_attribution import ATTRIBUTION_PROVIDER
-from commerce.checkout import CheckoutService
-from commerce.product_views import ProductDetail, ProductSummary, ProductViews
-from commerce.search import search_product_ids
+from commerce.catalog.product_views import ProductDetail, ProductSummary, ProductViews
+from commerce.catalog.search import search_product_ids
+from commerce.checkout.attribution import ATTRIBUTION_PROVIDER
+from commerce.checkout.service import CheckoutService
 from connectors.storage import MediaStore
 from reelcart.db import Database
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from commerce import catalog
-from commerce.product_views import ProductDetail, product_detail
-from commerce.search import search_products
+from commerce.catalog import store as catalog
+from commerce.catalog.product_views import ProductDetail, product_detail
+from commerce.catalog.search import search_products
 from commerce.showcase import show_creative
 from connectors.storage import MediaStore
 from reelcart.db import Database

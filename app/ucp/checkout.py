@@ -4,7 +4,7 @@ A UCP checkout is a ``checkout_sessions`` row like an ACP one, so stock holds, p
 attempts, orders and reconciliation are the same code for both protocols; what is UCP's
 (the request and response shapes, fulfillment methods, discount codes, consent,
 attribution) lives in the row's ``extra["ucp"]``. Completion goes through
-:meth:`commerce.checkout.CheckoutService.complete`, the durable payment-attempt path.
+:meth:`commerce.checkout.service.CheckoutService.complete`, the durable payment-attempt path.
 
 Requests are read leniently, as the spec asks (fields a platform may not set, such as
 ``totals`` or an item's ``price``, are ignored: prices come from the catalog), but every
@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commerce import checkout_inventory as inventory
-from commerce.checkout import OPEN_STATUSES, CheckoutService
-from commerce.checkout_errors import AcpError
-from commerce.checkout_session import catalog_currency
+from commerce.checkout import inventory
+from commerce.checkout.errors import AcpError
+from commerce.checkout.service import OPEN_STATUSES, CheckoutService
+from commerce.checkout.session import catalog_currency
 from reelcart.models import CheckoutSession, new_id, utcnow
 
 from .checkout_state import checkout_view, recompute, resolve_lines

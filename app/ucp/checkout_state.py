@@ -1,7 +1,8 @@
 """A UCP checkout's derived state and its JSON, from the shared checkout row.
 
-:func:`recompute` prices the session with the one pricing core (:func:`commerce.pricing.quote`)
-and writes what the checkout core reads when it charges and places the order: ACP-shaped
+:func:`recompute` prices the session with the one pricing core
+(:func:`commerce.pricing.quote.quote`) and writes what the checkout core reads when it
+charges and places the order: ACP-shaped
 ``line_items`` and ``totals`` (so one order path serves both protocols), the core status
 (``ready_for_payment`` once items are in stock, a destination and an option are chosen and
 the stock is held), messages. :func:`checkout_view` renders the UCP ``Checkout``.
@@ -15,9 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commerce import checkout_inventory as inventory
-from commerce.checkout_orders import record_checkout_events
-from commerce.pricing import CartLine, PricedCart, PricedLine, quote, resolve_item
+from commerce.checkout import inventory
+from commerce.checkout.orders import record_checkout_events
+from commerce.pricing.quote import CartLine, PricedCart, PricedLine, quote, resolve_item
 from reelcart.models import CheckoutSession, Order
 from reelcart.models.base import as_utc
 from reelcart.settings import Settings

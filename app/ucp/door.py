@@ -33,7 +33,7 @@ from app.http_limits import (
     read_body,
 )
 from app.idempotency import IdempotencyStore
-from commerce.checkout_errors import AcpError
+from commerce.checkout.errors import AcpError
 
 from .envelope import UcpError, from_acp, parse_agent, run_once
 from .profiles import ProfileCache, check_signature, negotiate

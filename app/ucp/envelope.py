@@ -22,7 +22,7 @@ from typing import Any
 
 from app.acp.envelope import run_once as acp_run_once
 from app.idempotency import IdempotencyStore, fingerprint
-from commerce.checkout_errors import AcpError
+from commerce.checkout.errors import AcpError
 
 __all__ = [
     "CAPABILITY_SPECS",

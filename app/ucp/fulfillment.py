@@ -2,9 +2,9 @@
 
 A checkout holds one shipping method; its destinations are the known buyer's stored
 addresses and the ones the platform sent (a sent address matching a stored one takes the
-stored id, see :mod:`commerce.store_customers`). Options exist for the selected
+stored id, see :mod:`commerce.store.customers`). Options exist for the selected
 destination only: they depend on its country (the store's rates and free-shipping rules,
-:mod:`commerce.pricing`).
+:mod:`commerce.pricing.quote`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commerce.pricing import FulfillmentOption, PricedCart
-from commerce.store_customers import Address, destinations_for, match_stored
+from commerce.pricing.quote import FulfillmentOption, PricedCart
+from commerce.store.customers import Address, destinations_for, match_stored
 
 from .envelope import UcpError
 

@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.idempotency import IdempotencyStore
-from commerce.checkout_errors import AcpError
+from commerce.checkout.errors import AcpError
 
 from .catalog import Catalog
 from .envelope import UcpError, from_acp, parse_agent, run_once

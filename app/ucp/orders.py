@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session, object_session
 
-from commerce.checkout_orders import OrderPlaced
+from commerce.checkout.orders import OrderPlaced
 from reelcart.db import Database
 from reelcart.models import CheckoutSession, Order, UcpOrder, UcpWebhook, new_id, utcnow
 from reelcart.settings import Settings

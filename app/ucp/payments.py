@@ -19,10 +19,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from commerce.acp_delegate import delegate_payment, delegate_payment_enabled
-from commerce.checkout import CheckoutService
-from commerce.checkout_errors import AcpError
-from commerce.checkout_payments import HANDLER_ID
+from commerce.checkout.delegate import delegate_payment, delegate_payment_enabled
+from commerce.checkout.errors import AcpError
+from commerce.checkout.payments import HANDLER_ID
+from commerce.checkout.service import CheckoutService
 from reelcart.models import utcnow
 
 from .envelope import UCP_VERSION, UcpError, from_acp

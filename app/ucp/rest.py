@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.idempotency import IdempotencyStore
-from commerce.checkout import CheckoutService
+from commerce.checkout.service import CheckoutService
 from connectors.safe_fetch import FetchPolicy
 from reelcart.settings import Settings
 

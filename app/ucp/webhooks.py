@@ -1,6 +1,6 @@
 """Delivering UCP order webhooks from the outbox: claimed, signed, retried.
 
-The outbox pattern of the ACP webhooks (claims in :mod:`commerce.outbox`): a row is written
+The outbox pattern of the ACP webhooks (claims in :mod:`commerce.checkout.outbox`): a row is written
 in the transaction of the change it reports, sent at once after that commits, and claimed
 before every attempt (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional UPDATE on
 SQLite; the claim is a lease on ``next_attempt_at``), so several workers send it once per
@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from commerce import outbox
+from commerce.checkout import outbox
 from connectors.safe_fetch import FetchError
 from reelcart.db import Database
 from reelcart.models import UcpWebhook

@@ -80,7 +80,7 @@ class Order(Base):
     payment_reference: Mapped[str | None] = mapped_column(String(255), default=None)
     external_order_id: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # --- ACP checkout (commerce/checkout_orders.py); migration 0002_checkout ---
+    # --- ACP checkout (commerce/checkout/orders.py); migration 0002_checkout ---
     subject: Mapped[str | None] = mapped_column(String(255), default=None)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     totals: Mapped[list[Any]] = mapped_column(default=list)

@@ -9,7 +9,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from app.asgi import create_app
-from commerce.catalog import sync_snapshot
+from commerce.catalog.store import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
 from reelcart.db import Database

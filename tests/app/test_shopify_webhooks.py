@@ -15,13 +15,13 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from app.shopify_webhooks import webhook_routes
-from commerce.shopify_publish import (
+from commerce.shopify.publish import (
     publish_creative_to_shopify,
     retire_creatives_on_shopify,
     shopify_creatives_to_publish,
     write_back_order,
 )
-from commerce.shopify_sync import sync_shopify_catalog
+from commerce.shopify.sync import sync_shopify_catalog
 from connectors.shopify_client import ScaledClock, ShopifyClient
 from connectors.storage import MediaStore
 from reelcart.db import Database

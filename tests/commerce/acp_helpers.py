@@ -16,8 +16,9 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from starlette.applications import Starlette
 
-from app.acp.rest import acp_routes, build_checkout_service
-from commerce.catalog import sync_snapshot
+from app.acp.rest import acp_routes
+from commerce.catalog.store import sync_snapshot
+from commerce.checkout.factory import build_checkout_service
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
 from reelcart.db import Database

@@ -28,8 +28,9 @@ def main() -> None:
     import uvicorn
     from starlette.applications import Starlette
 
-    from app.acp.rest import acp_routes, build_checkout_service
-    from commerce.checkout_reconcile import reconcile_in_background
+    from app.acp.rest import acp_routes
+    from commerce.checkout.factory import build_checkout_service
+    from commerce.checkout.reconcile import reconcile_in_background
     from connectors.storage import MediaStore
     from reelcart.db import Database
     from reelcart.settings import Settings

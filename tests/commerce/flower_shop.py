@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from commerce.store_seed import seed_store_from_csv
+from commerce.store.seed import seed_store_from_csv
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.settings import Settings

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
-from commerce.acp_attribution import ATTRIBUTION_PROVIDER
+from commerce.checkout.attribution import ATTRIBUTION_PROVIDER
 from connectors.storage import MediaStore
 from experiments.tracking import record_exposure
 from reelcart.db import Database

@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from commerce.catalog import sync_snapshot
-from commerce.embeddings import Encoder
-from commerce.feed import build_feed_products, publish_feed, write_full_feed
-from commerce.search import SemanticIndex, search_products
+from commerce.catalog.embeddings import Encoder
+from commerce.catalog.feed import build_feed_products, publish_feed, write_full_feed
+from commerce.catalog.search import SemanticIndex, search_products
+from commerce.catalog.store import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
 from reelcart.db import Database

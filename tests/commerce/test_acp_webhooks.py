@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from commerce.acp_webhooks import deliver_due, sign, verify
+from commerce.checkout.webhooks import deliver_due, sign, verify
 from commerce.showcase import show_creative
 from connectors.storage import MediaStore
 from reelcart.db import Database

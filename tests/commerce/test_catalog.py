@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from commerce.catalog import get_product, sync_snapshot
-from commerce.embeddings import Encoder
-from commerce.search import SemanticIndex, search_products
+from commerce.catalog.embeddings import Encoder
+from commerce.catalog.search import SemanticIndex, search_products
+from commerce.catalog.store import get_product, sync_snapshot
 from connectors.catalog_file import CatalogFileError, load_catalog_file
 from connectors.storage import MediaStore
 from reelcart.db import Database

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select, update
 
-from commerce.catalog import sync_snapshot
-from commerce.embeddings import Encoder, from_bytes
-from commerce.search import SemanticIndex, search_products
+from commerce.catalog.embeddings import Encoder, from_bytes
+from commerce.catalog.search import SemanticIndex, search_products
+from commerce.catalog.store import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
 from reelcart.db import Database

@@ -7,7 +7,7 @@ import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from commerce.shopify_publish import write_back_order, write_back_pending
+from commerce.shopify.publish import write_back_order, write_back_pending
 from connectors.shopify_client import ShopifyClient
 from connectors.shopify_orders import OrderLine, create_shopify_order, order_tag
 from reelcart.db import Database

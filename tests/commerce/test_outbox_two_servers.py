@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from commerce.acp_webhooks import deliver_due, verify
+from commerce.checkout.webhooks import deliver_due, verify
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import OrderWebhook

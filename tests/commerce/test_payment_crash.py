@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from commerce.checkout import CheckoutService
-from commerce.checkout_reconcile import reconcile_payments
+from commerce.checkout.reconcile import reconcile_payments
+from commerce.checkout.service import CheckoutService
 from connectors.storage import MediaStore
 from connectors.stripe import StripePayments
 from reelcart.db import Database

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from commerce.checkout import CheckoutService
-from commerce.checkout_reconcile import reconcile_payments
+from commerce.checkout.reconcile import reconcile_payments
+from commerce.checkout.service import CheckoutService
 from connectors.storage import MediaStore
 from connectors.stripe import StripePayments
 from reelcart.db import Database

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from commerce.pricing import CartLine, PricedCart, quote, resolve_item
-from commerce.store_seed import seed_store_from_csv
+from commerce.pricing.quote import CartLine, PricedCart, quote, resolve_item
+from commerce.store.seed import seed_store_from_csv
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Customer, DiscountCode, Product, ProductVariant, ShippingRateRule

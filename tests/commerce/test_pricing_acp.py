@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from commerce.checkout import CheckoutService
-from commerce.pricing import CartLine, quote, resolve_item
+from commerce.checkout.service import CheckoutService
+from commerce.pricing.quote import CartLine, quote, resolve_item
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.settings import Settings

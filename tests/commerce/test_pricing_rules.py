@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from commerce.pricing import CartLine, Resolved, price_cart
-from commerce.pricing_rules import DiscountRule, FreeShippingSpec, RateSpec, StoreRules
+from commerce.pricing.quote import CartLine, Resolved, price_cart
+from commerce.pricing.rules import DiscountRule, FreeShippingSpec, RateSpec, StoreRules
 from reelcart.models import Product, ProductVariant
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)

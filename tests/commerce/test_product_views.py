@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from commerce.catalog import sync_snapshot
-from commerce.product_views import ProductViews
+from commerce.catalog.product_views import ProductViews
+from commerce.catalog.store import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
 from reelcart.db import Database

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from commerce.catalog import active_products, sync_snapshot
+from commerce.catalog.store import active_products, sync_snapshot
 from commerce.publishing import QualityGateFailed, creatives_to_publish, publish_creative
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from commerce.shopify_publish import shopify_order_hook
-from commerce.shopify_sync import sync_shopify_catalog
+from commerce.shopify.publish import shopify_order_hook
+from commerce.shopify.sync import sync_shopify_catalog
 from connectors.shopify_client import ShopifyClient
 from connectors.storage import MediaStore
 from reelcart.db import Database
@@ -69,7 +69,7 @@ def test_completed_checkout_creates_one_tagged_shopify_order(
         shopify_shop=shop.base_url,
         shopify_access_token=shop.state.access_token,
     )
-    from commerce.catalog import get_product
+    from commerce.catalog.store import get_product
     from commerce.showcase import show_creative
 
     with db.session() as session:  # what get_product does for this shopper

@@ -12,8 +12,8 @@ import pytest
 import s3fs
 from pydantic import SecretStr
 
-from commerce.shopify_publish import publish_campaign_to_shopify, publish_creative_to_shopify
-from commerce.shopify_sync import sync_shopify_catalog
+from commerce.shopify.publish import publish_campaign_to_shopify, publish_creative_to_shopify
+from commerce.shopify.sync import sync_shopify_catalog
 from connectors.shopify_client import ScaledClock, ShopifyClient
 from connectors.storage import MediaStore
 from reelcart.db import Database

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from commerce.shopify_sync import sync_shopify_catalog
+from commerce.shopify.sync import sync_shopify_catalog
 from connectors.shopify_client import ScaledClock, ShopifyClient, ShopifyUnavailable
 from connectors.storage import MediaStore
 from reelcart.db import Database

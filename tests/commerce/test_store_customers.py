@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from commerce.store_customers import Address, destinations_for, match_stored, stored_addresses
+from commerce.store.customers import Address, destinations_for, match_stored, stored_addresses
 from reelcart.db import Database
 from tests.commerce.flower_shop import flower_shop_readonly, rows
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from commerce.pricing import CartLine, quote, resolve_item
-from commerce.store_customers import stored_addresses
-from commerce.store_seed import seed_store_from_csv
-from commerce.store_sync import apply_store_file
+from commerce.pricing.quote import CartLine, quote, resolve_item
+from commerce.store.customers import stored_addresses
+from commerce.store.seed import seed_store_from_csv
+from commerce.store.sync import apply_store_file
 from connectors.catalog_file import CatalogFileError, load_catalog_file, load_store_sections
 from connectors.flower_shop import CsvStoreError, read_csv_store
 from connectors.storage import MediaStore
@@ -55,7 +55,7 @@ def _file(folder: Path, **sections: Any) -> Path:
 def test_catalog_file_sections_become_store_rules(
     db: Database, store: MediaStore, settings: Settings, tmp_path: Path
 ) -> None:
-    from commerce.catalog import sync_snapshot
+    from commerce.catalog.store import sync_snapshot
 
     path = _file(tmp_path / "a", **SECTIONS)
     with db.session() as session:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from commerce.catalog import sync_snapshot
+from commerce.catalog.store import sync_snapshot
 from connectors import safe_fetch
 from connectors.catalog_file import CatalogFileError, load_catalog_file
 from connectors.safe_fetch import FetchError, FetchPolicy, fetch_image, is_public_address

@@ -12,11 +12,11 @@ from graphql import parse
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from commerce.pricing import CartLine, Resolved, price_cart
-from commerce.pricing_rules import load_rules
-from commerce.shopify_sync import run_shopify_sync
-from commerce.store_customers import stored_addresses
-from commerce.store_sync import sync_shopify_store
+from commerce.pricing.quote import CartLine, Resolved, price_cart
+from commerce.pricing.rules import load_rules
+from commerce.shopify.sync import run_shopify_sync
+from commerce.store.customers import stored_addresses
+from commerce.store.sync import sync_shopify_store
 from connectors.shopify_client import ScaledClock, ShopifyClient
 from connectors.shopify_customers import CUSTOMERS_PAGE, fetch_customers
 from connectors.shopify_discounts import DISCOUNTS_PAGE, fetch_discount_codes

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from commerce.catalog import sync_snapshot
+from commerce.catalog.store import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
 from experiments.campaigns import creative_id_for

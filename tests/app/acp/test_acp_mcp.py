@@ -9,8 +9,8 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from starlette.testclient import TestClient
 
-from app.acp.rest import build_checkout_service
 from app.mcp.server import build_mcp_server
+from commerce.checkout.factory import build_checkout_service
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.settings import Settings

@@ -12,9 +12,9 @@ import pytest
 from mcp import Client
 from starlette.testclient import TestClient
 
-from app.acp.rest import build_checkout_service
 from app.acp.tool_schemas import tool_schemas
 from app.mcp.server import build_mcp_server
+from commerce.checkout.factory import build_checkout_service
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.settings import Settings

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from app.idempotency import IdempotencyStore, fingerprint
-from commerce.catalog import sync_snapshot
+from commerce.catalog.store import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
 from connectors.stripe import StripePayments

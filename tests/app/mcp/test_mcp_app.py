@@ -15,9 +15,9 @@ from mcp.shared.exceptions import MCPError
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from app.acp.rest import build_checkout_service
 from app.mcp.apps import APP_URI
 from app.mcp.server import build_mcp_server
+from commerce.checkout.factory import build_checkout_service
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Event, Order

@@ -15,7 +15,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from commerce.catalog import sync_snapshot
+from commerce.catalog.store import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
 from reelcart.db import Database

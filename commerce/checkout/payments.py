@@ -8,7 +8,7 @@ Two credentials are accepted through the ``dev.acp.tokenized.card`` handler:
   enforces their usage limits.
 
 Which Stripe request is sent, with which idempotency key, is the payment attempt's business
-(:mod:`commerce.checkout_attempts`): each attempt has its own random key.
+(:mod:`commerce.checkout.attempts`): each attempt has its own random key.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from reelcart.models import CheckoutSession, DelegatedPaymentToken
 from reelcart.settings import Settings
 
-from .checkout_errors import AcpError
-from .checkout_requests import CompleteRequest
+from .errors import AcpError
+from .requests import CompleteRequest
 
 __all__ = ["HANDLER_ID", "PaymentPlan", "payment_handler", "plan_payment"]
 

@@ -5,7 +5,7 @@ complete (last touch). When its ``provider`` is this store's namespace
 (:data:`ATTRIBUTION_PROVIDER`), ``sub_id`` is the shopper id the catalog tools chose the
 video for and ``creative_id`` the video the agent showed. They are kept, protocol-neutral,
 as the session's ``extra["attribution"]`` (``shopper_id``, ``creative_id``); the order's
-attribution (:func:`commerce.checkout_orders.attributed_creative`) still checks them
+attribution (:func:`commerce.checkout.orders.attributed_creative`) still checks them
 against the impressions the server recorded. Another provider's attribution is kept as
 sent and not interpreted.
 """

@@ -8,7 +8,7 @@ after the session was canceled or expired, a second charge for a paid session) i
 
 Safe on many workers at once: an attempt is claimed (a conditional UPDATE with a lease)
 before Stripe is asked, and an outcome is applied under the session's row lock to an attempt
-that is still open (:func:`commerce.checkout_settle.apply_outcome`). Idempotent: a second
+that is still open (:func:`commerce.checkout.settle.apply_outcome`). Idempotent: a second
 pass finds nothing to do. It runs on a schedule (the ``reconcile_payments`` Prefect flow) and
 when the server starts.
 """
@@ -18,21 +18,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, or_, select, update
 
-from connectors.shopify import shopify_configured
 from reelcart.models import CheckoutSession, DelegatedPaymentToken, PaymentAttempt, utcnow
 
-from .checkout_attempts import OPEN_STATES
-from .checkout_settle import refund_attempt, settle_attempt
-from .shopify_publish import write_back_pending
+from .attempts import OPEN_STATES
+from .settle import refund_attempt, settle_attempt
 
 if TYPE_CHECKING:
-    from .checkout import CheckoutService
+    from .service import CheckoutService
 
 __all__ = ["ReconcileReport", "reconcile_in_background", "reconcile_payments"]
 
@@ -138,10 +137,13 @@ def reconcile_payments(service: CheckoutService, *, limit: int = 500) -> Reconci
     return report
 
 
-def reconcile_in_background(service: CheckoutService) -> threading.Thread:
+def reconcile_in_background(
+    service: CheckoutService, *, catch_up: Sequence[Callable[[], object]] = ()
+) -> threading.Thread:
     """At server start-up: one pass now, and one more once the claims of a process that died
-    just before (a crash, a kill) have lapsed; the Shopify write-backs it missed too. Runs on
-    a daemon thread; errors are logged."""
+    just before (a crash, a kill) have lapsed. ``catch_up`` is what the composition root
+    registers beside it (the order write-backs a crash left, for one); each runs after every
+    pass. Runs on a daemon thread; errors are logged."""
 
     def run() -> None:
         for delay in (0.0, service.payment_lease.total_seconds() + 1.0):
@@ -151,8 +153,8 @@ def reconcile_in_background(service: CheckoutService) -> threading.Thread:
                 report = reconcile_payments(service)
                 if any(report.as_dict().values()):
                     log.info("payments reconciled at start-up: %s", report.as_dict())
-                if service.order_hooks and shopify_configured(service.settings):
-                    write_back_pending(service.db, service.settings)  # what a crash left
+                for step in catch_up:
+                    step()
             except Exception:  # the server must start even when Stripe or the database hiccup
                 log.exception("start-up payment reconciliation failed")
         if service.on_order_event is not None:

@@ -12,13 +12,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from commerce.showcase import show_creative
 from connectors.storage import MediaStore
 from reelcart.models import Creative, Product, ProductVariant
 from reelcart.money import format_money
 
-from .catalog_version import RECHECK_S, VersionWatch
 from .product_text import plain_text
-from .showcase import show_creative
+from .version import RECHECK_S, VersionWatch
 
 __all__ = [
     "CreativeView",
@@ -179,7 +179,7 @@ class ProductViews:
     """What agents read most, kept per process for one catalog version.
 
     Titles, descriptions, images, options and prices come from memory until the catalog
-    changes (``commerce.catalog_version``); stock, status and the creative shown are read
+    changes (``commerce.catalog.version``); stock, status and the creative shown are read
     from the database on every call, in one query for the stock. Checkout never reads these
     views: it prices from the database. ``enabled=False`` reads everything every time.
     """

@@ -4,8 +4,8 @@
 offers the primitives the operations are written with: a write transaction
 (:meth:`~CheckoutCore.tx`), loading a session for update (expiring it when its time is
 up, :meth:`~CheckoutCore.load`) and its ACP view (:meth:`~CheckoutCore.view`). The
-operations build on it in one direction: :mod:`commerce.checkout` (create, update,
-cancel) and :mod:`commerce.checkout_complete` / :mod:`commerce.checkout_settle` (moving
+operations build on it in one direction: :mod:`commerce.checkout.service` (create, update,
+cancel) and :mod:`commerce.checkout.complete` / :mod:`commerce.checkout.settle` (moving
 money) import this module, and it imports none of them.
 """
 
@@ -26,10 +26,10 @@ from reelcart.db import Database
 from reelcart.models import CheckoutSession, Order
 from reelcart.settings import Settings
 
-from . import checkout_inventory as inventory
-from .checkout_errors import AcpError, from_validation_error, payment_in_progress
-from .checkout_orders import OrderHook, order_view
-from .checkout_session import session_view
+from . import inventory
+from .errors import AcpError, from_validation_error, payment_in_progress
+from .orders import OrderHook, order_view
+from .session import session_view
 
 __all__ = [
     "OPEN_STATUSES",

@@ -232,7 +232,7 @@ _generation_lock = threading.Lock()
 
 def note_catalog_change() -> None:
     """Tell this process's search index that the catalog changed (other processes find out
-    from the database within ``commerce.search.RECHECK_S``)."""
+    from the database within ``commerce.catalog.search.RECHECK_S``)."""
     global _generation
     with _generation_lock:
         _generation += 1

@@ -1,7 +1,7 @@
 """Seed a store from a folder of CSVs in the UCP conformance suite's layout.
 
-Products go through the catalog's own upsert (``commerce.catalog.sync_snapshot``), store
-rules through ``commerce.store_sync``; both in one transaction, so a bad folder writes
+Products go through the catalog's own upsert (``commerce.catalog.store.sync_snapshot``), store
+rules through ``commerce.store.sync``; both in one transaction, so a bad folder writes
 nothing. A photo that cannot be fetched (the suite's are placeholders on example.com) is
 dropped from its product with a warning rather than failing the seed.
 """
@@ -16,14 +16,14 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session
 
+from commerce.catalog.store import SyncReport, sync_snapshot
 from connectors.flower_shop import CsvStore, read_csv_store
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.domain import CatalogSnapshot
 from reelcart.settings import Settings
 
-from .catalog import SyncReport, sync_snapshot
-from .store_sync import StoreSyncReport, apply_store_data
+from .sync import StoreSyncReport, apply_store_data
 
 __all__ = ["SeedReport", "csv_source", "seed_store_from_csv"]
 
@@ -120,7 +120,7 @@ def seed_store_from_csv(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m commerce.store_seed FOLDER [--no-images]`` into the configured database."""
+    """``python -m commerce.store.seed FOLDER [--no-images]`` into the configured database."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

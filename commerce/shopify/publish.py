@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from commerce.checkout_orders import OrderPlaced
+from commerce.checkout.orders import OrderPlaced
 from connectors.shopify_client import ShopifyClient
 from connectors.shopify_media import delete_media, publish_video
 from connectors.shopify_orders import OrderLine, create_shopify_order

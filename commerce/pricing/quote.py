@@ -7,9 +7,9 @@ unit prices are the catalog's, discounts the store's codes, shipping the store's
 tax the store's rate. All amounts are integer minor units.
 
 Order of the computation: line amounts (unit price × quantity), discount codes (see
-:mod:`commerce.pricing_discounts` for the stacking order), fulfilment options for the
+:mod:`commerce.pricing.discounts` for the stacking order), fulfilment options for the
 destination country with free-shipping rules judged on the discounted subtotal
-(:mod:`commerce.pricing_shipping`), tax per line on the discounted line amount (rounded
+(:mod:`commerce.pricing.shipping`), tax per line on the discounted line amount (rounded
 half up, so line taxes add up to the cart's tax exactly; shipping is not taxed), total.
 """
 
@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session, selectinload
 from reelcart.models import Product, ProductVariant, utcnow
 from reelcart.settings import Settings
 
-from .pricing_discounts import AppliedDiscount, RejectedDiscount, apply_discounts, half_up
-from .pricing_rules import StoreRules, load_rules
-from .pricing_shipping import FulfillmentOption, fulfillment_options
+from .discounts import AppliedDiscount, RejectedDiscount, apply_discounts, half_up
+from .rules import StoreRules, load_rules
+from .shipping import FulfillmentOption, fulfillment_options
 
 __all__ = [
     "AppliedDiscount",

@@ -17,16 +17,16 @@ from sqlalchemy import select
 
 from reelcart.models import CheckoutSession, new_id, utcnow
 
-from . import checkout_inventory as inventory
-from . import checkout_session as recompute
-from .acp_attribution import merge_attribution
-from .checkout_complete import complete_session, refund_session
-from .checkout_core import OPEN_STATUSES, CheckoutCore, parse, require_open, require_settled
-from .checkout_errors import AcpError
-from .checkout_pricing import requested_codes
-from .checkout_requests import CancelRequest, CreateRequest, UpdateRequest, merge_items
-from .checkout_session import API_VERSION
-from .checkout_settle import settle_in_progress
+from . import inventory
+from . import session as recompute
+from .acp_render import requested_codes
+from .attribution import merge_attribution
+from .complete import complete_session, refund_session
+from .core import OPEN_STATUSES, CheckoutCore, parse, require_open, require_settled
+from .errors import AcpError
+from .requests import CancelRequest, CreateRequest, UpdateRequest, merge_items
+from .session import API_VERSION
+from .settle import settle_in_progress
 
 __all__ = ["API_VERSION", "OPEN_STATUSES", "CheckoutService"]
 

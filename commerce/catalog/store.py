@@ -1,5 +1,5 @@
 """The catalog in the app database: sync a snapshot in (with its search embeddings), read a
-product out. Search itself is ``commerce.search``."""
+product out. Search itself is ``commerce.catalog.search``."""
 
 from __future__ import annotations
 

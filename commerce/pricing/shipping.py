@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from .pricing_rules import FreeShippingSpec, RateSpec, StoreRules, in_window
+from .rules import FreeShippingSpec, RateSpec, StoreRules, in_window
 
 __all__ = ["FulfillmentOption", "free_rule_for", "fulfillment_options", "rates_for"]
 

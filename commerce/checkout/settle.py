@@ -24,11 +24,11 @@ from reelcart.models import (
     utcnow,
 )
 
-from . import checkout_inventory as inventory
-from .checkout_attempts import OPEN_STATES, AttemptCall, Outcome, ask_stripe, claim, open_attempt
-from .checkout_core import CheckoutCore
-from .checkout_errors import payment_in_progress
-from .checkout_orders import OrderPlaced, create_order, enqueue_order_event, run_order_hooks
+from . import inventory
+from .attempts import OPEN_STATES, AttemptCall, Outcome, ask_stripe, claim, open_attempt
+from .core import CheckoutCore
+from .errors import payment_in_progress
+from .orders import OrderPlaced, create_order, enqueue_order_event, run_order_hooks
 
 __all__ = [
     "Applied",

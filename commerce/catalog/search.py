@@ -1,6 +1,6 @@
 """Product search: by meaning over the stored catalog embeddings, by keywords as fallback.
 
-The one search every door calls. Vectors are computed at sync (``commerce.embeddings``) and
+The one search every door calls. Vectors are computed at sync (``commerce.catalog.embeddings``) and
 only read here: a process loads them once into memory, reloads when the catalog changes
 (another process's sync included), and embeds nothing but queries. Ranking: cosine
 similarity, plus a bonus when every query word appears in the product (so exact names still
@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from reelcart.models import Product, ProductEmbedding, ProductVariant
 
-from .catalog_version import RECHECK_S, VersionWatch
 from .embeddings import DIM, MODEL_NAME, Encoder, from_bytes
 from .keywords import rank_by_keywords
 from .product_text import search_text
+from .version import RECHECK_S, VersionWatch
 
 __all__ = ["RECHECK_S", "SemanticIndex", "search_product_ids", "search_products"]
 

@@ -1,7 +1,7 @@
 """ACP's rendering of the pricing core: line items, fulfilment options, discounts, totals.
 
-Every amount comes from :func:`commerce.pricing.quote`, the same core the UCP door prices
-with; this module only puts the :class:`~commerce.pricing.PricedCart` into ACP's shapes.
+Every amount comes from :func:`commerce.pricing.quote.quote`, the same core the UCP door prices
+with; this module only puts the :class:`~commerce.pricing.quote.PricedCart` into ACP's shapes.
 Nothing here reads a price from the agent.
 """
 
@@ -13,12 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from connectors.storage import MediaStore
-from reelcart.money import format_money
-from reelcart.settings import Settings
-
-from .catalog import plain_text
-from .pricing import (
+from commerce.catalog.store import plain_text
+from commerce.pricing.quote import (
     CartLine,
     FulfillmentOption,
     PricedCart,
@@ -30,6 +26,9 @@ from .pricing import (
     resolve_item,
     tax_for,
 )
+from connectors.storage import MediaStore
+from reelcart.money import format_money
+from reelcart.settings import Settings
 
 __all__ = [
     "Resolved",

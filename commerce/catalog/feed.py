@@ -26,7 +26,7 @@ from reelcart.domain import CreativeStatus
 from reelcart.models import Creative, Product, utcnow
 from reelcart.settings import Settings
 
-from .catalog import active_products, plain_text
+from .store import active_products, plain_text
 
 __all__ = ["build_feed_products", "publish_feed", "push_feed", "write_full_feed"]
 

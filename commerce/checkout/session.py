@@ -17,11 +17,8 @@ from connectors.storage import MediaStore
 from reelcart.models import CheckoutSession, Product
 from reelcart.settings import Settings
 
-from . import checkout_inventory as inventory
-from .checkout_errors import AcpError
-from .checkout_orders import record_checkout_events
-from .checkout_payments import payment_handler
-from .checkout_pricing import (
+from . import inventory
+from .acp_render import (
     Resolved,
     acp_discounts,
     acp_fulfillment_options,
@@ -30,6 +27,9 @@ from .checkout_pricing import (
     price_acp_session,
     resolve_item,
 )
+from .errors import AcpError
+from .orders import record_checkout_events
+from .payments import payment_handler
 
 __all__ = [
     "API_VERSION",
@@ -77,7 +77,7 @@ def negotiate(requested: dict[str, Any], settings: Settings) -> dict[str, Any]:
             "required": [],
             "enforcement": "conditional",
         },
-        # Discount codes are priced by the shared core (commerce.pricing).
+        # Discount codes are priced by the shared core (commerce.pricing.quote).
         "extensions": [
             {
                 "name": "discount",

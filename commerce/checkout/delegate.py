@@ -20,8 +20,8 @@ from reelcart.models import DelegatedPaymentToken, new_id, utcnow
 from reelcart.models.base import as_utc
 from reelcart.settings import Settings
 
-from .checkout_core import parse
-from .checkout_errors import PAYMENTS_NOT_CONFIGURED, AcpError
+from .core import parse
+from .errors import PAYMENTS_NOT_CONFIGURED, AcpError
 
 __all__ = ["TEST_MODE_ONLY", "delegate_payment", "delegate_payment_enabled"]
 

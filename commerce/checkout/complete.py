@@ -23,9 +23,8 @@ from sqlalchemy import select
 from connectors.stripe import PaymentError, PaymentUnavailable
 from reelcart.models import CheckoutSession, Order, PaymentAttempt, utcnow
 
-from . import checkout_inventory as inventory
-from .acp_attribution import merge_attribution
-from .checkout_attempts import (
+from . import inventory
+from .attempts import (
     OPEN_STATES,
     REFUSED,
     AttemptCall,
@@ -35,13 +34,14 @@ from .checkout_attempts import (
     new_attempt,
     open_attempt,
 )
-from .checkout_core import CheckoutCore, parse
-from .checkout_errors import PAYMENTS_NOT_CONFIGURED, AcpError, payment_in_progress
-from .checkout_orders import OrderPlaced, enqueue_order_event, order_view
-from .checkout_payments import plan_payment
-from .checkout_requests import CompleteRequest
-from .checkout_session import session_view
-from .checkout_settle import UNKNOWN_HOLD, after_order, apply_outcome, declined_message
+from .attribution import merge_attribution
+from .core import CheckoutCore, parse
+from .errors import PAYMENTS_NOT_CONFIGURED, AcpError, payment_in_progress
+from .orders import OrderPlaced, enqueue_order_event, order_view
+from .payments import plan_payment
+from .requests import CompleteRequest
+from .session import session_view
+from .settle import UNKNOWN_HOLD, after_order, apply_outcome, declined_message
 
 __all__ = ["complete_session", "refund_session"]
 

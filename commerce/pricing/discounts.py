@@ -22,7 +22,7 @@ from typing import Literal
 
 from reelcart.models.base import as_utc
 
-from .pricing_rules import DiscountKind, DiscountRule
+from .rules import DiscountKind, DiscountRule
 
 __all__ = ["AppliedDiscount", "RejectReason", "RejectedDiscount", "apply_discounts", "half_up"]
 

@@ -1,6 +1,6 @@
 """Catalog sync from Shopify into the app database: full, incremental or bulk, resumable.
 
-Each page is stored through ``commerce.catalog.sync_snapshot`` (``full=False``) in its
+Each page is stored through ``commerce.catalog.store.sync_snapshot`` (``full=False``) in its
 own transaction together with the cursor after it, so a crash resumes at the next page
 and a re-run changes nothing that did not change (unchanged products match their content
 hash and are not touched, so their images are not downloaded again). Pages are fetched
@@ -24,8 +24,8 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from commerce.catalog import SyncReport, sync_snapshot
-from commerce.store_sync import sync_shopify_store
+from commerce.catalog.store import SyncReport, sync_snapshot
+from commerce.store.sync import sync_shopify_store
 from connectors.safe_fetch import FetchError, fetch_image
 from connectors.shopify_catalog import (
     ProductPage,
