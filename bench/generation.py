@@ -12,15 +12,15 @@ Both decode to uint8 on the device and encode each clip to H.264 at the output s
 Prints seconds per clip, per-stage seconds (text encoding, denoising, decoding, encoding),
 peak memory and the engine/baseline speed ratio.
 
-``--random-init`` builds the preset's full-size transformer and VAE from the hyper-parameters
-in ``generation/architectures.py`` (the published configs) with random weights, inside the
-engine's loader (so placement, batch size and dtypes are planned from the free memory
-first, exactly as for real weights), fully offline: a GPU owner times the real shapes without
-fetching tens of GB. The text encoder is one T5 layer of the real width (4096), so prompt
-embeddings have the real shape but text-encoding time is not representative (the engine
-encodes each distinct prompt once anyway). On a CPU, any preset other than ``tiny-*`` is
-refused: it would take hours. ``--shapes-only`` builds every full-size transformer on the
-``meta`` device (no memory, no GPU) and prints the parameter counts.
+``--random-init`` builds the preset's full-size transformer and VAE from the hyper-
+parameters in ``generation/engines/diffusion/architectures.py`` (the published configs) with
+random weights, inside the engine's loader (so placement, batch size and dtypes are planned
+from the free memory first, exactly as for real weights), fully offline: a GPU owner times
+the real shapes without fetching tens of GB. The text encoder is one T5 layer of the real
+width (4096), so prompt embeddings have the real shape but text-encoding time is not
+representative (the engine encodes each distinct prompt once anyway). On a CPU, any preset
+other than ``tiny-*`` is refused: it would take hours. ``--shapes-only`` builds every full-
+size transformer on the ``meta`` device (no memory, no GPU) and prints the parameter counts.
 """
 
 from __future__ import annotations
@@ -37,16 +37,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from generation.devices import pick_device
 from generation.encode import VideoWriter
-from generation.engines.diffusion import DiffusionEngine, StageTimes, load_pipeline
-from generation.engines.diffusion_random import (
+from generation.engines.diffusion.devices import pick_device
+from generation.engines.diffusion.engine import DiffusionEngine, StageTimes, load_pipeline
+from generation.engines.diffusion.presets import PRESETS, get_preset
+from generation.engines.diffusion.random_weights import (
     build_transformer,
     build_vae,
     parameter_count,
     random_loader,
 )
-from generation.models import PRESETS, get_preset
 from generation.spec import MOTIONS, ShotSpec
 
 SIZES = {"240p": (240, 432), "480p": (480, 848), "720p": (720, 1280)}  # 9:16 (w, h)

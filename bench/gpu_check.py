@@ -59,8 +59,9 @@ from gpu_check_base import (
     wan,
 )
 
-from generation.engines.diffusion import DiffusionEngine
-from generation.engines.diffusion_random import (
+from generation.engines.diffusion.engine import DiffusionEngine
+from generation.engines.diffusion.presets import DEFAULT_PRESET, PRESETS, get_preset
+from generation.engines.diffusion.random_weights import (
     build_transformer,
     build_upsampler,
     build_vae,
@@ -68,8 +69,7 @@ from generation.engines.diffusion_random import (
     parameter_count,
     random_loader,
 )
-from generation.engines.diffusion_speed import Applied, apply_attention_backend, release
-from generation.models import DEFAULT_PRESET, PRESETS, get_preset
+from generation.engines.diffusion.speed import Applied, apply_attention_backend, release
 from generation.spec import ShotSpec
 from tests.generation.published_configs import COMPRESSION, HUB_VERSIONS
 from tests.generation.tiny_pipelines import (
@@ -310,7 +310,7 @@ class MainRun:
     def compile(self) -> Iterator[Result]:
         from torch._dynamo.utils import counters
 
-        from generation.engines.diffusion_speed import compile_blocks
+        from generation.engines.diffusion.speed import compile_blocks
 
         engine = self.engine
         if engine is None:

@@ -13,10 +13,10 @@ from typing import Any
 
 import torch
 
-from generation.engines.diffusion import DiffusionEngine
-from generation.engines.diffusion_random import random_loader
-from generation.engines.diffusion_two_pass import first_pass_size
-from generation.models import ModelPreset, get_preset
+from generation.engines.diffusion.engine import DiffusionEngine
+from generation.engines.diffusion.presets import ModelPreset, get_preset
+from generation.engines.diffusion.random_weights import random_loader
+from generation.engines.diffusion.two_pass import first_pass_size
 from generation.spec import ShotSpec
 from tests.generation.tiny_pipelines import toy_preset
 
@@ -81,7 +81,7 @@ def main_preset(ctx: Context, name: str) -> ModelPreset:
 def timed_run(
     engine: DiffusionEngine, ctx: Context, shots: list[ShotSpec], size: tuple[int, int]
 ) -> Result:
-    from generation.engines.diffusion_inputs import StageTimes
+    from generation.engines.diffusion.inputs import StageTimes
 
     engine.times = StageTimes(applied=engine.times.applied)
     if ctx.cuda:

@@ -171,7 +171,7 @@ class RemixFootage:
 
     def frames(self, shot: ShotSpec, width: int, height: int, fps: int) -> Iterator[Frame]:
         clip = self.source_clip(shot)
-        from generation.engines.diffusion import prompt_for
+        from generation.engines.diffusion.engine import prompt_for
 
         yield from self.diffusion.remix(
             clip,

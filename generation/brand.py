@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from generation.compose import Theme
-from generation.text import RGB
+from generation.overlays.text import RGB
 
 __all__ = ["TONES", "BrandKit", "parse_colour"]
 

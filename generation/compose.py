@@ -1,7 +1,7 @@
 """Ad compositing: footage in, overlays on, cuts dissolved, the end card at the end.
 
 Every text layer is planned once per creative around the product (see
-:mod:`generation.overlays`); per frame only the layer's own rectangle is
+:mod:`generation.overlays.plan`); per frame only the layer's own rectangle is
 alpha-blended (with a short fade-in), so overlays cost a few milliseconds per frame even
 at 1080x1920.
 
@@ -20,9 +20,9 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from generation.engines.base import Frame
-from generation.layers import Layer
-from generation.layout import Box
-from generation.overlays import AI_LABEL, DrawnText, OverlayPlan, Theme, plan_overlays
+from generation.overlays.layers import Layer
+from generation.overlays.layout import Box
+from generation.overlays.plan import AI_LABEL, DrawnText, OverlayPlan, Theme, plan_overlays
 from generation.platforms import SafeArea, safe_area
 from generation.spec import CreativeSpec
 from generation.yuv import Yuv420, YuvLayer, dissolve

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
-from generation.text import fit_text, load_font
+from generation.overlays.text import fit_text, load_font
 
 __all__ = ["make_contact_sheet"]
 

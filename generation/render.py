@@ -23,11 +23,11 @@ from typing import Any
 from PIL import Image
 
 from generation.audio import TTSEngine, soundtrack
-from generation.captions import write_captions
 from generation.compose import Compositor, Theme
 from generation.encode import VideoWriter
 from generation.engines.base import FootageEngine, Frame
-from generation.layout import Box, to_pixels, union
+from generation.overlays.captions import write_captions
+from generation.overlays.layout import Box, to_pixels, union
 from generation.platforms import aspect_for_size
 from generation.preview import PreviewCollector
 from generation.provenance import SigningConfig, sign_video

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from generation.engines.base import Frame
-from generation.layers import Layer
+from generation.overlays.layers import Layer
 
 __all__ = ["Yuv420", "YuvLayer", "dissolve"]
 
@@ -133,7 +133,7 @@ def dissolve(before: Yuv420, after: Yuv420, t: float) -> Yuv420:
 
 
 class YuvLayer:
-    """A :class:`~generation.layers.Layer` converted once for drawing onto :class:`Yuv420`.
+    """A :class:`~generation.overlays.layers.Layer` converted once for drawing onto :class:`Yuv420`.
 
     The layer is widened by a pixel where needed so that it starts on even coordinates
     and covers whole 2x2 chroma blocks. Its chroma is the alpha-weighted mean of each

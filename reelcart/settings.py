@@ -85,10 +85,13 @@ class Settings(BaseSettings):
     engine: Literal["motion", "diffusion"] = Field(
         default="motion", description="Footage engine: `motion` on the CPU, `diffusion` on a GPU."
     )
-    # --- diffusion engine (generation/models.py, generation/engines/diffusion.py) ---
+    # --- diffusion engine (generation/engines/diffusion/: presets.py, engine.py) ---
     diffusion_preset: str = Field(
         default="ltx-video-i2v",
-        description="Model preset of the diffusion engine (see generation/models.py PRESETS).",
+        description=(
+            "Model preset of the diffusion engine"
+            " (see generation/engines/diffusion/presets.py PRESETS)."
+        ),
     )
     model_dir: Path | None = Field(
         default=None,

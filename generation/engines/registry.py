@@ -21,9 +21,8 @@ def get_engine(name: str) -> FootageEngine:
     if name == "diffusion":
         # Imported lazily: torch and diffusers take seconds to import and CPU-only
         # workers running the motion engine never need them.
+        from generation.engines.diffusion.engine import DiffusionEngine
         from reelcart.settings import get_settings
-
-        from .diffusion import DiffusionEngine
 
         s = get_settings()
         return DiffusionEngine(

@@ -16,7 +16,7 @@ import av
 import numpy as np
 
 from generation.engines.base import Frame
-from generation.layout import Box
+from generation.overlays.layout import Box
 from generation.quality.rules import FrameSample
 from generation.yuv import Yuv420
 

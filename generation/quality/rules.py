@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyloudnorm
 
-from generation.layout import Box, DrawnText, intersects
+from generation.overlays.layout import Box, DrawnText, intersects
 from generation.quality.price import CatalogPrice, read_price
 from generation.quality.report import Check
 

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from generation.devices import DevicePlan
-from generation.engines.diffusion import DiffusionEngine
-from generation.models import ModelPreset, get_preset
+from generation.engines.diffusion.devices import DevicePlan
+from generation.engines.diffusion.engine import DiffusionEngine
+from generation.engines.diffusion.presets import ModelPreset, get_preset
 from generation.spec import ShotSpec
 from tests.generation.conftest import draw_product_photo
 from tests.generation.tiny_pipelines import build_tiny_pipeline, saved_tiny_pipeline
@@ -113,7 +113,7 @@ def test_first_block_cache_with_compiled_blocks_is_refused_up_front() -> None:
 def test_compiled_blocks_compile_at_most_twice_across_batch_sizes() -> None:
     from torch._dynamo.utils import counters
 
-    from generation.engines.diffusion_speed import compile_blocks
+    from generation.engines.diffusion.speed import compile_blocks
 
     transformer = build_tiny_pipeline("wan", "t2v").transformer
     torch._dynamo.reset()
@@ -133,8 +133,8 @@ def test_compiled_blocks_compile_at_most_twice_across_batch_sizes() -> None:
 
 
 def test_wan_vae_loads_in_float32_beside_a_bf16_transformer() -> None:
-    from generation.devices import load_dtypes
-    from generation.engines.diffusion_load import load_pipeline
+    from generation.engines.diffusion.devices import load_dtypes
+    from generation.engines.diffusion.load import load_pipeline
 
     wan = get_preset("wan2.2-ti2v-5b")
     gpu_plan = DevicePlan(torch.device("cuda"), torch.bfloat16)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from generation.engines.base import FootageEngine
-from generation.engines.diffusion import DiffusionEngine, load_pipeline, prompt_for
+from generation.engines.diffusion.engine import DiffusionEngine, load_pipeline, prompt_for
 from generation.spec import ShotSpec, frames_for
 from tests.generation.conftest import draw_product_photo
 from tests.generation.tiny_pipelines import Family, Task, save_tiny_pipeline, saved_tiny_pipeline
@@ -182,7 +182,7 @@ def test_remix_starts_from_the_source_footage(
 def test_missing_local_weights_say_how_to_get_them(
     tmp_path: Path, photos: tuple[Path, Path]
 ) -> None:
-    from generation.models import ModelWeightsMissing
+    from generation.engines.diffusion.presets import ModelWeightsMissing
 
     engine = DiffusionEngine("tiny-ltx", model_dir=tmp_path / "nowhere")
     with pytest.raises(ModelWeightsMissing, match="REELCART_MODEL_DIR"):
@@ -192,7 +192,7 @@ def test_missing_local_weights_say_how_to_get_them(
 def test_missing_hub_weights_offline_say_how_to_get_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generation.models import ModelWeightsMissing
+    from generation.engines.diffusion.presets import ModelWeightsMissing
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
@@ -221,8 +221,8 @@ def test_tiny_text_and_video_pipelines_load_back(tmp_path: Path, family: Family)
 
 
 def test_placement_follows_free_vram() -> None:
-    from generation.devices import choose_placement, plan_device
-    from generation.models import get_preset
+    from generation.engines.diffusion.devices import choose_placement, plan_device
+    from generation.engines.diffusion.presets import get_preset
 
     ltx = get_preset("ltx-video-i2v")  # ~40 GiB resident, ~30 GiB with model offload
     assert choose_placement(ltx, free_gib=80.0) == ("resident", False)  # an idle H100

@@ -1,6 +1,7 @@
 """Full-size preset architectures, checked offline on the ``meta`` device (no memory).
 
-The real shapes are built from the hyper-parameters in ``generation.models`` (which mirror
+The real shapes are built from the hyper-parameters in
+``generation.engines.diffusion.presets`` (which mirror
 the published configs) and their parameter counts compared with the published model
 sizes. The random-weight pipeline builder is then run end to end through the engine on the
 CPU with the same code path at toy width, so ``bench/generation.py --random-init`` is
@@ -17,13 +18,13 @@ import numpy as np
 import pytest
 import torch
 
-from generation.engines.diffusion import DiffusionEngine, prompt_for
-from generation.engines.diffusion_random import (
+from generation.engines.diffusion.engine import DiffusionEngine, prompt_for
+from generation.engines.diffusion.presets import PRESETS, Architecture, get_preset
+from generation.engines.diffusion.random_weights import (
     build_transformer,
     random_loader,
     transformer_parameters,
 )
-from generation.models import PRESETS, Architecture, get_preset
 from generation.spec import ShotSpec
 from tests.generation.conftest import draw_product_photo
 from tests.generation.tiny_pipelines import toy_preset

@@ -1,7 +1,8 @@
 """Every hub preset's full-size modules against the published configs, on ``meta``.
 
 Nothing is allocated and nothing is downloaded: the preset's transformer and VAE are built
-from ``generation/architectures.py`` on the meta device and compared with an independent
+from ``generation/engines/diffusion/architectures.py`` on the meta device and compared with
+an independent
 copy of the published diffusers configs (``tests/generation/published_configs.py``): the
 release its hub id holds, the compression the model card states, the latent and decoded
 shape of a 121-frame 480x832 clip, and the parameter counts.
@@ -14,8 +15,12 @@ from typing import Any
 import pytest
 import torch
 
-from generation.engines.diffusion_random import build_transformer, build_vae, parameter_count
-from generation.models import PRESETS, get_preset
+from generation.engines.diffusion.presets import PRESETS, get_preset
+from generation.engines.diffusion.random_weights import (
+    build_transformer,
+    build_vae,
+    parameter_count,
+)
 from tests.generation import published_configs as published
 
 HUB_PRESETS = sorted(n for n, p in PRESETS.items() if p.model_id is not None)
@@ -58,7 +63,7 @@ def test_preset_builds_the_release_its_hub_id_holds(name: str) -> None:
 
 @pytest.mark.parametrize("name", HUB_PRESETS)
 def test_clip_latents_have_the_published_compression(name: str) -> None:
-    from generation.engines.diffusion_random import meta_clip_shapes
+    from generation.engines.diffusion.random_weights import meta_clip_shapes
 
     preset = get_preset(name)
     spatial, temporal = published.COMPRESSION[_release(name)]

@@ -13,8 +13,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from generation.engines.diffusion import DiffusionEngine
-from generation.models import get_preset
+from generation.engines.diffusion.engine import DiffusionEngine
+from generation.engines.diffusion.presets import get_preset
 from tests.generation.tiny_pipelines import Family, saved_tiny_pipeline
 
 W, H, FPS = 64, 64, 8

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from generation.engines.diffusion import DiffusionEngine
-from generation.models import get_preset
+from generation.engines.diffusion.engine import DiffusionEngine
+from generation.engines.diffusion.presets import get_preset
 from generation.spec import ShotSpec
 from tests.generation.conftest import draw_product_photo
 from tests.generation.tiny_pipelines import saved_tiny_pipeline
@@ -32,7 +32,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def test_plan_takes_the_largest_batch_that_fits_resident() -> None:
-    from generation.devices import plan_for_memory
+    from generation.engines.diffusion.devices import plan_for_memory
 
     ltx = get_preset("ltx-video-i2v")  # 40 GiB resident, +3 GiB per extra clip, max 4
     cuda, bf16 = torch.device("cuda"), torch.bfloat16
@@ -75,7 +75,7 @@ class RecordingSlot:
 
 
 def test_the_gpu_slot_covers_loading_and_text_encoding(photos: list[Path]) -> None:
-    from generation.engines.diffusion import load_pipeline
+    from generation.engines.diffusion.engine import load_pipeline
 
     slot = RecordingSlot()
     seen: dict[str, list[int]] = {"load": [], "text": []}

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 import torch
 
-from generation.engines.diffusion import DiffusionEngine
-from generation.engines.diffusion_random import build_upsampler, parameter_count
-from generation.engines.diffusion_two_pass import first_pass_size
-from generation.models import ModelPreset, ModelWeightsMissing, get_preset
+from generation.engines.diffusion.engine import DiffusionEngine
+from generation.engines.diffusion.presets import ModelPreset, ModelWeightsMissing, get_preset
+from generation.engines.diffusion.random_weights import build_upsampler, parameter_count
+from generation.engines.diffusion.two_pass import first_pass_size
 from generation.spec import ShotSpec
 from tests.generation import published_configs as published
 from tests.generation.conftest import draw_product_photo

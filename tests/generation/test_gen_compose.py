@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from generation.compose import Compositor, safe_area
+from generation.overlays.text import fit_text, fit_whole, load_font, wrap_text
 from generation.spec import CreativeSpec, ShotSpec
-from generation.text import fit_text, fit_whole, load_font, wrap_text
 
 LONG_TITLE = (
     "Ultra-Soft Organic Cotton Hooded Bath Towel Wrap with Extra Long Pocketed Sleeves "

@@ -20,7 +20,7 @@ from PIL import Image
 from generation.compose import Compositor
 from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
-from generation.layers import Layer
+from generation.overlays.layers import Layer
 from generation.prefetch import prefetch
 from generation.render import render_creative
 from generation.spec import CreativeSpec, ShotSpec

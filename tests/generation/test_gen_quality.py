@@ -19,7 +19,7 @@ from generation.compose import Compositor
 from generation.contact_sheet import make_contact_sheet
 from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
-from generation.layout import DrawnText, intersects
+from generation.overlays.layout import DrawnText, intersects
 from generation.quality import CatalogPrice, parse_vtt, read_price
 from generation.quality.report import Check
 from generation.quality.rules import (

@@ -12,8 +12,8 @@ import pytest
 from generation.adcopy import ProductFacts, char_budget, feature_lines, plain_text
 from generation.brand import BrandKit
 from generation.compose import Compositor
+from generation.overlays.text import _coverage, displayable, font_path_for
 from generation.storyboard import DURATIONS, RenderConfig, master_size, storyboard
-from generation.text import _coverage, displayable, font_path_for
 from reelcart.domain import CampaignPlan, CreativeJob
 
 CONFIG = RenderConfig(width=144, height=256, fps=12)

@@ -21,7 +21,7 @@ from generation.compose import Compositor
 from generation.encode import VideoWriter
 from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
-from generation.layers import Layer
+from generation.overlays.layers import Layer
 from generation.render import render_creative
 from generation.spec import CreativeSpec, ShotSpec
 from generation.yuv import Yuv420, YuvLayer, dissolve

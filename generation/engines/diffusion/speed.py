@@ -21,8 +21,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from generation.devices import DevicePlan
-from generation.models import ModelPreset
+from generation.engines.diffusion.devices import DevicePlan
+from generation.engines.diffusion.presets import ModelPreset
 
 __all__ = [
     "SpeedOptions",

@@ -3,7 +3,8 @@
 ``bench/generation.py --random-init`` uses this to time a preset's real shapes on a GPU
 without downloading weights (and without hub access at all): the transformer, the VAE and
 (for Wan 2.1 I2V) the CLIP image encoder are built at full size from
-:class:`generation.models.Architecture`, directly on the target device in the target
+:class:`generation.engines.diffusion.presets.Architecture`, directly on the target device in
+the target
 dtype. The text encoder is a *one-layer* T5 of the real width (4096), with a small
 in-code tokenizer: prompt embeddings have the real shape ``(1, max_sequence_length,
 4096)`` but the multi-billion-parameter encoder is skipped. The engine encodes each
@@ -21,8 +22,8 @@ from typing import Any
 
 import torch
 
-from generation.architectures import Architecture
-from generation.models import ModelPreset
+from generation.engines.diffusion.architectures import Architecture
+from generation.engines.diffusion.presets import ModelPreset
 
 __all__ = [
     "architecture_of",
@@ -179,7 +180,7 @@ def build_random_pipeline(
     """The preset's image-to-video pipeline at full size with random weights, offline.
 
     ``dtype`` is a dtype or ``from_pretrained``'s mapping (``"default"`` plus overrides,
-    e.g. a float32 VAE), as :func:`generation.devices.load_dtypes` returns it.
+    e.g. a float32 VAE), as :func:`generation.engines.diffusion.devices.load_dtypes` returns it.
     """
     import diffusers
     from diffusers import FlowMatchEulerDiscreteScheduler

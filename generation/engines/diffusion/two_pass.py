@@ -27,9 +27,14 @@ from typing import Any
 import torch
 from PIL import Image
 
-from generation.models import ModelPreset, ModelWeightsMissing, TwoPass, resolve_source
+from generation.engines.diffusion.presets import (
+    ModelPreset,
+    ModelWeightsMissing,
+    TwoPass,
+    resolve_source,
+)
 
-from .diffusion_pipes import denoise
+from .pipes import denoise
 
 __all__ = [
     "check_upsampler",

@@ -1,7 +1,8 @@
 """Loading a preset's pipeline: plan first, then weights, then placement and options.
 
 The order matters on a GPU: the placement and the batch size are chosen from the free
-memory *before* anything is loaded (:func:`generation.devices.plan_device`), the weights
+memory *before* anything is loaded
+(:func:`generation.engines.diffusion.devices.plan_device`), the weights
 are loaded in the plan's dtypes (float32 where the model authors run a component in
 float32), the preset's call arguments are checked against the pipeline's signature, and
 only then are the speed options applied. ``bench/generation.py --random-init`` and
@@ -19,17 +20,23 @@ from typing import Any
 
 import torch
 
-from generation.devices import DevicePlan, Placement, apply_placement, load_dtypes, plan_device
-from generation.models import (
+from generation.engines.diffusion.devices import (
+    DevicePlan,
+    Placement,
+    apply_placement,
+    load_dtypes,
+    plan_device,
+)
+from generation.engines.diffusion.presets import (
     ModelPreset,
     ModelWeightsMissing,
     missing_weights_message,
     resolve_source,
 )
 
-from .diffusion_pipes import check_call_kwargs
-from .diffusion_speed import Applied, SpeedOptions, apply_speed_options
-from .diffusion_two_pass import load_upsampler, upsample_pipeline
+from .pipes import check_call_kwargs
+from .speed import Applied, SpeedOptions, apply_speed_options
+from .two_pass import load_upsampler, upsample_pipeline
 
 __all__ = ["Loaded", "Loader", "load_pipeline", "load_planned"]
 

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from generation.devices import synchronize
-from generation.models import ModelPreset
+from generation.engines.diffusion.devices import synchronize
+from generation.engines.diffusion.presets import ModelPreset
 
 __all__ = [
     "ENGINE_CALL_KEYS",

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from generation.models import ModelPreset
+from generation.engines.diffusion.presets import ModelPreset
 from generation.spec import frames_for
 
 __all__ = ["NativeShape", "native_shape", "resample", "source_indices"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from generation.architectures import ARCHITECTURES, Architecture
+from generation.engines.diffusion.architectures import ARCHITECTURES, Architecture
 
 __all__ = [
     "ARCHITECTURES",

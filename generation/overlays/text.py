@@ -17,7 +17,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from generation.wrap import wrap_text
+from generation.overlays.wrap import wrap_text
 
 __all__ = [
     "RGB",

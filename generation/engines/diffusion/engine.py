@@ -33,23 +33,17 @@ import numpy.typing as npt
 import torch
 from PIL import Image
 
-from generation.devices import DevicePlan, Placement, synchronize
-from generation.models import ModelPreset, get_preset
+from generation.engines.base import Frame
+from generation.engines.diffusion.devices import DevicePlan, Placement, synchronize
+from generation.engines.diffusion.presets import ModelPreset, get_preset
 from generation.spec import ShotSpec
 
-from .base import Frame
-from .diffusion_frames import NativeShape, native_shape, resample
-from .diffusion_inputs import MOTION_PROMPTS, StageTimes, fit_image, load_image, prompt_for
-from .diffusion_load import Loaded, Loader, load_pipeline, load_planned
-from .diffusion_pipes import (
-    PromptEmbeds,
-    decode_to_uint8,
-    encode_prompt,
-    remix_pipeline,
-    stack_embeds,
-)
-from .diffusion_speed import SpeedOptions, check_speed_options, release
-from .diffusion_two_pass import denoise_for
+from .frames import NativeShape, native_shape, resample
+from .inputs import MOTION_PROMPTS, StageTimes, fit_image, load_image, prompt_for
+from .load import Loaded, Loader, load_pipeline, load_planned
+from .pipes import PromptEmbeds, decode_to_uint8, encode_prompt, remix_pipeline, stack_embeds
+from .speed import SpeedOptions, check_speed_options, release
+from .two_pass import denoise_for
 
 __all__ = ["MOTION_PROMPTS", "DiffusionEngine", "StageTimes", "load_pipeline", "prompt_for"]
 

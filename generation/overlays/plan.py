@@ -5,7 +5,7 @@ region that suits them best (the band below the product first); the headline (AI
 title, price) takes the best remaining one (the band above the product first). Each
 group is drawn at the largest size that fits its region and no smaller than a legible
 minimum; text is never cut. When no arrangement fits, the footage is letterboxed a
-little more and planning starts again (see :mod:`generation.layout`).
+little more and planning starts again (see :mod:`generation.overlays.layout`).
 
 The plan records every drawn string with its box (:class:`DrawnText`), which is what
 the quality gate (:mod:`generation.quality`) checks against the product, the frame and
@@ -18,12 +18,19 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps
 
-from generation.layers import Layer, flatten, shrink_to, stack
-from generation.layout import Box, DrawnText, Letterbox, free_regions, inflate, letterbox
-from generation.overlay_parts import AI_LABEL, Piece, TextParts, Theme, TinyTextParts
+from generation.overlays.layers import Layer, flatten, shrink_to, stack
+from generation.overlays.layout import Box, DrawnText, Letterbox, free_regions, inflate, letterbox
+from generation.overlays.parts import AI_LABEL, Piece, TextParts, Theme, TinyTextParts
+from generation.overlays.text import (
+    TextBlock,
+    fit_text,
+    font_path_for,
+    load_font,
+    render_pill,
+    render_text,
+)
 from generation.platforms import SafeArea
 from generation.spec import CreativeSpec
-from generation.text import TextBlock, fit_text, font_path_for, load_font, render_pill, render_text
 
 __all__ = ["AI_LABEL", "DrawnText", "OverlayPlan", "Theme", "plan_overlays"]
 

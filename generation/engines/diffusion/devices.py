@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import torch
 
-from generation.models import ModelPreset
+from generation.engines.diffusion.presets import ModelPreset
 
 __all__ = [
     "DevicePlan",

@@ -1,7 +1,7 @@
 """The measured parts of overlay text groups: title, price pill, AI label and captions.
 
 A part is measured at a size step for a region without drawing anything; only the
-parts a plan keeps are drawn (see :mod:`generation.overlays`). Sizes are given at
+parts a plan keeps are drawn (see :mod:`generation.overlays.plan`). Sizes are given at
 1080 px on the frame's short side and scale with the frame, so small test renders
 follow the same rules as full-size ones.
 """
@@ -14,10 +14,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from generation.layout import DrawnText
-from generation.platforms import SafeArea, safe_area
-from generation.spec import CreativeSpec
-from generation.text import (
+from generation.overlays.layout import DrawnText
+from generation.overlays.text import (
     RGB,
     TextBlock,
     fit_whole,
@@ -27,6 +25,8 @@ from generation.text import (
     render_text,
     text_image_size,
 )
+from generation.platforms import SafeArea, safe_area
+from generation.spec import CreativeSpec
 
 __all__ = ["AI_LABEL", "Part", "Piece", "TextParts", "Theme", "TinyTextParts"]
 
