@@ -29,7 +29,8 @@ from app.shopify_webhooks import webhook_routes as shopify_webhook_routes
 from app.ucp.door import names_platform
 from app.ucp.envelope import UcpError
 from app.ucp.mcp_binding import ucp_mcp_door
-from app.ucp.rest import build_ucp, ucp_routes
+from app.ucp.parts import build_ucp
+from app.ucp.rest import ucp_routes
 from commerce.catalog.search import SemanticIndex
 from commerce.checkout.factory import build_checkout_service
 from commerce.checkout.reconcile import reconcile_in_background

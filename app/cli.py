@@ -7,14 +7,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from reelcart import progress
+from app.cli_console import console, err, flow_progress, prefect_env
 from reelcart.settings import DEMO_CATALOG, Settings, get_settings
 
 app = typer.Typer(
@@ -23,42 +21,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-err = Console(stderr=True)
-
-
-class RichProgress:
-    """The CLI's progress display for flows (see ``reelcart.progress``)."""
-
-    LABELS: ClassVar[dict[str, str]] = {
-        "frames": "Rendering frames",
-        "publish": "Publishing creatives",
-    }
-
-    def __init__(self, display: Progress) -> None:
-        self.display = display
-        self.tasks: dict[str, TaskID] = {}
-
-    def start(self, stage: str, total: int) -> None:
-        label = self.LABELS.get(stage, stage)
-        if stage in self.tasks:
-            self.display.reset(self.tasks[stage], total=total)
-        else:
-            self.tasks[stage] = self.display.add_task(label, total=total)
-
-    def advance(self, stage: str, amount: int = 1) -> None:
-        if stage in self.tasks:
-            self.display.advance(self.tasks[stage], amount)
-
-
-def _prefect_env(settings: Settings) -> None:
-    """Keep Prefect's state with reelcart's, and quiet its console while Rich draws."""
-    os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
-    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", "WARNING")
 
 
 @app.command()
@@ -105,24 +67,14 @@ def demo(
 ) -> None:
     """Run a whole campaign on the demo store: sync, render, publish, report."""
     settings = get_settings()
-    _prefect_env(settings)
+    prefect_env(settings)
     from flows.campaign import run_campaign
 
     started = time.perf_counter()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as display:
-        progress.set_sink(RichProgress(display))
-        try:
-            result = run_campaign(
-                campaign=campaign, catalog_path=str(catalog), max_variants=max_variants
-            )
-        finally:
-            progress.set_sink(None)
+    with flow_progress():
+        result = run_campaign(
+            campaign=campaign, catalog_path=str(catalog), max_variants=max_variants
+        )
     _print_campaign(settings, campaign, result, time.perf_counter() - started)
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from app.cli_console import console, err, flow_progress, prefect_env
 from generation.plan_levels import CREATIVE_LEVELS
 from reelcart.domain import CampaignPlan
 from reelcart.settings import get_settings
@@ -34,8 +34,6 @@ campaign_app = typer.Typer(
     f"Designs: {_DESIGNS}.",
     no_args_is_help=True,
 )
-console = Console()
-err = Console(stderr=True)
 _PLAN_KEYS = {"name", "factors", "design", "max_variants"}
 
 
@@ -189,7 +187,6 @@ def run(
     """Sync the catalog, render the campaign's plan, publish (the run-campaign flow)."""
     from sqlalchemy import select
 
-    from app.cli import RichProgress, _prefect_env
     from connectors.catalog_file import CatalogFileError, load_catalog_file
     from reelcart.models import Campaign
     from reelcart.settings import DEMO_CATALOG
@@ -208,15 +205,10 @@ def run(
             load_catalog_file(path)
         except CatalogFileError as exc:
             raise _fail(f"catalog not loaded, nothing run: {exc}") from exc
-    _prefect_env(get_settings())
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+    prefect_env(get_settings())
     from flows.campaign import run_campaign
-    from reelcart import progress
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as display:
-        progress.set_sink(RichProgress(display))
+    with flow_progress():
         try:
             result = run_campaign(
                 campaign=name,
@@ -228,8 +220,6 @@ def run(
             )
         except (RuntimeError, ValueError, LookupError) as exc:
             raise _fail(f"campaign run failed: {exc}") from exc
-        finally:
-            progress.set_sink(None)
     console.print(
         f"Rendered {result.get('rendered', 0)} this run. Next: reelcart campaign status {name}"
     )

@@ -30,8 +30,8 @@ from starlette.routing import Route
 from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, JsonBodyError, parse_json
 from commerce.shopify.sync import shop_state, sync_shopify_catalog
 from connectors.shopify import client_from_settings, shopify_configured
-from connectors.shopify_client import ShopifyClient
-from connectors.shopify_webhook import verify_webhook
+from connectors.shopify.client import ShopifyClient
+from connectors.shopify.webhook import verify_webhook
 from connectors.storage import MediaStore
 from experiments.events import record_event
 from reelcart.db import Database

@@ -32,8 +32,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from commerce.shopify.sync import sync_shopify_catalog
-from connectors.shopify_catalog import bulk_products, product_pages
-from connectors.shopify_client import ScaledClock, ShopifyClient
+from connectors.shopify.catalog import bulk_products, product_pages
+from connectors.shopify.client import ScaledClock, ShopifyClient
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from tests.fakes.shopify_server import FakeShopify

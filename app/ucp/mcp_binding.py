@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import anyio
 from mcp.server import MCPServer
@@ -35,10 +35,8 @@ from commerce.checkout.errors import AcpError
 
 from .catalog import Catalog
 from .envelope import UcpError, from_acp, parse_agent, run_once
+from .parts import UcpParts
 from .profiles import ProfileCache, check_signature, negotiate
-
-if TYPE_CHECKING:  # the parts are built in .rest, which mounts this door
-    from .rest import UcpParts
 
 __all__ = ["UCP_MCP_PATH", "UcpMcpDoor", "ucp_mcp_door"]
 

@@ -11,7 +11,6 @@ UCP when the request names a UCP platform (``UCP-Agent``), by ACP otherwise.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -20,22 +19,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.idempotency import IdempotencyStore
-from commerce.checkout.service import CheckoutService
-from connectors.safe_fetch import FetchPolicy
 from reelcart.settings import Settings
 
-from .catalog import Catalog
-from .checkout import UcpCheckout
 from .door import Call, UcpDoor, UcpRoute
 from .envelope import CAPABILITY_SPECS, SPEC_BASE, UCP_VERSION, UcpError
 from .mcp_binding import UCP_MCP_PATH
-from .orders import OrderDesk, ucp_order_hook
+from .parts import UcpParts
 from .payments import payment_handlers
-from .profiles import ProfileCache
 from .signatures import SigningKey
-from .webhooks import UcpWebhookDispatcher
 
-__all__ = ["UcpParts", "build_ucp", "discovery_document", "ucp_routes"]
+__all__ = ["discovery_document", "ucp_routes"]
 
 
 def discovery_document(settings: Settings, key: SigningKey) -> dict[str, Any]:
@@ -75,42 +68,6 @@ def discovery_document(settings: Settings, key: SigningKey) -> dict[str, Any]:
         },
         "signing_keys": [key.jwk()],
     }
-
-
-@dataclass
-class UcpParts:
-    """What the UCP doors share: the checkout capability, orders, keys, profiles, outbox."""
-
-    checkout: UcpCheckout
-    orders: OrderDesk
-    catalog: Catalog
-    key: SigningKey
-    profiles: ProfileCache
-    dispatcher: UcpWebhookDispatcher
-    settings: Settings
-
-    def order_hook(self) -> Any:
-        """Register with the checkout core: records UCP orders and queues ``order_placed``."""
-        return ucp_order_hook(self.checkout.db, self.settings, self.dispatcher.send_now)
-
-
-def build_ucp(service: CheckoutService) -> UcpParts:
-    """The UCP parts over the checkout core ``service``."""
-    settings = service.settings
-    key_path = settings.ucp_signing_key_path or settings.data_dir / "ucp" / "signing_key.pem"
-    key = SigningKey.load_or_create(key_path)
-    profiles = ProfileCache(FetchPolicy.from_settings(settings))
-    business = f"{settings.resolved_public_base_url}/.well-known/ucp"
-    dispatcher = UcpWebhookDispatcher(service.db, profiles, key, business)
-    return UcpParts(
-        checkout=UcpCheckout(service),
-        orders=OrderDesk(service.db, settings, dispatcher.send_now, profiles),
-        catalog=Catalog(service.db, service.store),
-        key=key,
-        profiles=profiles,
-        dispatcher=dispatcher,
-        settings=settings,
-    )
 
 
 def _simulation(parts: UcpParts, secret: str) -> Route:

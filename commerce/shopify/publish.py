@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from commerce.checkout.orders import OrderPlaced
-from connectors.shopify_client import ShopifyClient
-from connectors.shopify_media import delete_media, publish_video
-from connectors.shopify_orders import OrderLine, create_shopify_order
+from connectors.shopify.client import ShopifyClient
+from connectors.shopify.media import delete_media, publish_video
+from connectors.shopify.orders import OrderLine, create_shopify_order
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.domain import CreativeStatus

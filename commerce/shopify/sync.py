@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from commerce.catalog.store import SyncReport, sync_snapshot
 from commerce.store.sync import sync_shopify_store
 from connectors.safe_fetch import FetchError, fetch_image
-from connectors.shopify_catalog import (
+from connectors.shopify.catalog import (
     ProductPage,
     bulk_products,
     count_products,
@@ -35,7 +35,7 @@ from connectors.shopify_catalog import (
     product_pages,
     start_bulk,
 )
-from connectors.shopify_client import ShopifyClient
+from connectors.shopify.client import ShopifyClient
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.domain import CatalogProduct, CatalogShop, CatalogSnapshot

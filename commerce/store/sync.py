@@ -17,9 +17,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from connectors.catalog_file import load_store_sections
-from connectors.shopify_client import ShopifyClient
-from connectors.shopify_customers import fetch_customers
-from connectors.shopify_discounts import fetch_discount_codes
+from connectors.shopify.client import ShopifyClient
+from connectors.shopify.customers import fetch_customers
+from connectors.shopify.discounts import fetch_discount_codes
 from connectors.store_data import CustomerData, StoreData
 from reelcart.db import Database
 from reelcart.models import (

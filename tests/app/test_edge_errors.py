@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from app.asgi import create_app
-from connectors.shopify_webhook import sign_webhook
+from connectors.shopify.webhook import sign_webhook
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Base, CheckoutSession, Event, ProductImage

@@ -22,7 +22,7 @@ from commerce.shopify.publish import (
     write_back_order,
 )
 from commerce.shopify.sync import sync_shopify_catalog
-from connectors.shopify_client import ScaledClock, ShopifyClient
+from connectors.shopify.client import ScaledClock, ShopifyClient
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Campaign, Creative, Event, Order, Product, ShopifyCreativeMedia

@@ -8,8 +8,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from commerce.shopify.publish import write_back_order, write_back_pending
-from connectors.shopify_client import ShopifyClient
-from connectors.shopify_orders import OrderLine, create_shopify_order, order_tag
+from connectors.shopify.client import ShopifyClient
+from connectors.shopify.orders import OrderLine, create_shopify_order, order_tag
 from reelcart.db import Database
 from reelcart.models import CheckoutSession, Order
 from reelcart.settings import Settings

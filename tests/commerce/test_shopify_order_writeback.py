@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from commerce.shopify.publish import shopify_order_hook
 from commerce.shopify.sync import sync_shopify_catalog
-from connectors.shopify_client import ShopifyClient
+from connectors.shopify.client import ShopifyClient
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Order

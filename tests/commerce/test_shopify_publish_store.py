@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from commerce.shopify.publish import publish_campaign_to_shopify, publish_creative_to_shopify
 from commerce.shopify.sync import sync_shopify_catalog
-from connectors.shopify_client import ScaledClock, ShopifyClient
+from connectors.shopify.client import ScaledClock, ShopifyClient
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Campaign, Creative, ShopifyCreativeMedia

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from commerce.shopify.sync import sync_shopify_catalog
-from connectors.shopify_client import ScaledClock, ShopifyClient, ShopifyUnavailable
+from connectors.shopify.client import ScaledClock, ShopifyClient, ShopifyUnavailable
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Product, ProductImage, ShopifySyncState

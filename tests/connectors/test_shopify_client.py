@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.shopify_catalog import (
+from connectors.shopify.catalog import (
     PRODUCTS_PAGE,
     ShopifyCatalogError,
     bulk_products,
@@ -18,7 +18,7 @@ from connectors.shopify_catalog import (
     page_size,
     product_pages,
 )
-from connectors.shopify_client import (
+from connectors.shopify.client import (
     ScaledClock,
     ShopifyAuthError,
     ShopifyClient,

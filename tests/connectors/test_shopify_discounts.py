@@ -17,9 +17,9 @@ from commerce.pricing.rules import load_rules
 from commerce.shopify.sync import run_shopify_sync
 from commerce.store.customers import stored_addresses
 from commerce.store.sync import sync_shopify_store
-from connectors.shopify_client import ScaledClock, ShopifyClient
-from connectors.shopify_customers import CUSTOMERS_PAGE, fetch_customers
-from connectors.shopify_discounts import DISCOUNTS_PAGE, fetch_discount_codes
+from connectors.shopify.client import ScaledClock, ShopifyClient
+from connectors.shopify.customers import CUSTOMERS_PAGE, fetch_customers
+from connectors.shopify.discounts import DISCOUNTS_PAGE, fetch_discount_codes
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Customer, DiscountCode, Product, ProductVariant

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from connectors.shopify_client import ScaledClock, ShopifyClient
-from connectors.shopify_media import STAGED, creative_videos, delete_media, publish_video
-from connectors.shopify_orders import OrderLine, create_shopify_order
-from connectors.shopify_sanitize import product_from_node, sanitize_html
-from connectors.shopify_webhook import sign_webhook, verify_webhook
+from connectors.shopify.client import ScaledClock, ShopifyClient
+from connectors.shopify.media import STAGED, creative_videos, delete_media, publish_video
+from connectors.shopify.orders import OrderLine, create_shopify_order
+from connectors.shopify.sanitize import product_from_node, sanitize_html
+from connectors.shopify.webhook import sign_webhook, verify_webhook
 from tests.fakes.shopify_server import FakeShopify
 from tests.fakes.shopify_server import sign_webhook as fake_sign
 
@@ -158,8 +158,8 @@ def test_oauth_install_with_shopify_api(shop: FakeShopify) -> None:
 
     import shopify
 
-    from connectors.shopify_client import ShopifyAuthError
-    from connectors.shopify_oauth import exchange_code, permission_url
+    from connectors.shopify.client import ShopifyAuthError
+    from connectors.shopify.oauth import exchange_code, permission_url
 
     secret = shop.state.api_secret
     url = permission_url(

@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors.shopify_client import Clock, SystemClock
+from connectors.shopify.client import Clock, SystemClock
 from tests.servers import serve_on_loopback
 
 from .shopify_resolvers import build_schema

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.shopify_client import Clock, SystemClock
+from connectors.shopify.client import Clock, SystemClock
 
 __all__ = ["FakeShopState", "Fault", "LeakyBucket", "decode_cursor", "encode_cursor", "gid_num"]
 

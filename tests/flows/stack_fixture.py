@@ -19,7 +19,7 @@ import psutil
 import pytest
 from sqlalchemy import create_engine, text
 
-from connectors.shopify_client import ScaledClock
+from connectors.shopify.client import ScaledClock
 from reelcart.db import Database
 from scripts.stack import (
     TINY_VIDEO,

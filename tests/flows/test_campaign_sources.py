@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from connectors.shopify_client import ScaledClock
+from connectors.shopify.client import ScaledClock
 from flows import common
 from flows.campaign import run_campaign
 from flows.common import database

@@ -21,7 +21,8 @@ from starlette.routing import Route
 from app.acp.rest import acp_routes
 from app.ucp.envelope import UCP_VERSION
 from app.ucp.mcp_binding import ucp_mcp_door
-from app.ucp.rest import build_ucp, ucp_routes
+from app.ucp.parts import build_ucp
+from app.ucp.rest import ucp_routes
 from app.ucp.signatures import SigningKey, sign_request
 from commerce.checkout.factory import build_checkout_service
 from connectors.storage import MediaStore

@@ -17,10 +17,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from connectors.store_data import DiscountData
 from reelcart.money import to_minor_units
 
-from .shopify_client import ShopifyClient
-from .store_data import DiscountData
+from .client import ShopifyClient
 
 __all__ = ["DISCOUNTS_PAGE", "discounts_from_node", "fetch_discount_codes"]
 

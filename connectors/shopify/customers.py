@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .shopify_client import ShopifyClient
-from .store_data import AddressData, CustomerData
+from connectors.store_data import AddressData, CustomerData
+
+from .client import ShopifyClient
 
 __all__ = ["CUSTOMERS_PAGE", "customer_from_node", "fetch_customers"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .shopify_client import ShopifyClient, ShopifyError, ShopifyUserError
+from .client import ShopifyClient, ShopifyError, ShopifyUserError
 
 __all__ = [
     "PublishedVideo",

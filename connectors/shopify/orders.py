@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from reelcart.money import currency_exponent
 
-from .shopify_client import ShopifyClient
+from .client import ShopifyClient
 
 __all__ = ["OrderLine", "create_shopify_order", "order_tag"]
 

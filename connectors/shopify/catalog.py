@@ -20,8 +20,8 @@ from typing import Any
 
 from reelcart.domain import CatalogProduct, CatalogShop
 
-from .shopify_client import ShopifyClient, ShopifyError, ShopifyUserError
-from .shopify_sanitize import ISO_4217, product_from_node
+from .client import ShopifyClient, ShopifyError, ShopifyUserError
+from .sanitize import ISO_4217, product_from_node
 
 __all__ = [
     "BulkResult",

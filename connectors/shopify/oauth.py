@@ -11,7 +11,7 @@ from __future__ import annotations
 import httpx
 import shopify
 
-from .shopify_client import ShopifyAuthError, admin_base_url
+from .client import ShopifyAuthError, admin_base_url
 
 __all__ = ["DEFAULT_SCOPES", "exchange_code", "permission_url", "verify_callback"]
 

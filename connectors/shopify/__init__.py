@@ -1,16 +1,16 @@
 """The Shopify connector: one import for what the rest of reelcart uses.
 
-Split by concern: ``shopify_client`` (HTTP, pacing, retries), ``shopify_catalog`` (pages
-and bulk reads), ``shopify_sanitize`` (bad input), ``shopify_media`` (video publishing),
-``shopify_orders`` (order write-back), ``shopify_webhook`` (HMAC), ``shopify_oauth``
-(installing a public app with the ShopifyAPI package).
+Split by concern: ``client`` (HTTP, pacing, retries), ``catalog`` (pages and bulk reads),
+``sanitize`` (bad input), ``media`` (video publishing), ``orders`` (order write-back),
+``discounts`` and ``customers`` (store rules), ``webhook`` (HMAC), ``oauth`` (installing a
+public app with the ShopifyAPI package).
 """
 
 from __future__ import annotations
 
 from reelcart.settings import Settings
 
-from .shopify_catalog import (
+from .catalog import (
     BulkResult,
     ProductPage,
     ShopifyCatalogError,
@@ -19,7 +19,7 @@ from .shopify_catalog import (
     fetch_shop,
     product_pages,
 )
-from .shopify_client import (
+from .client import (
     Clock,
     ScaledClock,
     ShopifyAuthError,
@@ -30,9 +30,9 @@ from .shopify_client import (
     ShopifyUserError,
     SystemClock,
 )
-from .shopify_media import PublishedVideo, delete_media, publish_video
-from .shopify_orders import OrderLine, create_shopify_order, order_tag
-from .shopify_webhook import sign_webhook, verify_webhook
+from .media import PublishedVideo, delete_media, publish_video
+from .orders import OrderLine, create_shopify_order, order_tag
+from .webhook import sign_webhook, verify_webhook
 
 __all__ = [
     "BulkResult",

@@ -1,0 +1,72 @@
+"""What every ``reelcart`` command prints through: the consoles, flow progress bars, and
+Prefect kept quiet beside them (its state kept with reelcart's)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from reelcart import progress
+from reelcart.settings import Settings
+
+__all__ = ["RichProgress", "console", "err", "flow_progress", "prefect_env"]
+
+console = Console()
+err = Console(stderr=True)
+
+
+class RichProgress:
+    """The CLI's progress display for flows (see ``reelcart.progress``)."""
+
+    LABELS: ClassVar[dict[str, str]] = {
+        "frames": "Rendering frames",
+        "publish": "Publishing creatives",
+    }
+
+    def __init__(self, display: Progress) -> None:
+        self.display = display
+        self.tasks: dict[str, TaskID] = {}
+
+    def start(self, stage: str, total: int) -> None:
+        label = self.LABELS.get(stage, stage)
+        if stage in self.tasks:
+            self.display.reset(self.tasks[stage], total=total)
+        else:
+            self.tasks[stage] = self.display.add_task(label, total=total)
+
+    def advance(self, stage: str, amount: int = 1) -> None:
+        if stage in self.tasks:
+            self.display.advance(self.tasks[stage], amount)
+
+
+@contextmanager
+def flow_progress() -> Iterator[None]:
+    """Rich progress bars for every stage a flow reports while the block runs."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as display:
+        progress.set_sink(RichProgress(display))
+        try:
+            yield
+        finally:
+            progress.set_sink(None)
+
+
+def prefect_env(settings: Settings) -> None:
+    """Keep Prefect's state with reelcart's, and quiet its console while Rich draws."""
+    os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", "WARNING")
