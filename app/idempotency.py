@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from commerce.checkout.errors import AcpError
+from commerce.checkout.errors import CheckoutError
 from reelcart.db import Database
 from reelcart.models import IdempotencyRecord, utcnow
 
@@ -94,7 +94,7 @@ class IdempotencyStore:
                         )
                         return None
                     if row.fingerprint != digest:
-                        raise AcpError(
+                        raise CheckoutError(
                             422,
                             "idempotency_conflict",
                             "Idempotency-Key has already been used with a different request body",
@@ -102,7 +102,7 @@ class IdempotencyStore:
                     if row.state == "done":
                         return Replay(int(row.status_code or 200), row.response)
                     if row.locked_until > now:
-                        raise AcpError(
+                        raise CheckoutError(
                             409,
                             "idempotency_in_flight",
                             "A request with this Idempotency-Key is currently being processed",
@@ -112,7 +112,7 @@ class IdempotencyStore:
                     return None
             except IntegrityError:
                 continue  # a concurrent first request inserted the key: look again
-        raise AcpError(
+        raise CheckoutError(
             409,
             "idempotency_in_flight",
             "A request with this Idempotency-Key is currently being processed",

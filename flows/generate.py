@@ -34,8 +34,9 @@ from experiments.campaigns import plan_creatives as plan_variants
 from experiments.generations import claim, enqueue, finish, open_generation, renew
 from generation.engines.base import FootageEngine
 from generation.engines.registry import get_engine
-from generation.jobs import engine_fingerprint, expected_frames, render_hash, render_job
+from generation.jobs import plan_render, render_job
 from generation.quality import qa_markdown
+from generation.spec import CreativeSpec
 from generation.storyboard import RenderConfig, storyboard
 from reelcart import progress
 from reelcart.domain import CampaignPlan, CreativeJob, CreativeStatus
@@ -194,28 +195,38 @@ def _engine(config: RenderConfig, remix: RemixSource | None) -> FootageEngine:
 
 @task(cache_policy=NO_CACHE, retries=1, tags=["render"])
 def render(
-    job: CreativeJob, config: RenderConfig, run_id: str, remix: RemixSource | None = None
+    job: CreativeJob,
+    config: RenderConfig,
+    run_id: str,
+    remix: RemixSource | None = None,
+    spec: CreativeSpec | None = None,
 ) -> str:
     """Render, record and publish one claimed creative: ``rendered`` or ``skipped``.
 
-    ``remix``: the winner whose footage this challenger remixes (diffusion engine).
+    ``remix``: the winner whose footage this challenger remixes (diffusion engine);
+    ``spec``: the job's storyboard, when the flow drew it already.
     """
     engine = _engine(config, remix)
-    digest = render_hash(storyboard(job, config), engine.name, config, engine_fingerprint(engine))
+    planned = plan_render(job, config, engine, spec)
     with database().session() as session:
         creative = session.get(Creative, job.creative_id)
         if (
             creative is not None
             and creative.status == CreativeStatus.PUBLISHED.value
-            and creative.render_hash == digest
+            and creative.render_hash == planned.digest
         ):
             finish(session, job.creative_id, run_id)
-            progress.advance("frames", expected_frames(job, config))
+            progress.advance("frames", planned.spec.frame_count)
             return "skipped"
     try:
         out_dir = settings().renders_dir / job.creative_id[:6]
         outcome = render_job(
-            job, config, out_dir, engine, on_frame=lambda d, t: progress.advance("frames")
+            job,
+            config,
+            out_dir,
+            engine,
+            on_frame=lambda d, t: progress.advance("frames"),
+            planned=planned,
         )
         # The quality gate's report, beside the run (it is also in the manifest).
         create_markdown_artifact(
@@ -227,7 +238,7 @@ def render(
         if config.engine == "diffusion" and not outcome.skipped:
             # Its footage, for the remixes it may be asked for (by any worker, later).
             root = out_dir.parent / "footage"
-            footage = publish_footage(media_store(), engine, job, config, root)
+            footage = publish_footage(media_store(), engine, planned.spec, config, root)
             manifest = {**manifest, "footage": footage}
         # Variants of a product share shots: one record at a time keeps the shot rows unique.
         with _recording, database().session() as session:
@@ -271,7 +282,9 @@ def generate_creatives(
         product_ids = list(plan_generation(campaign, plan).queued)
     run_id = str(flow_run.get_id() or "local")
     jobs, remixes = claim_batch(campaign, product_ids, run_id)
-    progress.start("frames", sum(expected_frames(job, config) for job in jobs))
+    # Each storyboard drawn once: it sizes the progress bar, the GPU batches and the render.
+    specs = {job.creative_id: storyboard(job, config) for job in jobs}
+    progress.start("frames", sum(spec.frame_count for spec in specs.values()))
     with keep_leases(run_id):
         engine = get_engine(config.engine)
         futures: list[PrefectFuture[str]] = []
@@ -279,17 +292,26 @@ def generate_creatives(
             use_gpu_slot(engine, settings())
             for window in job_windows(jobs):
                 # A remix starts from the winner's footage: nothing to generate up front.
-                prepare_footage([j for j in window if j.creative_id not in remixes], config)
+                fresh = [specs[j.creative_id] for j in window if j.creative_id not in remixes]
+                prepare_footage(fresh, config)
                 futures.extend(
                     render.map(
                         window,
                         config=unmapped(config),
                         run_id=unmapped(run_id),
                         remix=[remixes.get(j.creative_id) for j in window],
+                        spec=[specs[j.creative_id] for j in window],
                     )
                 )
         else:
-            futures = list(render.map(jobs, config=unmapped(config), run_id=unmapped(run_id)))
+            futures = list(
+                render.map(
+                    jobs,
+                    config=unmapped(config),
+                    run_id=unmapped(run_id),
+                    spec=[specs[j.creative_id] for j in jobs],
+                )
+            )
         for future in futures:
             future.wait()
         results = [f.state for f in futures]

@@ -19,7 +19,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
 from generation.engines.registry import get_engine
-from generation.storyboard import RenderConfig, master_size, storyboard
+from generation.spec import CreativeSpec
+from generation.storyboard import RenderConfig, master_size
 from reelcart.domain import CreativeJob
 from reelcart.settings import Settings
 
@@ -28,7 +29,7 @@ __all__ = [
     "gpu_slot",
     "job_windows",
     "prepare_footage",
-    "prepare_jobs",
+    "prepare_storyboards",
     "use_gpu_slot",
 ]
 
@@ -61,8 +62,9 @@ def job_windows(jobs: Sequence[CreativeJob], size: int = WINDOW) -> Iterator[lis
         yield list(jobs[start : start + size])
 
 
-def prepare_jobs(engine: Any, jobs: Sequence[CreativeJob], config: RenderConfig) -> int:
-    """Generate every shot of ``jobs`` in batches, at the size the renders will ask for.
+def prepare_storyboards(engine: Any, specs: Sequence[CreativeSpec], config: RenderConfig) -> int:
+    """Generate every shot of the storyboards ``specs`` in batches, at the size the renders
+    will ask for.
 
     Renders read footage through the footage cache at the campaign's master size (one
     size covering every aspect), so that is the size generated here; any other size
@@ -71,13 +73,13 @@ def prepare_jobs(engine: Any, jobs: Sequence[CreativeJob], config: RenderConfig)
     prepare = getattr(engine, "prepare", None)
     if prepare is None:
         return 0
-    shots = [shot for job in jobs for shot in storyboard(job, config).shots]
+    shots = [shot for spec in specs for shot in spec.shots]
     width, height = master_size(config)
     generated: int = prepare(shots, width, height, config.fps)
     return generated
 
 
 @task(cache_policy=NO_CACHE, tags=["gpu"])
-def prepare_footage(jobs: list[CreativeJob], config: RenderConfig) -> int:
-    """Generate the footage of every shot of ``jobs`` in batches; returns clips generated."""
-    return prepare_jobs(get_engine(config.engine), jobs, config)
+def prepare_footage(specs: list[CreativeSpec], config: RenderConfig) -> int:
+    """Generate the footage of every shot of ``specs`` in batches; returns clips generated."""
+    return prepare_storyboards(get_engine(config.engine), specs, config)

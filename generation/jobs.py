@@ -34,10 +34,11 @@ from .storyboard import RenderConfig, master_size, storyboard
 
 __all__ = [
     "RENDERER_VERSION",
+    "PlannedRender",
     "RenderOutcome",
     "engine_fingerprint",
-    "expected_frames",
     "footage_cache",
+    "plan_render",
     "remove_stale_parts",
     "render_hash",
     "render_job",
@@ -103,9 +104,24 @@ def render_hash(
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def expected_frames(job: CreativeJob, config: RenderConfig) -> int:
-    """How many frames ``job`` renders to (for progress displays)."""
-    return storyboard(job, config).frame_count
+@dataclass(frozen=True)
+class PlannedRender:
+    """What a render of one job will draw (its storyboard) and the digest naming the result:
+    computed once per render, and read by the flow (skip or not, progress) and the renderer."""
+
+    spec: CreativeSpec
+    digest: str
+
+
+def plan_render(
+    job: CreativeJob,
+    config: RenderConfig,
+    engine: FootageEngine,
+    spec: CreativeSpec | None = None,
+) -> PlannedRender:
+    """``job``'s storyboard (``spec`` when the caller has it already) and its render hash."""
+    spec = spec or storyboard(job, config)
+    return PlannedRender(spec, render_hash(spec, engine.name, config, engine_fingerprint(engine)))
 
 
 def footage_cache(engine: FootageEngine, root: Path, master: tuple[int, int]) -> FootageCache:
@@ -157,16 +173,17 @@ def render_job(
     on_frame: Callable[[int, int], None] | None = None,
     *,
     tts: TTSEngine | None = None,
+    planned: PlannedRender | None = None,
 ) -> RenderOutcome:
     """Render ``job`` into ``out_dir`` unless an identical render is already there.
 
     ``engine`` may be a raw engine (wrapped in the process-wide footage cache under
     ``config.footage_dir``, default ``out_dir/../footage``) or a ready
     :class:`FootageCache`. ``tts`` defaults to espeak-ng when the brand kit wants a
-    voiceover.
+    voiceover. ``planned`` is the job's :func:`plan_render`, when the caller made it already.
     """
-    spec = storyboard(job, config)
-    digest = render_hash(spec, engine.name, config, engine_fingerprint(engine))
+    planned = planned or plan_render(job, config, engine)
+    spec, digest = planned.spec, planned.digest
     if (
         job.rendered_hash == digest
         and job.video_path

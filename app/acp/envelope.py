@@ -17,7 +17,7 @@ import anyio
 
 from app.http_limits import bad_string, classify_failure
 from app.idempotency import IdempotencyStore
-from commerce.checkout.errors import AcpError
+from commerce.checkout.errors import CheckoutError
 from commerce.checkout.service import API_VERSION
 
 __all__ = [
@@ -32,13 +32,13 @@ __all__ = [
 SUPPORTED_VERSIONS = [API_VERSION]
 MAX_KEY = 255
 
-Narrow = Callable[[AcpError], AcpError]
+Narrow = Callable[[CheckoutError], CheckoutError]
 
 
 def check_version(version: str | None, name: str, param: str | None = None) -> None:
     """Refuse a missing or unsupported API version, listing the supported ones."""
     if version not in SUPPORTED_VERSIONS:
-        raise AcpError(
+        raise CheckoutError(
             400,
             "missing_api_version" if version is None else "unsupported_api_version",
             f"{name} must be one of {', '.join(SUPPORTED_VERSIONS)}",
@@ -50,9 +50,9 @@ def check_version(version: str | None, name: str, param: str | None = None) -> N
 def check_key(key: str, name: str = "Idempotency-Key") -> str:
     """An idempotency key is bounded and storable (never a database error further in)."""
     if len(key) > MAX_KEY:
-        raise AcpError(400, "invalid", f"{name} is at most {MAX_KEY} characters")
+        raise CheckoutError(400, "invalid", f"{name} is at most {MAX_KEY} characters")
     if problem := bad_string(key):
-        raise AcpError(400, "invalid", f"{name} {problem}")
+        raise CheckoutError(400, "invalid", f"{name} {problem}")
     return key
 
 
@@ -65,13 +65,13 @@ _ACP_FAILURE = {
 }
 
 
-def as_acp_error(exc: Exception, where: str) -> AcpError:
+def as_acp_error(exc: Exception, where: str) -> CheckoutError:
     """Any failure as the ACP ``Error`` to answer, without internals; logged here."""
-    if isinstance(exc, AcpError):
+    if isinstance(exc, CheckoutError):
         return exc
     failure = classify_failure(exc, f"ACP {where}")
     code, kind = _ACP_FAILURE[failure.kind]
-    return AcpError(failure.status, code, failure.message, type=kind, headers=failure.headers)
+    return CheckoutError(failure.status, code, failure.message, type=kind, headers=failure.headers)
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,9 @@ class Answer:
     replayed: bool = False
 
     def raise_error(self) -> None:
-        """An error answer as the :class:`AcpError` it carries (for a binding that raises)."""
+        """An error answer as the :class:`CheckoutError` it carries (for a binding that raises)."""
         if self.status >= 400:
-            error = AcpError(
+            error = CheckoutError(
                 self.status,
                 str(self.body.get("code", "")),
                 str(self.body.get("message", "")),
@@ -130,7 +130,7 @@ async def run_once(
     try:
         status, body = await anyio.to_thread.run_sync(call, limiter=_WRITES[0])
         answer = Answer(status, body)
-    except AcpError as error:
+    except CheckoutError as error:
         error = narrow(error) if narrow else error
         answer = Answer(error.status, error.body(), error.headers)
     finally:

@@ -26,7 +26,7 @@ from app.acp.envelope import as_acp_error, check_key, check_version, run_once
 from app.acp.tool_schemas import tool_schemas
 from app.idempotency import IdempotencyStore, fingerprint
 from commerce.checkout.attribution import ATTRIBUTION_PROVIDER
-from commerce.checkout.errors import COMPUTED_FIELDS, AcpError, jsonpath
+from commerce.checkout.errors import COMPUTED_FIELDS, CheckoutError, jsonpath
 from commerce.checkout.orders import order_view
 from commerce.checkout.service import CheckoutService
 from reelcart.models import Order
@@ -79,7 +79,7 @@ class SchemaTool(Tool):
         return self.declared_output_schema
 
 
-def _acp_error(error: AcpError) -> MCPError:
+def _acp_error(error: CheckoutError) -> MCPError:
     return MCPError(code=ACP_ERROR_CODE, message=error.message, data=error.body())
 
 
@@ -116,7 +116,7 @@ def _validate(name: str, arguments: dict[str, Any]) -> None:
             message = f"{missing[0]!r} is required"
     where = jsonpath(path[1:]) if path[:1] == ["payload"] else jsonpath(path)
     code = "missing" if error.validator == "required" else "invalid"
-    raise AcpError(400, code, f"{where}: {message}", param=where)
+    raise CheckoutError(400, code, f"{where}: {message}", param=where)
 
 
 def _schema_tool(
@@ -219,7 +219,7 @@ def checkout_tools(checkout: CheckoutService) -> list[Tool]:
             with checkout.db.session() as session:
                 order = session.get(Order, order_id)
                 if order is None:
-                    raise AcpError(
+                    raise CheckoutError(
                         404,
                         "order_not_found",
                         f"No order {order_id!r}; use the order.id that "

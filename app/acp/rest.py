@@ -32,7 +32,7 @@ from app.http_auth import bearer_matches
 from app.http_limits import JsonBodyError, bad_string, parse_json, read_body, request_echo
 from app.idempotency import IdempotencyStore, fingerprint
 from commerce.checkout.delegate import delegate_payment, delegate_payment_enabled
-from commerce.checkout.errors import AcpError
+from commerce.checkout.errors import CheckoutError
 from commerce.checkout.factory import build_checkout_service
 from commerce.checkout.orders import OrderHook, order_view
 from commerce.checkout.service import API_VERSION, CheckoutService
@@ -67,7 +67,7 @@ def discovery_document(settings: Settings, currency: str | None = None) -> dict[
     }
 
 
-def _error_response(error: AcpError, echo: dict[str, str]) -> JSONResponse:
+def _error_response(error: CheckoutError, echo: dict[str, str]) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers={**echo, **error.headers})
 
 
@@ -96,7 +96,7 @@ class _Api:
             echo = request_echo(request)
             try:
                 if not self._authorised(request):
-                    raise AcpError(
+                    raise CheckoutError(
                         401,
                         "unauthorized",
                         "a valid bearer token is required",
@@ -124,13 +124,15 @@ class _Api:
     ) -> Response:
         key = request.headers.get("idempotency-key")
         if not key:
-            raise AcpError(400, "idempotency_key_required", "Idempotency-Key header is required")
+            raise CheckoutError(
+                400, "idempotency_key_required", "Idempotency-Key header is required"
+            )
         echo["Idempotency-Key"] = check_key(key)
         raw = await read_body(request, self.max_body)
         try:
             body = parse_json(raw) if raw.strip() else None
         except JsonBodyError as exc:
-            raise AcpError(400, exc.code, str(exc), param=exc.param) from None
+            raise CheckoutError(400, exc.code, str(exc), param=exc.param) from None
         scope = f"bearer {scope_name}{request.url.path}"
         digest = fingerprint(body) if body is not None else fingerprint(raw.decode("latin-1"))
         answer = await run_once(
@@ -152,7 +154,7 @@ def _check_path_params(request: Request) -> None:
             f"is longer than {_MAX_ID} characters" if len(text) > _MAX_ID else None
         )
         if problem:
-            raise AcpError(400, "invalid", f"the id in the path {problem}", param="$.id")
+            raise CheckoutError(400, "invalid", f"the id in the path {problem}", param="$.id")
 
 
 def acp_routes(
@@ -174,7 +176,7 @@ def acp_routes(
         with db.session() as session:
             order = session.get(Order, request.path_params["order_id"])
             if order is None:
-                raise AcpError(404, "order_not_found", "Order not found", param="$.id")
+                raise CheckoutError(404, "order_not_found", "Order not found", param="$.id")
             return order_view(order, checkout.base_url)
 
     async def discovery(_: Request) -> Response:
@@ -240,12 +242,14 @@ _DELEGATE_CODES = frozenset(
 )
 
 
-def _delegate_error(error: AcpError) -> AcpError:
+def _delegate_error(error: CheckoutError) -> CheckoutError:
     """A 400 in the delegate endpoint's narrower code set: a malformed request is
     ``invalid_card`` there (the RFC's "Missing/malformed field" example)."""
     if error.status != 400 or error.code in _DELEGATE_CODES or error.supported_versions:
         return error
-    return AcpError(400, "invalid_card", error.message, param=error.param, headers=error.headers)
+    return CheckoutError(
+        400, "invalid_card", error.message, param=error.param, headers=error.headers
+    )
 
 
 def _shop_currency(db: Database) -> str | None:

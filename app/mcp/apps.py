@@ -24,7 +24,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from commerce.checkout.delegate import delegate_payment, delegate_payment_enabled
-from commerce.checkout.errors import AcpError
+from commerce.checkout.errors import CheckoutError
 from commerce.checkout.service import CheckoutService
 from experiments.tracking import record_click, record_exposure
 from reelcart.db import Database
@@ -151,7 +151,7 @@ def register_app(
                 issued = delegate_payment(
                     db, checkout.settings, checkout.payments, body, f"app-{checkout_session_id}"
                 )
-            except AcpError as error:
+            except CheckoutError as error:
                 raise ToolError(f"{error.code}: {error.message}") from None
             return TestPaymentToken(token=issued["id"], expires_at=expires.isoformat())
 

@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from commerce.checkout import inventory
-from commerce.checkout.errors import AcpError
+from commerce.checkout.errors import CheckoutError
 from commerce.checkout.service import OPEN_STATUSES, CheckoutService
 from commerce.checkout.session import catalog_currency
 from reelcart.models import CheckoutSession, new_id, utcnow
 
 from .checkout_state import checkout_view, recompute, resolve_lines
-from .envelope import UcpError, error_response, from_acp
+from .envelope import UcpError, error_response, from_checkout_error
 from .fulfillment import Method, resolve_method
 from .payments import core_payment, payment_handlers, public_instruments
 
@@ -243,8 +243,8 @@ class UcpCheckout:
             payment = core_payment(self.service, checkout_id, amount, currency, body)
         try:
             self.service.complete(checkout_id, {"payment_data": payment} if payment else {})
-        except AcpError as error:
-            raise from_acp(error) from None
+        except CheckoutError as error:
+            raise from_checkout_error(error) from None
         return self.get(checkout_id)
 
 

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from commerce.checkout import inventory
 from commerce.checkout.orders import record_checkout_events
-from commerce.pricing.quote import CartLine, PricedCart, PricedLine, quote, resolve_item
+from commerce.pricing.quote import (
+    CartLine,
+    PricedCart,
+    PricedLine,
+    UnknownItem,
+    quote,
+    resolve_items,
+)
 from reelcart.models import CheckoutSession, Order
 from reelcart.models.base import as_utc
 from reelcart.settings import Settings
@@ -48,18 +55,18 @@ CHECKOUT_CAPABILITIES = [
 
 def resolve_lines(session: Session, items: list[dict[str, Any]]) -> list[CartLine]:
     """Every requested item in the catalog, or ``not_found`` naming the first unknown one."""
-    lines = []
-    for index, item in enumerate(items):
-        found = resolve_item(session, item["id"])
-        if found is None:
-            raise UcpError(
-                404,
-                "not_found",
-                f"Item {item['id']!r} was not found in this store's catalog.",
-                path=f"$.line_items[{index}]",
-            )
-        lines.append(CartLine(found, int(item["quantity"])))
-    return lines
+    try:
+        resolved = resolve_items(session, items)
+    except UnknownItem as unknown:
+        raise UcpError(
+            404,
+            "not_found",
+            f"Item {unknown.item_id!r} was not found in this store's catalog.",
+            path=f"$.line_items[{unknown.index}]",
+        ) from None
+    return [
+        CartLine(found, int(item["quantity"])) for found, item in zip(resolved, items, strict=True)
+    ]
 
 
 def _core_line(line: PricedLine, priced: PricedCart) -> dict[str, Any]:

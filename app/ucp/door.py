@@ -33,9 +33,9 @@ from app.http_limits import (
     read_body,
 )
 from app.idempotency import IdempotencyStore
-from commerce.checkout.errors import AcpError
+from commerce.checkout.errors import CheckoutError
 
-from .envelope import UcpError, from_acp, parse_agent, run_once
+from .envelope import UcpError, from_checkout_error, parse_agent, run_once
 from .profiles import ProfileCache, check_signature, negotiate
 from .signatures import SigningKey, sign_response
 
@@ -191,5 +191,5 @@ class UcpDoor:
 def _run(handler: Handler, call: Call) -> tuple[int, Any]:
     try:
         return handler(call)
-    except AcpError as error:
-        raise from_acp(error) from None
+    except CheckoutError as error:
+        raise from_checkout_error(error) from None

@@ -22,7 +22,7 @@ from typing import Any
 
 from app.acp.envelope import run_once as acp_run_once
 from app.idempotency import IdempotencyStore, fingerprint
-from commerce.checkout.errors import AcpError
+from commerce.checkout.errors import CheckoutError
 
 __all__ = [
     "CAPABILITY_SPECS",
@@ -32,7 +32,7 @@ __all__ = [
     "check_version",
     "error_message",
     "error_response",
-    "from_acp",
+    "from_checkout_error",
     "parse_agent",
     "response_meta",
     "run_once",
@@ -133,8 +133,8 @@ _ACP_CODES: dict[str, tuple[int, str]] = {
 }
 
 
-def from_acp(error: AcpError) -> UcpError:
-    """The commerce core speaks ACP's error type; the UCP door answers in UCP terms."""
+def from_checkout_error(error: CheckoutError) -> UcpError:
+    """The checkout core's error (ACP's vocabulary) in UCP's terms."""
     status, code = _ACP_CODES.get(error.code, (error.status, error.code))
     return UcpError(status, code, error.message, headers=error.headers)
 
@@ -223,16 +223,16 @@ async def run_once(
     def answered() -> tuple[int, Any]:
         try:
             return call()
-        except AcpError as error:
-            converted = from_acp(error)
+        except CheckoutError as error:
+            converted = from_checkout_error(error)
             return converted.status, converted.body()
         except UcpError as error:
             return error.status, error.body()
 
     try:
         answer = await acp_run_once(store, scope, key, fingerprint(body), answered)
-    except AcpError as error:
-        raise from_acp(error) from None
+    except CheckoutError as error:
+        raise from_checkout_error(error) from None
     if answer.status >= 500:
         raise UcpError(answer.status, str(answer.body.get("code")), str(answer.body.get("content")))
     return answer.status, answer.body, answer.replayed

@@ -31,10 +31,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.idempotency import IdempotencyStore
-from commerce.checkout.errors import AcpError
+from commerce.checkout.errors import CheckoutError
 
 from .catalog import Catalog
-from .envelope import UcpError, from_acp, parse_agent, run_once
+from .envelope import UcpError, from_checkout_error, parse_agent, run_once
 from .parts import UcpParts
 from .profiles import ProfileCache, check_signature, negotiate
 
@@ -113,8 +113,8 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
             if status >= 400:
                 raise UcpError(status, str(result.get("code")), str(result.get("content")))
             return dict(result)
-        except AcpError as error:
-            raise _rpc_error(from_acp(error)) from None
+        except CheckoutError as error:
+            raise _rpc_error(from_checkout_error(error)) from None
         except UcpError as error:
             raise _rpc_error(error) from None
         except MCPError:

@@ -20,12 +20,12 @@ from datetime import timedelta
 from typing import Any
 
 from commerce.checkout.delegate import delegate_payment, delegate_payment_enabled
-from commerce.checkout.errors import AcpError
+from commerce.checkout.errors import CheckoutError
 from commerce.checkout.payments import HANDLER_ID
 from commerce.checkout.service import CheckoutService
 from reelcart.models import utcnow
 
-from .envelope import UCP_VERSION, UcpError, from_acp
+from .envelope import UCP_VERSION, UcpError, from_checkout_error
 
 __all__ = ["TEST_TOKENS", "core_payment", "payment_handlers", "public_instruments"]
 
@@ -127,8 +127,8 @@ def _vault(
         vaulted = delegate_payment(
             service.db, service.settings, service.payments, body, f"ucp:{checkout_id}"
         )
-    except AcpError as error:
-        raise from_acp(error) from None
+    except CheckoutError as error:
+        raise from_checkout_error(error) from None
     return str(vaulted["id"])
 
 

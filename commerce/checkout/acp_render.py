@@ -20,27 +20,20 @@ from commerce.pricing.quote import (
     PricedCart,
     PricedLine,
     Resolved,
-    line_item_id,
     load_rules,
     price_cart,
-    resolve_item,
-    tax_for,
 )
 from connectors.storage import MediaStore
 from reelcart.money import format_money
 from reelcart.settings import Settings
 
 __all__ = [
-    "Resolved",
     "acp_discounts",
     "acp_fulfillment_options",
     "acp_line_item",
     "acp_totals",
-    "line_item_id",
     "price_acp_session",
     "requested_codes",
-    "resolve_item",
-    "tax_for",
 ]
 
 

@@ -36,7 +36,7 @@ from .attempts import (
 )
 from .attribution import merge_attribution
 from .core import CheckoutCore, parse
-from .errors import PAYMENTS_NOT_CONFIGURED, AcpError, payment_in_progress
+from .errors import PAYMENTS_NOT_CONFIGURED, CheckoutError, payment_in_progress
 from .orders import OrderPlaced, enqueue_order_event, order_view
 from .payments import plan_payment
 from .requests import CompleteRequest
@@ -49,14 +49,14 @@ PAYMENT_WINDOW = timedelta(minutes=10)
 _AUTH_OK = ("authenticated", "attempt_acknowledged", "informational")
 
 
-def _decline(message: str) -> AcpError:
-    return AcpError(402, "payment_declined", message, param="$.payment_data")
+def _decline(message: str) -> CheckoutError:
+    return CheckoutError(402, "payment_declined", message, param="$.payment_data")
 
 
-def _not_ready(cs: CheckoutSession) -> AcpError:
+def _not_ready(cs: CheckoutSession) -> CheckoutError:
     first = next((m for m in cs.messages if m.get("type") == "error"), None)
     code = first["code"] if first and first["code"] == "out_of_stock" else "not_ready_for_payment"
-    return AcpError(
+    return CheckoutError(
         400,
         code,
         first["content"] if first else "the session is not ready for payment",
@@ -71,7 +71,7 @@ def _after_3ds(
     (None when the buyer failed authentication: the attempt is over)."""
     auth = request.authentication_result
     if auth is None:
-        raise AcpError(
+        raise CheckoutError(
             400,
             "requires_3ds",
             "This checkout session requires issuer authentication. The request must include"
@@ -87,7 +87,7 @@ def _after_3ds(
         .order_by(PaymentAttempt.created_at.desc())
     ).first()
     if attempt is None:
-        raise AcpError(400, "invalid_state", "no payment is waiting for authentication")
+        raise CheckoutError(400, "invalid_state", "no payment is waiting for authentication")
     if auth.outcome not in _AUTH_OK:
         attempt.state = "failed"
         attempt.last_error = f"authentication {auth.outcome}"
@@ -112,7 +112,7 @@ def _prepare(
     with service.tx() as session:
         cs = service.load(session, checkout_id, now)
         if service.payments is None:
-            raise AcpError(
+            raise CheckoutError(
                 503,
                 "payments_not_configured",
                 PAYMENTS_NOT_CONFIGURED,
@@ -125,9 +125,9 @@ def _prepare(
             session.refresh(attempt)
             return "ask", AttemptCall.of(attempt)
         if cs.status == "completed":
-            raise AcpError(400, "invalid_state", "the session is already completed")
+            raise CheckoutError(400, "invalid_state", "the session is already completed")
         if cs.status in ("canceled", "expired"):
-            raise AcpError(400, "invalid_state", f"the session is {cs.status}")
+            raise CheckoutError(400, "invalid_state", f"the session is {cs.status}")
         if request.buyer is not None:
             cs.buyer = request.buyer.model_dump(exclude_none=True)
         if request.affiliate_attribution is not None:
@@ -171,7 +171,7 @@ def complete_session(service: CheckoutCore, checkout_id: str, body: Any) -> dict
     action, call = _prepare(service, checkout_id, request)
     payments = service.payments
     if call is None:
-        raise AcpError(
+        raise CheckoutError(
             402, "payment_declined", "card authentication failed", param="$.authentication_result"
         )
     assert payments is not None
@@ -188,7 +188,7 @@ def complete_session(service: CheckoutCore, checkout_id: str, body: Any) -> dict
     if applied.state in OPEN_STATES:
         raise payment_in_progress()
     if applied.state == "requires_action":
-        raise AcpError(
+        raise CheckoutError(
             402,
             "authentication_required",
             "The card issuer requires 3-D Secure authentication; authenticate the buyer and "
@@ -196,7 +196,7 @@ def complete_session(service: CheckoutCore, checkout_id: str, body: Any) -> dict
             param="$.authentication_result",
         )
     if applied.detail and applied.detail.startswith(REFUSED):
-        raise AcpError(
+        raise CheckoutError(
             502,
             "payment_failed",
             f"the payment provider refused the request: {applied.detail.removeprefix(REFUSED)}",
@@ -210,7 +210,7 @@ def refund_session(
 ) -> dict[str, Any]:
     """Cancel a paid session: refund in full, restock, order ``canceled``, ``order_update``."""
     if payment_intent is None or service.payments is None:
-        raise AcpError(405, "not_cancelable", "the session was not paid through Stripe")
+        raise CheckoutError(405, "not_cancelable", "the session was not paid through Stripe")
     with service.db.session() as session:
         attempt = session.scalars(
             select(PaymentAttempt).where(PaymentAttempt.payment_intent_id == payment_intent)
@@ -220,7 +220,7 @@ def refund_session(
         refund_id = service.payments.refund(payment_intent, idempotency_key=key)
     except PaymentUnavailable:
         # The refund may or may not have happened; the same key makes the retry safe.
-        raise AcpError(
+        raise CheckoutError(
             503,
             "payment_provider_unavailable",
             "The refund could not be confirmed with the payment provider; retry the cancel.",
@@ -228,7 +228,7 @@ def refund_session(
             headers={"Retry-After": "5"},
         ) from None
     except PaymentError as exc:
-        raise AcpError(
+        raise CheckoutError(
             502, "refund_failed", f"the refund failed: {exc}", type="processing_error"
         ) from None
     with service.tx() as session:

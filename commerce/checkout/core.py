@@ -27,7 +27,7 @@ from reelcart.models import CheckoutSession, Order
 from reelcart.settings import Settings
 
 from . import inventory
-from .errors import AcpError, from_validation_error, payment_in_progress
+from .errors import CheckoutError, from_validation_error, payment_in_progress
 from .orders import OrderHook, order_view
 from .session import session_view
 
@@ -47,7 +47,7 @@ Req = TypeVar("Req", bound=BaseModel)
 def parse(model: type[Req], body: Any) -> Req:
     """Validate a request body; errors become ``invalid_request`` with a JSONPath."""
     if not isinstance(body, dict):
-        raise AcpError(400, "invalid", "the request body must be a JSON object", param="$")
+        raise CheckoutError(400, "invalid", "the request body must be a JSON object", param="$")
     try:
         return model.model_validate(body)
     except ValidationError as exc:
@@ -77,7 +77,7 @@ def require_open(cs: CheckoutSession) -> None:
     """Only an open, settled session may change."""
     require_settled(cs)
     if cs.status in ("completed", "canceled", "expired"):
-        raise AcpError(400, "invalid_state", f"the session is {cs.status} and cannot change")
+        raise CheckoutError(400, "invalid_state", f"the session is {cs.status} and cannot change")
 
 
 class CheckoutCore:
@@ -115,7 +115,9 @@ class CheckoutCore:
         """The session, locked for update; an open one past its time is expired first."""
         cs = session.get(CheckoutSession, checkout_id, with_for_update=True, populate_existing=True)
         if cs is None:
-            raise AcpError(404, "session_not_found", "Checkout session not found", param="$.id")
+            raise CheckoutError(
+                404, "session_not_found", "Checkout session not found", param="$.id"
+            )
         if cs.status in OPEN_STATUSES and cs.expires_at is not None and cs.expires_at <= now:
             cs.status = "expired"
             cs.messages = [message("expired", "This checkout session has expired.")]

@@ -21,7 +21,7 @@ from reelcart.models.base import as_utc
 from reelcart.settings import Settings
 
 from .core import parse
-from .errors import PAYMENTS_NOT_CONFIGURED, AcpError
+from .errors import PAYMENTS_NOT_CONFIGURED, CheckoutError
 
 __all__ = ["TEST_MODE_ONLY", "delegate_payment", "delegate_payment_enabled"]
 
@@ -84,7 +84,7 @@ def _expiry(card: _Card, allowance: _Allowance) -> tuple[int, int]:
     if card.card_number_type == "network_token" and card.exp_month is None:
         ends = as_utc(allowance.expires_at)
         return ends.month, ends.year
-    raise AcpError(
+    raise CheckoutError(
         400,
         "invalid_card",
         "exp_month and exp_year are required for a card number (fpan)",
@@ -105,12 +105,12 @@ def delegate_payment(
     body: Any,
     idempotency_key: str,
 ) -> dict[str, Any]:
-    """Vault the card and return ``DelegatePaymentResponse`` (raises ``AcpError``)."""
+    """Vault the card and return ``DelegatePaymentResponse`` (raises ``CheckoutError``)."""
     if payments is None or not delegate_payment_enabled(settings):
         # The server's configuration, not the card: say which setting is missing. (The
         # delegate Error schema's closed code list has nothing closer than invalid_card;
         # the type and status say it is the service.)
-        raise AcpError(
+        raise CheckoutError(
             503,
             "invalid_card",
             PAYMENTS_NOT_CONFIGURED if payments is None else TEST_MODE_ONLY,
@@ -120,7 +120,7 @@ def delegate_payment(
     card, allowance = request.payment_method, request.allowance
     exp_month, exp_year = _expiry(card, allowance)
     if as_utc(allowance.expires_at) <= utcnow():
-        raise AcpError(
+        raise CheckoutError(
             400,
             "invalid_request",
             "the allowance has already expired",
@@ -148,11 +148,11 @@ def delegate_payment(
             billing_details=billing,
         )
     except PaymentUnavailable:
-        raise AcpError(
+        raise CheckoutError(
             503, "service_unavailable", "the card vault is unavailable", type="service_unavailable"
         ) from None
     except PaymentError:
-        raise AcpError(
+        raise CheckoutError(
             400, "invalid_card", "the card was refused", param="$.payment_method.number"
         ) from None
     now = utcnow()

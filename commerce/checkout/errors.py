@@ -1,7 +1,9 @@
-"""ACP protocol errors: the flat ``Error`` shape with a JSONPath ``param``.
+"""The checkout core's error: an HTTP status, a ``type``, a ``code`` and a JSONPath ``param``.
 
-One exception type carries the HTTP status, the ACP ``type`` and ``code``; REST turns it
-into a response body and MCP into a JSON-RPC error whose ``data`` is the same body.
+Its vocabulary is ACP's (the flat ``Error`` shape, which :meth:`CheckoutError.body` renders),
+because ACP was the first door; the ACP doors answer with that body as it is (REST as the
+response, MCP as a JSON-RPC error's ``data``), and the UCP door maps each code to UCP's
+(:func:`app.ucp.envelope.from_checkout_error`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pydantic import ValidationError
 __all__ = [
     "COMPUTED_FIELDS",
     "PAYMENTS_NOT_CONFIGURED",
-    "AcpError",
+    "CheckoutError",
     "from_validation_error",
     "jsonpath",
     "payment_in_progress",
@@ -32,8 +34,8 @@ PAYMENTS_NOT_CONFIGURED = (
 )
 
 
-class AcpError(Exception):
-    """An ACP ``Error`` with its HTTP status (and optional extra response headers)."""
+class CheckoutError(Exception):
+    """A refused checkout step, with its HTTP status (and optional extra response headers)."""
 
     def __init__(
         self,
@@ -56,7 +58,7 @@ class AcpError(Exception):
         self.supported_versions = list(supported_versions) if supported_versions else None
 
     def body(self) -> dict[str, Any]:
-        """The JSON body (schema ``Error``)."""
+        """The JSON body in ACP's shape (schema ``Error``)."""
         body: dict[str, Any] = {"type": self.type, "code": self.code, "message": self.message}
         if self.param:
             body["param"] = self.param
@@ -78,14 +80,14 @@ def jsonpath(loc: Sequence[int | str], root: str = "$") -> str:
     return path
 
 
-def from_validation_error(exc: ValidationError, root: str = "$") -> AcpError:
+def from_validation_error(exc: ValidationError, root: str = "$") -> CheckoutError:
     """The first problem of a request body as an ACP ``invalid_request``."""
     first = exc.errors(include_url=False)[0]
     # Union members add their class name to the location; keep only the request's path.
     loc = [p for p in first["loc"] if isinstance(p, int) or not p[:1].isupper()]
     kind = first["type"]
     if kind == "missing":
-        return AcpError(
+        return CheckoutError(
             400, "missing", f"{jsonpath(loc, root)} is required", param=jsonpath(loc, root)
         )
     if kind == "extra_forbidden":
@@ -93,17 +95,17 @@ def from_validation_error(exc: ValidationError, root: str = "$") -> AcpError:
         message = f"unknown field {name!r}"
         if name in COMPUTED_FIELDS:
             message = f"{name!r} is computed by the merchant from catalog prices; do not send it"
-        return AcpError(400, "invalid", message, param=jsonpath(loc, root))
-    return AcpError(400, "invalid", str(first["msg"]), param=jsonpath(loc, root))
+        return CheckoutError(400, "invalid", message, param=jsonpath(loc, root))
+    return CheckoutError(400, "invalid", str(first["msg"]), param=jsonpath(loc, root))
 
 
-def payment_in_progress(retry_after_s: int = 2) -> AcpError:
+def payment_in_progress(retry_after_s: int = 2) -> CheckoutError:
     """The session's payment outcome is not known yet: nothing about it may change until it is.
 
     A 503 (``service_unavailable``, the spec's "temporary unavailability") so that idempotency
     stores never keep it: the same request, retried, gets the real outcome once known.
     """
-    return AcpError(
+    return CheckoutError(
         503,
         "payment_in_progress",
         "The payment for this checkout session is still being confirmed with the payment"

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from reelcart.models import CheckoutSession, DelegatedPaymentToken
 from reelcart.settings import Settings
 
-from .errors import AcpError
+from .errors import CheckoutError
 from .requests import CompleteRequest
 
 __all__ = ["HANDLER_ID", "PaymentPlan", "payment_handler", "plan_payment"]
@@ -78,17 +78,17 @@ def plan_payment(
     settings: Settings,
     now: datetime,
 ) -> PaymentPlan:
-    """Check the credential against the session; raise ``AcpError`` when it cannot pay."""
+    """Check the credential against the session; raise ``CheckoutError`` when it cannot pay."""
     data = request.payment_data
     if data.instrument is None:
-        raise AcpError(
+        raise CheckoutError(
             400,
             "unsupported",
             "only card payments through a delegated token are accepted",
             param="$.payment_data.instrument",
         )
     if data.handler_id not in (None, HANDLER_ID):
-        raise AcpError(
+        raise CheckoutError(
             400,
             "invalid",
             f"unknown payment handler {data.handler_id!r}",
@@ -101,7 +101,7 @@ def plan_payment(
         return PaymentPlan(token, None, token)
     vault = session.get(DelegatedPaymentToken, token)
     if vault is None:
-        raise AcpError(400, "invalid", "unknown payment token", param=param)
+        raise CheckoutError(400, "invalid", "unknown payment token", param=param)
     problem = None
     if vault.checkout_session_id != cs.id:
         problem = "the token's allowance is for another checkout session"
@@ -116,5 +116,5 @@ def plan_payment(
     elif vault.used_at is not None and (cs.payment or {}).get("token") != token:
         problem = "the token has already been used"
     if problem:
-        raise AcpError(400, "invalid", problem, param=param)
+        raise CheckoutError(400, "invalid", problem, param=param)
     return PaymentPlan(token, vault.payment_method_id, None)

@@ -5,7 +5,7 @@
 session may change until it is) → ``completed``; or ``canceled`` /
 ``expired``; ``authentication_required`` when the card needs 3-D Secure. Every method
 takes an ACP request body (a dict) and returns an ACP ``CheckoutSession`` (a dict) or
-raises :class:`AcpError`. Prices and totals come only from the catalog and settings.
+raises :class:`CheckoutError`. Prices and totals come only from the catalog and settings.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .acp_render import requested_codes
 from .attribution import merge_attribution
 from .complete import complete_session, refund_session
 from .core import OPEN_STATUSES, CheckoutCore, parse, require_open, require_settled
-from .errors import AcpError
+from .errors import CheckoutError
 from .requests import CancelRequest, CreateRequest, UpdateRequest, merge_items
 from .session import API_VERSION
 from .settle import settle_in_progress
@@ -49,7 +49,7 @@ class CheckoutService(CheckoutCore):
         with self.tx() as session:
             catalog_currency = recompute.catalog_currency(session)
             if catalog_currency and request.currency.lower() != catalog_currency.lower():
-                raise AcpError(
+                raise CheckoutError(
                     400,
                     "unsupported_currency",
                     f"this store sells in {catalog_currency.lower()}",
@@ -131,7 +131,7 @@ class CheckoutService(CheckoutCore):
         with self.tx() as session:
             cs = self.load(session, checkout_id, now)
             if cs.status in ("canceled", "expired"):
-                raise AcpError(405, "not_cancelable", f"the session is already {cs.status}")
+                raise CheckoutError(405, "not_cancelable", f"the session is already {cs.status}")
             require_settled(cs)
             paid = cs.status == "completed"
             if not paid:

@@ -13,21 +13,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from commerce.pricing.quote import Resolved, UnknownItem, resolve_items
 from connectors.storage import MediaStore
 from reelcart.models import CheckoutSession, Product
 from reelcart.settings import Settings
 
 from . import inventory
 from .acp_render import (
-    Resolved,
     acp_discounts,
     acp_fulfillment_options,
     acp_line_item,
     acp_totals,
     price_acp_session,
-    resolve_item,
 )
-from .errors import AcpError
+from .errors import CheckoutError
 from .orders import record_checkout_events
 from .payments import payment_handler
 
@@ -52,18 +51,15 @@ def catalog_currency(session: Session) -> str | None:
 
 def check_items(session: Session, items: list[dict[str, Any]]) -> list[Resolved]:
     """Resolve every requested item or refuse the request naming the first unknown one."""
-    resolved = []
-    for index, item in enumerate(items):
-        found = resolve_item(session, item["id"])
-        if found is None:
-            raise AcpError(
-                400,
-                "invalid_item_id",
-                f"The item ID {item['id']!r} does not exist.",
-                param=f"$.line_items[{index}].id",
-            )
-        resolved.append(found)
-    return resolved
+    try:
+        return resolve_items(session, items)
+    except UnknownItem as unknown:
+        raise CheckoutError(
+            400,
+            "invalid_item_id",
+            f"The item ID {unknown.item_id!r} does not exist.",
+            param=f"$.line_items[{unknown.index}].id",
+        ) from None
 
 
 def negotiate(requested: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -96,7 +92,7 @@ def check_selection(cs: CheckoutSession, selected: list[dict[str, Any]]) -> list
     offered = {o["id"]: o["type"] for o in cs.extra.get("fulfillment_options", [])}
     for index, choice in enumerate(selected):
         if offered.get(choice["option_id"]) != choice["type"]:
-            raise AcpError(
+            raise CheckoutError(
                 400,
                 "invalid",
                 f"unknown fulfillment option {choice['option_id']!r}",

@@ -1,6 +1,6 @@
 """The one pricing core: every amount of a cart, for ACP and UCP alike.
 
-A door resolves the requested items against the catalog (:func:`resolve_item`), then calls
+A door resolves the requested items against the catalog (:func:`resolve_items`), then calls
 :func:`quote` (or :func:`price_cart` with rules it already holds) and renders the typed
 :class:`PricedCart` in its protocol's shape. Nothing here reads a price from the client:
 unit prices are the catalog's, discounts the store's codes, shipping the store's rates,
@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -39,11 +40,13 @@ __all__ = [
     "RejectedDiscount",
     "Resolved",
     "StoreRules",
+    "UnknownItem",
     "line_item_id",
     "load_rules",
     "price_cart",
     "quote",
     "resolve_item",
+    "resolve_items",
     "tax_for",
 ]
 
@@ -74,6 +77,27 @@ def resolve_item(session: Session, item_id: str) -> Resolved | None:
     product = found
     buyable = [v for v in product.variants if v.available_for_sale and v.inventory_quantity > 0]
     return Resolved(item_id, product, (buyable or list(product.variants))[0])
+
+
+class UnknownItem(LookupError):
+    """A cart names an item the catalog does not sell; ``index`` is its line."""
+
+    def __init__(self, index: int, item_id: str) -> None:
+        super().__init__(f"item {item_id!r} (line {index}) is not in the catalog")
+        self.index = index
+        self.item_id = item_id
+
+
+def resolve_items(session: Session, items: Sequence[dict[str, Any]]) -> list[Resolved]:
+    """Every requested item (``{"id": ...}``) resolved, or :class:`UnknownItem` naming the
+    first that is not for sale. Each door words the refusal in its own protocol."""
+    resolved = []
+    for index, item in enumerate(items):
+        found = resolve_item(session, item["id"])
+        if found is None:
+            raise UnknownItem(index, item["id"])
+        resolved.append(found)
+    return resolved
 
 
 def line_item_id(variant_id: str) -> str:

@@ -135,7 +135,7 @@ def test_footage_is_resized_to_the_render_size_on_the_device(photos: list[Path])
 def test_a_campaign_with_aspects_generates_each_shot_once(
     tmp_path: Path, photos: list[Path]
 ) -> None:
-    from flows.gpu import prepare_jobs
+    from flows.gpu import prepare_storyboards
     from generation.footage import FootageCache
     from generation.storyboard import RenderConfig, master_size, size_for, storyboard
     from reelcart.domain import CreativeJob
@@ -167,7 +167,9 @@ def test_a_campaign_with_aspects_generates_each_shot_once(
     ]
     engine = DiffusionEngine("tiny-wan", model_dir=saved_tiny_pipeline("wan"))
     distinct = {shot.key() for job in jobs for shot in storyboard(job, config).shots}
-    assert prepare_jobs(engine, jobs, config) == len(distinct)
+    assert prepare_storyboards(engine, [storyboard(j, config) for j in jobs], config) == len(
+        distinct
+    )
     # Every render of every aspect reads through the footage cache at the master size.
     cache = FootageCache(engine, tmp_path / "footage", master_size(config))
     for job in jobs:
