@@ -71,7 +71,7 @@ from generation.engines.diffusion.random_weights import (
 )
 from generation.engines.diffusion.speed import Applied, apply_attention_backend, release
 from generation.spec import ShotSpec
-from tests.generation.published_configs import COMPRESSION, HUB_VERSIONS
+from tests.generation.engines.diffusion.published_configs import COMPRESSION, HUB_VERSIONS
 from tests.generation.tiny_pipelines import (
     product_photo,
     save_tiny_pipeline,

@@ -5,5 +5,5 @@
 - ``checkout/``: the checkout state machine, stock holds, payments, orders and their events
 - ``store/``: store rules and known customers, from a file, a CSV folder or Shopify
 - ``shopify/``: catalog sync from Shopify and what is written back to it
-- ``publishing.py``, ``showcase.py``: creatives into the media store, and shown to shoppers
+- ``publishing.py``: rendered creatives into the media store, with their public URLs
 """

@@ -4,6 +4,12 @@ app (the doors) → flows → commerce → experiments / generation / connectors
 ground floor). Nothing below ``app`` imports a web or MCP framework; the ground floor
 imports nothing of ours; ``generation`` touches no database, network or Prefect; commerce
 imports neither flows nor doors; flows import no doors. Imports inside functions count too.
+
+Inside commerce the concerns stand on each other: shopify → checkout → catalog, pricing;
+store → catalog; catalog and pricing on nothing of commerce. Inside generation the
+engines stand on the shot spec alone (a GPU worker loads one without the renderer), and
+the overlays on the engines' frame type, the platforms and the spec. No two modules import
+each other, directly or round a loop, but the two ORM model files (for type checking).
 """
 
 from __future__ import annotations
@@ -25,6 +31,24 @@ MAY_IMPORT = {
     "flows": {"flows", "commerce", "experiments", "generation", "connectors", "reelcart"},
     "app": set(OURS),
 }
+# Inside commerce and generation: what each sub-package (or module) may import of its
+# siblings. Siblings not named here are not constrained.
+SIBLINGS_MAY_IMPORT = {
+    "commerce": {
+        "pricing": set(),
+        "catalog": set(),
+        "store": {"catalog"},
+        "checkout": {"catalog", "pricing"},
+        "shopify": {"catalog", "checkout", "store"},
+        "publishing": set(),
+    },
+    "generation": {
+        "engines": {"spec"},
+        "overlays": {"engines", "platforms", "spec"},
+    },
+}
+# The only loop allowed: the ORM models name each other for type checking.
+ALLOWED_CIRCLES = [{"reelcart.models.campaigns", "reelcart.models.catalog"}]
 # generation runs on any GPU worker: no database, no network, no orchestration.
 GENERATION_FORBIDDEN = (
     "reelcart.db",
@@ -84,6 +108,75 @@ def violations(root: Path = ROOT) -> list[str]:
                 found.append(f"{module} -> {name} ({package} may not import {top})")
             if package == "generation" and _within(name, GENERATION_FORBIDDEN):
                 found.append(f"{module} -> {name} (generation: no database, network, Prefect)")
+            found.extend(_sibling_violation(module, name))
+    return found
+
+
+def _sibling_violation(module: str, name: str) -> list[str]:
+    rules = SIBLINGS_MAY_IMPORT.get(module.split(".")[0])
+    parts, target = module.split("."), name.split(".")
+    if rules is None or len(parts) < 2 or len(target) < 2 or target[0] != parts[0]:
+        return []
+    mine, theirs = parts[1], target[1]
+    if mine == theirs or mine not in rules or theirs in rules[mine]:
+        return []
+    return [f"{module} -> {name} ({parts[0]}.{mine} may not import {parts[0]}.{theirs})"]
+
+
+def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports (``from pkg import mod`` counts as ``mod``)."""
+    paths = dict(_modules(root))
+    graph: dict[str, set[str]] = {}
+    for module, path in paths.items():
+        deps = set()
+        for name in imports_of(module, path) | _imported_submodules(module, path, paths):
+            parts = name.split(".")
+            while parts and ".".join(parts) not in paths:
+                parts.pop()
+            if parts and ".".join(parts) != module:
+                deps.add(".".join(parts))
+        graph[module] = deps
+    return graph
+
+
+def _imported_submodules(module: str, path: Path, paths: dict[str, Path]) -> set[str]:
+    found = set()
+    for base in imports_of(module, path):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                found.update(f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in paths)
+    return found
+
+
+def circles(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[set[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = set()
+            while True:
+                w = stack.pop()
+                component.add(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(component)
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
     return found
 
 
@@ -97,13 +190,38 @@ def test_the_checker_sees_a_broken_arrow(tmp_path: Path) -> None:
     (tmp_path / "generation").mkdir()
     (tmp_path / "generation" / "g.py").write_text("from reelcart.models import Event\n")
     assert imports_of("commerce.doors", tmp_path / "commerce" / "doors" / "__init__.py") == {
-        "commerce.checkout.service"
+        "commerce.checkout"
     }
     assert sorted(violations(tmp_path)) == [
         "commerce.bad -> app.asgi (commerce may not import app)",
         "commerce.bad -> starlette.routing (only app/ imports web or MCP frameworks)",
         "generation.g -> reelcart.models (generation: no database, network, Prefect)",
     ]
+
+
+def test_the_checker_sees_a_sibling_arrow_and_a_circle(tmp_path: Path) -> None:
+    """A catalog module importing checkout breaks the commerce arrows; two modules importing
+    each other (one through ``from package import module``) are a circle."""
+    (tmp_path / "commerce" / "catalog").mkdir(parents=True)
+    (tmp_path / "commerce" / "checkout").mkdir(parents=True)
+    (tmp_path / "commerce" / "catalog" / "store.py").write_text(
+        "from commerce.checkout import service\n"
+    )
+    (tmp_path / "commerce" / "checkout" / "service.py").write_text(
+        "from ..catalog.store import x\n"
+    )
+    assert violations(tmp_path) == [
+        "commerce.catalog.store -> commerce.checkout (commerce.catalog may not import "
+        "commerce.checkout)"
+    ]
+    assert circles(import_graph(tmp_path)) == [
+        {"commerce.catalog.store", "commerce.checkout.service"}
+    ]
+
+
+def test_no_import_circle_but_the_orm_pair() -> None:
+    found = circles(import_graph())
+    assert [c for c in found if c not in ALLOWED_CIRCLES] == [], found
 
 
 def test_the_design_arrows_hold() -> None:

@@ -1,7 +1,7 @@
 """The UCP catalog capability (search and lookup), each product with its showcase video.
 
 A product's ``media`` starts with the video this shopper is shown (``type: "video"``):
-the creative the experiment allocates to them (:func:`commerce.showcase.show_creative`,
+the creative the experiment allocates to them (:func:`commerce.catalog.showcase.show_creative`,
 which also counts the impression), then the product photos. The shopper is named by the
 platform's ``attribution.shopper_id``; without one a new id is made and returned in the
 response's ``attribution``, so the platform can send it back at checkout and the sale is
@@ -16,7 +16,7 @@ from typing import Any
 from commerce.catalog import store as catalog
 from commerce.catalog.product_views import ProductDetail, product_detail
 from commerce.catalog.search import search_products
-from commerce.showcase import show_creative
+from commerce.catalog.showcase import show_creative
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Product, ProductVariant

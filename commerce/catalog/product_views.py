@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from commerce.showcase import show_creative
 from connectors.storage import MediaStore
 from reelcart.models import Creative, Product, ProductVariant
 from reelcart.money import format_money
 
 from .product_text import plain_text
+from .showcase import show_creative
 from .version import RECHECK_S, VersionWatch
 
 __all__ = [

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from commerce.showcase import show_creative
+from commerce.catalog.showcase import show_creative
 from experiments.allocation import current_weights
 from experiments.bandit import apply_floor, top_two_weights
 from experiments.evaluation import evaluate_campaign

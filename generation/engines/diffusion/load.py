@@ -1,14 +1,12 @@
 """Loading a preset's pipeline: plan first, then weights, then placement and options.
 
-The order matters on a GPU: the placement and the batch size are chosen from the free
-memory *before* anything is loaded
-(:func:`generation.engines.diffusion.devices.plan_device`), the weights
-are loaded in the plan's dtypes (float32 where the model authors run a component in
-float32), the preset's call arguments are checked against the pipeline's signature, and
-only then are the speed options applied. ``bench/generation.py --random-init`` and
-``bench/gpu_check.py`` go through the same function with a loader that builds random
-weights, so they measure what production runs.
-"""
+The order matters on a GPU: the placement and the batch size are chosen from the free memory
+*before* anything is loaded (:func:`generation.engines.diffusion.devices.plan_device`), the
+weights are loaded in the plan's dtypes (float32 where the model authors run a component in
+float32), the preset's call arguments are checked against the pipeline's signature, and only
+then are the speed options applied. ``bench/generation.py --random-init`` and
+``bench/gpu_check.py`` go through the same function with a loader that builds random weights, so
+they measure what production runs."""
 
 from __future__ import annotations
 

@@ -1,14 +1,13 @@
 """Full-size pipelines with random weights, built offline from the configs in code.
 
-``bench/generation.py --random-init`` uses this to time a preset's real shapes on a GPU
-without downloading weights (and without hub access at all): the transformer, the VAE and
-(for Wan 2.1 I2V) the CLIP image encoder are built at full size from
-:class:`generation.engines.diffusion.presets.Architecture`, directly on the target device in
-the target
-dtype. The text encoder is a *one-layer* T5 of the real width (4096), with a small
-in-code tokenizer: prompt embeddings have the real shape ``(1, max_sequence_length,
-4096)`` but the multi-billion-parameter encoder is skipped. The engine encodes each
-distinct prompt once per campaign, so that stage is not what the benchmark measures.
+``bench/generation.py --random-init`` uses this to time a preset's real shapes on a GPU without
+downloading weights (and without hub access at all): the transformer, the VAE and (for Wan 2.1
+I2V) the CLIP image encoder are built at full size from
+:class:`generation.engines.diffusion.presets.Architecture`, directly on the target device in the
+target dtype. The text encoder is a *one-layer* T5 of the real width (4096), with a small
+in-code tokenizer: prompt embeddings have the real shape ``(1, max_sequence_length, 4096)`` but the
+multi-billion-parameter encoder is skipped. The engine encodes each distinct prompt once per
+campaign, so that stage is not what the benchmark measures.
 
 On the ``meta`` device nothing is allocated: :func:`transformer_parameters` counts a
 preset's parameters in well under a second (the presets test does this on the CPU).

@@ -23,8 +23,8 @@ from generation.engines.diffusion.presets import ModelPreset, ModelWeightsMissin
 from generation.engines.diffusion.random_weights import build_upsampler, parameter_count
 from generation.engines.diffusion.two_pass import first_pass_size
 from generation.spec import ShotSpec
-from tests.generation import published_configs as published
 from tests.generation.conftest import draw_product_photo
+from tests.generation.engines.diffusion import published_configs as published
 from tests.generation.tiny_pipelines import save_tiny_upsampler, saved_tiny_two_pass
 
 TWO_PASS = "ltx-video-i2v-2pass"

@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from commerce.catalog.showcase import show_creative
 from commerce.checkout.webhooks import deliver_due, sign, verify
-from commerce.showcase import show_creative
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Event, OrderWebhook, Product

@@ -1,12 +1,10 @@
 """Full-size preset architectures, checked offline on the ``meta`` device (no memory).
 
-The real shapes are built from the hyper-parameters in
-``generation.engines.diffusion.presets`` (which mirror
-the published configs) and their parameter counts compared with the published model
-sizes. The random-weight pipeline builder is then run end to end through the engine on the
-CPU with the same code path at toy width, so ``bench/generation.py --random-init`` is
-exercised without a GPU or the hub.
-"""
+The real shapes are built from the hyper-parameters in ``generation.engines.diffusion.presets``
+(which mirror the published configs) and their parameter counts compared with the published
+model sizes. The random-weight pipeline builder is then run end to end through the engine on the
+CPU with the same code path at toy width, so ``bench/generation.py --random-init`` is exercised
+without a GPU or the hub."""
 
 from __future__ import annotations
 

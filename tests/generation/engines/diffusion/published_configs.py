@@ -1,12 +1,11 @@
 """The published diffusers configs of the preset checkpoints: the tests' reference.
 
 Copied by hand, independently of ``generation/engines/diffusion/architectures.py``, from the
-scripts that
-produced the hub folders (huggingface/diffusers, ``scripts/convert_ltx_to_diffusers.py``:
-``get_transformer_config`` and ``get_vae_config``; ``scripts/convert_wan_to_diffusers.py``:
-``get_transformer_config`` and ``vae22_diffusers_config``), plus the facts the model cards
-state: compression ratios and model sizes.
-"""
+scripts that produced the hub folders (huggingface/diffusers,
+``scripts/convert_ltx_to_diffusers.py``: ``get_transformer_config`` and ``get_vae_config``;
+``scripts/convert_wan_to_diffusers.py``: ``get_transformer_config`` and
+``vae22_diffusers_config``), plus the facts the model cards state: compression ratios and model
+sizes."""
 
 from __future__ import annotations
 

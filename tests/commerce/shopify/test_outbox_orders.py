@@ -14,7 +14,7 @@ from reelcart.db import Database
 from reelcart.models import CheckoutSession, Order
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import acp_settings
-from tests.commerce.test_shopify_order_writeback import VARIANT, shop
+from tests.commerce.shopify.test_order_writeback import VARIANT, shop
 from tests.fakes.shopify_server import FakeShopify
 
 __all__ = ["shop"]

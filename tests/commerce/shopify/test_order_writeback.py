@@ -69,8 +69,8 @@ def test_completed_checkout_creates_one_tagged_shopify_order(
         shopify_shop=shop.base_url,
         shopify_access_token=shop.state.access_token,
     )
+    from commerce.catalog.showcase import show_creative
     from commerce.catalog.store import get_product
-    from commerce.showcase import show_creative
 
     with db.session() as session:  # what get_product does for this shopper
         product = get_product(session, "gid://shopify/Product/1")

@@ -1,12 +1,11 @@
 """Every hub preset's full-size modules against the published configs, on ``meta``.
 
-Nothing is allocated and nothing is downloaded: the preset's transformer and VAE are built
-from ``generation/engines/diffusion/architectures.py`` on the meta device and compared with
-an independent
-copy of the published diffusers configs (``tests/generation/published_configs.py``): the
-release its hub id holds, the compression the model card states, the latent and decoded
-shape of a 121-frame 480x832 clip, and the parameter counts.
-"""
+Nothing is allocated and nothing is downloaded: the preset's transformer and VAE are built from
+``generation/engines/diffusion/architectures.py`` on the meta device and compared with an
+independent copy of the published diffusers configs
+(``tests/generation/engines/diffusion/published_configs.py``): the release its hub id holds, the
+compression the model card states, the latent and decoded shape of a 121-frame 480x832 clip, and
+the parameter counts."""
 
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from generation.engines.diffusion.random_weights import (
     build_vae,
     parameter_count,
 )
-from tests.generation import published_configs as published
+from tests.generation.engines.diffusion import published_configs as published
 
 HUB_PRESETS = sorted(n for n, p in PRESETS.items() if p.model_id is not None)
 
