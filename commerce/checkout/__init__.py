@@ -4,7 +4,7 @@
 - ``service.py``: the session state machine (create, update, complete, cancel)
 - ``core.py``: what every step stands on (the service's parts, transactions)
 - ``session.py``: a session recomputed from its inputs; ``acp_render.py``: ACP's shapes of it
-- ``requests.py``, ``errors.py``: typed request bodies and the core's error
+- ``acp_requests.py``, ``errors.py``: typed (ACP) request bodies and the core's error
 - ``inventory.py``: stock holds (reserve, release, commit)
 - ``payments.py``, ``attempts.py``, ``complete.py``, ``settle.py``: paying, durably
 - ``reconcile.py``: every unknown payment outcome found out

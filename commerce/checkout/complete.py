@@ -24,6 +24,7 @@ from connectors.stripe import PaymentError, PaymentUnavailable
 from reelcart.models import CheckoutSession, Order, PaymentAttempt, utcnow
 
 from . import inventory
+from .acp_requests import CompleteRequest
 from .attempts import (
     OPEN_STATES,
     REFUSED,
@@ -39,7 +40,6 @@ from .core import CheckoutCore, parse
 from .errors import PAYMENTS_NOT_CONFIGURED, CheckoutError, payment_in_progress
 from .orders import OrderPlaced, enqueue_order_event, order_view
 from .payments import plan_payment
-from .requests import CompleteRequest
 from .session import session_view
 from .settle import UNKNOWN_HOLD, after_order, apply_outcome, declined_message
 

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from reelcart.models import CheckoutSession, DelegatedPaymentToken
 from reelcart.settings import Settings
 
+from .acp_requests import CompleteRequest
 from .errors import CheckoutError
-from .requests import CompleteRequest
 
 __all__ = ["HANDLER_ID", "PaymentPlan", "payment_handler", "plan_payment"]
 

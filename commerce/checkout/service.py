@@ -1,11 +1,12 @@
-"""The ACP checkout core shared by REST and MCP: the session state machine.
+"""The checkout state machine every door drives (ACP REST and MCP, UCP, the shopping tools).
 
 ``not_ready_for_payment`` → (items priced, address known, stock held) ``ready_for_payment``
 → ``complete_in_progress`` (a payment whose outcome is not known yet: nothing about the
 session may change until it is) → ``completed``; or ``canceled`` /
-``expired``; ``authentication_required`` when the card needs 3-D Secure. Every method
-takes an ACP request body (a dict) and returns an ACP ``CheckoutSession`` (a dict) or
-raises :class:`CheckoutError`. Prices and totals come only from the catalog and settings.
+``expired``; ``authentication_required`` when the card needs 3-D Secure. Its interface is
+ACP's, the first door's: every method takes an ACP request body (a dict) and returns an ACP
+``CheckoutSession`` (a dict) or raises :class:`CheckoutError`; the UCP door translates
+onto it. Prices and totals come only from the catalog and settings.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from reelcart.models import CheckoutSession, new_id, utcnow
 from . import inventory
 from . import session as recompute
 from .acp_render import requested_codes
+from .acp_requests import CancelRequest, CreateRequest, UpdateRequest, merge_items
 from .attribution import merge_attribution
 from .complete import complete_session, refund_session
 from .core import OPEN_STATUSES, CheckoutCore, parse, require_open, require_settled
 from .errors import CheckoutError
-from .requests import CancelRequest, CreateRequest, UpdateRequest, merge_items
 from .session import API_VERSION
 from .settle import settle_in_progress
 
