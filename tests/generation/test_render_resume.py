@@ -15,9 +15,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+import generation.jobs
 from generation.brand import BrandKit
 from generation.engines.motion import MotionEngine
-from generation.jobs import render_job
+from generation.jobs import plan_render, render_hash, render_job
 from generation.storyboard import RenderConfig
 from reelcart.domain import CreativeJob
 
@@ -118,3 +121,21 @@ def test_a_changed_plan_or_a_torn_manifest_renders_again(
     assert render_job(job, _config(tmp_path), out, MotionEngine()).skipped
     changed = job.model_copy(update={"price_minor": 1900})  # the plan moved on
     assert not render_job(changed, _config(tmp_path), out, MotionEngine()).skipped
+
+
+def test_a_planned_render_draws_its_storyboard_once(
+    product_photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flow plans a render (storyboard and hash) once; the renderer draws from that plan
+    rather than storyboarding the job again, and names the result with the plan's hash."""
+    job, config = _job(product_photo, "title"), _config(tmp_path)
+    drawn = []
+    real = generation.jobs.storyboard
+    monkeypatch.setattr(
+        generation.jobs, "storyboard", lambda *a, **k: drawn.append(a[0].name) or real(*a, **k)
+    )
+    planned = plan_render(job, config, MotionEngine())
+    outcome = render_job(job, config, tmp_path / "out", MotionEngine(), planned=planned)
+    assert drawn == [job.name]
+    assert outcome.render_hash == planned.digest == render_hash(planned.spec, "motion", config)
+    assert outcome.manifest["frame_count"] == planned.spec.frame_count
