@@ -270,3 +270,18 @@ def test_a_signing_platform_must_sign_for_its_orders(
         assert signed_get(http, platform, path).status_code == 200
         other = http.get(path, headers={"UCP-Agent": f'profile="{platform.base}/other.json"'})
         assert other.status_code in (404, 424)  # not this platform's order (or no profile)
+
+
+def test_an_unknown_item_is_named_by_its_line(served: tuple[str, Platform, Database]) -> None:
+    """The one line-item resolver refuses the first item the catalog does not sell, and the
+    UCP door names that line in UCP's words (the ACP door's wording is tested with ACP)."""
+    base, platform, _ = served
+    body = create_body()
+    body["line_items"].append({"item": {"id": "no-such-item"}, "quantity": 1})
+    with client(base) as http:
+        refused = http.post("/checkout-sessions", json=body, headers=platform.headers())
+    # A business outcome, in band: UCP's error response with the message naming the line.
+    assert refused.status_code == 200 and refused.json()["ucp"]["status"] == "error"
+    [message] = refused.json()["messages"]
+    assert (message["code"], message["path"]) == ("not_found", "$.line_items[1]")
+    assert "no-such-item" in message["content"]
