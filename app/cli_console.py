@@ -15,13 +15,13 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from reelcart import progress
 from reelcart.settings import Settings
 
-__all__ = ["RichProgress", "console", "err", "flow_progress", "prefect_env"]
+__all__ = ["console", "err", "flow_progress", "prefect_env"]
 
 console = Console()
 err = Console(stderr=True)
 
 
-class RichProgress:
+class _RichProgress:
     """The CLI's progress display for flows (see ``reelcart.progress``)."""
 
     LABELS: ClassVar[dict[str, str]] = {
@@ -55,7 +55,7 @@ def flow_progress() -> Iterator[None]:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as display:
-        progress.set_sink(RichProgress(display))
+        progress.set_sink(_RichProgress(display))
         try:
             yield
         finally:

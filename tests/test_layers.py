@@ -75,20 +75,26 @@ def _modules(root: Path) -> Iterator[tuple[str, Path]]:
             yield ".".join(parts), path
 
 
-def imports_of(module: str, path: Path) -> set[str]:
-    """Every module ``module`` imports (relative imports made absolute)."""
+def imported(module: str, path: Path) -> Iterator[tuple[str, list[str]]]:
+    """Each import of ``module`` as (the module it names, relative made absolute; the names
+    it takes from it, empty for a plain ``import``)."""
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
-    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            for alias in node.names:
+                yield alias.name, []
         elif isinstance(node, ast.ImportFrom):
+            names = [a.name for a in node.names]
             if node.level:
                 base = package[: len(package) - node.level + 1]
-                found.add(".".join([*base, node.module] if node.module else base))
+                yield ".".join([*base, node.module] if node.module else base), names
             elif node.module:
-                found.add(node.module)
-    return found
+                yield node.module, names
+
+
+def imports_of(module: str, path: Path) -> set[str]:
+    """Every module ``module`` imports (relative imports made absolute)."""
+    return {name for name, _ in imported(module, path)}
 
 
 def _within(name: str, prefixes: tuple[str, ...] | frozenset[str]) -> bool:
@@ -129,23 +135,15 @@ def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for module, path in paths.items():
         deps = set()
-        for name in imports_of(module, path) | _imported_submodules(module, path, paths):
-            parts = name.split(".")
-            while parts and ".".join(parts) not in paths:
-                parts.pop()
-            if parts and ".".join(parts) != module:
-                deps.add(".".join(parts))
+        for base, names in imported(module, path):
+            for name in [base, *(f"{base}.{n}" for n in names if f"{base}.{n}" in paths)]:
+                parts = name.split(".")
+                while parts and ".".join(parts) not in paths:
+                    parts.pop()
+                if parts and ".".join(parts) != module:
+                    deps.add(".".join(parts))
         graph[module] = deps
     return graph
-
-
-def _imported_submodules(module: str, path: Path, paths: dict[str, Path]) -> set[str]:
-    found = set()
-    for base in imports_of(module, path):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom):
-                found.update(f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in paths)
-    return found
 
 
 def circles(graph: dict[str, set[str]]) -> list[set[str]]:
