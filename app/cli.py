@@ -252,33 +252,34 @@ def simulate(
     campaign: Annotated[str, typer.Option(help="Campaign whose creatives are shown.")] = "demo",
     rate: Annotated[
         list[str] | None,
-        typer.Option(help="True conversion per factor level, e.g. hook=price:0.12 (repeat)."),
+        typer.Option(
+            help="True conversion per factor level, e.g. hook=price:0.12 (repeat). Without "
+            "it every creative converts alike (--default-rate): no real difference to find."
+        ),
     ] = None,
+    default_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Conversion of a level --rate does not name.")
+    ] = 0.08,
     evaluate_every: Annotated[int, typer.Option(min=10, help="Re-evaluate every N.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Drive simulated shopper agents through the MCP server; allocation adapts as they buy.
 
     They shop a sandbox copy of the campaign (data dir ``sandbox/``), never the live one:
-    the live campaign's statistics, traffic and report stay untouched.
+    the live campaign's statistics, traffic and report stay untouched. The web report shows
+    the sandbox at /reports/sandbox/CAMPAIGN, headed by what the simulation assumed.
     """
     import anyio
+    from rich.progress import Progress
 
     from app.mcp.server import build_mcp_server
     from app.simulator import parse_rate, run_shoppers
     from connectors.storage import MediaStore
-    from experiments.sandbox import sandbox_copy, sandbox_path
+    from experiments.reports import simulation_notice
+    from experiments.sandbox import sandbox_copy, sandbox_path, write_assumptions
     from reelcart.db import Database
-    from reelcart.models import Campaign
 
     settings = get_settings()
-    live = Database.from_settings(settings)
-    live.migrate()
-    try:
-        db = sandbox_copy(live, campaign, sandbox_path(settings.data_dir, campaign))
-    except LookupError as exc:
-        err.print(f"[red]{exc}.[/red] Run `reelcart demo --campaign {campaign}` first.")
-        raise typer.Exit(2) from exc
     rates: dict[str, dict[str, float]] = {}
     try:
         for text in rate or []:
@@ -287,28 +288,47 @@ def simulate(
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    if not rates:
-        # Demo default: the first level of the plan's first factor converts at 12%, others 8%.
-        with db.session() as session:
-            row = session.query(Campaign).filter_by(name=campaign).first()
-            factors = (row.plan or {}).get("factors", {}) if row else {}
-        if factors:
-            name = sorted(factors)[0]
-            rates = {name: {lvl: (0.12 if i == 0 else 0.08) for i, lvl in enumerate(factors[name])}}
-    server = build_mcp_server(db, MediaStore.from_settings(settings))
+    live = Database.from_settings(settings)
+    live.migrate()
+    path = sandbox_path(settings.data_dir, campaign)
     try:
-        run = anyio.run(
-            lambda: run_shoppers(
-                db, server, campaign, shoppers, rates, seed=seed, evaluate_every=evaluate_every
-            )
-        )
+        db = sandbox_copy(live, campaign, path)
     except LookupError as exc:
         err.print(f"[red]{exc}.[/red] Run `reelcart demo --campaign {campaign}` first.")
         raise typer.Exit(2) from exc
-    console.print(f"True rates: {rates or 'default 8% everywhere'}")
+    assumptions = {
+        "campaign": campaign,
+        "shoppers": shoppers,
+        "rates": rates,
+        "default_rate": default_rate,
+        "seed": seed,
+    }
+    write_assumptions(path, assumptions)
+    notice = simulation_notice(assumptions)
+    console.print(notice, highlight=False)
+    server = build_mcp_server(db, MediaStore.from_settings(settings))
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("Simulated shoppers", total=shoppers)
+        try:
+            run = anyio.run(
+                lambda: run_shoppers(
+                    db,
+                    server,
+                    campaign,
+                    shoppers,
+                    rates,
+                    seed=seed,
+                    evaluate_every=evaluate_every,
+                    default_rate=default_rate,
+                    on_shopper=lambda done: bar.update(task, completed=done),
+                )
+            )
+        except LookupError as exc:
+            err.print(f"[red]{exc}.[/red] Run `reelcart demo --campaign {campaign}` first.")
+            raise typer.Exit(2) from exc
     table = Table(title=f"{shoppers} simulated shoppers, campaign {campaign!r}")
-    for column in ("product", "creative", "status", "shown", "buyers", "conversion", "weight"):
-        table.add_column(column)
+    for column in ("product", "creative", "status", "shown", "buyers", "conv.", "weight"):
+        table.add_column(column, overflow="fold")
     report = run.report
     for exp in report.products if report else []:
         for arm in exp.arms:
@@ -327,9 +347,13 @@ def simulate(
     console.print(table)
     for warning in report.warnings if report else []:
         err.print(f"[yellow]{warning}[/yellow]")
+    base = settings.resolved_public_base_url
     console.print(
-        f"Simulated in a sandbox copy ({sandbox_path(settings.data_dir, campaign)}); the live "
-        f"campaign is untouched. Its report: reelcart campaign report {campaign} --sandbox"
+        f"Simulated in a sandbox copy ({path}); the live campaign is untouched.\n"
+        f"Report in the browser: {base}/reports/sandbox/{campaign} (with `reelcart serve`)\n"
+        f"In the terminal:       reelcart campaign report {campaign} --sandbox",
+        soft_wrap=True,
+        highlight=False,
     )
 
 

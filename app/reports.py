@@ -4,6 +4,9 @@
   report (HTML), with ``charts/product-{i}.png``, ``charts/factors.png`` and the exports
   ``export.json``, ``creatives.csv``, ``factors.csv`` beside it. Behind the bearer token:
   campaign results are the merchant's business data (a browser signs in at ``/login``).
+- ``GET /reports/sandbox/{name}`` (and its charts and exports) the same report over the
+  sandbox ``reelcart simulate`` shopped (``experiments.sandbox``), headed by what the
+  simulation assumed; the index lists the sandboxes under the live campaigns.
 - ``POST /events`` event ingestion (bearer token): ``{"events": [TrackedEvent, ...]}``;
   each event is answered ``created``, ``duplicate`` or ``rejected`` with a reason.
 - ``GET /t/click/{creative_id}?s=<shopper>&e=<expiry>&sig=<hmac>`` click-through: counts
@@ -46,7 +49,8 @@ from experiments.exports import (
     to_csv,
 )
 from experiments.headlines import headlines
-from experiments.reports import render_html, render_index
+from experiments.reports import render_html, render_index, simulation_notice
+from experiments.sandbox import read_assumptions, sandbox_names, sandbox_path
 from experiments.tracking import (
     EventRejected,
     TrackedEvent,
@@ -91,24 +95,51 @@ def report_routes(
         app = request_response(endpoint)
         return auth(app) if auth else app
 
-    cache: dict[str, tuple[float, CampaignReport]] = {}
+    cache: dict[tuple[str, str, float], tuple[float, CampaignReport]] = {}
 
-    def _report(name: str) -> CampaignReport:
-        hit = cache.get(name)
+    def _sandbox_report(name: str) -> CampaignReport:
+        path = sandbox_path(settings.data_dir, name)
+        if bad_string(name) or not path.exists():
+            raise LookupError(f"no simulation of {name!r}: run `reelcart simulate --campaign`")
+        sandbox = Database(f"sqlite:///{path}")
+        try:
+            with sandbox.session() as session:
+                return evaluate_campaign(session, name, apply=False)
+        finally:
+            sandbox.dispose()
+
+    def _report(name: str, sandbox: bool = False) -> CampaignReport:
+        # A new simulation replaces the sandbox file: its mtime keys the cache.
+        path = sandbox_path(settings.data_dir, name)
+        stamp = path.stat().st_mtime if sandbox and path.exists() else 0.0
+        key = ("sandbox" if sandbox else "live", name, stamp)
+        hit = cache.get(key)
         if hit and time.monotonic() - hit[0] < _CACHE_SECONDS:
             return hit[1]
-        with db.session() as session:
-            report = evaluate_campaign(session, name, apply=False)
-        cache[name] = (time.monotonic(), report)
+        if sandbox:
+            report = _sandbox_report(name)
+        else:
+            with db.session() as session:
+                report = evaluate_campaign(session, name, apply=False)
+        cache[key] = (time.monotonic(), report)
         return report
 
+    def _sandboxed(request: Request) -> bool:
+        return request.url.path.startswith("/reports/sandbox/")
+
     async def report_page(request: Request) -> Response:
+        name, sandbox = request.path_params["name"], _sandboxed(request)
         try:
-            report = await asyncio.to_thread(_report, request.path_params["name"])
+            report = await asyncio.to_thread(_report, name, sandbox)
         except LookupError as exc:
             return _error(404, "not_found", str(exc))
         chart_base = request.url.path.rstrip("/") + "/charts/"
-        return HTMLResponse(render_html(report, store.url_for, chart_base))
+        notice = (
+            simulation_notice(read_assumptions(sandbox_path(settings.data_dir, name)))
+            if sandbox
+            else None
+        )
+        return HTMLResponse(render_html(report, store.url_for, chart_base, notice=notice))
 
     def _index() -> str:
         with db.session() as session:
@@ -120,7 +151,15 @@ def report_routes(
             except LookupError:
                 continue
             verdicts[c.name] = "; ".join(h.title for h in headlines(report))
-        return render_index(campaigns, verdicts)
+        simulated = {}
+        for name in sandbox_names(settings.data_dir):
+            try:
+                report = _report(name, sandbox=True)
+            except LookupError:
+                continue
+            shoppers = sum(a.metrics.units for p in report.products for a in p.arms)
+            simulated[name] = (shoppers, "; ".join(h.title for h in headlines(report)))
+        return render_index(campaigns, verdicts, simulated)
 
     async def index_page(request: Request) -> Response:
         return HTMLResponse(await asyncio.to_thread(_index))
@@ -128,7 +167,7 @@ def report_routes(
     async def export(request: Request) -> Response:
         name = request.path_params["name"]
         try:
-            report = await asyncio.to_thread(_report, name)
+            report = await asyncio.to_thread(_report, name, _sandboxed(request))
         except LookupError as exc:
             return _error(404, "not_found", str(exc))
         which = request.path_params["which"]
@@ -146,7 +185,9 @@ def report_routes(
 
     async def chart(request: Request) -> Response:
         try:
-            report = await asyncio.to_thread(_report, request.path_params["name"])
+            report = await asyncio.to_thread(
+                _report, request.path_params["name"], _sandboxed(request)
+            )
         except LookupError as exc:
             return _error(404, "not_found", str(exc))
         which = request.path_params["chart"]
@@ -250,6 +291,10 @@ def report_routes(
         Route("/reports/campaigns/{name}", guard(report_page)),
         Route("/reports/campaigns/{name}/{which:str}", guard(export)),
         Route("/reports/campaigns/{name}/charts/{chart}.png", guard(chart)),
+        Route("/reports/sandbox", guard(index_page)),
+        Route("/reports/sandbox/{name}", guard(report_page)),
+        Route("/reports/sandbox/{name}/{which:str}", guard(export)),
+        Route("/reports/sandbox/{name}/charts/{chart}.png", guard(chart)),
         Route("/events", guard(ingest), methods=["POST"]),
         Route("/t/click/{creative_id}", click, methods=["GET"]),
         Route("/t/pixel/{creative_id}.gif", pixel, methods=["GET"]),

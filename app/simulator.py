@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from mcp.server import MCPServer
 
 __all__ = [
+    "DEFAULT_RATE",
     "FactorRates",
     "LoopOutcome",
     "ShopperRun",
@@ -55,6 +56,8 @@ __all__ = [
 
 # {"hook": {"price": 0.12, "title": 0.08}}: true conversion rate per factor level.
 FactorRates = Mapping[str, Mapping[str, float]]
+# Without rates every creative converts alike: the neutral default, under which a declared
+# winner is a false positive (the simulation then tests the statistics, not the ads).
 DEFAULT_RATE = 0.08
 
 
@@ -156,11 +159,14 @@ async def run_shoppers(
     evaluate_every: int = 200,
     rule: DecisionRule | None = None,
     click_rate: float = 0.3,
+    default_rate: float = DEFAULT_RATE,
+    on_shopper: Callable[[int], None] | None = None,
 ) -> ShopperRun:
     """Drive ``shoppers`` simulated agents through ``server``, evaluating as they go.
 
     The caller (a composition root) builds the server, so experiments/ never imports the
-    commerce layer (DESIGN.md: the arrows point down).
+    commerce layer (DESIGN.md: the arrows point down). A creative none of whose levels
+    ``rates`` names converts at ``default_rate``; ``on_shopper(done)`` hears each shopper.
     """
     rng = random.Random(seed)
     with db.session() as session:
@@ -183,13 +189,15 @@ async def run_shoppers(
             )
             data = result.structured_content or {}
             creative = data.get("creative")
+            if on_shopper is not None:
+                on_shopper(i + 1)
             if result.is_error or not creative:
                 continue
             creative_id = creative["creative_id"]
             run.shown[creative_id] += 1
             if i >= shoppers // 2:
                 run.shown_late[creative_id] += 1
-            p = rate_for(creative["factors"], rates)
+            p = rate_for(creative["factors"], rates, default_rate)
             bought = rng.random() < p
             clicked = bought or rng.random() < click_rate * p / max(1 - p, 1e-9)
             variant = data["variants"][0]

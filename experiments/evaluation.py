@@ -41,8 +41,23 @@ __all__ = [
 PRIMARY: MetricName = "conversion"
 
 
-def _intervals(stats: list[Stat], seed: int) -> list[tuple[float, float]]:
-    return race(stats, draws=4000, seed=seed).ci
+# Rates live in [0, 1] and money per shopper or order is never negative; the normal
+# approximation behind a mean's interval does not know that, so its bounds are clipped to
+# the quantity's range (the interval still holds the same posterior mass there).
+_RANGE: dict[MetricName, tuple[float, float]] = {
+    "conversion": (0.0, 1.0),
+    "ctr": (0.0, 1.0),
+    "revenue_per_unit": (0.0, float("inf")),
+    "aov": (0.0, float("inf")),
+}
+
+
+def _intervals(stats: list[Stat], metric: MetricName, seed: int) -> list[tuple[float, float]]:
+    low, high = _RANGE[metric]
+    return [
+        (min(max(lo, low), high), max(min(hi, high), low))
+        for lo, hi in race(stats, draws=4000, seed=seed).ci
+    ]
 
 
 def _srm(session: Session, campaign_id: str, product_id: str, ids: list[str]) -> float:
@@ -88,7 +103,7 @@ def _product_experiment(
     live = [c for c in creatives if c.status == CreativeStatus.PUBLISHED.value]
     all_stats = {m: [data[c.id].stat(m) for c in creatives] for m in METRICS}
     arms = []
-    intervals = {m: _intervals(all_stats[m], seed=1) for m in METRICS}
+    intervals = {m: _intervals(all_stats[m], m, seed=1) for m in METRICS}
     for i, c in enumerate(creatives):
         arms.append(
             ArmReport(
@@ -108,10 +123,17 @@ def _product_experiment(
     live_stats = [data[c.id].stat(PRIMARY) for c in live]
     verdict = decide(live_stats, rule)
     live_arms = [a for a in arms if a.status == CreativeStatus.PUBLISHED.value]
-    for i, arm in enumerate(live_arms):
-        if verdict.chance_best:
+    if len(live_arms) == len(arms) and verdict.chance_best:
+        for i, arm in enumerate(live_arms):
             arm.chance_best = verdict.chance_best[i]
             arm.expected_loss = verdict.expected_loss[i]
+    else:
+        # Retired creatives stay in the race shown: "chance to be best" is among every
+        # creative the product tried, so a winner left alone is not 0% for want of rivals
+        # and a retired creative that converts better cannot hide behind it.
+        shown = race(all_stats[PRIMARY], alpha=rule.alpha, draws=rule.draws, seed=0)
+        for arm, chance, loss in zip(arms, shown.chance_best, shown.expected_loss, strict=True):
+            arm.chance_best, arm.expected_loss = chance, loss
     product_id = creatives[0].product_id
     challengers: list[dict[str, str]] = []
     if verdict.status == "winner" and verdict.winner is not None:
@@ -247,8 +269,9 @@ def _reweigh_after(
         weights = {a.creative_id: a.weight for a in [*live, *hit]}
         if exp.product_id in steps.sole:
             exp.winner_id = steps.sole[exp.product_id]
-            exp.winner_reason = "campaign-wide: " + ", ".join(
-                f"{f} = {v}" for f, v in sorted(steps.winners.items())
+            exp.winner_reason = "the only creative left after the campaign-wide verdict (" + (
+                ", ".join(f"{f} = {v}" for f, v in sorted(steps.winners.items()))
+                + " sells best across products)"
             )
         record_allocation(session, campaign.id, exp.product_id, weights, "factor_retire")
 
@@ -309,6 +332,8 @@ def evaluate_campaign(
         {cid: m.value(PRIMARY) for cid, m in data.items()},
         plan_levels,
         _tried(session, campaign.id),
+        evidence={cid: m.stat(PRIMARY) for cid, m in data.items()},
+        chance_to_win=rule.chance_to_win,
     )
     if apply:
         apply_next_steps(session, campaign, steps)

@@ -1,7 +1,10 @@
 """Per-creative and per-factor metrics as plain rows, CSV and JSON (raw numbers, not text).
 
-Rates are fractions (0.139, not "13.9%") and money is in minor units, so a spreadsheet or a
-script can compute with them; the JSON carries the headlines too.
+Rates are fractions (0.139, not "13.9%") and money is in minor units of ``currency`` (the
+columns say so: ``aov_minor`` 1999 in USD is $19.99), so a spreadsheet or a script can
+compute with them; the JSON carries the headlines too. In ``factors.csv`` a level's
+``status`` is its own verdict (``winner`` only for the leading level of a decided factor,
+``loser`` for a level that loses decisively); ``factor_status`` is the factor's.
 """
 
 from __future__ import annotations
@@ -35,7 +38,11 @@ CREATIVE_COLUMNS = [
     "shoppers",
     "clickers",
     "buyers",
-    *METRICS,
+    "currency",
+    "conversion",
+    "ctr",
+    "revenue_per_unit_minor",
+    "aov_minor",
     "conversion_low",
     "conversion_high",
     "chance_best",
@@ -47,6 +54,7 @@ FACTOR_COLUMNS = [
     "factor",
     "level",
     "status",
+    "factor_status",
     "leader",
     "creatives",
     "shoppers",
@@ -64,6 +72,18 @@ FACTOR_COLUMNS = [
     "p_cmh_one_look",
     "decisive",
 ]
+
+
+# Money metrics are named with their unit in the exports.
+_MONEY = {"revenue_per_unit": "revenue_per_unit_minor", "aov": "aov_minor"}
+
+
+def _level_status(status: str, leader: bool, decisive: bool) -> str:
+    if decisive:
+        return "loser"
+    if leader:
+        return status  # winner, running or collecting: the leader carries the verdict
+    return "collecting" if status == "collecting" else "undecided"
 
 
 def _num(x: float | None) -> float | None:
@@ -86,7 +106,8 @@ def creative_rows(report: CampaignReport) -> list[dict[str, Any]]:
                 "shoppers": arm.metrics.units,
                 "clickers": arm.metrics.clickers,
                 "buyers": arm.metrics.buyers,
-                **{str(m): _num(arm.values[m]) for m in METRICS},
+                "currency": report.currency,
+                **{_MONEY.get(m, m): _num(arm.values[m]) for m in METRICS},
                 "conversion_low": arm.intervals["conversion"][0],
                 "conversion_high": arm.intervals["conversion"][1],
                 "chance_best": arm.chance_best,
@@ -107,7 +128,10 @@ def factor_rows(report: CampaignReport) -> list[dict[str, Any]]:
             row: dict[str, Any] = {
                 "factor": effect.factor,
                 "level": level.level,
-                "status": effect.status,
+                "status": _level_status(
+                    effect.status, level.level == effect.leader, c is not None and c.decisive
+                ),
+                "factor_status": effect.status,
                 "leader": level.level == effect.leader,
                 "creatives": level.creatives,
                 "shoppers": level.units,

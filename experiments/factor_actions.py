@@ -11,7 +11,12 @@ records it as ``ExperimentDecision`` rows in the same shapes as the per-product 
   changed, never a losing level and never a variant the product already has.
 
 A product is never retired down to nothing: if all its live creatives carry a losing level
-they stay live until a challenger with the winning levels replaces them.
+they stay live until a challenger with the winning levels replaces them. Nor is a product's
+own clear leader retired by the pooled answer: a creative with a losing level whose own
+product's shoppers make it likely (``chance_to_win``, the per-product rule's bar) to sell
+better than every other live creative there is *spared* (the pooled odds ratio assumes the
+effect is alike across products; this product's evidence says otherwise, so its own
+per-product test decides), and the report says so.
 """
 
 from __future__ import annotations
@@ -25,14 +30,17 @@ from sqlalchemy.orm import Session
 from reelcart.domain import CreativeStatus
 from reelcart.models import Campaign, Creative, ExperimentDecision
 
-from .decisions import remix_challengers
+from .decisions import DEFAULT_RULE, remix_challengers
 from .factor_effects import FactorEffect
+from .samples import Stat
+from .stats_bayes import race
 
 __all__ = [
     "CAMPAIGN_WIDE",
     "Challengers",
     "NextSteps",
     "Retirement",
+    "Spared",
     "apply_next_steps",
     "plan_next_steps",
 ]
@@ -48,6 +56,20 @@ class Retirement:
     factor: str
     level: str
     p_adjusted: float
+
+
+@dataclass(frozen=True)
+class Spared:
+    """A creative with a losing level kept live: in its own product it converts best."""
+
+    creative_id: str
+    name: str
+    product_id: str
+    factor: str
+    level: str
+    rate: float
+    runner_up: str
+    runner_up_rate: float
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,7 @@ class NextSteps:
     kept: list[str] = field(default_factory=list)
     # Products left with one live creative: it is their winner (by the campaign's verdict).
     sole: dict[str, str] = field(default_factory=dict)
+    spared: list[Spared] = field(default_factory=list)
     challengers: list[Challengers] = field(default_factory=list)
 
     @property
@@ -81,10 +104,13 @@ def plan_next_steps(
     plan_levels: Mapping[str, Sequence[str]],
     tried: Mapping[str, Sequence[Mapping[str, str]]],
     limit: int = 4,
+    evidence: Mapping[str, Stat] | None = None,
+    chance_to_win: float = DEFAULT_RULE.chance_to_win,
 ) -> NextSteps:
     """The actions the current evidence calls for (``conversion`` by creative id).
 
-    ``tried`` is every variant each product already has, in any status.
+    ``tried`` is every variant each product already has, in any status; ``evidence`` (each
+    creative's conversion statistic) lets a product's clear leader be spared.
     """
     losing = {
         (e.factor, c.level): c.p_adjusted for e in effects for c in e.comparisons if c.decisive
@@ -108,6 +134,18 @@ def plan_next_steps(
             if hit is not None:
                 doomed.append((c, hit))
         survivors = [c for c in live if c.id not in {d.id for d, _ in doomed}]
+        if survivors and evidence:
+            runner_up = max(survivors, key=lambda c: (conversion.get(c.id, 0.0), c.id))
+            best_rate = conversion.get(runner_up.id, 0.0)
+            for c, (f, lvl) in list(doomed):
+                rate = conversion.get(c.id, 0.0)
+                pair = [evidence[c.id], evidence[runner_up.id]]
+                if rate > best_rate and race(pair, seed=0).chance_best[0] >= chance_to_win:
+                    doomed.remove((c, (f, lvl)))
+                    survivors.append(c)
+                    steps.spared.append(
+                        Spared(c.id, c.name, product_id, f, lvl, rate, runner_up.name, best_rate)
+                    )
         if doomed and not survivors:
             steps.kept.append(product_id)
         else:
@@ -173,7 +211,11 @@ def apply_next_steps(session: Session, campaign: Campaign, steps: NextSteps) -> 
                 },
             )
         )
-    reason = "campaign-wide: " + ", ".join(f"{f} = {v}" for f, v in sorted(steps.winners.items()))
+    reason = (
+        "the only creative left after the campaign-wide verdict ("
+        + ", ".join(f"{f} = {v}" for f, v in sorted(steps.winners.items()))
+        + " sells best across products)"
+    )
     for product_id, creative_id in sorted(steps.sole.items()):
         session.add(
             ExperimentDecision(

@@ -77,7 +77,16 @@ def next_step_lines(report: CampaignReport) -> list[str]:
     retiring = Counter((r.factor, r.level) for r in steps.retire)
     for (factor, level), count in sorted(retiring.items()):
         verb = "Retired" if done else "Retire at the next evaluation:"
-        lines.append(f"{verb} {count} creative(s) with {factor} = {level}, in every product.")
+        where = "in every product" if not steps.spared else "where it does not lead its product"
+        lines.append(f"{verb} {count} creative(s) with {factor} = {level}, {where}.")
+    titles = {p.product_id: p.product_title for p in report.products}
+    for s in steps.spared:
+        lines.append(
+            f"{titles.get(s.product_id, s.product_id)}: {s.name} keeps running although "
+            f"{s.factor} = {s.level} loses campaign-wide: in this product it converts "
+            f"{s.rate:.2%} against {s.runner_up_rate:.2%} for {s.runner_up}, so this "
+            "product's own test decides."
+        )
     for product in steps.kept:
         title = next((p.product_title for p in report.products if p.product_id == product), product)
         lines.append(

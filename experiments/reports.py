@@ -6,8 +6,9 @@ Everything here formats a ``CampaignReport``; nothing computes. Text from the da
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
+from typing import Any
 from urllib.parse import quote
 
 from reelcart.money import format_money
@@ -18,7 +19,13 @@ from .exports import factor_rows
 from .headlines import chance_text, headlines, next_step_lines
 from .metrics import METRICS
 
-__all__ = ["markdown_summary", "render_html", "render_index", "table_rows"]
+__all__ = [
+    "markdown_summary",
+    "render_html",
+    "render_index",
+    "simulation_notice",
+    "table_rows",
+]
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
@@ -209,21 +216,49 @@ def _factor_table(report: CampaignReport) -> str:
     )
 
 
+def simulation_notice(assumptions: Mapping[str, Any]) -> str:
+    """What a simulation assumed, said as plainly as its result (``experiments.sandbox``)."""
+    rates = assumptions.get("rates") or {}
+    default = float(assumptions.get("default_rate", 0.0))
+    shoppers = assumptions.get("shoppers", "?")
+    head = f"Simulated, not live data: {shoppers} simulated shoppers (reelcart simulate). "
+    if not rates:
+        return head + (
+            f"Every creative converted at the same assumed {default:.0%}, so any difference "
+            "below is chance and a declared winner would be a false positive."
+        )
+    told = "; ".join(
+        f"{factor} = {level} at {rate:.0%}"
+        for factor, levels in sorted(rates.items())
+        for level, rate in sorted(levels.items())
+    )
+    return head + (
+        f"They bought at the rates the simulator was given ({told}; anything else at "
+        f"{default:.0%}): what sells best here is that assumption played back, not a finding."
+    )
+
+
 def render_html(
-    report: CampaignReport, media_url: Callable[[str], str], chart_base: str = "charts/"
+    report: CampaignReport,
+    media_url: Callable[[str], str],
+    chart_base: str = "charts/",
+    notice: str | None = None,
 ) -> str:
     """The report page: the answer, what happens next, then the detail per factor and product.
 
-    Chart images are linked under ``chart_base`` (``…/charts/``) and the exports beside it.
+    Chart images are linked under ``chart_base`` (``…/charts/``) and the exports beside it;
+    ``notice`` heads the page (a simulation says what it assumed).
     """
     warnings = "".join(f'<p class="warn">{escape(w)}</p>' for w in report.warnings)
+    if notice:
+        warnings = f'<p class="warn" id="simulated">{escape(notice)}</p>' + warnings
     products = "".join(
         _product_html(p, i, report.currency, media_url, chart_base)
         for i, p in enumerate(report.products)
     )
     base = escape(chart_base.removesuffix("charts/"))
     index = escape(chart_base.removesuffix("charts/").rstrip("/").rsplit("/", 1)[0] or "../")
-    title = f"Campaign {report.campaign}"
+    title = f"Campaign {report.campaign}" + (" (simulated)" if notice else "")
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title><link rel='icon' href='data:,'>"
@@ -247,8 +282,30 @@ def render_html(
     )
 
 
-def render_index(campaigns: Sequence[CampaignOverview], verdicts: dict[str, str]) -> str:
-    """The campaigns index: plan, creatives by state, and each campaign's headline verdicts."""
+def _simulated_html(simulated: Mapping[str, tuple[int, str]]) -> str:
+    if not simulated:
+        return ""
+    rows = "".join(
+        f'<tr><td class="name"><a href="sandbox/{quote(name, safe="")}">{escape(name)}</a></td>'
+        f"<td>{shoppers}</td><td class='name'>{escape(verdict)}</td></tr>"
+        for name, (shoppers, verdict) in sorted(simulated.items())
+    )
+    return (
+        "<h2>Simulations</h2><p><small>Sandbox copies shopped by <code>reelcart simulate</code>"
+        "; their shoppers and their answers are simulated, never the live campaign's.</small>"
+        "</p><table id='simulations'><thead><tr><th>campaign (sandbox)</th><th>simulated "
+        f"shoppers</th><th>the simulation's answer</th></tr></thead><tbody>{rows}</tbody>"
+        "</table>"
+    )
+
+
+def render_index(
+    campaigns: Sequence[CampaignOverview],
+    verdicts: dict[str, str],
+    simulated: Mapping[str, tuple[int, str]] | None = None,
+) -> str:
+    """The campaigns index: plan, creatives by state, and each campaign's headline verdicts;
+    then the simulations (``simulated``: name -> shoppers, answer) under their own heading."""
     rows = "".join(
         f'<tr><td class="name"><a href="campaigns/{quote(c.name, safe="")}">{escape(c.name)}</a>'
         f"</td><td>{escape(c.status)}</td><td class='name'>"
@@ -279,7 +336,7 @@ def render_index(campaigns: Sequence[CampaignOverview], verdicts: dict[str, str]
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Campaigns</title>"
         f"<link rel='icon' href='data:,'><style>{_CSS}</style></head><body>"
-        f"<h1>Campaigns</h1>{body}</body></html>"
+        f"<h1>Campaigns</h1>{body}{_simulated_html(simulated or {})}</body></html>"
     )
 
 

@@ -5,10 +5,15 @@ traffic, retire real creatives and put invented buyers on the marketer's report.
 simulator runs on its own database holding a copy of the campaign (its products, their
 variants and images, the campaign and its creatives) and none of its evidence: events,
 allocations and decisions start empty. The live database is only read.
+
+Beside each sandbox lies what the simulation assumed (``<name>.json``: the true conversion
+rates its shoppers bought at, how many shoppers, the seed), so a report on the sandbox can
+say that its "winner" is the simulator's assumption played back, not a finding.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +22,13 @@ from sqlalchemy import Table, select
 from reelcart.db import Database
 from reelcart.models import Campaign, Creative, Product, ProductImage, ProductVariant
 
-__all__ = ["sandbox_copy", "sandbox_path"]
+__all__ = [
+    "read_assumptions",
+    "sandbox_copy",
+    "sandbox_names",
+    "sandbox_path",
+    "write_assumptions",
+]
 
 
 def sandbox_path(data_dir: Path, campaign: str) -> Path:
@@ -53,10 +64,39 @@ def sandbox_copy(live: Database, campaign: str, path: Path) -> Database:
         tables.append((campaign_table, [dict(r) for r in own.mappings()]))  # type: ignore[arg-type]
         tables.append((creatives, creative_rows))  # type: ignore[arg-type]
     path.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    stale = (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
+    for leftover in (path, *stale, _assumptions_path(path)):
         leftover.unlink(missing_ok=True)
     sandbox = Database(f"sqlite:///{path}")
     sandbox.migrate()
     for table, rows in tables:
         _copy(rows, table, sandbox)
     return sandbox
+
+
+def _assumptions_path(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def write_assumptions(path: Path, assumptions: dict[str, Any]) -> None:
+    """Record what the simulation in the sandbox at ``path`` assumed."""
+    _assumptions_path(path).write_text(json.dumps(assumptions, indent=2, sort_keys=True))
+
+
+def read_assumptions(path: Path) -> dict[str, Any]:
+    """What the simulation assumed (empty when none was recorded or it is unreadable)."""
+    try:
+        data = json.loads(_assumptions_path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def sandbox_names(data_dir: Path) -> list[str]:
+    """Campaign names with a sandbox in ``data_dir`` (from the recorded assumptions)."""
+    names = []
+    for sidecar in sorted((data_dir / "sandbox").glob("*.json")):
+        name = read_assumptions(sidecar.with_suffix(".db")).get("campaign")
+        if isinstance(name, str) and sidecar.with_suffix(".db").exists():
+            names.append(name)
+    return names

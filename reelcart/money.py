@@ -71,10 +71,14 @@ def to_minor_units(amount: str, currency: str) -> int:
 
 
 def format_money(minor: int, currency: str) -> str:
-    """Format minor units for display, e.g. ``format_money(2400, "USD") == "$24.00"``."""
+    """Format minor units for display, e.g. ``format_money(2400, "USD") == "$24.00"``.
+
+    A negative amount puts its sign before the symbol (``-$0.10``), as people write it.
+    """
     exponent = currency_exponent(currency)
-    amount = Decimal(minor).scaleb(-exponent)
+    amount = Decimal(abs(minor)).scaleb(-exponent)
     text = f"{amount:,.{exponent}f}"
     code = currency.upper()
     symbol = _SYMBOLS.get(code)
-    return f"{symbol}{text}" if symbol else f"{text} {code}"
+    sign = "-" if minor < 0 else ""
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {code}"

@@ -165,7 +165,7 @@ def test_index_and_exports_over_http(
         assert rows[campaign[P1]["price"]]["buyers"] == "70"
         assert float(rows[campaign[P1]["title"]]["conversion"]) == pytest.approx(0.07)
         factors = http.get("/reports/campaigns/spring/factors.csv", headers=AUTH).text
-        assert factors.splitlines()[0].startswith("factor,level,status,leader")
+        assert factors.splitlines()[0].startswith("factor,level,status,factor_status,leader")
         data = http.get("/reports/campaigns/spring/export.json", headers=AUTH).json()
         assert data["headlines"][0]["status"] == "winner"
         nope = http.get("/reports/campaigns/spring/secrets.txt", headers=AUTH)
