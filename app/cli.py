@@ -28,8 +28,12 @@ def sync(
     file: Annotated[
         Path, typer.Option("--file", "-f", help="Catalog export (JSON/JSONL).")
     ] = DEMO_CATALOG,
+    source: Annotated[
+        str,
+        typer.Option(help="file (--file, an export) or shopify (the store REELCART_SHOPIFY_*)."),
+    ] = "file",
 ) -> None:
-    """Load a catalog file in Shopify's product shape into the app database."""
+    """Load the catalog into the app database: from an export file, or from a Shopify store."""
     from commerce.catalog.store import sync_snapshot
     from commerce.store.sync import apply_store_file
     from connectors.catalog_file import CatalogFileError, load_catalog_file
@@ -37,6 +41,12 @@ def sync(
     from reelcart.db import Database
 
     settings = get_settings()
+    if source == "shopify":
+        _sync_shopify(settings)
+        return
+    if source != "file":
+        err.print(f"[red]--source is file or shopify, not {source!r}[/red]", highlight=False)
+        raise typer.Exit(2)
     try:
         snapshot = load_catalog_file(file)
     except CatalogFileError as exc:
@@ -56,6 +66,34 @@ def sync(
         f"{len(report.created)} new, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(report.archived)} archived; "
         f"{len(report.embedded)} embedded for search."
+    )
+
+
+def _sync_shopify(settings: Settings) -> None:
+    """The store's catalog, discount codes and customers over the Admin API (no Prefect)."""
+    from rich.markup import escape
+
+    from commerce.shopify.sync import run_shopify_sync
+    from connectors.shopify import ShopifyError, not_configured_message, shopify_missing
+    from connectors.storage import MediaStore
+    from reelcart.db import Database
+
+    missing = shopify_missing(settings)
+    if missing:
+        err.print(f"[red]{escape(not_configured_message(missing))}[/red]", highlight=False)
+        raise typer.Exit(2)
+    db = Database.from_settings(settings)
+    db.migrate()
+    try:
+        with err.status(f"Syncing {settings.shopify_shop} …"):
+            counts = run_shopify_sync(db, MediaStore.from_settings(settings), settings)
+    except ShopifyError as exc:
+        err.print(f"[red]Shopify sync failed:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(
+        f"Synced {settings.shopify_shop}: "
+        + ", ".join(f"{count} {name}" for name, count in counts.items()),
+        highlight=False,
     )
 
 

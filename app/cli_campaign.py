@@ -200,12 +200,19 @@ def run(
     if source not in ("file", "shopify"):
         raise _fail(f"--source is file or shopify, not {source!r}")
     path = catalog or DEMO_CATALOG
+    if source == "shopify":
+        from connectors.shopify import not_configured_message, shopify_missing
+
+        missing = shopify_missing(get_settings())
+        if missing:
+            raise _fail(f"{not_configured_message(missing)}; nothing run")
     if source == "file":
         try:
             load_catalog_file(path)
         except CatalogFileError as exc:
             raise _fail(f"catalog not loaded, nothing run: {exc}") from exc
     prefect_env(get_settings())
+    from connectors.shopify import ShopifyError
     from flows.campaign import run_campaign
 
     with flow_progress():
@@ -218,7 +225,7 @@ def run(
                 max_variants=plan.max_variants,
                 design=plan.design,
             )
-        except (RuntimeError, ValueError, LookupError) as exc:
+        except (RuntimeError, ValueError, LookupError, ShopifyError) as exc:
             raise _fail(f"campaign run failed: {exc}") from exc
     console.print(
         f"Rendered {result.get('rendered', 0)} this run. Next: reelcart campaign status {name}"

@@ -9,10 +9,18 @@ from typing import Literal
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 
 from commerce.catalog.store import sync_snapshot
 from commerce.store.sync import store_file_rules
 from connectors.catalog_file import load_catalog_file
+from connectors.shopify import (
+    ShopifyAuthError,
+    ShopifyNotConfigured,
+    ShopifyUnreachable,
+    not_configured_message,
+    shopify_missing,
+)
 from reelcart.domain import CatalogSnapshot
 from reelcart.settings import DEMO_CATALOG
 
@@ -48,7 +56,24 @@ def store_catalog(snapshot: CatalogSnapshot, source: str) -> dict[str, int]:
 
 
 # --- Shopify connector ---
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
+def _worth_retrying(task: object, task_run: object, state: State) -> bool:
+    """Retry what may pass (5xx, timeouts); never missing settings, a refused token or a
+    shop whose host never answered: waiting only hides the message that says what to fix."""
+    try:
+        state.result()
+    except (ShopifyNotConfigured, ShopifyAuthError, ShopifyUnreachable):
+        return False
+    except Exception:
+        return True
+    return True
+
+
+@task(
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=30,
+    retry_condition_fn=_worth_retrying,
+)
 def sync_shopify(mode: str = "auto") -> dict[str, int]:
     """Sync from the Shopify Admin API (resumes an interrupted run from its cursor)."""
     from commerce.shopify.sync import run_shopify_sync
@@ -65,6 +90,9 @@ def sync_catalog(
 ) -> dict[str, int]:
     """Sync the catalog from Shopify, or a Shopify-shaped export file (the demo store)."""
     if source == "shopify":
+        missing = shopify_missing(settings())
+        if missing:
+            raise ShopifyNotConfigured(not_configured_message(missing))
         counts = sync_shopify()
     else:
         snapshot = read_catalog_file(path or str(DEMO_CATALOG))

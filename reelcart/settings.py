@@ -149,9 +149,15 @@ class Settings(BaseSettings):
     shopify_access_token: SecretStr | None = None
     shopify_api_version: str = "2026-10"
     # --- Shopify connector ---
-    shopify_api_key: str | None = Field(default=None, description="App API key (OAuth installs).")
+    shopify_api_key: str | None = Field(
+        default=None,
+        description="The app's client ID: with the secret it buys Admin API tokens (client "
+        "credentials grant, a Dev Dashboard app) when no access token is set.",
+    )
     shopify_api_secret: SecretStr | None = Field(
-        default=None, description="App API secret: verifies webhook HMACs and OAuth callbacks."
+        default=None,
+        description="The app's client secret: tokens by the client credentials grant, webhook "
+        "HMACs and OAuth callbacks.",
     )
     shopify_bulk_threshold: int = Field(
         default=5000, ge=0, description="Catalogs at least this large sync via Bulk Operations."

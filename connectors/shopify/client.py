@@ -31,9 +31,11 @@ __all__ = [
     "ShopifyError",
     "ShopifyGraphQLError",
     "ShopifyUnavailable",
+    "ShopifyUnreachable",
     "ShopifyUserError",
     "SystemClock",
     "ThrottleState",
+    "TokenSource",
     "admin_base_url",
 ]
 
@@ -77,6 +79,14 @@ class ScaledClock:
         await asyncio.sleep(max(0.0, seconds) / self.scale)
 
 
+class TokenSource(Protocol):
+    """Where a token comes from when it is not fixed (``oauth.ClientCredentials``)."""
+
+    async def token(self, http: httpx.AsyncClient) -> str: ...
+
+    def invalidate(self) -> None: ...
+
+
 class ShopifyError(Exception):
     """Shopify refused or failed a request."""
 
@@ -104,6 +114,10 @@ class ShopifyUserError(ShopifyError):
 
 class ShopifyUnavailable(ShopifyError):
     """Retries ran out (5xx, timeouts, throttling); the caller may resume later."""
+
+
+class ShopifyUnreachable(ShopifyUnavailable):
+    """The shop's host never answered (a wrong shop name, DNS, a closed port): not retried."""
 
 
 @dataclass
@@ -152,7 +166,7 @@ class ShopifyClient:
     def __init__(
         self,
         shop: str,
-        access_token: str,
+        access_token: str | TokenSource,
         api_version: str,
         *,
         timeout_s: float = 30.0,
@@ -179,11 +193,16 @@ class ShopifyClient:
         self._rng = rng or random.Random()
         self._lock = asyncio.Lock()
         self._requested_cost: dict[str, float] = {}
+        self._tokens = None if isinstance(access_token, str) else access_token
+        fixed = {"X-Shopify-Access-Token": access_token} if isinstance(access_token, str) else {}
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s),
-            headers={"X-Shopify-Access-Token": access_token, "User-Agent": "reelcart"},
+            headers={**fixed, "User-Agent": "reelcart"},
             limits=httpx.Limits(max_connections=8),
         )
+        # Until the shop has answered once, a connection that fails is a wrong or dead
+        # address, not a blip: it fails at once, naming the host, instead of backing off.
+        self._reached = False
         # Staged-upload targets and bulk result files live on other hosts: never send the
         # Admin token there, so they get a client without it.
         self._plain = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=True)
@@ -259,20 +278,35 @@ class ShopifyClient:
         while True:
             await self._wait_for_budget(expected)
             self.stats.requests += 1
+            headers = {}
+            if self._tokens is not None:
+                headers["X-Shopify-Access-Token"] = await self._tokens.token(self._http)
             try:
                 response = await self._http.post(
-                    self.endpoint, json={"query": query, "variables": variables or {}}
+                    self.endpoint,
+                    json={"query": query, "variables": variables or {}},
+                    headers=headers,
                 )
             except httpx.TimeoutException:
                 self.stats.timeouts += 1
                 reason = "timeout"
             except httpx.TransportError as exc:
+                if not self._reached and isinstance(exc, httpx.ConnectError):
+                    raise ShopifyUnreachable(
+                        f"cannot reach the shop at {self.base_url} ({exc}); "
+                        "check REELCART_SHOPIFY_SHOP"
+                    ) from exc
                 self.stats.server_errors += 1
                 reason = f"transport error {type(exc).__name__}"
             else:
+                self._reached = True
+                if response.status_code == 401 and self._tokens is not None and attempt == 0:
+                    self._tokens.invalidate()  # expired or revoked: ask for a new one once
+                    attempt += 1
+                    continue
                 if response.status_code in (401, 403):
                     raise ShopifyAuthError(
-                        f"Shopify refused the access token (HTTP {response.status_code})"
+                        f"{self.base_url} refused the access token (HTTP {response.status_code})"
                     )
                 if response.status_code == 429:
                     self.stats.rate_limited += 1

@@ -3,7 +3,8 @@
 ``ShopifyAPI`` builds the consent URL and verifies the callback (HMAC over the query
 parameters, and a timestamp no older than a day). The code-for-token exchange is a plain
 httpx POST with a timeout (the package's own uses urllib without one and HTTPS only).
-A custom app needs none of this: its Admin API access token goes straight into settings.
+A Dev Dashboard app on your own store gets its token by the client credentials grant
+(``credentials.py``); a legacy custom app's ``shpat_`` token goes straight into settings.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ import shopify
 
 from .client import ShopifyAuthError, admin_base_url
 
-__all__ = ["DEFAULT_SCOPES", "exchange_code", "permission_url", "verify_callback"]
+__all__ = [
+    "DEFAULT_SCOPES",
+    "exchange_code",
+    "permission_url",
+    "verify_callback",
+]
 
 DEFAULT_SCOPES = (
     "read_products",

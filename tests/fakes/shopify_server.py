@@ -1,7 +1,9 @@
 """A Shopify-faithful Admin GraphQL server for tests and benchmarks, on loopback.
 
-What it reproduces: the access-token header, query cost (requested before running,
-actual after, the difference refunded), a leaky bucket per app and store with a
+What it reproduces: the access-token header (a fixed legacy token, or tokens issued by the
+client credentials grant at ``/admin/oauth/access_token`` that expire), query cost
+(requested before running, actual after, the difference refunded), a leaky bucket per app
+and store with a
 configurable restore rate, ``THROTTLED`` errors returned as HTTP 200, the 1,000-point
 single-query limit, 250-item page limits with key-based cursors, Bulk Operations with a
 JSONL result file (``__parentId`` on child rows), staged uploads that reject a file of
@@ -75,10 +77,7 @@ def build_app(state: FakeShopState) -> Starlette:
             if fault.kind == "timeout":
                 await asyncio.sleep(fault.delay_s)
                 return JSONResponse({"errors": "too late"}, status_code=504)
-        if not hmac.compare_digest(
-            request.headers.get("x-shopify-access-token", "").encode(),
-            state.access_token.encode(),
-        ):
+        if not state.token_valid(request.headers.get("x-shopify-access-token", "")):
             return JSONResponse(
                 {
                     "errors": "[API] Invalid API key or access token (unrecognized login or "
@@ -209,7 +208,40 @@ def build_app(state: FakeShopState) -> Starlette:
         return Response(buffer.getvalue(), media_type="image/png")
 
     async def oauth_token(request: Request) -> Response:
-        form = await request.form()
+        # Form-encoded as the docs show it, or JSON as Shopify's own Node library sends it.
+        if request.headers.get("content-type", "").startswith("application/json"):
+            try:
+                form: dict[str, Any] = dict(json.loads(await request.body()))
+            except (ValueError, TypeError):
+                return JSONResponse({"error": "invalid_request"}, status_code=400)
+        else:
+            form = dict(await request.form())
+        grant = form.get("grant_type")
+        if grant == "client_credentials":
+            # The client credentials grant (RFC 6749 4.4) of a Dev Dashboard app installed
+            # here: the client ID and secret buy a token that expires, with no refresh token.
+            known = hmac.compare_digest(
+                str(form.get("client_id", "")).encode(), state.client_id.encode()
+            ) and hmac.compare_digest(
+                str(form.get("client_secret", "")).encode(), state.api_secret.encode()
+            )
+            if not known:
+                return JSONResponse(
+                    {
+                        "error": "invalid_client",
+                        "error_description": "Client authentication failed",
+                    },
+                    status_code=400,
+                )
+            return JSONResponse(
+                {
+                    "access_token": state.issue_token(),
+                    "scope": "read_products,write_products,write_files,read_orders,write_orders",
+                    "expires_in": int(state.token_lifetime_s),
+                }
+            )
+        if grant not in (None, "authorization_code"):
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         if form.get("client_secret") != state.api_secret or not form.get("code"):
             return JSONResponse({"error": "invalid_request"}, status_code=400)
         return JSONResponse({"access_token": state.access_token, "scope": "read_products"})

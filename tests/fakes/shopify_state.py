@@ -5,7 +5,9 @@ leaky bucket and injected faults. The server (``shopify_server``) exposes it ove
 from __future__ import annotations
 
 import base64
+import hmac
 import json
+import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -106,6 +108,11 @@ class FakeShopState:
     currency: str = "USD"
     access_token: str = "shpat_test_token"
     api_secret: str = "shpss_test_secret"
+    # A Dev Dashboard app installed on this store: its client ID (the secret is api_secret)
+    # and the tokens the client credentials grant issued, with their expiry (clock time).
+    client_id: str = "fake-client-id"
+    token_lifetime_s: float = 86399.0
+    issued_tokens: dict[str, float] = field(default_factory=dict)
     restore_rate: float = 100.0
     maximum: float = 2000.0
     bulk_objects_per_s: float = 1000.0
@@ -129,6 +136,20 @@ class FakeShopState:
 
     def __post_init__(self) -> None:
         self.bucket = LeakyBucket(self.maximum, self.restore_rate, self.clock)
+
+    def token_valid(self, token: str) -> bool:
+        """The legacy app's token, or an issued one that has not expired."""
+        with self.lock:
+            if hmac.compare_digest(token.encode(), self.access_token.encode()):
+                return True
+            expiry = self.issued_tokens.get(token)
+            return expiry is not None and self.clock.monotonic() < expiry
+
+    def issue_token(self) -> str:
+        with self.lock:
+            token = f"shpat_{secrets.token_hex(16)}"
+            self.issued_tokens[token] = self.clock.monotonic() + self.token_lifetime_s
+            return token
 
     # -- ids and time -------------------------------------------------------------------
 
