@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.cli_console import console, err, flow_progress, prefect_env
+from app.cli_console import console, err, flow_progress, prefect_env, prefect_hint
 from reelcart.settings import DEMO_CATALOG, Settings, get_settings
 
 app = typer.Typer(
@@ -109,10 +109,17 @@ def demo(
     from flows.campaign import run_campaign
 
     started = time.perf_counter()
-    with flow_progress():
-        result = run_campaign(
-            campaign=campaign, catalog_path=str(catalog), max_variants=max_variants
-        )
+    try:
+        with flow_progress():
+            result = run_campaign(
+                campaign=campaign, catalog_path=str(catalog), max_variants=max_variants
+            )
+    except RuntimeError as exc:
+        hint = prefect_hint(exc)
+        if hint is None:
+            raise
+        err.print(f"The demo did not run: {str(exc)[:300]}\n{hint}", highlight=False, markup=False)
+        raise typer.Exit(2) from exc
     _print_campaign(settings, campaign, result, time.perf_counter() - started)
 
 

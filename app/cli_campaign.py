@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from app.cli_console import console, err, flow_progress, prefect_env
+from app.cli_console import console, err, flow_progress, prefect_env, prefect_hint
 from generation.plan_levels import CREATIVE_LEVELS
 from reelcart.domain import CampaignPlan
 from reelcart.settings import get_settings
@@ -226,7 +226,10 @@ def run(
                 design=plan.design,
             )
         except (RuntimeError, ValueError, LookupError, ShopifyError) as exc:
-            raise _fail(f"campaign run failed: {exc}") from exc
+            hint = prefect_hint(exc)
+            raise _fail(
+                f"campaign run failed: {str(exc)[:500]}" + (f"\n{hint}" if hint else "")
+            ) from exc
     console.print(
         f"Rendered {result.get('rendered', 0)} this run. Next: reelcart campaign status {name}"
     )

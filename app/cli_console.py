@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from reelcart import progress
 from reelcart.settings import Settings
 
-__all__ = ["console", "err", "flow_progress", "prefect_env"]
+__all__ = ["console", "err", "flow_progress", "prefect_env", "prefect_hint"]
 
 console = Console()
 err = Console(stderr=True)
@@ -67,6 +67,28 @@ def prefect_env(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The embedded server is a subprocess that must start, migrate and answer; Prefect's
+    # 20 s default runs out on a busy machine (a render beside it), so it gets longer.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", "WARNING")
+
+
+def prefect_hint(exc: BaseException) -> str | None:
+    """How to fix a Prefect failure a person can fix, or None."""
+    text = str(exc)
+    if "ephemeral Prefect API server" in text:
+        return (
+            "The embedded Prefect server did not start in time (a busy machine). Run a "
+            "Prefect server once and send runs to it: `make stack` (or "
+            "`.venv/bin/prefect server start &`), then "
+            "`export PREFECT_API_URL=http://127.0.0.1:4200/api`; or give the embedded one "
+            "longer: PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=300."
+        )
+    if "PREFECT_API_URL" in text or "Cannot connect to Prefect" in text.replace("\n", " "):
+        return (
+            f"No Prefect server answers at PREFECT_API_URL={os.environ.get('PREFECT_API_URL')}: "
+            "start it (`make stack`) or unset PREFECT_API_URL to use the embedded one."
+        )
+    return None

@@ -4,11 +4,15 @@
     python scripts/stack.py up      # or: make stack
     python scripts/stack.py down    # or: make stack-down
 
-The Prefect server keeps its state in SQLite under ``$REELCART_DATA_DIR/prefect`` unless
-``PREFECT_API_DATABASE_CONNECTION_URL`` names PostgreSQL
-(``postgresql+asyncpg://user@host:5432/prefect``). Workers inherit the environment, so
-``REELCART_DATABASE_URL`` and ``REELCART_MEDIA_URL`` (``s3://…``) set here are what they
-share. The same functions start the stack for the tests (``tests/flows/test_stack.py``).
+The Prefect server keeps its state in PostgreSQL: ``PREFECT_API_DATABASE_CONNECTION_URL``
+when set (``postgresql+asyncpg://user@host:5432/prefect``), else a ``prefect`` database on
+the local server the tests use (``REELCART_STACK_POSTGRES_URL``, default
+``postgresql://postgres@127.0.0.1:5432/postgres``; created once). SQLite takes one writer at
+a time, and a campaign's workers, task runs and events write together: Prefect on SQLite
+logs "database is locked" under that load. Only when no PostgreSQL answers does the stack
+fall back to SQLite under ``$REELCART_DATA_DIR/prefect``, and says so. Workers inherit the
+environment, so ``REELCART_DATABASE_URL`` and ``REELCART_MEDIA_URL`` (``s3://…``) set here are
+what they share. The same functions start the stack for the tests (``tests/flows/test_stack.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ __all__ = [
     "TINY_VIDEO",
     "deploy_all",
     "free_port",
+    "prefect_database",
     "prefect_env",
+    "run_command",
     "start_server",
     "start_worker",
     "stop",
@@ -75,6 +81,55 @@ def prefect_env(api_url: str, home: Path, extra: Mapping[str, str] | None = None
     }
     env.update(extra or {})
     return env
+
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def prefect_database(admin_url: str | None = None, name: str = "prefect") -> tuple[str | None, str]:
+    """The Prefect server's database URL (None: its SQLite default) and a line saying which.
+
+    An explicit ``PREFECT_API_DATABASE_CONNECTION_URL`` wins; else database ``name`` on the
+    PostgreSQL at ``admin_url`` (created when missing); else SQLite, with the reason.
+    """
+    explicit = os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL")
+    if explicit:
+        return explicit, "Prefect database: PREFECT_API_DATABASE_CONNECTION_URL"
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(admin_url or os.environ.get("REELCART_STACK_POSTGRES_URL", LOCAL_POSTGRES))
+    plain = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(plain, connect_timeout=3, autocommit=True) as conn:
+            found = conn.execute("select 1 from pg_database where datname = %s", (name,))
+            if found.fetchone() is None:
+                conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        return None, (
+            f"Prefect database: SQLite (no PostgreSQL at {admin.host}:{admin.port}: "
+            f"{str(exc).strip()[:120]}). SQLite takes one writer at a time and logs "
+            "'database is locked' under a campaign; set PREFECT_API_DATABASE_CONNECTION_URL "
+            "to PostgreSQL for real runs."
+        )
+    url = admin.set(drivername="postgresql+asyncpg", database=name)
+    shown = url.render_as_string(hide_password=True)
+    return url.render_as_string(hide_password=False), f"Prefect database: {shown}"
+
+
+def _program(name: str) -> str:
+    """``.venv/bin/prefect`` as a person at the repository root can type it."""
+    path = BIN / name
+    try:
+        return os.path.relpath(path, Path.cwd()) if path.is_relative_to(Path.cwd()) else str(path)
+    except ValueError:
+        return str(path)
+
+
+def run_command(api_url: str) -> str:
+    """The command that runs a campaign on this stack, as it works when typed."""
+    return f"PREFECT_API_URL={api_url} {_program('prefect')} deployment run run-campaign/campaign"
 
 
 def start_server(
@@ -176,7 +231,12 @@ def _up(args: argparse.Namespace) -> None:
     stack_dir = data_dir / "stack"
     stack_dir.mkdir(parents=True, exist_ok=True)
     api_url = f"http://127.0.0.1:{args.port}/api"
-    env = prefect_env(api_url, data_dir / "prefect", {"REELCART_DATA_DIR": str(data_dir)})
+    extra = {"REELCART_DATA_DIR": str(data_dir)}
+    database, which = prefect_database()
+    if database is not None:
+        extra["PREFECT_API_DATABASE_CONNECTION_URL"] = database
+    env = prefect_env(api_url, data_dir / "prefect", extra)
+    print(which)
     server = start_server(args.port, env, stack_dir / "server.log")
     wait_healthy(api_url, server)
     deploy_all(env)
@@ -189,7 +249,7 @@ def _up(args: argparse.Namespace) -> None:
     (stack_dir / "pids.json").write_text(json.dumps(pids))
     print(f"Prefect server and UI: http://127.0.0.1:{args.port}  (API {api_url})")
     print(f"Workers: {', '.join(n for n in pids if n != 'server')}; logs in {stack_dir}")
-    print(f"Run a campaign: PREFECT_API_URL={api_url} prefect deployment run run-campaign/campaign")
+    print(f"Run a campaign: {run_command(api_url)}")
     print("Stop it all: make stack-down  (or: python scripts/stack.py down)")
 
 
