@@ -4,16 +4,22 @@ Starts the Stripe stand-in (localstripe on loopback, ``tests/fakes/stripe_server
 the reelcart app on free loopback ports, then, as an MCP client over HTTP: search, show the
 product (its video is allocated and the impression counted), create the checkout, get a
 test-mode payment token (what the MCP App's Buy button does), complete, and print the order
-and the creative it is attributed to. Uses the store in ``REELCART_DATA_DIR`` (run
-``reelcart sync`` or ``make demo`` first).
+and the creative it is attributed to.
+
+It shops a copy of the store in ``REELCART_DATA_DIR`` (run ``reelcart sync`` or ``make demo``
+first), made with SQLite's backup API into ``<data dir>/sandbox/buy-locally.db``: the test
+order, its stock hold and its purchase event never reach the live store or the live
+campaign's statistics. The copy stays for a look afterwards and is replaced by the next run.
 
 Run: ``.venv/bin/python scripts/buy_locally.py "gift for a coffee lover"``
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import socket
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -28,7 +34,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.asgi import create_app
-from reelcart.settings import get_settings
+from reelcart.db import Database
+from reelcart.settings import Settings, get_settings
 from tests.fakes.stripe_server import API_KEY, LocalStripe
 
 META = {"api_version": "2026-04-17"}
@@ -42,7 +49,27 @@ ADDRESS = {
 }
 
 
-async def buy(url: str, token: str, query: str) -> None:
+def sandbox_store(settings: Settings) -> Path:
+    """A consistent copy of the live SQLite store to shop in (the live one is only read)."""
+    url = settings.resolved_database_url
+    if not url.startswith("sqlite:///"):
+        raise SystemExit(
+            "buy_locally.py shops a copy of a SQLite store; with REELCART_DATABASE_URL on "
+            "another database, point it at a scratch database to buy in."
+        )
+    live = Path(url.removeprefix("sqlite:///"))
+    if not live.exists():
+        raise SystemExit(f"no store at {live}: run `reelcart sync` (or `make demo`) first")
+    Database(url).migrate()  # the copy gets the live schema, up to date
+    copy = settings.data_dir.resolve() / "sandbox" / "buy-locally.db"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.unlink(missing_ok=True)
+    with sqlite3.connect(f"file:{live}?mode=ro", uri=True) as source, sqlite3.connect(copy) as dst:
+        source.backup(dst)
+    return copy
+
+
+async def buy(url: str, token: str, query: str) -> dict[str, str]:
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
     async with http, Client(streamable_http_client(url, http_client=http)) as client:
         found = (await client.call_tool("search_products", {"query": query})).structured_content
@@ -55,7 +82,7 @@ async def buy(url: str, token: str, query: str) -> None:
         detail = shown.structured_content
         variant = next(v for v in detail["variants"] if v["available"])
         creative = detail["creative"]["creative_id"] if detail["creative"] else None
-        print(f"Showing {detail['title']} ({variant['price']['display']}), video {creative}")
+        name = detail["creative"]["name"] if detail["creative"] else "no video"
         session = await client.call_tool(
             "create_checkout_session",
             {
@@ -90,41 +117,59 @@ async def buy(url: str, token: str, query: str) -> None:
             },
         )
         order = done.structured_content["order"]
-        print(
-            f"Order {order['id']} ({done.structured_content['status']}), attributed to {creative}"
-        )
+        return {
+            "product": detail["title"],
+            "price": variant["price"]["display"],
+            "creative": f"{name} ({creative})" if creative else name,
+            "order": order["id"],
+            "status": done.structured_content["status"],
+        }
 
 
 def main() -> None:
     query = sys.argv[1] if len(sys.argv) > 1 else "gift for a coffee lover"
     token = secrets.token_urlsafe(16)
+    live = get_settings()
+    copy = sandbox_store(live)
     with tempfile.TemporaryDirectory(prefix="stripe-") as state:
         stripe = LocalStripe(Path(state)).start()
         try:
             with socket.socket() as sock:
                 sock.bind(("127.0.0.1", 0))
                 port = sock.getsockname()[1]
-            settings = get_settings().model_copy(
-                update={"port": port, "public_base_url": f"http://127.0.0.1:{port}"}
+            settings = type(live).model_validate(
+                live.model_dump()
+                | {
+                    "port": port,
+                    "public_base_url": f"http://127.0.0.1:{port}",
+                    "database_url": f"sqlite:///{copy}",
+                    "api_token": token,
+                    "stripe_api_key": API_KEY,
+                    "stripe_api_base": stripe.url,
+                }
             )
-            settings = type(settings).model_validate(
-                settings.model_dump()
-                | {"api_token": token, "stripe_api_key": API_KEY, "stripe_api_base": stripe.url}
-            )
+            app = create_app(settings)
+            # The result is the point: the libraries' INFO chatter would bury it.
+            for name in ("", *logging.root.manager.loggerDict):
+                logging.getLogger(name).setLevel(logging.WARNING)
             server = uvicorn.Server(
-                uvicorn.Config(
-                    create_app(settings), host="127.0.0.1", port=port, log_level="warning"
-                )
+                uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
             )
             thread = threading.Thread(target=server.run, daemon=True)
             thread.start()
             while not server.started:
                 time.sleep(0.1)
-            anyio.run(buy, f"http://127.0.0.1:{port}/mcp", token, query)
+            result = anyio.run(buy, f"http://127.0.0.1:{port}/mcp", token, query)
             server.should_exit = True
             thread.join(timeout=10)
         finally:
             stripe.stop()
+    print(
+        f"\nBought {result['product']} for {result['price']} with a test card.\n"
+        f"  Order:       {result['order']} ({result['status']})\n"
+        f"  Attributed:  {result['creative']}\n"
+        f"  Written to:  {copy} (a copy; the live store and campaigns are untouched)"
+    )
 
 
 if __name__ == "__main__":
