@@ -126,25 +126,24 @@ def demo(
 def _print_campaign(
     settings: Settings, campaign: str, result: dict[str, object], seconds: float
 ) -> None:
-    from commerce.publishing import factor_label
     from connectors.storage import MediaStore
     from experiments.campaigns import campaign_creatives
     from reelcart.db import Database
 
     db = Database.from_settings(settings)
     store = MediaStore.from_settings(settings)
+    # Files are named by creative (product handle and factors): the table shows the
+    # names, the folder is said once below, and 80 columns hold it.
     table = Table(title=f"Campaign {campaign!r}: live creatives")
-    for column in ("creative", "factors", "duration", "video file"):
-        table.add_column(column)
+    table.add_column("creative (video: <creative>.mp4)", overflow="fold", ratio=1)
+    table.add_column("length", justify="right", no_wrap=True)
+    folders = set()
     with db.session() as session:
         creatives = campaign_creatives(session, campaign)
         for c in creatives:
-            table.add_row(
-                c.name,
-                factor_label(c.factors),
-                f"{c.duration_s or 0:.1f}s",
-                os.path.relpath(store.local_path(c.video_key) or "") if c.video_key else "",
-            )
+            table.add_row(c.name, f"{c.duration_s or 0:.1f}s")
+            if c.video_key:
+                folders.add(os.path.relpath(Path(store.local_path(c.video_key) or "").parent))
     console.print(table)
     media = Path(settings.resolved_media_url)
     console.print(
@@ -153,7 +152,7 @@ def _print_campaign(
     )
     home = os.environ["PREFECT_HOME"]
     lines = [
-        f"Videos and posters: {media / 'creatives'}",
+        f"Videos and posters: {', '.join(sorted(folders)) or media / 'creatives'}",
         f"Contact sheet:      {result.get('contact_sheet')}",
         f"Prefect artifacts:  `make ui`, then http://127.0.0.1:4200/artifacts "
         f"(or PREFECT_HOME={home} .venv/bin/prefect artifact ls)",
@@ -315,10 +314,12 @@ def simulate(
     the sandbox at /reports/sandbox/CAMPAIGN, headed by what the simulation assumed.
     """
     import anyio
+    from rich.markup import escape
     from rich.progress import Progress
 
     from app.mcp.server import build_mcp_server
     from app.simulator import parse_rate, run_shoppers
+    from commerce.publishing import factor_label
     from connectors.storage import MediaStore
     from experiments.reports import simulation_notice
     from experiments.sandbox import sandbox_copy, sandbox_path, write_assumptions
@@ -371,23 +372,25 @@ def simulate(
         except LookupError as exc:
             err.print(f"[red]{exc}.[/red] Run `reelcart demo --campaign {campaign}` first.")
             raise typer.Exit(2) from exc
+    # 80 columns: a product's rows under its title, each creative by its factors (its
+    # name is the product's handle plus those factors), numbers in narrow columns.
     table = Table(title=f"{shoppers} simulated shoppers, campaign {campaign!r}")
-    for column in ("product", "creative", "status", "shown", "buyers", "conv.", "weight"):
-        table.add_column(column, overflow="fold")
+    table.add_column("creative (factors)", overflow="fold", ratio=1)
+    for column in ("status", "shown", "buyers", "conv.", "weight"):
+        table.add_column(column, justify="right", no_wrap=column != "status")
     report = run.report
     for exp in report.products if report else []:
+        table.add_row(f"[bold]{escape(exp.product_title)}[/bold]", end_section=False)
         for arm in exp.arms:
-            status = (
-                "WINNER" if exp.winner and exp.winner.creative_id == arm.creative_id else arm.status
-            )
+            winner = exp.winner and exp.winner.creative_id == arm.creative_id
             table.add_row(
-                exp.product_title,
-                arm.name,
-                status,
+                "  " + escape(factor_label(arm.factors)),
+                "WINNER" if winner else arm.status,
                 str(arm.metrics.units),
                 str(arm.metrics.buyers),
                 f"{arm.values['conversion']:.1%}",
                 f"{arm.weight:.0%}",
+                end_section=arm is exp.arms[-1],
             )
     console.print(table)
     for warning in report.warnings if report else []:

@@ -265,28 +265,24 @@ def status(
         rows = campaign_overview(session, name)
     if name is not None and not rows:
         raise _fail(f"no campaign named {name!r}")
+    # 80 columns: text folds instead of ending in "…"; the counts share one narrow column.
     table = Table(title="Campaigns")
-    for column in (
-        "campaign",
-        "status",
-        "factors",
-        "design",
-        "products",
-        "planned",
-        "live",
-        "retired",
-    ):
-        table.add_column(column)
+    longest = max((len(c.name) for c in rows), default=8)
+    table.add_column("campaign", overflow="fold", min_width=min(longest, 24))
+    table.add_column("status", overflow="fold")
+    table.add_column("factors", overflow="fold", ratio=1)
+    table.add_column("design", overflow="fold")
+    table.add_column("products", justify="right", no_wrap=True)
+    table.add_column("creatives", no_wrap=True)
     for c in rows:
+        planned = c.creatives.get("planned", 0) + c.creatives.get("rendered", 0)
         table.add_row(
             c.name,
             c.status,
             "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(c.factors.items())),
-            f"{c.design} (cap {c.max_variants})",
+            f"{c.design}, cap {c.max_variants}",
             str(c.products),
-            str(c.creatives.get("planned", 0) + c.creatives.get("rendered", 0)),
-            str(c.live),
-            str(c.creatives.get("retired", 0)),
+            f"{c.live} live\n{planned} planned\n{c.creatives.get('retired', 0)} retired",
         )
     console.print(table)
     if name is not None:

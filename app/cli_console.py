@@ -40,6 +40,13 @@ class _RichProgress:
         else:
             self.tasks[stage] = self.display.add_task(label, total=total)
 
+    def add(self, stage: str, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.display.add_task(self.LABELS.get(stage, stage), total=total)
+            return
+        task = self.display.tasks[self.tasks[stage]]
+        self.display.update(self.tasks[stage], total=(task.total or 0) + total)
+
     def advance(self, stage: str, amount: int = 1) -> None:
         if stage in self.tasks:
             self.display.advance(self.tasks[stage], amount)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from connectors.storage import MediaStore
 from experiments.campaigns import campaign_creatives, mark_published
+from generation.quality import qa_verdict
 from reelcart.domain import CreativeStatus
 from reelcart.models import Campaign, Creative
 
@@ -57,7 +58,8 @@ SIDECARS = {"vtt": ".vtt", "srt": ".srt", "preview": ".webp"}
 def publish_creative(session: Session, store: MediaStore, creative_id: str) -> tuple[str, str]:
     """Copy a rendered creative's video, poster and sidecars to stable keys.
 
-    Keys are per creative, so a creative keeps its URL; a re-render overwrites the files
+    Keys are per creative (``creatives/<campaign id>/<creative name>.mp4``), so a creative
+    keeps its URL; a re-render overwrites the files
     in place (write to a temporary name, then move). Returns the video and poster keys;
     sidecar keys (captions, animated preview) go into the manifest's ``published``.
     """
@@ -69,7 +71,9 @@ def publish_creative(session: Session, store: MediaStore, creative_id: str) -> t
     if not quality_gate_passed(creative.manifest):
         failed = ", ".join(creative.manifest["qa"].get("failed") or [])
         raise QualityGateFailed(f"creative {creative_id} failed the quality gate: {failed}")
-    base = f"creatives/{creative.campaign_id}/{creative.id}"
+    # Files a person can tell apart: the creative's name (product handle and factors,
+    # unique in its campaign), under the campaign's folder.
+    base = f"creatives/{creative.campaign_id}/{creative.name}"
     video = Path(creative.video_path)
     video_key = store.put_file(video, f"{base}.mp4")
     poster_key = store.put_file(Path(creative.poster_path), f"{base}.jpg")
@@ -106,6 +110,7 @@ def campaign_overview(
             "size": f"{c.width}x{c.height}",
             "video": store.url_for(c.video_key) if c.video_key else "",
             "poster": store.url_for(c.poster_key) if c.poster_key else "",
+            "quality": qa_verdict((c.manifest or {}).get("qa")),
         }
         for c in creatives
     ]

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import flow, task, unmapped
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
@@ -35,7 +34,6 @@ from experiments.generations import claim, enqueue, finish, open_generation, ren
 from generation.engines.base import FootageEngine
 from generation.engines.registry import get_engine
 from generation.jobs import plan_render, render_job
-from generation.quality import qa_markdown
 from generation.spec import CreativeSpec
 from generation.storyboard import RenderConfig, storyboard
 from reelcart import progress
@@ -228,12 +226,6 @@ def render(
             on_frame=lambda d, t: progress.advance("frames"),
             planned=planned,
         )
-        # The quality gate's report, beside the run (it is also in the manifest).
-        create_markdown_artifact(
-            key=f"qa-{job.creative_id}".lower().replace("_", "-"),
-            markdown=qa_markdown(outcome.manifest.get("qa")),
-            description=f"Quality gate of {job.name}",
-        )
         manifest = outcome.manifest
         if config.engine == "diffusion" and not outcome.skipped:
             # Its footage, for the remixes it may be asked for (by any worker, later).
@@ -284,7 +276,8 @@ def generate_creatives(
     jobs, remixes = claim_batch(campaign, product_ids, run_id)
     # Each storyboard drawn once: it sizes the progress bar, the GPU batches and the render.
     specs = {job.creative_id: storyboard(job, config) for job in jobs}
-    progress.start("frames", sum(spec.frame_count for spec in specs.values()))
+    # Several children of one campaign may draw on one display: each adds its frames.
+    progress.add("frames", sum(spec.frame_count for spec in specs.values()))
     with keep_leases(run_id):
         engine = get_engine(config.engine)
         futures: list[PrefectFuture[str]] = []

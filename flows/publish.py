@@ -67,12 +67,20 @@ def report(campaign: str) -> dict[str, str]:
         table=rows,
         description=f"Creatives of campaign {campaign}",
     )
+    failed = [r for r in rows if r["quality"] != "passed"]
+    gate = (
+        f"Quality gate: all {len(rows)} passed."
+        if not failed
+        else "Quality gate: " + "; ".join(f"{r['creative']} {r['quality']}" for r in failed)
+    )
     create_markdown_artifact(
         key=f"{_slug(campaign)}-summary",
         markdown=(
-            f"## Campaign `{campaign}`\n\n{len(rows)} live creatives.\n\n"
+            f"## Campaign `{campaign}`\n\n{len(rows)} live creatives "
+            f"(table: `{_slug(campaign)}-creatives`). {gate}\n\n"
             f"![contact sheet]({image_data_uri(sheet)})\n\n"
-            f"Full size: [{sheet_key}]({sheet_url})\n"
+            # An absolute URL (the app serves /media publicly): the UI opens it in a tab.
+            f"Full size, served by `reelcart serve`: [{sheet_url}]({sheet_url})\n"
         ),
         description=f"Contact sheet of campaign {campaign}",
     )
@@ -107,7 +115,8 @@ def push_product_feed() -> dict[str, object] | None:
 def publish_creatives(campaign: str = "demo") -> dict[str, str]:
     """Publish what is rendered and unpublished, then report the campaign."""
     ids = pending(campaign)
-    progress.start("publish", len(ids))
+    if ids:  # children publish as they render: often nothing is left to count here
+        progress.start("publish", len(ids))
     for creative_id in ids:
         publish_one(creative_id)
     if shopify_configured(settings()):  # Shopify: product videos

@@ -52,7 +52,7 @@ def test_simulate_prints_the_result_table(data_dir: Path) -> None:
     db.dispose()
     result = CliRunner().invoke(app, ["simulate", "--shoppers", "60", "--evaluate-every", "30"])
     assert result.exit_code == 0, result.output
-    assert "mug__hook-price" in result.output and "hook" in result.output
+    assert "hook=price" in result.output and "Mug" in result.output
     # No rates given: every creative converts alike, and the screen says so.
     assert "same assumed 8%" in result.output and "false positive" in result.output
     assert "0.12" not in result.output and "12%" not in result.output
@@ -126,3 +126,42 @@ def test_the_quickstart_simulation_shows_numbers_in_the_browser(
             assert not [e for e in seen.errors if not re.search(r"\.jpg|404", e)], seen.errors
             assert seen.rows >= 2 and shot.read_bytes()[:4] == b"\x89PNG"
     live.dispose()
+
+
+def test_cli_tables_read_whole_at_80_columns(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing cut with "…": names and numbers whole at 80 columns (a picture is saved)."""
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from app.cli_console import console
+    from reelcart.models import ProductVariant
+
+    db = Database(get_settings().resolved_database_url)
+    with db.session() as s:
+        s.add(ProductVariant(id="v1", product_id="p1", title="Default", price_minor=2400))
+        s.add(Campaign(id="cmp2", name="spring-sale-2026", plan={"factors": {"hook": ["a"]}}))
+    db.dispose()
+    monkeypatch.setattr(console, "width", 80)  # a terminal of 80 columns
+    said = []
+    for args in (
+        ["simulate", "--shoppers", "60", "--evaluate-every", "30"],
+        ["campaign", "status"],
+    ):
+        result = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.output
+        said.append(result.output)
+    text = "\n".join(said)
+    assert "…" not in text
+    tables = [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
+    assert tables and max(len(line) for line in tables) <= 80
+    for whole in ("hook=price", "hook=title", "spring-sale-2026", "Mug"):
+        assert whole in text, whole
+    artifacts = Path(__file__).resolve().parents[2] / ".reelcart" / "test-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    picture = Console(record=True, width=80, file=io.StringIO())
+    picture.print(Text(text))
+    picture.save_svg(str(artifacts / "cli-80-columns.svg"), title="reelcart at 80 columns")

@@ -133,7 +133,7 @@ def _check_fanout(stack: Stack, run: FlowRun) -> None:
     campaign_id = rows[0][0].campaign_id
     stored = fs.find(f"{BUCKET}/reelcart/creatives/{campaign_id}")
     assert sorted(p.rsplit("/", 1)[-1] for p in stored if p.endswith(".mp4")) == sorted(
-        f"{c.id}.mp4" for c, _ in rows
+        f"{c.name}.mp4" for c, _ in rows
     )
     for creative, _ in rows:
         assert creative.video_key is not None
@@ -371,7 +371,7 @@ def test_a_worker_killed_mid_campaign_leaves_nothing_twice_or_missing(
     fs = s3fs.S3FileSystem(endpoint_url=stack.s3_endpoint)
     stored = fs.find(f"{BUCKET}/reelcart/creatives/{rows[0][0].campaign_id}")
     assert sorted(p.rsplit("/", 1)[-1] for p in stored if p.endswith(".mp4")) == sorted(
-        f"{c.id}.mp4" for c, _ in rows
+        f"{c.name}.mp4" for c, _ in rows
     )
     for creative, _ in rows:
         assert _decode(fs, creative.video_key or "") == creative.manifest["frame_count"]
