@@ -23,6 +23,19 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _data_dir_note() -> None:
+    """Say where local state will go the first time a command is about to create it."""
+    data_dir = get_settings().data_dir
+    if not data_dir.exists():
+        err.print(
+            f"reelcart: keeping local data in {data_dir.resolve()} (new; set "
+            "REELCART_DATA_DIR to choose another place)",
+            highlight=False,
+            markup=False,
+        )
+
+
 @app.command()
 def sync(
     file: Annotated[

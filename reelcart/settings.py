@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,7 +10,13 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEMO_CATALOG", "Settings", "ShippingRate", "get_settings"]
+__all__ = [
+    "DEMO_CATALOG",
+    "Settings",
+    "ShippingRate",
+    "default_data_dir",
+    "get_settings",
+]
 
 DEMO_CATALOG = Path(__file__).parent / "demo_store" / "products.json"
 
@@ -25,6 +32,23 @@ class ShippingRate(BaseModel):
     carrier: str | None = None
 
 
+def default_data_dir(cwd: Path | None = None, home: Path | None = None) -> Path:
+    """``.reelcart`` inside a reelcart checkout (or where one already is), else the user's
+    data directory (``$XDG_DATA_HOME/reelcart``, ``~/.local/share/reelcart``).
+
+    A command run from some other folder must not leave a database there unasked.
+    """
+    here = cwd or Path.cwd()
+    project = here / "pyproject.toml"
+    if (here / ".reelcart").is_dir() or (
+        project.is_file() and 'name = "reelcart"' in project.read_text(errors="replace")
+    ):
+        return Path(".reelcart")
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else (home or Path.home()) / ".local" / "share"
+    return base / "reelcart"
+
+
 class Settings(BaseSettings):
     """reelcart's configuration.
 
@@ -34,7 +58,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="REELCART_", extra="ignore")
 
-    data_dir: Path = Field(default=Path(".reelcart"), description="Where local state lives.")
+    data_dir: Path = Field(
+        default_factory=lambda: default_data_dir(),
+        description="Where local state lives (see default_data_dir).",
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; default is a SQLite file in the data dir. "

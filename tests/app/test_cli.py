@@ -66,3 +66,32 @@ def test_help_lists_the_commands() -> None:
     result = CliRunner().invoke(app, ["--help"])
     for command in ("sync", "demo", "serve", "mcp", "products"):
         assert command in result.output
+
+
+def test_outside_a_checkout_data_goes_to_the_user_data_dir_and_is_named(tmp_path: Path) -> None:
+    """Run from another folder, a command leaves no ``./.reelcart`` there, and says where."""
+    import os
+    import subprocess
+    import sys
+
+    from reelcart.settings import default_data_dir
+
+    root = Path(__file__).resolve().parents[2]
+    assert default_data_dir(root) == Path(".reelcart")  # in the checkout: as before
+    elsewhere, home = tmp_path / "somewhere", tmp_path / "home"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REELCART_", "XDG_"))}
+    env |= {"HOME": str(home), "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "reelcart"), "campaign", "status"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (elsewhere / ".reelcart").exists()
+    data = home / ".local" / "share" / "reelcart"
+    assert (data / "reelcart.db").is_file()
+    assert str(data) in " ".join(done.stderr.split()), done.stderr
