@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from connectors.storage import MediaStore
 from experiments.campaigns import campaign_creatives, mark_published
-from generation.quality import qa_verdict
 from reelcart.domain import CreativeStatus
 from reelcart.models import Campaign, Creative
 
@@ -24,6 +23,7 @@ __all__ = [
     "image_data_uri",
     "publish_creative",
     "quality_gate_passed",
+    "quality_verdict",
 ]
 
 
@@ -35,6 +35,17 @@ def quality_gate_passed(manifest: dict | None) -> bool:
     """Whether the render's quality gate passed (creatives rendered before it had none)."""
     qa = (manifest or {}).get("qa")
     return qa is None or qa.get("passed") is True
+
+
+def quality_verdict(manifest: dict | None) -> str:
+    """One cell for a table of creatives: ``passed``, or the quality rules that failed."""
+    qa = (manifest or {}).get("qa")
+    if qa is None:
+        return "no report"
+    if qa.get("passed") is True:
+        return "passed"
+    failed = [str(c.get("name")) for c in qa.get("checks", []) if not c.get("passed")]
+    return "FAILED: " + ", ".join(failed or qa.get("failed") or ["?"])
 
 
 def creatives_to_publish(session: Session, campaign_name: str) -> list[str]:
@@ -110,7 +121,7 @@ def campaign_overview(
             "size": f"{c.width}x{c.height}",
             "video": store.url_for(c.video_key) if c.video_key else "",
             "poster": store.url_for(c.poster_key) if c.poster_key else "",
-            "quality": qa_verdict((c.manifest or {}).get("qa")),
+            "quality": quality_verdict(c.manifest),
         }
         for c in creatives
     ]

@@ -77,7 +77,8 @@ class ClientCredentials:
                     "REELCART_SHOPIFY_API_KEY (client ID) and REELCART_SHOPIFY_API_SECRET, "
                     "and that the app is installed on this store"
                 )
-            lifetime = float(body.get("expires_in") or 0) or 86399.0
+            stated = body.get("expires_in")
+            lifetime = float(stated) if isinstance(stated, int | float) and stated > 0 else 86399.0
             self._token = str(body["access_token"])
             self.scope = str(body.get("scope") or "")
             self._expires_at = time.monotonic() + max(lifetime - _EXPIRY_MARGIN_S, 0.0)

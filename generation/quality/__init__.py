@@ -12,7 +12,7 @@
 from generation.quality.gate import expected_texts, run_gate
 from generation.quality.price import CatalogPrice, ShownPrice, read_price
 from generation.quality.probe import FrameWatch, decode_audio
-from generation.quality.report import Check, QualityReport, qa_markdown, qa_verdict
+from generation.quality.report import Check, QualityReport, qa_markdown
 from generation.quality.rules import (
     LOUDNESS_TARGET_LUFS,
     LOUDNESS_TOLERANCE_LU,
@@ -37,7 +37,6 @@ __all__ = [
     "expected_texts",
     "parse_vtt",
     "qa_markdown",
-    "qa_verdict",
     "read_price",
     "run_gate",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Check", "QualityReport", "qa_markdown", "qa_verdict"]
+__all__ = ["Check", "QualityReport", "qa_markdown"]
 
 
 @dataclass(frozen=True)
@@ -58,16 +58,6 @@ class QualityReport:
     def to_markdown(self) -> str:
         """A short table for people (the Prefect artifact of a render)."""
         return qa_markdown(self.to_dict())
-
-
-def qa_verdict(qa: dict[str, Any] | None) -> str:
-    """One cell for a table of creatives: ``passed``, or the rules that failed."""
-    if not qa:
-        return "no report"
-    if qa.get("passed"):
-        return "passed"
-    failed = [str(c.get("name")) for c in qa.get("checks", []) if not c.get("passed")]
-    return "FAILED: " + ", ".join(failed)
 
 
 def qa_markdown(qa: dict[str, Any] | None) -> str:

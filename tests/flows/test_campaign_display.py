@@ -64,7 +64,10 @@ def test_progress_is_true_and_artifacts_lead_with_the_useful_cards(
         progress.set_sink(None)
     assert len(result["children"]) == 2 and result["rendered"] == 2
     with database().session() as session:
-        manifests = [c.manifest for c in session.scalars(select(Creative))]
+        creatives = list(session.scalars(select(Creative)))
+        manifests = [c.manifest for c in creatives]
+        # Files a person can tell apart: named by the creative (product handle, factors).
+        assert all(c.video_key.endswith(f"/{c.name}.mp4") for c in creatives if c.video_key)
     frames = sum(int(m["frame_count"]) for m in manifests)
     assert seen.totals["frames"] == frames == seen.done["frames"], seen
     assert ("publish", 0) not in seen.starts  # no "Publishing 0/0"
