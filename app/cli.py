@@ -364,7 +364,7 @@ def simulate(
     }
     write_assumptions(path, assumptions)
     notice = simulation_notice(assumptions)
-    console.print(notice, highlight=False)
+    console.print(notice, highlight=False, markup=False)
     server = build_mcp_server(db, MediaStore.from_settings(settings))
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("Simulated shoppers", total=shoppers)
