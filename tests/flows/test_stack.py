@@ -208,12 +208,28 @@ def test_the_contact_sheet_shows_in_the_prefect_ui_with_no_reelcart_server(
                 if found.get("ok"):
                     break
                 await asyncio.sleep(0.5)
-            await tab.screenshot(tmp_path / "artifact.png")
-            return found
+            # What a person sees, kept beside the other pictures: the run's card, then the
+            # artifacts list (one card per campaign report, none per creative).
+            pictures = Path(__file__).resolve().parents[2] / ".reelcart" / "test-artifacts"
+            pictures.mkdir(parents=True, exist_ok=True)
+            await tab.screenshot(pictures / "prefect-ui-run-artifact.png")
+            await tab.goto(f"{ui}/artifacts")
+            listed: list[str] = []
+            while time.monotonic() < deadline and not listed:
+                listed = json.loads(
+                    await tab.evaluate(
+                        "JSON.stringify([...document.querySelectorAll('a[href*=\"/artifacts/key/\"]')]"
+                        ".map(a => a.innerText.trim()))"
+                    )
+                )
+                await asyncio.sleep(0.5)
+            await tab.screenshot(pictures / "prefect-ui-artifacts.png")
+            return {**found, "listed": listed}
 
     with chromium(browser, tmp_path / "chromium") as port:
         found = asyncio.run(look(port))
     assert found.get("ok") and found["w"] > 100, found
+    assert found["listed"] and not [k for k in found["listed"] if k.startswith("qa-")], found
 
 
 async def _shop(stack: Stack, shoppers: int, seed: int, rule: DecisionRule) -> ShopperRun:
