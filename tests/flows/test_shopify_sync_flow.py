@@ -27,6 +27,6 @@ def test_settings_mistakes_are_not_retried(flow_env: Path, monkeypatch: pytest.M
     monkeypatch.setenv("REELCART_SHOPIFY_ACCESS_TOKEN", "shpat_x")
     get_settings.cache_clear()
     clear_caches()
-    with pytest.raises(ShopifyUnreachable, match="127.0.0.1"):
+    with pytest.raises(ShopifyUnreachable, match=r"127\.0\.0\.1"):
         sync_catalog(source="shopify")
     assert time.monotonic() - started < 25  # one retry alone would wait 30 s
