@@ -104,3 +104,14 @@ async def test_every_tool_schema_is_accepted_by_strict_host_dialects(
                     f"{path} {tool.name} {kind}: {p}" for p in host_schema_problems(schema)
                 ]
     assert not problems, "\n".join(problems)
+
+
+def test_every_mcp_server_is_built_with_the_shared_rules() -> None:
+    # The error rules live in one builder; a server constructed directly would miss them.
+    root = Path(__file__).resolve().parents[3] / "app"
+    direct = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "MCPServer(" in path.read_text() and path.name != "mcp_server_base.py"
+    ]
+    assert not direct
