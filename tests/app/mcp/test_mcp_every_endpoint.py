@@ -41,7 +41,9 @@ def anyio_backend() -> str:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
     folder: Path = tmp_path_factory.mktemp("every-endpoint")
     port = free_port()
-    settings = Settings(data_dir=folder / "data", api_token=TOKEN, port=port)
+    settings = Settings.model_validate(
+        {"data_dir": folder / "data", "api_token": TOKEN, "port": port}
+    )
     db = Database(f"sqlite:///{folder / 'reelcart.db'}")
     db.migrate()
     store = MediaStore(str(folder / "media"), settings.resolved_public_base_url)
