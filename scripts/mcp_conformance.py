@@ -1,10 +1,15 @@
-"""Run the official MCP conformance suite against a fresh ``reelcart serve``.
+"""Run the official MCP conformance suites against a fresh ``reelcart serve``.
 
-Every server scenario that applies to a server without the suite's own fixture tools is run,
-for each spec version the suite tags server scenarios with. The suite sends no credentials,
-so it reaches ``/mcp`` through ``bearer_proxy`` (it plays an assistant holding a token).
-Prints one line per scenario and a summary line per spec version; writes them to
-``.reelcart/test-artifacts/summaries/mcp-conformance.txt``; exits non-zero when a check fails.
+Two releases of ``@modelcontextprotocol/conformance`` run (``tests/js/package.json``): the
+newest release (npm ``latest``), per spec version it tags server scenarios with, and the
+newest pre-release, per frozen requirement set (``--requirements``; it brings the
+2026-07-28 set). Every server scenario a run reports is judged: applicable ones must pass
+(every check), the rest are listed as not applicable with the reason (they call the
+suite's own fixture tools, resources or prompts, or an extension reelcart does not offer).
+A scenario a new release adds fails the run until it is classified here. The suite sends no
+credentials, so it reaches ``/mcp`` through ``bearer_proxy`` (an assistant holding a token).
+Prints one line per scenario and a summary line per run; writes them to
+``.reelcart/test-artifacts/summaries/mcp-conformance.txt``; exits non-zero on a failure.
 
 Run: ``make conformance`` (or ``python scripts/mcp_conformance.py``).
 """
@@ -13,12 +18,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -26,21 +33,70 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from node_tools import JS_DIR, NODE, ensure_node_modules, node_env
 
-__all__ = ["APPLICABLE", "NOT_APPLICABLE", "run_conformance", "write_summary"]
+__all__ = [
+    "APPLICABLE",
+    "NOT_APPLICABLE",
+    "NOT_APPLICABLE_CHECKS",
+    "SUITES",
+    "run_conformance",
+    "write_summary",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 # Summaries here are printed at the end of a pytest run (tests/conftest.py), so CI shows them.
 ARTIFACT = ROOT / ".reelcart" / "test-artifacts" / "summaries" / "mcp-conformance.txt"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One installed release of the suite and how its server scenarios are selected."""
+
+    package: str  # the folder under tests/js/node_modules/@modelcontextprotocol
+    by_requirements: bool  # frozen requirement sets (--requirements) vs --spec-version
+
+    @property
+    def folder(self) -> Path:
+        return JS_DIR / "node_modules" / "@modelcontextprotocol" / self.package
+
+    @property
+    def version(self) -> str:
+        return str(json.loads((self.folder / "package.json").read_text())["version"])
+
+
+SUITES = (
+    Suite("conformance", by_requirements=False),  # newest release
+    Suite("conformance-next", by_requirements=True),  # newest pre-release
+)
+# The requirement sets of the pre-release; one it adds fails the run until listed here.
+REQUIREMENT_SETS = ("2025-11-25", "2026-07-28")
+
 # Scenarios that test the server as it is (scenario -> what it checks).
 APPLICABLE = {
     "server-initialize": "the 2025-11-25 initialize handshake",
+    "server-session-lifecycle": "sessions: ids, reuse, DELETE ends one",
+    "server-stateless": "2026-07-28: _meta validation, server/discover, 400/404 answers, "
+    "subscriptions/listen",
     "ping": "ping",
     "tools-list": "tools/list structure",
     "resources-list": "resources/list structure (the MCP App page)",
     "prompts-list": "prompts/list structure (none offered)",
     "server-sse-multiple-streams": "several concurrent SSE streams in one session",
     "dns-rebinding-protection": "non-local Host/Origin refused, local accepted",
+    "sep-2164-resource-not-found": "an unknown resource is -32602 with its uri",
+    "caching": "ttlMs and cacheScope on list and read results",
+    "http-header-validation": "Mcp-Method / Mcp-Name headers checked against the body (-32020)",
 }
+# Checks of applicable scenarios that need the suite's diagnostic fixture tools.
+NOT_APPLICABLE_CHECKS = {
+    "sep-2575-server-rejects-undeclared-capability": "fixture tool test_missing_capability",
+    "sep-2575-missing-capability-http-400": "fixture tool test_missing_capability",
+    "sep-2575-http-server-no-independent-requests-on-stream": (
+        "fixture tool test_streaming_elicitation"
+    ),
+    "sep-2575-server-no-log-without-loglevel": "fixture tool test_logging_tool",
+}
+_INPUT_REQUIRED = "fixture tools test_input_required_result_*; no reelcart tool asks for input"
+_TASKS = "the tasks extension (io.modelcontextprotocol/tasks), which reelcart does not offer"
 # Scenarios that do not apply, and why (the README lists the same).
 NOT_APPLICABLE = {
     "tools-call-simple-text": "calls the suite's fixture tool test_simple_text",
@@ -66,15 +122,53 @@ NOT_APPLICABLE = {
     "prompts-get-with-args": "fixture prompt test_prompt_with_arguments",
     "prompts-get-embedded-resource": "fixture prompt test_prompt_with_embedded_resource",
     "prompts-get-with-image": "fixture prompt test_prompt_with_image",
-    "completion-complete": "completes the fixture prompt's arguments",
+    "completion-complete": "completes the fixture prompt's arguments; no completions capability",
     "logging-set-level": "reelcart declares no logging capability (deprecated in 2026-07-28)",
+    "http-custom-header-server-validation": "needs a tool with x-mcp-header parameters; "
+    "no reelcart tool maps a parameter to a header",
+    **{
+        f"input-required-result-{name}": _INPUT_REQUIRED
+        for name in (
+            "basic-elicitation",
+            "basic-sampling",
+            "basic-list-roots",
+            "request-state",
+            "multiple-input-requests",
+            "multi-round",
+            "missing-input-response",
+            "non-tool-request",
+            "result-type",
+            "unsupported-methods",
+            "tampered-state",
+            "capability-check",
+            "ignore-extra-params",
+            "validate-input",
+        )
+    },
+    **{
+        f"tasks-{name}": _TASKS
+        for name in (
+            "lifecycle",
+            "capability-negotiation",
+            "wire-fields",
+            "request-state-removal",
+            "mrtr-input",
+            "request-headers",
+            "dispatch-and-envelope",
+            "status-notifications",
+            "required-task-error",
+            "mrtr-composition",
+        )
+    },
 }
+_RESULT_DIR = re.compile(r"^server-(?P<scenario>.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$")
 
 
-def _conformance(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    cli = JS_DIR / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+def _conformance(
+    suite: Suite, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(NODE), str(cli), *args],
+        [str(NODE), str(suite.folder / "dist" / "index.js"), *args],
         env=node_env(),
         capture_output=True,
         text=True,
@@ -82,16 +176,11 @@ def _conformance(*args: str, timeout: float = 120) -> subprocess.CompletedProces
     )
 
 
-def _scenarios(version: str) -> list[str]:
-    listed = _conformance("list", "--server", "--spec-version", version).stdout
-    return [
-        line.strip()[2:].split(" ")[0] for line in listed.splitlines() if line.startswith("  - ")
-    ]
-
-
-def _versions() -> list[str]:
-    """The spec versions the suite tags server scenarios with."""
-    text = _conformance("list", "--server").stdout
+def _targets(suite: Suite) -> list[str]:
+    """The spec versions (release) or requirement sets (pre-release) to run."""
+    if suite.by_requirements:
+        return list(REQUIREMENT_SETS)
+    text = _conformance(suite, "list", "--server").stdout
     found = {
         v
         for line in text.splitlines()
@@ -99,6 +188,12 @@ def _versions() -> list[str]:
         for v in line[line.index("[") + 1 : -1].split(",")
     }
     return sorted(found)
+
+
+def _new_requirement_sets(suite: Suite) -> list[str]:
+    help_text = _conformance(suite, "list", "--help").stdout
+    named = re.findall(r"\d{4}-\d{2}-\d{2}", help_text)
+    return sorted(set(named) - set(REQUIREMENT_SETS))
 
 
 def _free_port() -> int:
@@ -119,11 +214,6 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float = 9
             pass
         time.sleep(0.25)
     raise RuntimeError("reelcart serve did not become ready")
-
-
-def _checks(output_dir: Path, scenario: str) -> list[dict[str, object]]:
-    found = sorted(output_dir.glob(f"server-{scenario}-*/checks.json"))
-    return json.loads(found[-1].read_text()) if found else []
 
 
 def run_conformance(port: int | None = None, token: str | None = None) -> tuple[bool, list[str]]:
@@ -172,47 +262,70 @@ def _through_proxy(port: int, token: str) -> tuple[bool, list[str]]:
         proxy.wait(timeout=15)
 
 
+def _results(output_dir: Path) -> dict[str, list[dict[str, object]]]:
+    """Each scenario the run reported, with its checks."""
+    found: dict[str, list[dict[str, object]]] = {}
+    for checks in sorted(output_dir.glob("server-*/checks.json")):
+        match = _RESULT_DIR.match(checks.parent.name)
+        if match:
+            found[match["scenario"]] = json.loads(checks.read_text())
+    return found
+
+
+def _judge(label: str, results: dict[str, list[dict[str, object]]]) -> tuple[bool, list[str]]:
+    ok, lines, passed, applicable = True, [], 0, 0
+    for scenario, checks in sorted(results.items()):
+        if scenario in NOT_APPLICABLE:
+            lines.append(f"{label} N/A {scenario}: {NOT_APPLICABLE[scenario]}")
+            continue
+        if scenario not in APPLICABLE:  # a new suite release: decide whether it applies
+            ok = False
+            lines.append(f"{label} FAIL {scenario}: unclassified scenario")
+            continue
+        applicable += 1
+        failures = [
+            c
+            for c in checks
+            if c.get("status") == "FAILURE" and c.get("id") not in NOT_APPLICABLE_CHECKS
+        ]
+        skipped = sorted({str(c["id"]) for c in checks if c.get("id") in NOT_APPLICABLE_CHECKS})
+        good = bool(checks) and not failures
+        passed += good
+        ok &= good
+        detail = "; ".join(str(c.get("errorMessage") or c.get("description")) for c in failures)
+        note = f" ({len(skipped)} checks need fixture tools)" if skipped else ""
+        lines.append(
+            f"{label} {'PASS' if good else 'FAIL'} {scenario}{note}"
+            + (f": {detail}" if detail else "")
+        )
+    lines.append(
+        f"{label}: {passed}/{applicable} applicable server scenarios passed "
+        f"({len(results) - applicable} not applicable)"
+    )
+    return ok, lines
+
+
 def _run_all(url: str, output_dir: Path) -> tuple[bool, list[str]]:
     lines: list[str] = []
     ok = True
-    for version in _versions():
-        offered = _scenarios(version)
-        unknown = [s for s in offered if s not in APPLICABLE and s not in NOT_APPLICABLE]
-        run = [s for s in offered if s in APPLICABLE]
-        passed = 0
-        # One run of the version's whole suite (fast: one process); only applicable
-        # scenarios are judged, the fixture ones fail by construction.
-        _conformance(
-            "server",
-            "--url",
-            url,
-            "--spec-version",
-            version,
-            "--suite",
-            "all",
-            "-o",
-            str(output_dir / version),
-            timeout=300,
-        )
-        for scenario in run:
-            checks = _checks(output_dir / version, scenario)
-            failures = [c for c in checks if c.get("status") == "FAILURE"]
-            good = bool(checks) and not failures
-            passed += good
-            ok &= good
-            detail = "; ".join(str(c.get("errorMessage") or c.get("description")) for c in failures)
-            mark = "PASS" if good else "FAIL"
-            lines.append(
-                f"MCP conformance {version} {mark} {scenario}" + (f": {detail}" if detail else "")
+    for suite in SUITES:
+        for target in _targets(suite):
+            label = f"MCP conformance {suite.version} {target}"
+            how = (
+                ["--requirements", target]
+                if suite.by_requirements
+                else ["--spec-version", target, "--suite", "all"]
             )
-        skipped = len(offered) - len(run)
-        lines.append(
-            f"MCP conformance {version}: {passed}/{len(run)} applicable server scenarios passed "
-            f"({skipped} not applicable: need the suite's fixture tools)"
-        )
-        if unknown:  # a new suite release: decide whether they apply
+            folder = output_dir / suite.package / target
+            # One run of the whole set (fast: one process); only applicable scenarios
+            # are judged, the fixture ones fail by construction.
+            _conformance(suite, "server", "--url", url, *how, "-o", str(folder), timeout=300)
+            good, judged = _judge(label, _results(folder))
+            ok &= good
+            lines += judged
+        if suite.by_requirements and (new := _new_requirement_sets(suite)):
             ok = False
-            lines.append(f"MCP conformance {version}: unclassified scenarios {', '.join(unknown)}")
+            lines.append(f"MCP conformance {suite.version}: unlisted requirement sets {new}")
     return ok, lines
 
 

@@ -68,7 +68,11 @@ def discovery_document(settings: Settings, currency: str | None = None) -> dict[
 
 
 def _error_response(error: CheckoutError, echo: dict[str, str]) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status, headers={**echo, **error.headers})
+    """The OpenAPI documents' ``Error``, which allows no other field: a version error's
+    ``supported_versions`` (the JSON Schema bundle's, kept by the MCP binding) stays out;
+    the message names the versions and ``/.well-known/acp.json`` lists them."""
+    body = {k: v for k, v in error.body().items() if k != "supported_versions"}
+    return JSONResponse(body, status_code=error.status, headers={**echo, **error.headers})
 
 
 class _Api:
@@ -186,47 +190,91 @@ def acp_routes(
         )
 
     base = "/checkout_sessions"
-    return [
-        Route("/.well-known/acp.json", discovery, methods=["GET"]),
-        api.route(base, "POST", lambda r, b: (201, checkout.create(b)), idempotent_scope="POST "),
-        api.route(
-            base + "/{checkout_session_id}",
-            "GET",
-            lambda r, b: checkout.retrieve(cid(r)),
-            idempotent_scope="",
-        ),
-        api.route(
-            base + "/{checkout_session_id}",
-            "POST",
-            lambda r, b: (200, checkout.update(cid(r), b)),
-            idempotent_scope="POST ",
-        ),
-        api.route(
-            base + "/{checkout_session_id}/complete",
-            "POST",
-            lambda r, b: (200, checkout.complete(cid(r), b)),
-            idempotent_scope="POST ",
-        ),
-        api.route(
-            base + "/{checkout_session_id}/cancel",
-            "POST",
-            lambda r, b: (200, checkout.cancel(cid(r), b)),
-            idempotent_scope="POST ",
-        ),
-        api.route("/orders/{order_id}", "GET", get_order, idempotent_scope=""),
-        api.route(
-            "/agentic_commerce/delegate_payment",
-            "POST",
-            lambda r, b: (
-                201,
-                delegate_payment(
-                    db, settings, checkout.payments, b, r.headers.get("idempotency-key", "")
-                ),
+    return _one_route_per_path(
+        [
+            Route("/.well-known/acp.json", discovery, methods=["GET"]),
+            api.route(
+                base, "POST", lambda r, b: (201, checkout.create(b)), idempotent_scope="POST "
             ),
-            idempotent_scope="POST ",
-            narrow=_delegate_error,
-        ),
-    ]
+            api.route(
+                base + "/{checkout_session_id}",
+                "GET",
+                lambda r, b: checkout.retrieve(cid(r)),
+                idempotent_scope="",
+            ),
+            api.route(
+                base + "/{checkout_session_id}",
+                "POST",
+                lambda r, b: (200, checkout.update(cid(r), b)),
+                idempotent_scope="POST ",
+            ),
+            api.route(
+                base + "/{checkout_session_id}/complete",
+                "POST",
+                lambda r, b: (200, checkout.complete(cid(r), b)),
+                idempotent_scope="POST ",
+            ),
+            api.route(
+                base + "/{checkout_session_id}/cancel",
+                "POST",
+                lambda r, b: (200, checkout.cancel(cid(r), b)),
+                idempotent_scope="POST ",
+            ),
+            api.route("/orders/{order_id}", "GET", get_order, idempotent_scope=""),
+            api.route(
+                "/agentic_commerce/delegate_payment",
+                "POST",
+                lambda r, b: (
+                    201,
+                    delegate_payment(
+                        db, settings, checkout.payments, b, r.headers.get("idempotency-key", "")
+                    ),
+                ),
+                idempotent_scope="POST ",
+                narrow=_delegate_error,
+            ),
+        ]
+    )
+
+
+# Every method reaches a merged route, which answers the ones the path lacks itself.
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+def _one_route_per_path(routes: list[Route]) -> list[BaseRoute]:
+    """Paths served with several methods become one route, so that a 405 names them all.
+
+    Starlette answers a method no route takes from the first route whose path matches,
+    whose ``Allow`` would list only that route's methods (GET without POST).
+    """
+    by_path: dict[str, list[Route]] = {}
+    for route in routes:
+        by_path.setdefault(route.path, []).append(route)
+    merged: list[BaseRoute] = []
+    for path, group in by_path.items():
+        if len(group) == 1:
+            merged.append(group[0])
+            continue
+        endpoints = {m: r.endpoint for r in group for m in (r.methods or ())}
+        allow = ", ".join(sorted(endpoints))
+
+        async def endpoint(
+            request: Request, endpoints: dict[str, Any] = endpoints, allow: str = allow
+        ) -> Response:
+            chosen = endpoints.get(request.method)
+            if chosen is None:
+                error = CheckoutError(
+                    405,
+                    "method_not_allowed",
+                    f"{request.method} is not allowed here; use one of {allow}",
+                    headers={"Allow": allow},
+                )
+                return _error_response(error, request_echo(request))
+            response: Response = await chosen(request)
+            return response
+
+        merged.append(Route(path, endpoint, methods=_ANY_METHOD))
+    return merged
 
 
 # The delegate payment ``Error`` schema allows only these codes (RFC §4.2).

@@ -40,9 +40,20 @@ def _refs(node: Any) -> set[str]:
 
 
 def _rewrite(node: Any) -> Any:
-    """Point every reference at the bundle's own ``$defs``."""
+    """Point every reference at the bundle's own ``$defs``; one ``type`` per schema.
+
+    A ``type`` array becomes ``anyOf`` branches of one type each (the same set of values:
+    the node's other keywords still apply to every branch), because hosts that map tool
+    schemas onto a single-type dialect (Gemini's function declarations) reject the array.
+    """
     if isinstance(node, dict):
         out = {k: _rewrite(v) for k, v in node.items()}
+        if isinstance(out.get("type"), list):
+            branches = [{"type": kind} for kind in out.pop("type")]
+            if "anyOf" in out:  # both must hold
+                out["allOf"] = [*out.get("allOf", []), {"anyOf": branches}]
+            else:
+                out["anyOf"] = branches
         ref = out.get("$ref")
         if isinstance(ref, str):
             if ref == _META_REF:
@@ -126,7 +137,7 @@ def bundle(spec_dir: Path) -> dict[str, ToolSchemas]:
     """Input and output schema (``$ref``s resolved into ``$defs``) for each checkout tool."""
     openrpc = json.loads((spec_dir / "openrpc" / "openrpc.agentic_checkout.json").read_text())
     domain = json.loads((spec_dir / "json-schema" / "schema.agentic_checkout.json").read_text())
-    defs = {**domain["$defs"], "meta": openrpc["components"]["schemas"]["meta"]}
+    defs = _rewrite({**domain["$defs"], "meta": openrpc["components"]["schemas"]["meta"]})
     tools: dict[str, ToolSchemas] = {}
     for method in openrpc["methods"]:
         properties: dict[str, Any] = {}

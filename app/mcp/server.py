@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from app.acp.mcp_binding import CHECKOUT_TOOL_NAMES, checkout_tools
 from app.mcp.apps import APP_URI, register_app
+from app.mcp_server_base import new_mcp_server
 from commerce.catalog.product_views import ProductDetail, ProductSummary, ProductViews
 from commerce.catalog.search import search_product_ids
 from commerce.checkout.attribution import ATTRIBUTION_PROVIDER
@@ -173,13 +174,13 @@ def build_mcp_server(
         )
 
     register_app(apps, db, store.public_base_url, checkout)
-    server = MCPServer(
+    server = new_mcp_server(
         name="reelcart",
         instructions=INSTRUCTIONS,
         version="0.2.0",
         tools=server_tools,
         extensions=[apps],
-        cache_hints=CACHE_HINTS,  # type: ignore[arg-type]
+        cache_hints=CACHE_HINTS,
     )
 
     @server.tool(

@@ -31,6 +31,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.idempotency import IdempotencyStore
+from app.mcp_server_base import new_mcp_server
 from commerce.checkout.errors import CheckoutError
 
 from .catalog import Catalog
@@ -123,7 +124,7 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
             log.exception("UCP MCP %s failed", name)
             raise MCPError(code=-32603, message="unexpected server error") from None
 
-    server: MCPServer = MCPServer(
+    server: MCPServer = new_mcp_server(
         name="reelcart-ucp",
         instructions="UCP shopping service (checkout, order, catalog) of this store.",
         version="2026-04-08",
