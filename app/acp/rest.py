@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.acp.mcp_server import ACP_MCP_PATH
 from app.acp.envelope import (
     SUPPORTED_VERSIONS,
     Narrow,
@@ -63,6 +64,12 @@ def discovery_document(settings: Settings, currency: str | None = None) -> dict[
         },
         "api_base_url": settings.resolved_public_base_url,
         "transports": ["rest", "mcp"],
+        # Where each transport is served, in the shape the RFC's future work sketches
+        # (clients ignore fields they do not know): the MCP binding has its own endpoint.
+        "transport_endpoints": [
+            {"type": "rest", "url": settings.resolved_public_base_url},
+            {"type": "mcp", "url": f"{settings.resolved_public_base_url}{ACP_MCP_PATH}"},
+        ],
         "capabilities": capabilities,
     }
 

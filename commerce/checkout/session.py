@@ -19,6 +19,7 @@ from reelcart.models import CheckoutSession, Product
 from reelcart.settings import Settings
 
 from . import inventory
+from .handoff_link import continue_url
 from .acp_render import (
     acp_discounts,
     acp_fulfillment_options,
@@ -217,6 +218,8 @@ def session_view(
         "totals": cs.totals,
         "messages": cs.messages,
         "links": _links(settings),
+        # Where the buyer finishes on the store's own page (the handoff every agent can use).
+        "continue_url": continue_url(settings.resolved_public_base_url, cs.id),
         "created_at": cs.created_at.isoformat(),
         "updated_at": cs.updated_at.isoformat(),
     }
