@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp.client.extension import ClientExtension
 
 from app.mcp.server import build_mcp_server
 from commerce.checkout.factory import build_checkout_service
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.settings import Settings
+from tests.app.mcp.hosts import AppsHost
 from tests.commerce.acp_helpers import ADDRESS, BOTTLE, MUG, acp_settings, stock_shop
 from tests.factories import make_product, write_catalog
 from tests.tokens import o200k
@@ -27,15 +27,6 @@ from tests.tokens import o200k
 pytestmark = pytest.mark.anyio
 MAX_LIST_BYTES = 32 * 1024
 MAX_MODEL_TOKENS = 4000
-
-
-class AppsHost(ClientExtension):
-    """A host that renders MCP Apps, as it advertises itself at initialize."""
-
-    identifier = "io.modelcontextprotocol/ui"
-
-    def settings(self) -> dict[str, Any]:
-        return {"mimeTypes": ["text/html;profile=mcp-app"]}
 
 
 
