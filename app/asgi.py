@@ -21,6 +21,7 @@ from starlette.types import Scope
 
 from app.acp.envelope import limit_writes
 from app.acp.rest import acp_routes
+from app.checkout_page import checkout_page_routes
 from app.http_auth import BearerAuth, login_routes
 from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
 from app.mcp.http import mcp_door
@@ -184,6 +185,8 @@ def create_app(
             # UCP REST + /.well-known/ucp (before ACP: /orders/{id} with UCP-Agent is UCP's)
             *ucp_routes(ucp),
             *ucp_mcp.routes,
+            # the buyer's checkout page (every checkout's continue_url) and Stripe's webhook
+            *checkout_page_routes(checkout),
             # ACP REST + /.well-known/acp.json (bearer auth checked inside, in ACP's error shape)
             *acp_routes(db, store, settings, service=checkout),
             # Shopify webhooks at /webhooks/shopify (HMAC-verified, deduplicated)

@@ -25,7 +25,11 @@ _URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken
 
 @cache
 def o200k() -> tiktoken.Encoding:
-    cache_dir = Path(os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(Path.home() / ".cache" / "tiktoken-reelcart")))
+    cache_dir = Path(
+        os.environ.setdefault(
+            "TIKTOKEN_CACHE_DIR", str(Path.home() / ".cache" / "tiktoken-reelcart")
+        )
+    )
     cached = cache_dir / hashlib.sha1(_URL.encode()).hexdigest()
     if not cached.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.acp.mcp_server import ACP_MCP_PATH
 from app.acp.envelope import (
     SUPPORTED_VERSIONS,
     Narrow,
@@ -29,6 +28,7 @@ from app.acp.envelope import (
     check_version,
     run_once,
 )
+from app.acp.mcp_server import ACP_MCP_PATH
 from app.http_auth import bearer_matches
 from app.http_limits import JsonBodyError, bad_string, parse_json, read_body, request_echo
 from app.idempotency import IdempotencyStore, fingerprint

@@ -412,10 +412,8 @@ def shopping_checkout_tools(checkout: CheckoutService) -> list[Tool]:
         (get_order, "Get order", read),
     ]
     tools = []
-    for fn, title, annotations in specs:
-        tool = Tool.from_function(
-            fn, title=title, annotations=annotations, structured_output=True
-        )
+    for fn, title, hints in specs:
+        tool = Tool.from_function(fn, title=title, annotations=hints, structured_output=True)
         tool.parameters = inline_refs(tool.parameters)
         if tool.fn_metadata.output_schema is not None:
             tool.fn_metadata.output_schema = inline_refs(tool.fn_metadata.output_schema)

@@ -91,7 +91,8 @@ def cart_problems(
                     CartProblem(
                         where,
                         f"{line.item_id!r} is the product {product.title!r}, which comes in "
-                        f"several variants; ask the shopper which one: {_variant_list(product, currency)}",
+                        "several variants; ask the shopper which one: "
+                        + _variant_list(product, currency),
                         "choose_variant",
                     )
                 )
@@ -99,11 +100,8 @@ def cart_problems(
             if product is not None and product.variants:
                 variant = product.variants[0]
             else:
-                problems.append(
-                    CartProblem(
-                        where, f"no product or variant {line.item_id!r} is for sale", "unknown_item"
-                    )
-                )
+                unknown = f"no product or variant {line.item_id!r} is for sale"
+                problems.append(CartProblem(where, unknown, "unknown_item"))
                 continue
         wanted[variant.id] = wanted.get(variant.id, 0) + max(line.quantity, 0)
         variants.setdefault(variant.id, (index, variant))

@@ -19,7 +19,6 @@ from reelcart.models import CheckoutSession, Product
 from reelcart.settings import Settings
 
 from . import inventory
-from .handoff_link import continue_url
 from .acp_render import (
     acp_discounts,
     acp_fulfillment_options,
@@ -28,6 +27,7 @@ from .acp_render import (
     price_acp_session,
 )
 from .errors import CheckoutError
+from .handoff_link import continue_url
 from .orders import record_checkout_events
 from .payments import payment_handler
 

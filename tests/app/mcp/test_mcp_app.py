@@ -15,8 +15,8 @@ from mcp.shared.exceptions import MCPError
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from app.mcp.apps import APP_URI
 from app.acp.mcp_server import build_acp_mcp_server
+from app.mcp.apps import APP_URI
 from app.mcp.server import build_mcp_server
 from commerce.checkout.factory import build_checkout_service
 from connectors.storage import MediaStore
@@ -108,7 +108,9 @@ async def test_buy_inside_the_app_is_attributed_to_the_creative_shown(
             },
         )
         checkout_id = created.structured_content["checkout_id"]
-        token = await client.call_tool("delegate_test_payment", {"checkout_session_id": checkout_id})
+        token = await client.call_tool(
+            "delegate_test_payment", {"checkout_session_id": checkout_id}
+        )
         done = await client.call_tool(
             "pay_checkout",
             {"checkout_id": checkout_id, "token": token.structured_content["token"]},

@@ -7,12 +7,12 @@ from mcp import Client
 from sqlalchemy import select
 
 from app.mcp.server import build_mcp_server
-from tests.app.mcp.hosts import AppsHost
 from commerce.catalog.store import sync_snapshot
 from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Event
+from tests.app.mcp.hosts import AppsHost
 from tests.factories import add_published_creatives, make_product, write_catalog
 
 pytestmark = pytest.mark.anyio

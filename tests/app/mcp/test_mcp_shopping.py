@@ -29,7 +29,6 @@ MAX_LIST_BYTES = 32 * 1024
 MAX_MODEL_TOKENS = 4000
 
 
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -111,7 +110,11 @@ async def test_a_product_id_asks_which_variant(
         )
     assert result.is_error
     text = result.content[0].text
-    assert "which one" in text and "Small [" in text and "Large [gid://shopify/ProductVariant/72]" in text
+    assert (
+        "which one" in text
+        and "Small [" in text
+        and "Large [gid://shopify/ProductVariant/72]" in text
+    )
 
 
 async def test_wrong_arguments_are_plain_words_not_a_validation_dump(shop: Any) -> None:
