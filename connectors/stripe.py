@@ -284,7 +284,7 @@ class StripePayments:
             "success_url": success_url,
             "cancel_url": cancel_url,
             "expires_at": int(expires_at.timestamp()),
-            "client_reference_id": metadata.get("checkout_id"),
+            "client_reference_id": metadata.get("checkout_session_id"),
             "metadata": metadata,
             "payment_intent_data": {"metadata": metadata},
         }

@@ -84,7 +84,7 @@ def start_hosted_payment(
         amount = _total(cs.totals)
         product_id = cs.line_items[0]["product_id"] if cs.line_items else ""
         creative = attributed_creative(session, cs.subject, product_id, quoted_creative(cs))
-        metadata = {"checkout_id": cs.id, "shopper_id": cs.subject or "", "store": "reelcart"}
+        metadata = {"checkout_session_id": cs.id, "shopper_id": cs.subject or "", "store": "reelcart"}
         if creative:
             metadata["creative_id"] = creative
         names = ", ".join(f"{li['name']} × {li['quantity']}" for li in cs.line_items)

@@ -245,6 +245,14 @@ def add_checkout_sessions(app: Any, store: Any, server: Any, resources: Any) -> 
     async def deliveries(_: web.Request) -> web.Response:
         return web.json_response(store.get(_DELIVERIES, []))
 
+    @web.middleware
+    async def hosted_page(request: web.Request, handler: Any) -> web.StreamResponse:
+        # The hosted page is the buyer's, opened by its URL: no API key, as on Stripe.
+        if request.path.startswith("/c/pay/") and request.method in ("GET", "POST"):
+            return await (page if request.method == "GET" else pay)(request)
+        return await handler(request)
+
+    app.middlewares.insert(0, hosted_page)
     app.router.add_post("/v1/checkout/sessions", create)
     app.router.add_get("/v1/checkout/sessions/{id}", retrieve)
     app.router.add_post("/v1/checkout/sessions/{id}/expire", expire)
