@@ -42,7 +42,7 @@ async def _measure(server: MCPServer, extra: list[Any] | None = None) -> tuple[i
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(data_dir=Path(folder) / "data", api_token="bench")
+        settings = Settings.model_validate({"data_dir": Path(folder) / "data"})
         db = Database(f"sqlite:///{folder}/bench.db")
         db.migrate()
         store = MediaStore(f"{folder}/media", settings.resolved_public_base_url)

@@ -83,7 +83,7 @@ class ShoppingMcpServer(MCPServer):
         super().__init__(*args, **kwargs)
         self.app_only_tools = frozenset(app_only_tools)
 
-    async def _handle_list_tools(  # type: ignore[override]
+    async def _handle_list_tools(
         self, ctx: Any, params: PaginatedRequestParams | None
     ) -> ListToolsResult:
         tools = await self.list_tools()

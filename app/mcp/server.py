@@ -180,7 +180,7 @@ def build_mcp_server(
         version="0.2.0",
         tools=server_tools,
         extensions=[apps],
-        cache_hints=CACHE_HINTS,  # type: ignore[arg-type]
+        cache_hints=CACHE_HINTS,
         app_only_tools=APP_ONLY_TOOLS,
     )
 

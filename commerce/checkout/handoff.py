@@ -84,7 +84,7 @@ def start_hosted_payment(
         amount = _total(cs.totals)
         product_id = cs.line_items[0]["product_id"] if cs.line_items else ""
         creative = attributed_creative(session, cs.subject, product_id, quoted_creative(cs))
-        metadata = {"checkout_session_id": cs.id, "shopper_id": cs.subject or "", "store": "reelcart"}
+        metadata = {"checkout_session_id": cs.id, "shopper_id": cs.subject or ""}
         if creative:
             metadata["creative_id"] = creative
         names = ", ".join(f"{li['name']} × {li['quantity']}" for li in cs.line_items)
@@ -129,9 +129,9 @@ def start_hosted_payment(
             type="service_unavailable",
         ) from None
     with service.db.session() as session:
-        attempt = session.get(PaymentAttempt, attempt_id)
-        assert attempt is not None
-        attempt.credential = hosted.id
+        opened = session.get(PaymentAttempt, attempt_id)
+        assert opened is not None
+        opened.credential = hosted.id
     return HostedStart(str(hosted.url), attempt_id, hosted.id)
 
 

@@ -217,8 +217,7 @@ async def test_webhook_faults_end_in_one_order(shop: Shop, mode: str) -> None:
     if mode == "after":
         expected = before + 1
         wait_for(
-            lambda: len(httpx.get(f"{shop.stripe}/_config/checkout_deliveries").json())
-            >= expected,
+            lambda: len(httpx.get(f"{shop.stripe}/_config/checkout_deliveries").json()) >= expected,
             10,
         )
     polled = await _agent_polls(shop, view["checkout_id"])
@@ -268,9 +267,7 @@ async def test_checkout_ending_mid_payment_is_never_charged_or_is_refunded(shop:
     with httpx.Client(timeout=30, follow_redirects=True) as buyer:
         hosted = _open_payment_page(buyer, canceled["continue_url"])
         http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
-        async with Client(
-            streamable_http_client(f"{shop.base}/mcp", http_client=http)
-        ) as client:
+        async with Client(streamable_http_client(f"{shop.base}/mcp", http_client=http)) as client:
             done = await client.call_tool(
                 "cancel_checkout", {"checkout_id": canceled["checkout_id"]}
             )

@@ -12,8 +12,8 @@ import pytest
 from mcp import Client
 from starlette.testclient import TestClient
 
-from app.acp.tool_schemas import tool_schemas
 from app.acp.mcp_server import build_acp_mcp_server
+from app.acp.tool_schemas import tool_schemas
 from commerce.checkout.factory import build_checkout_service
 from connectors.storage import MediaStore
 from reelcart.db import Database
