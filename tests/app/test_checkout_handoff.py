@@ -4,17 +4,15 @@ signed webhook, and the agent polling — with the faults a real Stripe brings.
 A fresh app serves the page and ``/webhooks/stripe``; the Stripe stand-in (localstripe with
 Checkout Sessions, a hosted page and signed webhooks) is told to deliver to it. An agent
 shops with the compact tools over MCP (the SDK's HTTP client); the buyer is an HTTP client
-following the page's forms and redirects. Every run ends with the money invariant read from
-the stand-in's own records: every succeeded payment has exactly one order or one refund.
+following the page's forms and redirects. Every test ends with the money invariant read
+from the stand-in's own records: every succeeded payment has exactly one order or one
+refund.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,24 +21,16 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from app.asgi import create_app
-from app.mcp.http import warm_search
 from commerce.checkout.factory import build_checkout_service
 from commerce.checkout.reconcile import reconcile_payments
-from connectors.storage import MediaStore
-from reelcart.db import Database
-from reelcart.models import CheckoutSession, Order
-from reelcart.settings import Settings
-from tests.commerce.acp_helpers import ADDRESS, MUG, localstripe, stock_shop
+from reelcart.models import CheckoutSession, Order, ProductVariant
+from tests.app.handoff_shop import TOKEN, Shop, served_shop
+from tests.commerce.acp_helpers import ADDRESS, MUG, localstripe
 from tests.commerce.payment_checks import assert_money_invariant, wait_for
-from tests.factories import add_published_creatives
-from tests.fakes.stripe_server import API_KEY, LocalStripe
-from tests.servers import free_port, serve_on_loopback
+from tests.fakes.stripe_server import API_KEY
 
-__all__ = ["localstripe"]
+__all__ = ["localstripe", "served_shop"]
 pytestmark = [pytest.mark.anyio, pytest.mark.xdist_group("checkout-handoff")]
-STOCK = 50
-TOKEN = "handoff-token"
 
 
 @pytest.fixture
@@ -48,46 +38,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@dataclass
-class Shop:
-    base: str
-    stripe: str
-    db: Database
-    settings: Settings
-    store: MediaStore
-    checkouts: set[str]
-
-
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory, localstripe: LocalStripe) -> Iterator[Shop]:
-    folder: Path = tmp_path_factory.mktemp("handoff")
-    port = free_port()
-    secret = "whsec_" + secrets.token_hex(16)
-    settings = Settings(
-        data_dir=folder / "data",
-        api_token=TOKEN,
-        port=port,
-        stripe_api_key=API_KEY,
-        stripe_api_base=localstripe.url,
-        stripe_webhook_secret=secret,
-    )
-    db = Database(f"sqlite:///{folder / 'reelcart.db'}")
-    db.migrate()
-    store = MediaStore(str(folder / "media"), settings.resolved_public_base_url)
-    stock_shop(db, store, folder, stock=STOCK)
-    add_published_creatives(db, "gid://shopify/Product/1", {"crv_handoff": "title"})
-    warm_search(db)
-    # Stripe is told where the store's webhook endpoint is, and shares its signing secret.
-    registered = httpx.post(
-        f"{localstripe.url}/_config/webhooks/reelcart-handoff",
-        data={"url": f"http://127.0.0.1:{port}/webhooks/stripe", "secret": secret},
-        timeout=10,
-    )
-    registered.raise_for_status()
-    with serve_on_loopback(create_app(settings, db, store), port=port) as base:
-        yield Shop(base, localstripe.url, db, settings, store, set())
-    _delivery(localstripe.url, "before")
-    db.dispose()
+def shop(served_shop: Shop) -> Iterator[Shop]:
+    yield served_shop
+    _delivery(served_shop.stripe, "before")
 
 
 def _delivery(stripe_url: str, mode: str, delay_s: float = 0.5) -> None:
@@ -126,8 +80,22 @@ async def _agent_checkout(shop: Shop, shopper: str) -> dict[str, Any]:
         )
     assert not created.is_error, created.content
     view = dict(created.structured_content or {})
-    shop.checkouts.add(view["checkout_id"])
     return view
+
+
+def _stock(shop: Shop) -> int:
+    with shop.db.session() as s:
+        variant = s.get(ProductVariant, MUG)
+        assert variant is not None
+        return variant.inventory_quantity
+
+
+def _money_invariant(shop: Shop, checkout_ids: set[str], stock_before: int) -> dict[str, int]:
+    """Read from the stand-in's own records: every succeeded payment of these checkouts has
+    exactly one order or one full refund, and the stock moved by what was sold."""
+    counts = assert_money_invariant(shop.db, shop.stripe, checkout_ids, stock_before)
+    assert counts["charged"] == counts["orders"] + counts["refunded"]
+    return counts
 
 
 async def _agent_polls(shop: Shop, checkout_id: str) -> dict[str, Any]:
@@ -161,6 +129,7 @@ def _stripe_session(hosted_url: str) -> str:
 
 
 async def test_buyer_pays_on_the_page_and_the_agent_sees_the_attributed_order(shop: Shop) -> None:
+    stock = _stock(shop)
     view = await _agent_checkout(shop, "chat-handoff-1")
     assert view["status"] == "ready_for_payment"
     with httpx.Client(timeout=30, follow_redirects=True) as buyer:
@@ -188,10 +157,12 @@ async def test_buyer_pays_on_the_page_and_the_agent_sees_the_attributed_order(sh
         assert order is not None and order.creative_id == "crv_handoff"
         assert order.subject == "chat-handoff-1" and order.total_minor == total
     assert len(_deliveries(shop.stripe, stripe_id)) >= 1
+    assert _money_invariant(shop, {view["checkout_id"]}, stock)["orders"] == 1
 
 
 @pytest.mark.parametrize("mode", ["drop", "twice", "after"])
 async def test_webhook_faults_end_in_one_order(shop: Shop, mode: str) -> None:
+    stock = _stock(shop)
     _delivery(shop.stripe, mode, delay_s=0.3)
     try:
         view = await _agent_checkout(shop, f"chat-fault-{mode}")
@@ -229,9 +200,11 @@ async def test_webhook_faults_end_in_one_order(shop: Shop, mode: str) -> None:
     with shop.db.session() as s:
         orders = s.query(Order).filter_by(checkout_session_id=view["checkout_id"]).all()
     assert len(orders) == 1
+    assert _money_invariant(shop, {view["checkout_id"]}, stock)["refunded"] == 0
 
 
 async def test_two_tabs_paying_twice_are_refunded_once(shop: Shop) -> None:
+    stock = _stock(shop)
     view = await _agent_checkout(shop, "chat-two-tabs")
     with httpx.Client(timeout=30, follow_redirects=True) as buyer:
         with httpx.Client(timeout=30) as first_tab:
@@ -259,9 +232,12 @@ async def test_two_tabs_paying_twice_are_refunded_once(shop: Shop) -> None:
     }
     assert len(intents) == 2
     assert len([r for r in refunds if r["payment_intent"] in intents]) == 1
+    counts = _money_invariant(shop, {view["checkout_id"]}, stock)
+    assert (counts["charged"], counts["orders"], counts["refunded"]) == (2, 1, 1)
 
 
 async def test_checkout_ending_mid_payment_is_never_charged_or_is_refunded(shop: Shop) -> None:
+    stock = _stock(shop)
     # The agent cancels while the buyer is on Stripe's page: the page is closed at Stripe.
     canceled = await _agent_checkout(shop, "chat-cancel-mid")
     with httpx.Client(timeout=30, follow_redirects=True) as buyer:
@@ -286,13 +262,9 @@ async def test_checkout_ending_mid_payment_is_never_charged_or_is_refunded(shop:
         assert paid.status_code == 200 and "data-status='expired'" in paid.text
     polled = await _agent_polls(shop, expired["checkout_id"])
     assert polled["status"] == "expired" and polled["order"] is None
-
-
-def test_every_succeeded_payment_has_one_order_or_one_refund(shop: Shop) -> None:
-    """Read last (the tests above share this shop): the stand-in's records against ours."""
-    assert shop.checkouts, "runs after the handoff tests"
-    counts = assert_money_invariant(shop.db, shop.stripe, shop.checkouts, STOCK)
-    assert counts["charged"] == counts["orders"] + counts["refunded"]
+    both = {canceled["checkout_id"], expired["checkout_id"]}
+    counts = _money_invariant(shop, both, stock)
+    assert (counts["charged"], counts["orders"], counts["refunded"]) == (1, 0, 1)
 
 
 def test_a_forged_webhook_is_refused(shop: Shop) -> None:
