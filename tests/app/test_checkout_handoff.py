@@ -276,3 +276,52 @@ def test_a_forged_webhook_is_refused(shop: Shop) -> None:
         timeout=10,
     )
     assert forged.status_code == 400
+
+
+async def test_the_page_changes_the_checkout_through_the_one_pricing_core(shop: Shop) -> None:
+    view = await _agent_checkout(shop, "chat-page-form")
+    express = max(view["shipping_options"], key=lambda o: o["price"]["amount"])
+    with httpx.Client(timeout=30, follow_redirects=True) as buyer:
+        changed = buyer.post(
+            view["continue_url"],
+            data={"quantity_0": "2", "shipping_option": express["id"], "email": "b@example.com"},
+        )
+        assert changed.status_code == 200, changed.text[:500]
+        cleared = buyer.post(view["continue_url"], data={"quantity_0": "2", "city": ""})
+    acp = httpx.get(
+        f"{shop.base}/checkout_sessions/{view['checkout_id']}",
+        headers={"Authorization": f"Bearer {TOKEN}", "API-Version": "2026-04-17"},
+        timeout=10,
+    ).json()
+    # What the page shows is what every protocol reads: the same session, priced once.
+    assert acp["continue_url"] == view["continue_url"]
+    assert acp["line_items"][0]["quantity"] == 2
+    assert acp["selected_fulfillment_options"][0]["option_id"] == express["id"]
+    for total in acp["totals"]:
+        shown = f"data-total='{total['type']}'><td>{total['display_text']}</td>"
+        assert shown in changed.text, total
+    total = next(t["amount"] for t in acp["totals"] if t["type"] == "total")
+    assert total == 2 * 2400 + express["price"]["amount"] + _tax(acp)
+    assert cleared.status_code == 200  # an empty field keeps what the checkout has
+
+
+def _tax(view: dict[str, Any]) -> int:
+    return int(next(t["amount"] for t in view["totals"] if t["type"] == "tax"))
+
+
+async def test_pay_before_the_checkout_is_ready_names_what_is_missing(shop: Shop) -> None:
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    async with Client(streamable_http_client(f"{shop.base}/mcp", http_client=http)) as client:
+        created = await client.call_tool(
+            "create_checkout", {"items": [{"variant_id": MUG, "quantity": 1}]}
+        )
+    view = dict(created.structured_content or {})
+    assert view["status"] == "not_ready_for_payment"
+    assert "shipping address" in " ".join(view["problems"])
+    with httpx.Client(timeout=30) as buyer:
+        page = buyer.get(view["continue_url"])
+        refused = buyer.post(f"{view['continue_url']}/pay", follow_redirects=False)
+        missing = buyer.get(f"{shop.base}/checkout/cs_nope")
+    assert "id='pay'" not in page.text
+    assert refused.status_code == 400 and "shipping address" in refused.text
+    assert missing.status_code == 404
