@@ -2,9 +2,11 @@
 
 Starts the Stripe stand-in (localstripe on loopback, ``tests/fakes/stripe_server.py``) and
 the reelcart app on free loopback ports, then, as an MCP client over HTTP: search, show the
-product (its video is allocated and the impression counted), create the checkout, get a
-test-mode payment token (what the MCP App's Buy button does), complete, and print the order
-and the creative it is attributed to. Uses the store in ``REELCART_DATA_DIR`` (run
+product (its video is allocated and the impression counted) and create the checkout. The
+shopper's part follows the checkout's ``continue_url``: the store's page, Pay, the stand-in's
+hosted Stripe Checkout page (test card), whose signed webhook writes the order. The agent
+polls until the checkout is completed and prints the order and the creative it is
+attributed to. Uses the store in ``REELCART_DATA_DIR`` (run
 ``reelcart sync`` or ``make demo`` first).
 
 Run: ``.venv/bin/python scripts/buy_locally.py "gift for a coffee lover"``
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 import anyio
+import httpx
 import httpx2
 import uvicorn
 from mcp import Client
@@ -31,7 +34,6 @@ from app.asgi import create_app
 from reelcart.settings import get_settings
 from tests.fakes.stripe_server import API_KEY, LocalStripe
 
-META = {"api_version": "2026-04-17"}
 ADDRESS = {
     "name": "Ada Lovelace",
     "line_one": "1 Chat Road",
@@ -56,43 +58,33 @@ async def buy(url: str, token: str, query: str) -> None:
         variant = next(v for v in detail["variants"] if v["available"])
         creative = detail["creative"]["creative_id"] if detail["creative"] else None
         print(f"Showing {detail['title']} ({variant['price']['display']}), video {creative}")
-        session = await client.call_tool(
-            "create_checkout_session",
+        created = await client.call_tool(
+            "create_checkout",
             {
-                "meta": META,
-                "payload": {
-                    "currency": variant["price"]["currency"].lower(),
-                    "line_items": [{"id": variant["id"]}],
-                    "capabilities": {"interventions": {"supported": []}},
-                    "fulfillment_details": {
-                        "name": "Ada",
-                        "email": "ada@example.com",
-                        "address": ADDRESS,
-                    },
-                    "metadata": {"shopper_id": detail["shopper_id"]},
-                },
+                "items": [{"variant_id": variant["id"], "quantity": 1}],
+                "shopper_id": detail["shopper_id"],
+                "email": "ada@example.com",
+                "shipping_address": ADDRESS,
             },
         )
-        session_id = session.structured_content["id"]
-        card = await client.call_tool("delegate_test_payment", {"checkout_session_id": session_id})
-        instrument = {
-            "type": "card",
-            "credential": {"type": "spt", "token": card.structured_content["token"]},
-        }
-        done = await client.call_tool(
-            "complete_checkout_session",
-            {
-                "meta": META,
-                "id": session_id,
-                "payload": {
-                    "payment_data": {"handler_id": "card_tokenized", "instrument": instrument}
-                },
-            },
-        )
-        order = done.structured_content["order"]
-        print(
-            f"Order {order['id']} ({done.structured_content['status']}), attributed to {creative}"
-        )
+        checkout = created.structured_content
+        print(f"Hand the shopper {checkout['continue_url']}")
+        await anyio.to_thread.run_sync(pay_as_the_shopper, checkout["continue_url"])
+        for _ in range(100):
+            state = await client.call_tool("get_checkout", {"checkout_id": checkout["checkout_id"]})
+            if state.structured_content["status"] == "completed":
+                break
+            await anyio.sleep(0.2)
+        order = state.structured_content["order"]
+        print(f"Order {order['order_id']} ({order['status']}), attributed to {creative}")
+
+
+def pay_as_the_shopper(continue_url: str) -> None:
+    """The store's page, Pay, then the hosted Stripe Checkout page with the test card."""
+    with httpx.Client(timeout=30, follow_redirects=True) as browser:
+        hosted = browser.post(f"{continue_url}/pay", follow_redirects=False)
+        hosted.raise_for_status()
+        browser.post(hosted.headers["location"], data={"card": "4242424242424242"})
 
 
 def main() -> None:
@@ -107,10 +99,22 @@ def main() -> None:
             settings = get_settings().model_copy(
                 update={"port": port, "public_base_url": f"http://127.0.0.1:{port}"}
             )
+            webhook_secret = "whsec_" + secrets.token_hex(16)
             settings = type(settings).model_validate(
                 settings.model_dump()
-                | {"api_token": token, "stripe_api_key": API_KEY, "stripe_api_base": stripe.url}
+                | {
+                    "api_token": token,
+                    "stripe_api_key": API_KEY,
+                    "stripe_api_base": stripe.url,
+                    "stripe_webhook_secret": webhook_secret,
+                }
             )
+            # The stand-in delivers checkout.session.completed to the store, signed.
+            httpx.post(
+                f"{stripe.url}/_config/webhooks/reelcart",
+                data={"url": f"http://127.0.0.1:{port}/webhooks/stripe", "secret": webhook_secret},
+                timeout=10,
+            ).raise_for_status()
             server = uvicorn.Server(
                 uvicorn.Config(
                     create_app(settings), host="127.0.0.1", port=port, log_level="warning"
