@@ -134,7 +134,8 @@ def reconcile_payments(service: CheckoutService, *, limit: int = 500) -> Reconci
     for attempt_id in _due(service, OPEN_STATES, limit):
         report.settled[settle_attempt(service, attempt_id, by_agent=False)] += 1
     # Payments made on the store's page whose webhook was lost (or not yet sent).
-    report.settled["hosted"] += settle_hosted_due(service, limit=limit)
+    if hosted := settle_hosted_due(service, limit=limit):
+        report.settled["hosted"] += hosted
     for attempt_id in _due(service, ("refund_pending",), limit):
         report.refunded += int(refund_attempt(service, attempt_id))
     return report
