@@ -65,10 +65,11 @@ async def test_tools_list_fits_a_models_context(shop: Any) -> None:
         assert "rst" not in (tool.description or "") and "``" not in (tool.description or "")
 
 
-async def test_app_tools_are_listed_only_to_hosts_with_mcp_apps(shop: Any) -> None:
-    async with Client(shop) as plain:
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_app_tools_are_listed_only_to_hosts_with_mcp_apps(shop: Any, mode: str) -> None:
+    async with Client(shop, mode=mode) as plain:
         names = {t.name for t in (await plain.list_tools()).tools}
-    async with Client(shop, extensions=[AppsHost()]) as app_host:
+    async with Client(shop, mode=mode, extensions=[AppsHost()]) as app_host:
         with_apps = {t.name for t in (await app_host.list_tools()).tools}
     assert "record_video_event" not in names
     assert "record_video_event" in with_apps
