@@ -83,7 +83,8 @@ def pay_as_the_shopper(continue_url: str) -> None:
     """The store's page, Pay, then the hosted Stripe Checkout page with the test card."""
     with httpx.Client(timeout=30, follow_redirects=True) as browser:
         hosted = browser.post(f"{continue_url}/pay", follow_redirects=False)
-        hosted.raise_for_status()
+        if hosted.status_code != 303:
+            raise SystemExit(f"the checkout page refused to pay: {hosted.status_code}")
         browser.post(hosted.headers["location"], data={"card": "4242424242424242"})
 
 
