@@ -112,7 +112,13 @@ def checkout_page_routes(service: CheckoutService) -> list[Route]:
         if view is None:
             return not_found()
         video = await run_in_threadpool(_video, service, checkout_id, view)
-        notice = "Payment received, thank you." if request.query_params.get("paid") else None
+        notice = None
+        if request.query_params.get("paid"):  # back from Stripe: say what the store knows
+            notice = (
+                "Payment received, thank you."
+                if view["status"] == "completed"
+                else "Your payment is being confirmed; reload this page in a moment."
+            )
         return HTMLResponse(render_checkout(view, video, notice=notice))
 
     async def change(request: Request) -> Response:

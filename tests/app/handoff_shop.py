@@ -21,7 +21,7 @@ from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import stock_shop
-from tests.factories import add_published_creatives
+from tests.commerce.showcase_media import publish_playable_creative
 from tests.fakes.stripe_server import API_KEY, LocalStripe
 from tests.servers import free_port, serve_on_loopback
 
@@ -62,7 +62,8 @@ def served_shop(
     db.migrate()
     store = MediaStore(str(folder / "media"), settings.resolved_public_base_url)
     stock_shop(db, store, folder, stock=STOCK)
-    add_published_creatives(db, "gid://shopify/Product/1", {CREATIVE: "title"})
+    # A real, playable video: the checkout page shows the one the shopper saw.
+    publish_playable_creative(db, Path(store.root), "gid://shopify/Product/1", CREATIVE)
     warm_search(db)
     # Stripe is told where the store's webhook endpoint is (one store at a time), and
     # shares its signing secret.

@@ -269,7 +269,10 @@ def _public(session: dict[str, Any]) -> dict[str, Any]:
 def _page(session: dict[str, Any], problem: str | None = None) -> str:
     amount = session["amount_total"] / 100
     rows = "".join(
-        f"<li>{html.escape(line['name'])} × {line['quantity']}</li>" for line in session["_lines"]
+        f"<li>{html.escape(line['name'])}"
+        + (f" × {line['quantity']}" if line["quantity"] > 1 else "")
+        + "</li>"
+        for line in session["_lines"]
     )
     if session["status"] == "open":
         body = (
