@@ -50,6 +50,7 @@ AWAITING_BUYER = "awaiting_buyer"
 # Stripe's shortest Checkout Session lifetime; the stock stays held a little longer.
 HOSTED_WINDOW = timedelta(minutes=30)
 _HOLD_SLACK = timedelta(minutes=5)
+_NOT_OPENED = "stripe_checkout"
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def start_hosted_payment(
             idempotency_key=f"reelcart-hosted-{secrets.token_urlsafe(24)}",
             amount=amount,
             currency=cs.currency.lower(),
-            credential="stripe_checkout",  # the session id, once Stripe has answered
+            credential=_NOT_OPENED,  # the session id, once Stripe has answered
             created_at=now,
             updated_at=now,
         )
@@ -185,7 +186,8 @@ def _awaiting(service: CheckoutCore, checkout_id: str | None, limit: int) -> lis
     with service.db.session() as session:
         query = select(PaymentAttempt.credential).where(
             PaymentAttempt.state == AWAITING_BUYER,
-            PaymentAttempt.credential.like("cs_%"),
+            # An attempt whose Stripe session was never created has nothing to ask about.
+            PaymentAttempt.credential != _NOT_OPENED,
         )
         if checkout_id is not None:
             query = query.where(PaymentAttempt.checkout_session_id == checkout_id)
