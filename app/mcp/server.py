@@ -149,7 +149,7 @@ def build_mcp_server(
     )
     def get_product(
         product_id: Annotated[
-            str, Field(min_length=1, max_length=255, description="Product id from search.")
+            str, Field(min_length=1, max_length=255, description="Product id or handle.")
         ],
         shopper_id: Annotated[
             str | None,
@@ -218,6 +218,7 @@ def build_mcp_server(
             summaries = views.summaries(session, ids)
         return SearchResults(query=query, count=len(summaries), products=summaries)
 
+    # Every schema without $defs: small shapes written where used, none repeated per tool.
     for tool in server._tool_manager.list_tools():
         tool.parameters = inline_refs(tool.parameters)
         if tool.fn_metadata.output_schema is not None:
