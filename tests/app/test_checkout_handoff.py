@@ -325,3 +325,25 @@ async def test_pay_before_the_checkout_is_ready_names_what_is_missing(shop: Shop
     assert "id='pay'" not in page.text
     assert refused.status_code == 400 and "shipping address" in refused.text
     assert missing.status_code == 404
+
+
+async def test_cancel_after_an_unannounced_payment_refunds_it(shop: Shop) -> None:
+    """The buyer paid but Stripe's webhook is lost; the agent cancels: the store asks Stripe
+    first, so the payment is found, its order written and then refunded — never orphaned."""
+    stock = _stock(shop)
+    _delivery(shop.stripe, "drop")
+    try:
+        view = await _agent_checkout(shop, "chat-cancel-after-pay")
+        with httpx.Client(timeout=30, follow_redirects=False) as buyer:
+            hosted = _open_payment_page(buyer, view["continue_url"])
+            assert _pay(buyer, hosted).status_code == 303  # the tab is closed on Stripe's page
+    finally:
+        _delivery(shop.stripe, "before")
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    async with Client(streamable_http_client(f"{shop.base}/mcp", http_client=http)) as client:
+        canceled = await client.call_tool("cancel_checkout", {"checkout_id": view["checkout_id"]})
+    assert not canceled.is_error, canceled.content
+    assert canceled.structured_content["status"] == "canceled"
+    assert canceled.structured_content["order"]["status"] == "canceled"
+    counts = _money_invariant(shop, {view["checkout_id"]}, stock)
+    assert (counts["charged"], counts["orders"], counts["refunded"]) == (1, 0, 1)
