@@ -21,6 +21,7 @@ from starlette.types import Scope
 
 from app.acp.envelope import limit_writes
 from app.acp.rest import acp_routes
+from app.checkout_page import checkout_page_routes
 from app.http_auth import BearerAuth, login_routes
 from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
 from app.mcp.http import mcp_door
@@ -113,8 +114,8 @@ def _health_endpoint(db: Database):  # type: ignore[no-untyped-def]
 _ACP_PATHS = ("/checkout_sessions", "/orders/", "/agentic_commerce/")
 # UCP's own paths; /orders/ is UCP's for requests that name a platform (UCP-Agent).
 _UCP_PATHS = ("/checkout-sessions", "/catalog/", "/.well-known/ucp")
-# JSON-RPC doors: the catalog tools' MCP server and UCP's MCP binding.
-_MCP_PATHS = ("/mcp", "/ucp/mcp")
+# JSON-RPC doors: the shoppers' MCP server and the ACP and UCP MCP bindings.
+_MCP_PATHS = ("/mcp", "/acp/mcp", "/ucp/mcp")
 
 
 def _error_shape(scope: Scope, status: int, code: str, message: str) -> dict[str, Any]:
@@ -184,6 +185,8 @@ def create_app(
             # UCP REST + /.well-known/ucp (before ACP: /orders/{id} with UCP-Agent is UCP's)
             *ucp_routes(ucp),
             *ucp_mcp.routes,
+            # the buyer's checkout page (every checkout's continue_url) and Stripe's webhook
+            *checkout_page_routes(checkout),
             # ACP REST + /.well-known/acp.json (bearer auth checked inside, in ACP's error shape)
             *acp_routes(db, store, settings, service=checkout),
             # Shopify webhooks at /webhooks/shopify (HMAC-verified, deduplicated)

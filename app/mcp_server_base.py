@@ -53,8 +53,8 @@ class UnknownNamesAreInvalidParams(ServerMiddleware[Any]):
         return await call_next(ctx)
 
 
-def new_mcp_server(**options: Any) -> MCPServer:
-    """An ``MCPServer`` (same options) with this project's protocol error rules installed."""
-    server: MCPServer = MCPServer(**options)
+def new_mcp_server(server_class: type[MCPServer] = MCPServer, **options: Any) -> MCPServer:
+    """A ``server_class`` (same options) with this project's protocol error rules installed."""
+    server: MCPServer = server_class(**options)
     server.middleware.append(UnknownNamesAreInvalidParams(server))
     return server

@@ -24,6 +24,7 @@ from reelcart.settings import Settings
 
 __all__ = [
     "ChargeResult",
+    "HostedCheckout",
     "PaymentDeclined",
     "PaymentError",
     "PaymentUnavailable",
@@ -64,6 +65,37 @@ class ChargeResult:
     @property
     def succeeded(self) -> bool:
         return self.status in ("succeeded", "requires_capture", "processing")
+
+
+@dataclass(frozen=True)
+class HostedCheckout:
+    """A Stripe Checkout Session: Stripe's hosted payment page for one amount."""
+
+    id: str
+    url: str | None
+    status: str  # open | complete | expired
+    payment_status: str  # unpaid | paid | no_payment_required
+    payment_intent_id: str | None
+    amount_total: int
+    currency: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, session: Any) -> HostedCheckout:
+        data = session.to_dict() if hasattr(session, "to_dict") else dict(session)
+        intent = data.get("payment_intent")
+        if isinstance(intent, dict):
+            intent = intent.get("id")
+        return cls(
+            id=str(data["id"]),
+            url=data.get("url"),
+            status=str(data.get("status")),
+            payment_status=str(data.get("payment_status")),
+            payment_intent_id=str(intent) if intent else None,
+            amount_total=int(data.get("amount_total") or 0),
+            currency=str(data.get("currency") or ""),
+            metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -218,6 +250,58 @@ class StripePayments:
             )
             for pi in intents
         ]
+
+    def open_checkout(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        description: str,
+        success_url: str,
+        cancel_url: str,
+        expires_at: datetime,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> HostedCheckout:
+        """A Checkout Session charging ``amount`` once, on Stripe's hosted page.
+
+        The amount is one line: the store's own total (items, discounts, shipping, tax),
+        so Stripe charges exactly what the store priced. ``metadata`` goes on the session
+        and on its PaymentIntent.
+        """
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": amount,
+                        "product_data": {"name": description},
+                    },
+                }
+            ],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "expires_at": int(expires_at.timestamp()),
+            "client_reference_id": metadata.get("checkout_session_id"),
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+        }
+        session = self._call(
+            self._client.v1.checkout.sessions.create,
+            cast(Any, params),
+            {"idempotency_key": idempotency_key},
+        )
+        return HostedCheckout.of(session)
+
+    def checkout(self, session_id: str) -> HostedCheckout:
+        """The Checkout Session as it stands now."""
+        return HostedCheckout.of(self._call(self._client.v1.checkout.sessions.retrieve, session_id))
+
+    def expire_checkout(self, session_id: str) -> HostedCheckout:
+        """Close an open Checkout Session so it can no longer be paid."""
+        return HostedCheckout.of(self._call(self._client.v1.checkout.sessions.expire, session_id))
 
     def refund(self, payment_intent_id: str, *, idempotency_key: str) -> str:
         """Refund a PaymentIntent in full; returns the refund id."""

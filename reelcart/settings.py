@@ -202,6 +202,11 @@ class Settings(BaseSettings):
         "default is Stripe's own API.",
     )
     stripe_timeout_s: float = Field(default=10.0, gt=0, description="Per-request Stripe timeout.")
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Signing secret (whsec_…) of the Stripe webhook endpoint /webhooks/stripe; "
+        "without it Stripe's webhooks are refused and paid checkouts are found by polling.",
+    )
     acp_payment_lease_seconds: int = Field(
         default=60, ge=1, description="How long one worker asks Stripe before another may."
     )

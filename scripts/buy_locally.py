@@ -2,9 +2,11 @@
 
 Starts the Stripe stand-in (localstripe on loopback, ``tests/fakes/stripe_server.py``) and
 the reelcart app on free loopback ports, then, as an MCP client over HTTP: search, show the
-product (its video is allocated and the impression counted), create the checkout, get a
-test-mode payment token (what the MCP App's Buy button does), complete, and print the order
-and the creative it is attributed to.
+product (its video is allocated and the impression counted) and create the checkout. The
+shopper's part follows the checkout's ``continue_url``: the store's page, Pay, the stand-in's
+hosted Stripe Checkout page (test card), whose signed webhook writes the order. The agent
+polls until the checkout is completed and prints the order and the creative it is
+attributed to.
 
 It shops a copy of the store in ``REELCART_DATA_DIR`` (run ``reelcart sync`` or ``make demo``
 first), made with SQLite's backup API into ``<data dir>/sandbox/buy-locally.db``: the test
@@ -27,6 +29,7 @@ import time
 from pathlib import Path
 
 import anyio
+import httpx
 import httpx2
 import uvicorn
 from mcp import Client
@@ -38,7 +41,6 @@ from reelcart.db import Database
 from reelcart.settings import Settings, get_settings
 from tests.fakes.stripe_server import API_KEY, LocalStripe
 
-META = {"api_version": "2026-04-17"}
 ADDRESS = {
     "name": "Ada Lovelace",
     "line_one": "1 Chat Road",
@@ -83,47 +85,40 @@ async def buy(url: str, token: str, query: str) -> dict[str, str]:
         variant = next(v for v in detail["variants"] if v["available"])
         creative = detail["creative"]["creative_id"] if detail["creative"] else None
         name = detail["creative"]["name"] if detail["creative"] else "no video"
-        session = await client.call_tool(
-            "create_checkout_session",
+        created = await client.call_tool(
+            "create_checkout",
             {
-                "meta": META,
-                "payload": {
-                    "currency": variant["price"]["currency"].lower(),
-                    "line_items": [{"id": variant["id"]}],
-                    "capabilities": {"interventions": {"supported": []}},
-                    "fulfillment_details": {
-                        "name": "Ada",
-                        "email": "ada@example.com",
-                        "address": ADDRESS,
-                    },
-                    "metadata": {"shopper_id": detail["shopper_id"]},
-                },
+                "items": [{"variant_id": variant["id"], "quantity": 1}],
+                "shopper_id": detail["shopper_id"],
+                "email": "ada@example.com",
+                "shipping_address": ADDRESS,
             },
         )
-        session_id = session.structured_content["id"]
-        card = await client.call_tool("delegate_test_payment", {"checkout_session_id": session_id})
-        instrument = {
-            "type": "card",
-            "credential": {"type": "spt", "token": card.structured_content["token"]},
-        }
-        done = await client.call_tool(
-            "complete_checkout_session",
-            {
-                "meta": META,
-                "id": session_id,
-                "payload": {
-                    "payment_data": {"handler_id": "card_tokenized", "instrument": instrument}
-                },
-            },
-        )
-        order = done.structured_content["order"]
+        checkout = created.structured_content
+        print(f"Hand the shopper {checkout['continue_url']}")
+        await anyio.to_thread.run_sync(pay_as_the_shopper, checkout["continue_url"])
+        for _ in range(100):
+            state = await client.call_tool("get_checkout", {"checkout_id": checkout["checkout_id"]})
+            if state.structured_content["status"] == "completed":
+                break
+            await anyio.sleep(0.2)
+        order = state.structured_content["order"]
         return {
             "product": detail["title"],
             "price": variant["price"]["display"],
             "creative": f"{name} ({creative})" if creative else name,
-            "order": order["id"],
-            "status": done.structured_content["status"],
+            "order": order["order_id"],
+            "status": order["status"],
         }
+
+
+def pay_as_the_shopper(continue_url: str) -> None:
+    """The store's page, Pay, then the hosted Stripe Checkout page with the test card."""
+    with httpx.Client(timeout=30, follow_redirects=True) as browser:
+        hosted = browser.post(f"{continue_url}/pay", follow_redirects=False)
+        if hosted.status_code != 303:
+            raise SystemExit(f"the checkout page refused to pay: {hosted.status_code}")
+        browser.post(hosted.headers["location"], data={"card": "4242424242424242"})
 
 
 def main() -> None:
@@ -137,6 +132,7 @@ def main() -> None:
             with socket.socket() as sock:
                 sock.bind(("127.0.0.1", 0))
                 port = sock.getsockname()[1]
+            webhook_secret = "whsec_" + secrets.token_hex(16)
             settings = type(live).model_validate(
                 live.model_dump()
                 | {
@@ -146,8 +142,15 @@ def main() -> None:
                     "api_token": token,
                     "stripe_api_key": API_KEY,
                     "stripe_api_base": stripe.url,
+                    "stripe_webhook_secret": webhook_secret,
                 }
             )
+            # The stand-in delivers checkout.session.completed to the store, signed.
+            httpx.post(
+                f"{stripe.url}/_config/webhooks/reelcart",
+                data={"url": f"http://127.0.0.1:{port}/webhooks/stripe", "secret": webhook_secret},
+                timeout=10,
+            ).raise_for_status()
             app = create_app(settings)
             # The result is the point: the libraries' INFO chatter would bury it.
             for name in ("", *logging.root.manager.loggerDict):
@@ -165,7 +168,7 @@ def main() -> None:
         finally:
             stripe.stop()
     print(
-        f"\nBought {result['product']} for {result['price']} with a test card.\n"
+        f"\nBought {result['product']} for {result['price']} on the store's page (test card).\n"
         f"  Order:       {result['order']} ({result['status']})\n"
         f"  Attributed:  {result['creative']}\n"
         f"  Written to:  {copy} (a copy; the live store and campaigns are untouched)"

@@ -63,7 +63,9 @@ _GUIDE = {
     "complete_checkout_session": (
         ' payment_data.handler_id is "card_tokenized"; instrument is {"type": "card", '
         '"credential": {"type": "spt", "token": <a delegated token: spt_… from the '
-        "platform, or vt_… from this store's delegate_payment in test mode>}}."
+        "platform, or vt_… from this store's delegate_payment in test mode>}}. Without "
+        "one, give the buyer the session's continue_url: they pay on the store's page and "
+        "the session becomes completed (poll get_checkout_session)."
     ),
     "cancel_checkout_session": " A paid session is refunded; held stock is released.",
 }

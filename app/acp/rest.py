@@ -28,6 +28,7 @@ from app.acp.envelope import (
     check_version,
     run_once,
 )
+from app.acp.mcp_server import ACP_MCP_PATH
 from app.http_auth import bearer_matches
 from app.http_limits import JsonBodyError, bad_string, parse_json, read_body, request_echo
 from app.idempotency import IdempotencyStore, fingerprint
@@ -63,6 +64,12 @@ def discovery_document(settings: Settings, currency: str | None = None) -> dict[
         },
         "api_base_url": settings.resolved_public_base_url,
         "transports": ["rest", "mcp"],
+        # Where each transport is served, in the shape the RFC's future work sketches
+        # (clients ignore fields they do not know): the MCP binding has its own endpoint.
+        "transport_endpoints": [
+            {"type": "rest", "url": settings.resolved_public_base_url},
+            {"type": "mcp", "url": f"{settings.resolved_public_base_url}{ACP_MCP_PATH}"},
+        ],
         "capabilities": capabilities,
     }
 

@@ -4,10 +4,11 @@
 with the tool's result, plays the allocated creative (poster, captions, its own aspect) and
 offers the variants with their catalog prices. Everything the page does goes through the
 host bridge as tool calls: ``record_video_event`` (a view or click of that creative),
-``create_checkout_session`` and ``complete_checkout_session``. ``delegate_test_payment``
+``create_checkout`` and, where the host pays, ``pay_checkout``. ``delegate_test_payment``
 stands in for the wallet a host with payments would hand over; it exists only in test mode
 (a Stripe emulator or a test-mode key), where the REST Delegate Payment API does too.
-Both app tools are visible to the app only, not to the model.
+Without it the Buy button opens the checkout's ``continue_url``, the store's own page. The
+app tools are visible to the app only, and listed only to hosts that negotiated MCP Apps.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from experiments.tracking import record_click, record_exposure
 from reelcart.db import Database
 from reelcart.models import CheckoutSession, Creative
 
-__all__ = ["APP_SOURCE", "APP_URI", "app_html", "register_app"]
+__all__ = ["APP_ONLY_TOOLS", "APP_SOURCE", "APP_URI", "app_html", "register_app"]
+
+# Tools only the App calls (``_meta.ui.visibility == ["app"]``).
+APP_ONLY_TOOLS = ("record_video_event", "delegate_test_payment", "pay_checkout")
 
 APP_URI = "ui://reelcart/showcase.html"
 APP_SOURCE = "mcp-app"
@@ -156,3 +160,34 @@ def register_app(
             return TestPaymentToken(token=issued["id"], expires_at=expires.isoformat())
 
         return await anyio.to_thread.run_sync(issue)
+
+    @apps.tool(
+        resource_uri=APP_URI,
+        visibility=["app"],
+        name="pay_checkout",
+        title="Pay with a delegated token",
+        # Charges the card through Stripe: an outside system.
+        annotations=ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=True,
+        ),
+    )
+    async def pay_checkout(
+        checkout_id: Annotated[str, Field(min_length=1, max_length=255)],
+        token: Annotated[str, Field(min_length=1, max_length=255)],
+    ) -> dict[str, str]:
+        """Pay a ready checkout with a delegated payment token (vt_… or spt_…)."""
+        body = {
+            "payment_data": {
+                "handler_id": "card_tokenized",
+                "instrument": {"type": "card", "credential": {"type": "spt", "token": token}},
+            }
+        }
+        try:
+            view = await anyio.to_thread.run_sync(checkout.complete, checkout_id, body)
+        except CheckoutError as error:
+            raise ToolError(f"{error.code}: {error.message}") from None
+        order = view.get("order") or {}
+        return {"status": view["status"], "order_id": str(order.get("id", ""))}

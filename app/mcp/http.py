@@ -1,6 +1,7 @@
-"""The MCP door over HTTP: ``/mcp`` (both protocol eras), its auth and its RFC 9728 metadata.
+"""The MCP doors over HTTP: the shoppers' ``/mcp`` and the ACP binding's endpoint (both
+protocol eras), their auth and their RFC 9728 metadata.
 
-``/mcp`` is an OAuth 2.1 resource server (``app.oauth_resource``): JWTs from the
+Each is an OAuth 2.1 resource server (``app.oauth_resource``): JWTs from the
 configured authorization server, or the static development token. Before the door says it
 is ready (the app's lifespan), semantic search is warmed, so the first search is answered
 by meaning rather than by a cold model.
@@ -17,6 +18,8 @@ import anyio
 from mcp.server import MCPServer
 from starlette.routing import BaseRoute, Route
 
+from app.acp.mcp_binding import CHECKOUT_TOOL_NAMES
+from app.acp.mcp_server import ACP_MCP_PATH, build_acp_mcp_server
 from app.mcp.server import CATALOG_SCOPE, CHECKOUT_SCOPE, TOOL_SCOPES, build_mcp_server
 from app.oauth_resource import protect, resource_metadata_routes, verifier_from_settings
 from commerce.catalog.search import SemanticIndex
@@ -49,35 +52,51 @@ class McpDoor:
     server: MCPServer
     routes: list[BaseRoute]
     db: Database
+    acp_server: MCPServer | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(warm_search, self.db)
         async with self.server.session_manager.run():
-            yield
+            if self.acp_server is None:
+                yield
+                return
+            async with self.acp_server.session_manager.run():
+                yield
 
 
-def mcp_door(
-    settings: Settings, db: Database, store: MediaStore, checkout: CheckoutService
-) -> McpDoor:
-    """``/mcp`` and ``/.well-known/oauth-protected-resource`` for the app."""
-    server = build_mcp_server(db, store, checkout=checkout, read_cache=settings.read_cache)
-    resource_url = f"{settings.resolved_public_base_url}/mcp"
-    # The SDK's app routes /mcp itself; wrapping it whole keeps POST /mcp free of redirects.
-    app = server.streamable_http_app(streamable_http_path="/mcp", host=settings.host)
+def _protected_route(
+    settings: Settings, server: MCPServer, path: str, tool_scopes: dict[str, str]
+) -> list[BaseRoute]:
+    """``path`` served by ``server`` behind bearer auth, with its RFC 9728 metadata."""
+    resource_url = f"{settings.resolved_public_base_url}{path}"
+    # The SDK's app routes the path itself; wrapping it whole keeps POST free of redirects.
+    app = server.streamable_http_app(streamable_http_path=path, host=settings.host)
     verifier = verifier_from_settings(settings, resource_url, SCOPES)
     routes: list[BaseRoute] = [
         Route(
-            "/mcp",
+            path,
             endpoint=protect(
                 app,
                 verifier,
                 resource_url,
-                TOOL_SCOPES,
+                tool_scopes,
                 advertise_metadata=settings.oauth_issuer is not None,
             ),
         )
     ]
     if settings.oauth_issuer:
         routes += resource_metadata_routes(resource_url, [settings.oauth_issuer], SCOPES)
-    return McpDoor(server=server, routes=routes, db=db)
+    return routes
+
+
+def mcp_door(
+    settings: Settings, db: Database, store: MediaStore, checkout: CheckoutService
+) -> McpDoor:
+    """``/mcp``, the ACP binding's endpoint and their ``/.well-known/oauth-protected-resource``."""
+    server = build_mcp_server(db, store, checkout=checkout, read_cache=settings.read_cache)
+    acp_server = build_acp_mcp_server(checkout)
+    routes = _protected_route(settings, server, "/mcp", TOOL_SCOPES)
+    acp_scopes = dict.fromkeys(CHECKOUT_TOOL_NAMES, CHECKOUT_SCOPE)
+    routes += _protected_route(settings, acp_server, ACP_MCP_PATH, acp_scopes)
+    return McpDoor(server=server, routes=routes, db=db, acp_server=acp_server)

@@ -18,27 +18,26 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from app.acp.mcp_binding import CHECKOUT_TOOL_NAMES, checkout_tools
-from app.mcp.apps import APP_URI, register_app
+from app.mcp.apps import APP_ONLY_TOOLS, APP_URI, register_app
+from app.mcp.checkout_tools import SHOPPING_CHECKOUT_TOOLS, shopping_checkout_tools
+from app.mcp.schemas import ShoppingMcpServer, inline_refs
 from app.mcp_server_base import new_mcp_server
 from commerce.catalog.product_views import ProductDetail, ProductSummary, ProductViews
 from commerce.catalog.search import search_product_ids
-from commerce.checkout.attribution import ATTRIBUTION_PROVIDER
 from commerce.checkout.service import CheckoutService
 from connectors.storage import MediaStore
 from reelcart.db import Database
 
 __all__ = ["CATALOG_SCOPE", "CHECKOUT_SCOPE", "TOOL_SCOPES", "SearchResults", "build_mcp_server"]
 
-INSTRUCTIONS = f"""\
+INSTRUCTIONS = """\
 reelcart sells this store's products to shoppers through you. Find products with
-search_products, then call get_product: it returns purchasable variants with prices and a
-showcase video (creative) to show the shopper. Prices are integer minor units with a
-display string; never quote a price that a tool did not return. Pass a stable shopper_id
-so the shopper keeps seeing the same video, and the same id as
-payload.metadata.shopper_id when you create a checkout, so the sale is attributed to it
-(or, as ACP's affiliate_attribution: provider "{ATTRIBUTION_PROVIDER}", sub_id the shopper id,
-creative_id the video shown).
+search_products, then call get_product: it returns the variants with prices and a showcase
+video to show the shopper. Prices are integer minor units (cents) with a display string;
+never quote a price that a tool did not return. Pass the same shopper_id to get_product and
+create_checkout, so the sale is credited to the video the shopper saw. create_checkout
+returns continue_url: give it to the shopper, who reviews the order and pays on the store's
+page; then call get_checkout until its status is completed.
 """
 
 CATALOG_SCOPE = "catalog:read"
@@ -49,7 +48,8 @@ TOOL_SCOPES: dict[str, str] = {
     "get_product": CATALOG_SCOPE,
     "record_video_event": CATALOG_SCOPE,
     "delegate_test_payment": CHECKOUT_SCOPE,
-    **dict.fromkeys(CHECKOUT_TOOL_NAMES, CHECKOUT_SCOPE),
+    "pay_checkout": CHECKOUT_SCOPE,
+    **dict.fromkeys(SHOPPING_CHECKOUT_TOOLS, CHECKOUT_SCOPE),
 }
 
 # The tool set changes only with a deploy; any caller may share a cached list.
@@ -126,14 +126,15 @@ def build_mcp_server(
 ) -> MCPServer:
     """An MCP server over the catalog in ``db``, with media URLs from ``store``.
 
-    With ``checkout``, the ACP MCP binding's checkout tools, ``get_order`` and the App's Buy
-    button are added; every transport should pass one. ``read_cache=False`` reads every
+    With ``checkout``, the compact checkout tools (``continue_url`` hands the shopper to the
+    store's checkout page), ``get_order`` and the App's Buy button are added; every
+    transport should pass one. ``read_cache=False`` reads every
     product view whole from the database (the serving benchmark's baseline).
     """
     apps = Apps()
     # Product views' catalog part per process; stock, status and creatives read every call.
     views = ProductViews(store, enabled=read_cache)
-    server_tools = checkout_tools(checkout) if checkout is not None else []
+    server_tools = shopping_checkout_tools(checkout) if checkout is not None else []
 
     @apps.tool(
         resource_uri=APP_URI,
@@ -156,9 +157,9 @@ def build_mcp_server(
             Field(max_length=128, description="Stable id of the shopper or conversation."),
         ] = None,
     ) -> Annotated[CallToolResult, ProductDetail]:
-        """Full product details, purchasable variants with prices, and its showcase video
-        (with links to the video, poster and captions). Hosts with MCP Apps show the video
-        with a Buy button."""
+        """A product's details, variants with prices, and its showcase video to show the
+        shopper (hosts with MCP Apps play it with a Buy button). Showing it counts a view
+        of that video."""
         # An anonymous caller gets a fresh subject, returned so a purchase can cite it.
         subject = shopper_id or f"anon_{uuid.uuid4().hex}"
         with db.session() as session:
@@ -175,12 +176,14 @@ def build_mcp_server(
 
     register_app(apps, db, store.public_base_url, checkout)
     server = new_mcp_server(
+        server_class=ShoppingMcpServer,
         name="reelcart",
         instructions=INSTRUCTIONS,
         version="0.2.0",
         tools=server_tools,
         extensions=[apps],
         cache_hints=CACHE_HINTS,
+        app_only_tools=APP_ONLY_TOOLS,
     )
 
     @server.tool(
@@ -194,19 +197,17 @@ def build_mcp_server(
         limit: Annotated[int, Field(ge=1, le=50, description="Most results to return.")] = 10,
         max_price: Annotated[
             int | None,
-            Field(ge=0, description="Only products from at most this price, minor units."),
+            Field(ge=0, description="Highest price in cents (minor units), e.g. 5000 = $50."),
         ] = None,
-        in_stock_only: Annotated[
-            bool, Field(description="Hide products that are sold out.")
-        ] = False,
+        in_stock_only: Annotated[bool, Field(description="Hide sold-out products.")] = False,
         min_price: Annotated[
             int | None,
-            Field(ge=0, description="Only products from at least this price, minor units."),
+            Field(ge=0, description="Lowest price in cents (minor units)."),
         ] = None,
     ) -> SearchResults:
-        """Search the store's catalog by meaning (e.g. "gift for a coffee lover"), with
-        price range and in-stock filters. Unrelated products are left out, so an empty
-        list means nothing fits: widen the price range or try other words."""
+        """Search the store's products by meaning (e.g. "gift for a coffee lover"), with
+        price range (in cents) and in-stock filters. An empty list means nothing fits:
+        widen the price range or try other words."""
         with db.session() as session:
             ids = search_product_ids(
                 session,
@@ -219,4 +220,9 @@ def build_mcp_server(
             summaries = views.summaries(session, ids)
         return SearchResults(query=query, count=len(summaries), products=summaries)
 
+    # Every schema without $defs: small shapes written where used, none repeated per tool.
+    for tool in server._tool_manager.list_tools():
+        tool.parameters = inline_refs(tool.parameters)
+        if tool.fn_metadata.output_schema is not None:
+            tool.fn_metadata.output_schema = inline_refs(tool.fn_metadata.output_schema)
     return server

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commerce.checkout import inventory
+from commerce.checkout.handoff_link import continue_url
 from commerce.checkout.orders import record_checkout_events
 from commerce.pricing.quote import (
     CartLine,
@@ -265,6 +266,8 @@ def checkout_view(
     }
     if cs.expires_at is not None:
         view["expires_at"] = as_utc(cs.expires_at).isoformat()
+    # The buyer can always finish on the store's page; required at requires_escalation.
+    view["continue_url"] = continue_url(base, cs.id)
     if cs.buyer:
         view["buyer"] = dict(cs.buyer)
     if ucp.get("fulfillment"):

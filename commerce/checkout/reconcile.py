@@ -28,6 +28,7 @@ from sqlalchemy import exists, or_, select, update
 from reelcart.models import CheckoutSession, DelegatedPaymentToken, PaymentAttempt, utcnow
 
 from .attempts import OPEN_STATES
+from .handoff import settle_hosted_due
 from .settle import refund_attempt, settle_attempt
 
 if TYPE_CHECKING:
@@ -132,6 +133,9 @@ def reconcile_payments(service: CheckoutService, *, limit: int = 500) -> Reconci
     _reopen_abandoned_authentications(service)
     for attempt_id in _due(service, OPEN_STATES, limit):
         report.settled[settle_attempt(service, attempt_id, by_agent=False)] += 1
+    # Payments made on the store's page whose webhook was lost (or not yet sent).
+    if hosted := settle_hosted_due(service, limit=limit):
+        report.settled["hosted"] += hosted
     for attempt_id in _due(service, ("refund_pending",), limit):
         report.refunded += int(refund_attempt(service, attempt_id))
     return report

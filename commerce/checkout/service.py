@@ -26,6 +26,7 @@ from .attribution import merge_attribution
 from .complete import complete_session, refund_session
 from .core import OPEN_STATUSES, CheckoutCore, parse, require_open, require_settled
 from .errors import CheckoutError
+from .handoff import close_hosted, refresh_hosted
 from .session import API_VERSION
 from .settle import settle_in_progress
 
@@ -89,13 +90,16 @@ class CheckoutService(CheckoutCore):
             return self.view(session, cs)
 
     def retrieve(self, checkout_id: str) -> dict[str, Any]:
-        """``GET /checkout_sessions/{id}``: the authoritative state."""
+        """``GET /checkout_sessions/{id}``: the authoritative state (a payment made on the
+        store's page whose webhook has not come yet is asked of Stripe first)."""
+        refresh_hosted(self, checkout_id)
         with self.tx() as session:
             return self.view(session, self.load(session, checkout_id, utcnow()))
 
     def update(self, checkout_id: str, body: Any) -> dict[str, Any]:
         """``POST /checkout_sessions/{id}``: change items, buyer, address or shipping."""
         request = parse(UpdateRequest, body)
+        refresh_hosted(self, checkout_id)  # paid on the store's page meanwhile?
         settle_in_progress(self, checkout_id)
         now = utcnow()
         with self.tx() as session:
@@ -127,6 +131,7 @@ class CheckoutService(CheckoutCore):
         """``POST …/cancel``: release the stock; a paid session is refunded."""
         request = parse(CancelRequest, body if body is not None else {})
         # A payment whose outcome is unknown is found out first: a charge is never orphaned.
+        refresh_hosted(self, checkout_id)
         settle_in_progress(self, checkout_id)
         now = utcnow()
         with self.tx() as session:
@@ -140,8 +145,14 @@ class CheckoutService(CheckoutCore):
                 cs.status = "canceled"
                 cs.extra = {**cs.extra, "intent_trace": request.intent_trace}
                 cs.messages = []
-                return self.view(session, cs)
+                canceled = self.view(session, cs)
+            else:
+                canceled = None
             payment_intent = (cs.payment or {}).get("payment_intent")
+        if canceled is not None:
+            # Its payment pages close; one paid meanwhile is refunded.
+            close_hosted(self, checkout_id)
+            return canceled
         return refund_session(self, checkout_id, payment_intent, request.intent_trace)
 
     def complete(self, checkout_id: str, body: Any) -> dict[str, Any]:

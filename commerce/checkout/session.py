@@ -27,6 +27,7 @@ from .acp_render import (
     price_acp_session,
 )
 from .errors import CheckoutError
+from .handoff_link import continue_url
 from .orders import record_checkout_events
 from .payments import payment_handler
 
@@ -217,6 +218,8 @@ def session_view(
         "totals": cs.totals,
         "messages": cs.messages,
         "links": _links(settings),
+        # Where the buyer finishes on the store's own page (the handoff every agent can use).
+        "continue_url": continue_url(settings.resolved_public_base_url, cs.id),
         "created_at": cs.created_at.isoformat(),
         "updated_at": cs.updated_at.isoformat(),
     }

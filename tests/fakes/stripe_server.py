@@ -13,6 +13,8 @@ lacks three things reelcart relies on, which the shim adds the way Stripe behave
   ``spt_…`` over a PaymentMethod with ``usage_limits`` (currency, max_amount, expires_at);
   ``POST /v1/payment_intents`` with ``shared_payment_granted_token`` charges it, enforcing
   the limits and single use.
+- Checkout Sessions, their hosted payment page and signed ``checkout.session.completed``
+  webhooks (:mod:`tests.fakes.stripe_checkout`).
 - Declines: Stripe's decline test cards (4000000000000002 generic decline, …9995
   insufficient funds, …) decline when charged; localstripe declines them only on attach.
 
@@ -38,6 +40,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from tests.fakes.stripe_checkout import add_checkout_sessions
 
 __all__ = ["API_KEY", "LocalStripe"]
 
@@ -253,6 +257,7 @@ def _patch_and_build_app(state_file: str) -> Any:
     app.middlewares.insert(0, shim)
     app.router.add_post("/v1/test_helpers/shared_payment/granted_tokens", grant_spt)
     app.router.add_get("/v1/shared_payment/granted_tokens/{id}", get_spt)
+    add_checkout_sessions(app, store, server, resources)
     store.try_load_from_disk()
     return app
 

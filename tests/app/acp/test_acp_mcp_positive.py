@@ -12,8 +12,8 @@ import pytest
 from mcp import Client
 from starlette.testclient import TestClient
 
+from app.acp.mcp_server import build_acp_mcp_server
 from app.acp.tool_schemas import tool_schemas
-from app.mcp.server import build_mcp_server
 from commerce.checkout.factory import build_checkout_service
 from connectors.storage import MediaStore
 from reelcart.db import Database
@@ -83,7 +83,7 @@ async def test_every_tool_accepts_generated_arguments(
     stock_shop(db, store, tmp_path, stock=100)
     app_settings = acp_settings(settings, localstripe.url)
     service = build_checkout_service(db, store, app_settings)
-    server = build_mcp_server(db, store, checkout=service)
+    server = build_acp_mcp_server(service)
     with TestClient(acp_app(db, store, app_settings)) as rest:
         async with Client(server) as client:
             session = await _call(

@@ -15,6 +15,7 @@ from mcp.shared.exceptions import MCPError
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from app.acp.mcp_server import build_acp_mcp_server
 from app.mcp.apps import APP_URI
 from app.mcp.server import build_mcp_server
 from commerce.checkout.factory import build_checkout_service
@@ -23,6 +24,7 @@ from reelcart.db import Database
 from reelcart.models import Event, Order
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import (
+    ADDRESS,
     MUG,
     acp_app,
     acp_settings,
@@ -95,41 +97,33 @@ async def test_buy_inside_the_app_is_attributed_to_the_creative_shown(
         view = await client.call_tool("record_video_event", {"kind": "view", **event})
         click = await client.call_tool("record_video_event", {"kind": "click", **event})
         again = await client.call_tool("record_video_event", {"kind": "click", **event})
-        session = (
-            await client.call_tool(
-                "create_checkout_session",
-                {"meta": META, "payload": create_body({"id": MUG}, shopper=shopper)},
-            )
-        ).structured_content
-        token = await client.call_tool(
-            "delegate_test_payment", {"checkout_session_id": session["id"]}
-        )
-        done = await client.call_tool(
-            "complete_checkout_session",
+        # What the App's Buy does: the compact checkout, a test-mode wallet token, pay.
+        created = await client.call_tool(
+            "create_checkout",
             {
-                "meta": META,
-                "id": session["id"],
-                "payload": {
-                    "payment_data": {
-                        "handler_id": "card_tokenized",
-                        "instrument": {
-                            "type": "card",
-                            "credential": {
-                                "type": "spt",
-                                "token": token.structured_content["token"],
-                            },
-                        },
-                    }
-                },
+                "items": [{"variant_id": MUG, "quantity": 1}],
+                "shopper_id": shopper,
+                "email": "ada@example.com",
+                "shipping_address": ADDRESS,
             },
         )
+        checkout_id = created.structured_content["checkout_id"]
+        token = await client.call_tool(
+            "delegate_test_payment", {"checkout_session_id": checkout_id}
+        )
+        done = await client.call_tool(
+            "pay_checkout",
+            {"checkout_id": checkout_id, "token": token.structured_content["token"]},
+        )
+        polled = await client.call_tool("get_checkout", {"checkout_id": checkout_id})
     # get_product counted the impression; the page's view is the same exposure.
     assert view.structured_content["recorded"] is False
     assert click.structured_content["recorded"] is True
     assert again.structured_content["recorded"] is False
     assert done.structured_content["status"] == "completed"
+    assert polled.structured_content["order"]["order_id"] == done.structured_content["order_id"]
     with db.session() as s:
-        order = s.get(Order, done.structured_content["order"]["id"])
+        order = s.get(Order, done.structured_content["order_id"])
         assert order is not None and order.creative_id == creative
         kinds = sorted(
             (e.kind, e.creative_id)
@@ -148,8 +142,9 @@ async def test_without_stripe_the_error_names_the_missing_configuration(
 ) -> None:
     stock_shop(db, store, tmp_path)
     checkout = build_checkout_service(db, store, settings)  # no Stripe key
-    async with Client(build_mcp_server(db, store, checkout=checkout)) as client:
-        tools = {t.name for t in (await client.list_tools()).tools}
+    async with Client(build_mcp_server(db, store, checkout=checkout)) as shopping:
+        tools = {t.name for t in (await shopping.list_tools()).tools}
+    async with Client(build_acp_mcp_server(checkout)) as client:
         session = (
             await client.call_tool(
                 "create_checkout_session", {"meta": META, "payload": create_body({"id": MUG})}

@@ -190,7 +190,7 @@ def test_checkout_needs_the_checkout_scope(mcp_url: str, oauth: OAuthServer) -> 
         "jsonrpc": "2.0",
         "id": 2,
         "method": "tools/call",
-        "params": {"name": "create_checkout_session", "arguments": {"meta": {}, "payload": {}}},
+        "params": {"name": "create_checkout", "arguments": {"items": []}},
     }
     refused = post(mcp_url, reader, create)
     assert refused.status_code == 403
@@ -206,7 +206,7 @@ def test_checkout_needs_the_checkout_scope(mcp_url: str, oauth: OAuthServer) -> 
     assert batch.status_code == 403  # a batch is no way around the scope check
     buyer = client_credentials(oauth, "catalog:read checkout", mcp_url)
     allowed = post(mcp_url, buyer, create)
-    assert allowed.status_code == 200  # reaches the tool (which rejects the empty payload)
+    assert allowed.status_code == 200  # reaches the tool (which rejects the empty cart)
 
 
 class MemoryStorage(TokenStorage):

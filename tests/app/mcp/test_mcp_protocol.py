@@ -1,7 +1,8 @@
 """Both MCP eras over real HTTP, list caching hints, and the tools' declared contracts.
 
-The ACP checkout tools are checked against the binding's own OpenRPC document and JSON
-Schemas in the shared spec folder (not against our bundle of them).
+The shoppers' tools are at ``/mcp``; the ACP binding has its own endpoint, the one
+``/.well-known/acp.json`` advertises. Its checkout tools are checked against the binding's
+own OpenRPC document and JSON Schemas in the shared spec folder (not against our bundle).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import httpx2
 import pytest
 from jsonschema import Draft202012Validator
@@ -37,7 +39,7 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-def mcp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder: Path = tmp_path_factory.mktemp("protocol-app")
     port = free_port()
     settings = Settings(data_dir=folder / "data", api_token="proto-token", port=port)
@@ -47,8 +49,21 @@ def mcp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     stock_shop(db, store, folder)
     warm_search(db)
     with serve_on_loopback(create_app(settings, db, store), port=port) as base:
-        yield f"{base}/mcp"
+        yield base
     db.dispose()
+
+
+@pytest.fixture(scope="module")
+def mcp_url(base_url: str) -> str:
+    return f"{base_url}/mcp"
+
+
+@pytest.fixture(scope="module")
+def acp_url(base_url: str) -> str:
+    """The ACP binding's endpoint, found as a platform finds it: from the discovery document."""
+    discovery = httpx.get(f"{base_url}/.well-known/acp.json", timeout=10).json()
+    assert "mcp" in discovery["transports"]
+    return next(t["url"] for t in discovery["transport_endpoints"] if t["type"] == "mcp")
 
 
 def _client(url: str, mode: str) -> Client:
@@ -57,20 +72,25 @@ def _client(url: str, mode: str) -> Client:
 
 
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28", "auto"])
-async def test_both_eras_serve_the_same_tools(mcp_url: str, mode: str) -> None:
+async def test_both_eras_serve_the_same_tools(mcp_url: str, acp_url: str, mode: str) -> None:
     async with _client(mcp_url, mode) as client:
         expected = "2025-11-25" if mode == "legacy" else "2026-07-28"
         assert client.protocol_version == expected
         listed = await client.list_tools()
         tools = {t.name: t for t in listed.tools}
         found = await client.call_tool("search_products", {"query": "coffee cup"})
+    async with _client(acp_url, mode) as client:
+        assert client.protocol_version == expected
+        acp_tools = {t.name for t in (await client.list_tools()).tools}
         with pytest.raises(MCPError) as acp_error:
             await client.call_tool(
                 "create_checkout_session",
                 {"meta": META, "payload": create_body() | {"totals": []}},
             )
     assert found.structured_content["products"][0]["title"] == "Stoneware Mug"
-    assert {"search_products", "get_product", "create_checkout_session", "get_order"} <= set(tools)
+    assert {"search_products", "get_product", "create_checkout", "get_order"} <= set(tools)
+    assert "create_checkout_session" not in tools
+    assert {"create_checkout_session", "complete_checkout_session", "get_order"} <= acp_tools
     # The binding's error shape: -32000 with ACP's Error, naming the field to drop.
     assert acp_error.value.code == -32000
     assert acp_error.value.data["param"] == "$.totals"
@@ -79,10 +99,14 @@ async def test_both_eras_serve_the_same_tools(mcp_url: str, mode: str) -> None:
         assert listed.ttl_ms == 300_000 and listed.cache_scope == "public"
 
 
-async def test_every_tool_declares_output_schema_and_annotations(mcp_url: str) -> None:
+async def test_every_tool_declares_output_schema_and_annotations(
+    mcp_url: str, acp_url: str
+) -> None:
     async with _client(mcp_url, "2026-07-28") as client:
         tools = (await client.list_tools()).tools
         resources = await client.list_resources()
+    async with _client(acp_url, "2026-07-28") as client:
+        tools += (await client.list_tools()).tools
     for tool in tools:
         assert tool.output_schema is not None and tool.output_schema["type"] == "object", tool.name
         Draft202012Validator.check_schema(tool.output_schema)
@@ -91,6 +115,8 @@ async def test_every_tool_declares_output_schema_and_annotations(mcp_url: str) -
         assert tool.description, tool.name
     by_name = {t.name: t.annotations for t in tools}
     assert by_name["search_products"].read_only_hint is True
+    assert by_name["get_checkout"].read_only_hint is True
+    assert by_name["cancel_checkout"].destructive_hint is True  # ends it, refunds a paid one
     assert by_name["get_checkout_session"].read_only_hint is True
     assert by_name["complete_checkout_session"].open_world_hint is True  # charges via Stripe
     assert by_name["cancel_checkout_session"].destructive_hint is True
@@ -116,11 +142,11 @@ def _resolve(schema: Any, root: dict[str, Any], spec: Path) -> Any:
     return schema
 
 
-async def test_checkout_tools_carry_the_bindings_full_schemas(mcp_url: str) -> None:
+async def test_checkout_tools_carry_the_bindings_full_schemas(acp_url: str) -> None:
     spec = require_spec()
     openrpc = json.loads((spec / "openrpc" / "openrpc.agentic_checkout.json").read_text())
     assert json.loads(BUNDLE_PATH.read_text()) == bundle(spec)  # the shipped bundle is current
-    async with _client(mcp_url, "2026-07-28") as client:
+    async with _client(acp_url, "2026-07-28") as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     samples = {
         "create_checkout_session": {"meta": META, "payload": create_body()},
@@ -159,8 +185,8 @@ async def test_checkout_tools_carry_the_bindings_full_schemas(mcp_url: str) -> N
     assert '"handler_id": "card_tokenized"' in complete
 
 
-async def test_invalid_checkout_input_is_named_in_acps_shape(mcp_url: str) -> None:
-    async with _client(mcp_url, "2026-07-28") as client:
+async def test_invalid_checkout_input_is_named_in_acps_shape(acp_url: str) -> None:
+    async with _client(acp_url, "2026-07-28") as client:
         with pytest.raises(MCPError) as missing:
             body = create_body()
             del body["capabilities"]

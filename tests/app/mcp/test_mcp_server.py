@@ -12,6 +12,7 @@ from connectors.catalog_file import load_catalog_file
 from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Event
+from tests.app.mcp.hosts import AppsHost
 from tests.factories import add_published_creatives, make_product, write_catalog
 
 pytestmark = pytest.mark.anyio
@@ -42,7 +43,7 @@ def _publish_two_variants(db: Database) -> list[str]:
 async def test_tools_are_listed_with_schemas_and_annotations(
     shop: Database, store: MediaStore
 ) -> None:
-    async with Client(build_mcp_server(shop, store)) as client:
+    async with Client(build_mcp_server(shop, store), extensions=[AppsHost()]) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == {"search_products", "get_product", "record_video_event"}
     assert tools["record_video_event"].meta["ui"]["visibility"] == ["app"]  # hidden from the model

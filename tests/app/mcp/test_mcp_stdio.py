@@ -63,8 +63,8 @@ async def test_stdio_server_serves_every_tool_and_working_media(
     assert era == "2026-07-28"
     assert first.structured_content["products"][0]["title"] == "Stoneware Mug"
     assert {
-        "create_checkout_session",
-        "complete_checkout_session",
+        "create_checkout",
+        "get_checkout",
         "get_order",
         "search_products",
         "get_product",

@@ -1,0 +1,60 @@
+"""A UCP checkout handed to the buyer: ``continue_url`` opens the store's page, the buyer
+pays through Stripe Checkout (the stand-in), and the platform reads ``completed`` over UCP."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import httpx
+
+from app.asgi import create_app
+from connectors.storage import MediaStore
+from reelcart.db import Database
+from reelcart.settings import Settings
+from tests.commerce.acp_helpers import stock_shop
+from tests.fakes.stripe_server import LocalStripe
+from tests.servers import free_port, serve_on_loopback
+
+from .ucp_helpers import client, create_body, platform_on_loopback, signed_get, ucp_settings
+
+
+def test_a_ucp_checkout_is_finished_by_the_buyer_on_the_stores_page(
+    sqlite_db: Database,
+    store: MediaStore,
+    settings: Settings,
+    tmp_path: Path,
+    localstripe: LocalStripe,
+) -> None:
+    stock_shop(sqlite_db, store, tmp_path, stock=5)
+    port = free_port()
+    secret = "whsec_" + secrets.token_hex(16)
+    configured = ucp_settings(settings, localstripe.url, port, stripe_webhook_secret=secret)
+    httpx.post(
+        f"{localstripe.url}/_config/webhooks/reelcart-handoff",
+        data={"url": f"http://127.0.0.1:{port}/webhooks/stripe", "secret": secret},
+        timeout=10,
+    ).raise_for_status()
+    with (
+        platform_on_loopback() as platform,
+        serve_on_loopback(create_app(configured, sqlite_db, store), port) as base,
+        client(base) as http,
+    ):
+        url = f"{base}/checkout-sessions"
+        raw, headers = platform.signed("POST", url, create_body())
+        created = http.post(url, content=raw, headers=headers)
+        assert created.status_code == 201, created.text
+        checkout = created.json()
+        assert checkout["status"] == "ready_for_complete"
+        assert checkout["continue_url"] == f"{base}/checkout/{checkout['id']}"
+        with httpx.Client(timeout=30, follow_redirects=True) as buyer:
+            pay = buyer.post(f"{checkout['continue_url']}/pay", follow_redirects=False)
+            assert pay.status_code == 303, pay.text[:300]
+            paid = buyer.post(pay.headers["location"], data={"card": "4242424242424242"})
+            assert "data-status='completed'" in paid.text
+        after = signed_get(http, platform, f"/checkout-sessions/{checkout['id']}")
+    assert after.status_code == 200, after.text
+    view = after.json()
+    assert view["status"] == "completed"
+    assert view["order"]["id"]
+    assert view["continue_url"] == checkout["continue_url"]
