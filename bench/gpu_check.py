@@ -18,8 +18,8 @@ it time. Stages, in order:
 5. ``attention``: each attention backend usable here, one clip each.
 6. ``compile``: regional compilation: the first clip (compiling), then steady state, and
    the graphs compiled across batch sizes.
-7. ``two_pass``: the distilled preset in its published two passes (2/3 size, latent
-   upsampler, 4 refining steps) at full size with random weights, 480p, 5 s, batch 1
+7. ``two_pass``: the distilled preset in its published two passes (0.6666666 of the
+   size, latent upsampler, 3 refining steps) at full size with random weights, 480p, 5 s, batch 1
    then 4: seconds per stage, peak memory, and the pass sizes.
 8. ``wan``: Wan 2.2 TI2V 5B at full size with random weights, if time is left (fewer
    steps; the per-step time extrapolates).

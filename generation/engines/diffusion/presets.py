@@ -23,7 +23,14 @@ from generation.engines.diffusion.architectures import ARCHITECTURES, Architectu
 __all__ = [
     "ARCHITECTURES",
     "DEFAULT_PRESET",
+    "LTX_DECODE_NOISE_SCALE",
+    "LTX_DECODE_TIMESTEP",
     "LTX_DISTILLED_TIMESTEPS",
+    "LTX_DOWNSCALE_FACTOR",
+    "LTX_FIRST_PASS_SIGMAS",
+    "LTX_IMAGE_COND_NOISE_SCALE",
+    "LTX_SECOND_PASS_SIGMAS",
+    "LTX_TEXT_TOKENS",
     "LTX_UPSCALE_TIMESTEPS",
     "PRESETS",
     "Architecture",
@@ -72,7 +79,9 @@ class TwoPass:
 
     upsampler_id: str | None
     subfolder: str = "latent_upsampler"
-    first_scale: float = 2 / 3
+    # LTXMultiScalePipeline's ``downscale_factor`` (the yaml's 0.6666666, not 2/3: a
+    # 480 side gives int(319.99...) -> 288, where 2/3 would give 320).
+    first_scale: float = 0.6666666
     second_timesteps: tuple[float, ...] = ()
     denoise_strength: float = 0.999
     adain_factor: float = 1.0
@@ -125,24 +134,52 @@ class ModelPreset:
 _LTX_NEGATIVE = "worst quality, inconsistent motion, blurry, jittery, distorted"
 _WAN_NEGATIVE = "blurry, static, low quality, distorted, jpeg artifacts, worst quality, text"
 
-# The single-pass schedule Lightricks publishes for the 0.9.7/0.9.8 step-distilled
-# checkpoints (ltxv-13b-0.9.7-distilled.yaml; the diffusers LTX docs use the same list
-# with LTXConditionPipeline): eight timesteps on the 0..1000 scale, no guidance.
-LTX_DISTILLED_TIMESTEPS: tuple[float, ...] = (1000, 993, 987, 981, 975, 909, 725, 0.03)
-# The second (refining) pass of the published multi-scale schedule, after the latent
-# upsampler, at denoise strength 0.999 (ltxv-13b-0.9.7-distilled.yaml, the diffusers docs).
-LTX_UPSCALE_TIMESTEPS: tuple[float, ...] = (1000, 909, 725, 421, 0)
+# Lightricks' recipe for the 13B 0.9.7 step-distilled checkpoint, exactly as published in
+# LTX-Video's configs/ltxv-13b-0.9.7-distilled.yaml (commit 6ff652c "Models: Release
+# LTXV-13B-distilled"; the 0.9.8 yaml repeats the lists): ``pipeline_type: multi-scale``,
+# ``downscale_factor: 0.6666666``, ``first_pass.timesteps``, ``second_pass.timesteps``,
+# guidance_scale 1, decode_timestep 0.05, decode_noise_scale 0.025. The yaml's timesteps
+# are sigmas (0..1); diffusers' schedulers take them x1000.
+LTX_DOWNSCALE_FACTOR = 0.6666666
+LTX_FIRST_PASS_SIGMAS: tuple[float, ...] = (1.0000, 0.9937, 0.9875, 0.9812, 0.9750, 0.9094, 0.7250)
+LTX_SECOND_PASS_SIGMAS: tuple[float, ...] = (0.9094, 0.7250, 0.4219)
+# LTX-Video's ltx_video/inference.py: ``image_cond_noise_scale`` defaults to 0.15, and its
+# pipeline's ``text_encoder_max_tokens`` to 256 (inference.py passes neither).
+LTX_IMAGE_COND_NOISE_SCALE = 0.15
+LTX_TEXT_TOKENS = 256
+LTX_DECODE_TIMESTEP = 0.05
+LTX_DECODE_NOISE_SCALE = 0.025
+
+
+def _diffusers_timesteps(sigmas: tuple[float, ...]) -> tuple[float, ...]:
+    # x1000, rounded to the yaml's four decimals (0.9812 * 1000 is 981.1999... in floats).
+    return tuple(round(sigma * 1000, 1) for sigma in sigmas)
+
+
+# The first pass: seven transformer passes; the scheduler ends at sigma 0 by itself (no
+# extra 0.03 or 0 step, which would cost a full pass each and barely move the latents).
+LTX_DISTILLED_TIMESTEPS: tuple[float, ...] = _diffusers_timesteps(LTX_FIRST_PASS_SIGMAS)
+# The second pass starts from the upsampled latents noised to its first sigma (0.9094)
+# and runs its three timesteps. ``LTXConditionPipeline`` noises given latents only when
+# ``denoise_strength < 1``, to the sigma of the first step it keeps
+# (``int(steps * strength)`` steps from the end); so the list carries one leading 1000
+# that strength 0.999 drops: int(4 x 0.999) = 3 steps, 909.4 / 725 / 421.9, noised to 0.9094.
+LTX_UPSCALE_TIMESTEPS: tuple[float, ...] = (1000.0, *_diffusers_timesteps(LTX_SECOND_PASS_SIGMAS))
 _LTX_TWO_PASS = TwoPass(
     upsampler_id="Lightricks/ltxv-spatial-upscaler-0.9.7",
+    first_scale=LTX_DOWNSCALE_FACTOR,
     second_timesteps=LTX_UPSCALE_TIMESTEPS,
     denoise_strength=0.999,
+    # LTXMultiScalePipeline AdaIN-filters the upsampled latents fully; the 0.9.7 yaml sets
+    # no tone mapping (only 0.9.8's second pass has tone_map_compression_ratio 0.6).
     adain_factor=1.0,
+    tone_map_compression_ratio=0.0,
 )
 _LTX_DISTILLED_CALL: dict[str, Any] = {
     "timesteps": list(LTX_DISTILLED_TIMESTEPS),
-    "image_cond_noise_scale": 0.0,
-    "decode_timestep": 0.05,
-    "decode_noise_scale": 0.025,
+    "image_cond_noise_scale": LTX_IMAGE_COND_NOISE_SCALE,
+    "decode_timestep": LTX_DECODE_TIMESTEP,
+    "decode_noise_scale": LTX_DECODE_NOISE_SCALE,
 }
 
 PRESETS: dict[str, ModelPreset] = {
@@ -162,14 +199,19 @@ PRESETS: dict[str, ModelPreset] = {
             num_frames=121,
             fps=24,
             steps=len(LTX_DISTILLED_TIMESTEPS),
-            guidance=1.0,  # guidance-distilled: no classifier-free guidance pass
+            guidance=1.0,  # the yaml's guidance_scale 1: no classifier-free guidance pass
             dtype="bfloat16",
             memory=MemoryProfile(resident_gib=40.0, model_offload_gib=30.0, per_sample_gib=3.0),
+            max_sequence_length=LTX_TEXT_TOKENS,
             call_kwargs=_LTX_DISTILLED_CALL,
             negative_prompt=_LTX_NEGATIVE,
             batch_distinct_images=False,
             max_batch=4,
-            notes="the fast preset: 13B step-distilled LTX-Video 0.9.7, 8 steps, no CFG",
+            # Lightricks publishes only the multi-scale recipe for this checkpoint; this
+            # preset is its first pass run once at the full size (reelcart's shortcut).
+            notes="the fast preset: 13B step-distilled LTX-Video 0.9.7 in one pass at full "
+            "size with the published first-pass timesteps (7 steps, no CFG); not a "
+            "published recipe (that is ltx-video-i2v-2pass)",
         ),
         ModelPreset(
             name="ltx-video-2b",
@@ -184,13 +226,23 @@ PRESETS: dict[str, ModelPreset] = {
             height=480,
             num_frames=121,
             fps=24,
-            steps=30,
+            # configs/ltxv-2b-0.9.yaml (ltx-video-2b-v0.9): 40 steps, guidance_scale 3,
+            # decode timestep 0.05 / noise 0.025 (this VAE has no timestep conditioning,
+            # so the decode ignores them). Its STG (stg_scale 1, rescaling_scale 0.7) has
+            # no diffusers counterpart and is not run.
+            steps=40,
             guidance=3.0,
             dtype="bfloat16",
             memory=MemoryProfile(resident_gib=18.0, model_offload_gib=10.0, per_sample_gib=2.0),
+            max_sequence_length=LTX_TEXT_TOKENS,
+            call_kwargs={
+                "decode_timestep": LTX_DECODE_TIMESTEP,
+                "decode_noise_scale": LTX_DECODE_NOISE_SCALE,
+            },
             negative_prompt=_LTX_NEGATIVE,
             max_batch=6,
-            notes="the small LTX-Video (2B, 0.9.0); fits 16-24 GB cards",
+            notes="the small LTX-Video (2B, 0.9.0) with configs/ltxv-2b-0.9.yaml's numbers "
+            "less its STG; fits 16-24 GB cards",
         ),
         ModelPreset(
             name="wan2.2-ti2v-5b",
@@ -298,8 +350,9 @@ PRESETS["ltx-video-i2v-2pass"] = replace(
     two_pass=_LTX_TWO_PASS,
     # The refining pass runs at twice the first pass (4/3 of the native size).
     memory=MemoryProfile(resident_gib=42.0, model_offload_gib=31.0, per_sample_gib=5.0),
-    notes="the distilled LTX-Video 0.9.7 in its published two passes: 2/3 size, "
-    "latent upsampler, 4 refining steps; sharper than one pass, about twice the time",
+    notes="the distilled LTX-Video 0.9.7 in its published multi-scale recipe "
+    "(ltxv-13b-0.9.7-distilled.yaml): 7 steps at 0.6666666 of the size, latent upsampler, "
+    "3 refining steps at twice the first pass",
 )
 
 DEFAULT_PRESET = "ltx-video-i2v"

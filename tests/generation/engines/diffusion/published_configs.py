@@ -13,10 +13,11 @@ from typing import Any
 
 __all__ = [
     "COMPRESSION",
-    "DISTILLED_DENOISE_STRENGTH",
-    "DISTILLED_FIRST_PASS",
-    "DISTILLED_SECOND_PASS",
+    "DISTILLED_YAML",
     "HUB_VERSIONS",
+    "INFERENCE_DEFAULTS",
+    "LTX_2B_YAML",
+    "LTX_VAE_SCALE_FACTOR",
     "TRANSFORMER",
     "TRANSFORMER_BILLIONS",
     "UPSAMPLER",
@@ -190,8 +191,29 @@ UPSAMPLER: dict[str, dict[str, Any]] = {
         temporal_upsample=False,
     ),
 }
-# The published distilled schedule (ltxv-13b-0.9.7-distilled.yaml; the diffusers LTX
-# docs): first pass, then the refining pass after the upsampler, at strength 0.999.
-DISTILLED_FIRST_PASS = (1000, 993, 987, 981, 975, 909, 725, 0.03)
-DISTILLED_SECOND_PASS = (1000, 909, 725, 421, 0)
-DISTILLED_DENOISE_STRENGTH = 0.999
+# Lightricks' configs/ltxv-13b-0.9.7-distilled.yaml (LTX-Video commit 6ff652c), copied
+# as the yaml writes it: timesteps are sigmas in 0..1.
+DISTILLED_YAML: dict[str, Any] = {
+    "pipeline_type": "multi-scale",
+    "downscale_factor": 0.6666666,
+    "decode_timestep": 0.05,
+    "decode_noise_scale": 0.025,
+    "first_pass": {"timesteps": [1.0000, 0.9937, 0.9875, 0.9812, 0.9750, 0.9094, 0.7250],
+                   "guidance_scale": 1},
+    "second_pass": {"timesteps": [0.9094, 0.7250, 0.4219], "guidance_scale": 1},
+}  # fmt: skip
+# LTX-Video's ltx_video/inference.py defaults (InferenceConfig.image_cond_noise_scale) and
+# its pipeline's text_encoder_max_tokens default, neither overridden by the yaml.
+INFERENCE_DEFAULTS: dict[str, Any] = {
+    "image_cond_noise_scale": 0.15,
+    "text_encoder_max_tokens": 256,
+}
+# configs/ltxv-2b-0.9.yaml (ltx-video-2b-v0.9.safetensors).
+LTX_2B_YAML: dict[str, Any] = {
+    "guidance_scale": 3,
+    "num_inference_steps": 40,
+    "decode_timestep": 0.05,
+    "decode_noise_scale": 0.025,
+}
+# LTX-Video's vae_scale_factor, the multiple LTXMultiScalePipeline rounds the first pass to.
+LTX_VAE_SCALE_FACTOR = 32
