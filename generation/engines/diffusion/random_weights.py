@@ -26,10 +26,12 @@ from generation.engines.diffusion.presets import ModelPreset
 
 __all__ = [
     "architecture_of",
+    "build_module",
     "build_random_pipeline",
     "build_transformer",
     "build_upsampler",
     "build_vae",
+    "keep_in_fp32",
     "meta_clip_shapes",
     "parameter_count",
     "random_loader",
@@ -100,6 +102,31 @@ def _building(device: torch.device | str, dtype: torch.dtype) -> Iterator[None]:
         torch.set_default_dtype(previous)
 
 
+def keep_in_fp32(module: Any) -> Any:
+    """Cast what ``from_pretrained`` keeps in float32 back to it, as loading does.
+
+    diffusers' loader (``load_model_dict_into_meta``) loads a parameter in float32 when
+    any name of the class's ``_keep_in_fp32_modules`` is a dotted part of its name
+    (Wan's ``rope``, ``time_embedder``, ``scale_shift_table``, ``norm1/2/3``); built in
+    the default dtype, they would run in bf16 where the real model runs them in float32.
+    """
+    keep = getattr(module, "_keep_in_fp32_modules", None) or ()
+    for name, param in module.named_parameters():
+        if param.is_floating_point() and any(part in keep for part in name.split(".")):
+            param.data = param.data.to(torch.float32)
+    return module
+
+
+def build_module(
+    cls: Any, config: dict[str, Any], device: torch.device | str, dtype: torch.dtype
+) -> Any:
+    """``cls(**config)`` with random weights on ``device`` in ``dtype``, fp32 where loading
+    keeps it."""
+    with _building(device, dtype):
+        module = cls(**config)
+    return keep_in_fp32(module) if dtype != torch.float32 else module
+
+
 def build_transformer(
     preset: ModelPreset, device: torch.device | str = "meta", dtype: torch.dtype = torch.bfloat16
 ) -> Any:
@@ -107,8 +134,7 @@ def build_transformer(
     import diffusers
 
     cls = getattr(diffusers, _TRANSFORMERS[preset.family])
-    with _building(device, dtype):
-        return cls(**architecture_of(preset).transformer)
+    return build_module(cls, architecture_of(preset).transformer, device, dtype)
 
 
 def build_vae(

@@ -1,0 +1,56 @@
+"""Random-weight builds match what ``from_pretrained`` loads: dtypes module by module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from generation.engines.diffusion.presets import get_preset
+from generation.engines.diffusion.random_weights import build_module, build_transformer
+
+# A toy Wan transformer: every module kind of the full one (rope, time embedder,
+# scale-shift tables, cross-attention norms), a few thousand parameters.
+_TOY_WAN = dict(
+    patch_size=(1, 2, 2),
+    num_attention_heads=2,
+    attention_head_dim=12,
+    in_channels=16,
+    out_channels=16,
+    text_dim=32,
+    freq_dim=256,
+    ffn_dim=32,
+    num_layers=2,
+    cross_attn_norm=True,
+    qk_norm="rms_norm_across_heads",
+    rope_max_seq_len=32,
+)
+
+
+def _dtypes(module: torch.nn.Module) -> dict[str, torch.dtype]:
+    tensors = [*module.named_parameters(), *module.named_buffers()]
+    return {name: tensor.dtype for name, tensor in tensors}
+
+
+def test_random_wan_keeps_float32_where_loading_does(tmp_path: Path) -> None:
+    from diffusers import WanTransformer3DModel
+
+    torch.manual_seed(0)
+    WanTransformer3DModel(**_TOY_WAN).save_pretrained(tmp_path)
+    loaded = WanTransformer3DModel.from_pretrained(tmp_path, dtype=torch.bfloat16)
+    built = build_module(WanTransformer3DModel, _TOY_WAN, "cpu", torch.bfloat16)
+    reference = _dtypes(loaded)
+    assert _dtypes(built) == reference
+    kept = {name for name, dtype in reference.items() if dtype == torch.float32}
+    assert any(".norm2." in n for n in kept) and any("time_embedder" in n for n in kept)
+    assert any("scale_shift_table" in n for n in kept)
+    assert any(dtype == torch.bfloat16 for dtype in reference.values())  # the rest is bf16
+
+
+def test_full_size_wan_keeps_the_same_modules_in_float32_on_meta() -> None:
+    built = build_transformer(get_preset("wan2.2-ti2v-5b"), "meta", torch.bfloat16)
+    keep = set(built._keep_in_fp32_modules)
+    for name, param in built.named_parameters():
+        wanted = torch.float32 if keep & set(name.split(".")) else torch.bfloat16
+        assert param.dtype == wanted, name
+    assert any(p.dtype == torch.float32 for p in built.parameters())
