@@ -3,7 +3,9 @@
 Throughput by design:
 - the pipeline is loaded once per engine, and the registry keeps one warm engine per
   worker process, so a whole campaign pays for one load;
-- prompt embeddings are computed once per distinct prompt (and once for the negative);
+- prompt embeddings are computed once per distinct prompt (and once for the negative),
+  all of a :meth:`DiffusionEngine.prepare` before its first batch, in one visit of the
+  text encoder to the GPU: between encodings a resident plan parks it on the host;
 - :meth:`DiffusionEngine.prepare` generates every not-yet-cached shot of a campaign in
   shape-grouped batches, one ``torch.Generator`` per shot, so later :meth:`frames` calls
   are cache hits; the renderer (compose + encode) then runs while the next batch
@@ -34,7 +36,12 @@ import torch
 from PIL import Image
 
 from generation.engines.base import Frame
-from generation.engines.diffusion.devices import DevicePlan, Placement, synchronize
+from generation.engines.diffusion.devices import (
+    DevicePlan,
+    Placement,
+    synchronize,
+    text_encoder_on_device,
+)
 from generation.engines.diffusion.presets import ModelPreset, get_preset
 from generation.spec import ShotSpec
 
@@ -155,21 +162,34 @@ class DiffusionEngine:
             self._footage_bytes = 0
 
     # -- prompts ---------------------------------------------------------------------
+    def _encode(self, texts: Iterable[str]) -> None:
+        """Encode every not-yet-cached text in one visit of the text encoder to the
+        device; the caller holds the slot."""
+        with self._state_lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._embeds]
+            if not missing:
+                return
+            pipe = self._load()
+            assert self.plan is not None
+            started = time.perf_counter()
+            with text_encoder_on_device(pipe, self.plan), torch.inference_mode():
+                for text in missing:
+                    self._embeds[text] = encode_prompt(pipe, self.preset, text)
+                synchronize(self.plan.device)
+            self.times.text_s += time.perf_counter() - started
+            self.times.prompts_encoded += len(missing)
+
+    def _texts(self, prompts: Iterable[str]) -> list[str]:
+        """The prompts and, when guidance is on, the negative prompt."""
+        texts = list(prompts)
+        if self.preset.guidance > 1.0:
+            texts.append(self.preset.negative_prompt)
+        return texts
+
     def _embedding(self, text: str) -> PromptEmbeds:
         """Text embeddings of ``text``, computed once; the caller holds the slot."""
-        with self._state_lock:
-            cached = self._embeds.get(text)
-            if cached is None:
-                pipe = self._load()
-                started = time.perf_counter()
-                with torch.inference_mode():
-                    cached = encode_prompt(pipe, self.preset, text)
-                assert self.plan is not None
-                synchronize(self.plan.device)
-                self.times.text_s += time.perf_counter() - started
-                self.times.prompts_encoded += 1
-                self._embeds[text] = cached
-            return cached
+        self._encode([text])
+        return self._embeds[text]
 
     def embeddings(self, text: str) -> PromptEmbeds:
         """Text embeddings of ``text``, computed once (under the slot) and reused."""
@@ -180,6 +200,7 @@ class DiffusionEngine:
             return self._embedding(text)
 
     def _guidance_kwargs(self, prompts: Sequence[str]) -> dict[str, torch.Tensor]:
+        self._encode(self._texts(prompts))
         positives = [self._embedding(p) for p in prompts]
         negative = (
             self._embedding(self.preset.negative_prompt) if self.preset.guidance > 1.0 else None
@@ -305,6 +326,9 @@ class DiffusionEngine:
                 continue
             seen.add(key)
             todo.append((shot, key))
+        if todo:
+            with self.slot():
+                self._encode(self._texts(prompt_for(shot) for shot, _ in todo))
         return sum(self._batch(group, keys) for group, keys in self._groups(todo))
 
     def prepare_async(

@@ -118,7 +118,8 @@ def test_a_cached_clip_is_served_while_a_batch_generates(photos: list[Path]) -> 
     assert not waited, "a cache read waited for a generation"
     assert len(served) == 4
     assert busy.result(timeout=60) == 2
-    assert slot.entries == 2  # one slot (and one lock) per batch, not per window
+    # One slot for the new prompts, then one (and one lock) per batch, not per window.
+    assert slot.entries == 3
 
 
 def test_footage_is_resized_to_the_render_size_on_the_device(photos: list[Path]) -> None:
