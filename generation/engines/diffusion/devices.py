@@ -98,9 +98,11 @@ def choose_placement(
 
     Pure function of the numbers, so it is tested without a GPU.
     """
+    from generation.engines.diffusion.activations import per_clip_gib
+
     mem = preset.memory
     usable = free_gib - _HEADROOM_GIB
-    extra = mem.per_sample_gib * max(0, batch - 1)
+    extra = per_clip_gib(preset) * max(0, batch - 1)
     if usable >= mem.resident_gib + extra:
         # Tiling costs a little speed; skip it only when decode activations clearly fit.
         tiling = usable < (mem.resident_gib + extra) * 1.25

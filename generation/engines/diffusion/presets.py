@@ -56,7 +56,9 @@ class MemoryProfile:
     ``resident``: every component on the GPU (fastest). ``model_offload``: one component
     at a time on the GPU (the transformer dominates). Below that, group offload streams
     transformer blocks from host memory. Figures are for bf16 weights, batch 1, VAE tiling
-    on; batches add activation memory roughly per sample (``per_sample``).
+    on. Each further clip of a batch adds its activations: counted from the clip's tokens
+    for the hub presets (:func:`generation.engines.diffusion.activations.per_clip_gib`);
+    ``per_sample_gib`` is the stated figure of the tiny presets, which have no full size.
     """
 
     resident_gib: float
@@ -201,7 +203,7 @@ PRESETS: dict[str, ModelPreset] = {
             steps=len(LTX_DISTILLED_TIMESTEPS),
             guidance=1.0,  # the yaml's guidance_scale 1: no classifier-free guidance pass
             dtype="bfloat16",
-            memory=MemoryProfile(resident_gib=40.0, model_offload_gib=30.0, per_sample_gib=3.0),
+            memory=MemoryProfile(resident_gib=40.0, model_offload_gib=30.0),
             max_sequence_length=LTX_TEXT_TOKENS,
             call_kwargs=_LTX_DISTILLED_CALL,
             negative_prompt=_LTX_NEGATIVE,
@@ -233,7 +235,7 @@ PRESETS: dict[str, ModelPreset] = {
             steps=40,
             guidance=3.0,
             dtype="bfloat16",
-            memory=MemoryProfile(resident_gib=18.0, model_offload_gib=10.0, per_sample_gib=2.0),
+            memory=MemoryProfile(resident_gib=18.0, model_offload_gib=10.0),
             max_sequence_length=LTX_TEXT_TOKENS,
             call_kwargs={
                 "decode_timestep": LTX_DECODE_TIMESTEP,
@@ -258,7 +260,7 @@ PRESETS: dict[str, ModelPreset] = {
             steps=50,
             guidance=5.0,
             dtype="bfloat16",
-            memory=MemoryProfile(resident_gib=32.0, model_offload_gib=22.0, per_sample_gib=6.0),
+            memory=MemoryProfile(resident_gib=32.0, model_offload_gib=22.0),
             size_multiple=32,
             frame_multiple=4,
             max_sequence_length=512,
@@ -282,7 +284,7 @@ PRESETS: dict[str, ModelPreset] = {
             steps=40,
             guidance=5.0,
             dtype="bfloat16",
-            memory=MemoryProfile(resident_gib=60.0, model_offload_gib=40.0, per_sample_gib=4.0),
+            memory=MemoryProfile(resident_gib=60.0, model_offload_gib=40.0),
             size_multiple=16,
             frame_multiple=4,
             max_sequence_length=512,
@@ -349,7 +351,7 @@ PRESETS["ltx-video-i2v-2pass"] = replace(
     architecture=ARCHITECTURES["ltx-video-i2v-2pass"],
     two_pass=_LTX_TWO_PASS,
     # The refining pass runs at twice the first pass (4/3 of the native size).
-    memory=MemoryProfile(resident_gib=42.0, model_offload_gib=31.0, per_sample_gib=5.0),
+    memory=MemoryProfile(resident_gib=42.0, model_offload_gib=31.0),
     notes="the distilled LTX-Video 0.9.7 in its published multi-scale recipe "
     "(ltxv-13b-0.9.7-distilled.yaml): 7 steps at 0.6666666 of the size, latent upsampler, "
     "3 refining steps at twice the first pass",

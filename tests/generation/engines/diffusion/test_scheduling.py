@@ -32,18 +32,22 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def test_plan_takes_the_largest_batch_that_fits_resident() -> None:
+    from generation.engines.diffusion.activations import per_clip_gib
     from generation.engines.diffusion.devices import plan_for_memory
 
-    ltx = get_preset("ltx-video-i2v")  # 40 GiB resident, +3 GiB per extra clip, max 4
+    ltx = get_preset("ltx-video-i2v")  # 40 GiB resident, + its counted activations per clip
+    clip = per_clip_gib(ltx)
     cuda, bf16 = torch.device("cuda"), torch.bfloat16
     idle_h100 = plan_for_memory(ltx, cuda, bf16, 80.0)
     assert (idle_h100.placement, idle_h100.batch) == ("resident", 4)
-    # Batch 4 would not fit in 50 GiB, batch 3 does: resident beats offloading a batch.
+    # Batch 4 would not fit (1.5 GiB headroom + 40 + 3 clips), batch 3 does: resident
+    # beats offloading a batch.
+    between = 1.5 + 40.0 + 2.5 * clip
     assert (
-        plan_for_memory(ltx, cuda, bf16, 50.0).placement,
-        plan_for_memory(ltx, cuda, bf16, 50.0).batch,
+        plan_for_memory(ltx, cuda, bf16, between).placement,
+        plan_for_memory(ltx, cuda, bf16, between).batch,
     ) == ("resident", 3)
-    tight = plan_for_memory(ltx, cuda, bf16, 44.0)
+    tight = plan_for_memory(ltx, cuda, bf16, 1.5 + 40.0 + 0.5 * clip)  # not two clips
     assert (tight.placement, tight.batch, tight.vae_tiling) == ("resident", 1, True)
     assert (
         plan_for_memory(ltx, cuda, bf16, 36.0).placement,
