@@ -13,8 +13,10 @@ it time. Stages, in order:
 3. ``smoke``: tiny LTX and Wan pipelines saved and loaded through ``from_pretrained`` on
    the device: output contract, determinism, batch equals alone, bf16, and resident =
    model offload = group offload frame for frame (CUDA only).
-4. ``main``: the default preset at full size with random weights, 480p (9:16), 5 s,
-   batch 1 then 4: seconds per stage, clips per minute, peak memory.
+4. ``main``: the default preset at full size with random weights (the full-size T5-XXL
+   text encoder included, built on ``meta`` and materialised on the GPU only), 480p
+   (9:16), 5 s, batch 1 then 4: seconds per stage, clips per minute, peak memory both
+   allocated and reserved, where the text encoder waits, the counted per-clip memory.
 5. ``attention``: each attention backend usable here, one clip each.
 6. ``compile``: regional compilation: the first clip (compiling), then steady state, and
    the graphs compiled across batch sizes.
@@ -52,13 +54,15 @@ from gpu_check_base import (
     Context,
     Recorder,
     Result,
+    loader_for,
     main_preset,
-    peak_gib,
+    peaks,
     timed_run,
     two_pass,
     wan,
 )
 
+from generation.engines.diffusion.activations import per_clip_gib
 from generation.engines.diffusion.engine import DiffusionEngine
 from generation.engines.diffusion.presets import DEFAULT_PRESET, PRESETS, get_preset
 from generation.engines.diffusion.random_weights import (
@@ -67,7 +71,6 @@ from generation.engines.diffusion.random_weights import (
     build_vae,
     meta_clip_shapes,
     parameter_count,
-    random_loader,
 )
 from generation.engines.diffusion.speed import Applied, apply_attention_backend, release
 from generation.spec import ShotSpec
@@ -244,7 +247,9 @@ class MainRun:
 
     def run(self) -> Iterator[Result]:
         preset = main_preset(self.ctx, DEFAULT_PRESET)
-        engine = DiffusionEngine(preset, device=self.ctx.device, loader=random_loader(preset))
+        engine = DiffusionEngine(
+            preset, device=self.ctx.device, loader=loader_for(self.ctx, preset)
+        )
         started = time.perf_counter()
         engine.pipeline()
         plan = engine.plan
@@ -253,7 +258,11 @@ class MainRun:
             "ok": True,
             "load_s": round(time.perf_counter() - started, 2),
             "applied": engine.times.applied,
-            "peak_gib": peak_gib(self.ctx),
+            "plan_batch": plan.batch,
+            # What one more clip of a batch adds, counted from its tokens (to hold against
+            # the allocated peaks of batch 1 and batch 4 below).
+            "per_clip_counted_gib": round(per_clip_gib(preset), 3),
+            **peaks(self.ctx),
         }
         self.engine = engine
         timed_run(engine, self.ctx, self.shots(1), self.size)  # warm-up: kernels, allocator

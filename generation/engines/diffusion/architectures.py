@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ARCHITECTURES", "Architecture"]
+__all__ = ["ARCHITECTURES", "T5_XXL", "UMT5_XXL", "Architecture"]
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,22 @@ _CLIP_VIT_H14: dict[str, Any] = {
     "projection_dim": 1024,
     "hidden_act": "gelu",
 }
+
+# The text encoders' configs (transformers' T5Config / UMT5Config kwargs): LTX-Video
+# encodes with T5 v1.1 XXL (google/t5-v1_1-xxl, the ``text_encoder`` of the LTX hub
+# folders; 4.76 B parameters), Wan with UMT5-XXL (google/umt5-xxl: the same layers over a
+# 256k vocabulary). Only the encoder stack is built.
+T5_XXL: dict[str, Any] = {
+    "vocab_size": 32128,
+    "d_model": 4096,
+    "d_kv": 64,
+    "d_ff": 10240,
+    "num_layers": 24,
+    "num_heads": 64,
+    "relative_attention_num_buckets": 32,
+    "feed_forward_proj": "gated-gelu",
+}
+UMT5_XXL: dict[str, Any] = {**T5_XXL, "vocab_size": 256384}
 
 ARCHITECTURES: dict[str, Architecture] = {
     "ltx-video-i2v": Architecture(

@@ -54,3 +54,35 @@ def test_full_size_wan_keeps_the_same_modules_in_float32_on_meta() -> None:
         wanted = torch.float32 if keep & set(name.split(".")) else torch.bfloat16
         assert param.dtype == wanted, name
     assert any(p.dtype == torch.float32 for p in built.parameters())
+
+
+def test_full_size_text_encoders_are_t5_xxl_on_meta() -> None:
+    from transformers import T5EncoderModel, UMT5EncoderModel
+
+    from generation.engines.diffusion.random_weights import build_text_encoder, parameter_count
+
+    ltx = build_text_encoder(get_preset("ltx-video-i2v"), "meta", torch.bfloat16)
+    wan = build_text_encoder(get_preset("wan2.2-ti2v-5b"), "meta", torch.bfloat16)
+    assert isinstance(ltx, T5EncoderModel) and isinstance(wan, UMT5EncoderModel)
+    # T5 v1.1 XXL's encoder: 24 layers of 4096-wide attention (4 x 4096^2) and a gated
+    # 10240-wide feed-forward (3 x 4096 x 10240), two norms each, a final norm, and the
+    # 32128-token embedding; 4.76 B parameters, 8.9 GiB in bf16.
+    d, ff, layers = 4096, 10240, 24
+    relative = 32 * 64  # the first layer's relative position buckets x heads
+    by_hand = layers * (4 * d * d + 3 * d * ff + 2 * d) + d + 32128 * d + relative
+    assert parameter_count(ltx) == by_hand
+    assert 8.8 < parameter_count(ltx) * 2 / 2**30 < 9.0
+    assert all(p.is_meta and p.dtype == torch.bfloat16 for p in ltx.parameters())
+    # UMT5 has relative buckets in every layer and a 256,384-token vocabulary.
+    assert parameter_count(wan) == by_hand - 32128 * d + 256384 * d + (layers - 1) * relative
+
+
+def test_a_materialised_text_encoder_is_finite_where_it_is_built() -> None:
+    from generation.engines.diffusion.random_weights import build_text_encoder
+
+    # The same builder, narrowed to two layers of width 64 to stay small on a CPU.
+    narrow = dict(d_model=64, d_kv=8, d_ff=128, num_layers=2, num_heads=8, vocab_size=100)
+    encoder = build_text_encoder(get_preset("ltx-video-i2v"), "cpu", torch.float32, **narrow)
+    assert all(p.device.type == "cpu" and p.dtype == torch.float32 for p in encoder.parameters())
+    out = encoder(torch.tensor([[5, 6, 7, 1]])).last_hidden_state
+    assert out.shape == (1, 4, 64) and torch.isfinite(out).all()
