@@ -22,7 +22,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from generation.engines.diffusion.presets import ModelPreset
+from generation.engines.diffusion.presets import ModelPreset, first_pass_size
 
 __all__ = ["PeakLiveBytes", "clip_tokens", "forward_peak_bytes", "per_clip_gib"]
 
@@ -189,8 +189,6 @@ _COUNTED: dict[str, float] = {}
 def _count_gib(preset: ModelPreset) -> float:
     width, height = preset.width, preset.height
     if preset.two_pass is not None:
-        from generation.engines.diffusion.two_pass import first_pass_size
-
         first = first_pass_size(preset, width, height)
         width, height = 2 * first[0], 2 * first[1]  # the refining pass is the larger
     samples = 2 if preset.guidance > 1.0 else 1  # classifier-free guidance: two per clip

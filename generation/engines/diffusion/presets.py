@@ -38,6 +38,7 @@ __all__ = [
     "ModelPreset",
     "ModelWeightsMissing",
     "TwoPass",
+    "first_pass_size",
     "get_preset",
     "resolve_source",
 ]
@@ -358,6 +359,20 @@ PRESETS["ltx-video-i2v-2pass"] = replace(
 )
 
 DEFAULT_PRESET = "ltx-video-i2v"
+
+
+def first_pass_size(preset: ModelPreset, width: int, height: int) -> tuple[int, int]:
+    """The first pass's ``(width, height)``: ``first_scale`` of the native size, rounded
+    down to the preset's size multiple (as the published example rounds), never below it."""
+    if preset.two_pass is None:
+        raise ValueError(f"model preset {preset.name!r} has no two-pass schedule")
+    scale, multiple = preset.two_pass.first_scale, preset.size_multiple
+
+    def down(value: int) -> int:
+        scaled = int(value * scale)
+        return max(multiple, scaled - scaled % multiple)
+
+    return down(width), down(height)
 
 
 def get_preset(name: str) -> ModelPreset:

@@ -33,6 +33,7 @@ from generation.engines.diffusion.presets import (
     ModelPreset,
     ModelWeightsMissing,
     TwoPass,
+    first_pass_size,
     resolve_source,
 )
 
@@ -51,18 +52,6 @@ def _schedule(preset: ModelPreset) -> TwoPass:
     if preset.two_pass is None:
         raise ValueError(f"model preset {preset.name!r} has no two-pass schedule")
     return preset.two_pass
-
-
-def first_pass_size(preset: ModelPreset, width: int, height: int) -> tuple[int, int]:
-    """The first pass's ``(width, height)``: ``first_scale`` of the native size, rounded
-    down to the preset's size multiple (as the published example rounds), never below it."""
-    scale, multiple = _schedule(preset).first_scale, preset.size_multiple
-
-    def down(value: int) -> int:
-        scaled = int(value * scale)
-        return max(multiple, scaled - scaled % multiple)
-
-    return down(width), down(height)
 
 
 def load_upsampler(
