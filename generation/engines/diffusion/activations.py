@@ -173,10 +173,10 @@ def forward_peak_bytes(
 def per_clip_gib(preset: ModelPreset) -> float:
     """GiB one more clip in a batch adds at the preset's native size (its largest pass).
 
-    Tiny presets (no full-size architecture) keep their stated figure.
+    Tiny presets (no full-size architecture) and LTX-2 keep their stated figure.
     """
-    if preset.architecture is None:
-        return preset.memory.per_sample_gib
+    if preset.architecture is None or preset.family not in ("ltx", "wan"):
+        return preset.memory.per_sample_gib  # LTX-2 runs one clip per call
     key = repr(preset)  # the whole value: a changed preset is counted again
     if key not in _COUNTED:
         _COUNTED[key] = _count_gib(preset)

@@ -49,10 +49,18 @@ from .frames import NativeShape, native_shape, resample
 from .inputs import MOTION_PROMPTS, StageTimes, fit_image, load_image, prompt_for
 from .load import Loaded, Loader, load_pipeline, load_planned
 from .pipes import PromptEmbeds, decode_to_uint8, encode_prompt, remix_pipeline, stack_embeds
+from .sound import ClipAudio, generate_with_sound
 from .speed import SpeedOptions, check_speed_options, release
 from .two_pass import denoise_for
 
-__all__ = ["MOTION_PROMPTS", "DiffusionEngine", "StageTimes", "load_pipeline", "prompt_for"]
+__all__ = [
+    "MOTION_PROMPTS",
+    "ClipAudio",
+    "DiffusionEngine",
+    "StageTimes",
+    "load_pipeline",
+    "prompt_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +112,8 @@ class DiffusionEngine:
         self._remix_pipe: Any = None
         self._embeds: dict[str, PromptEmbeds] = {}
         self._footage: OrderedDict[_Key, _Clip] = OrderedDict()
+        # The sound a preset generates with its frames (LTX-2), by the same keys.
+        self._sounds: dict[_Key, ClipAudio] = {}
         self._footage_bytes = 0
         self._state_lock = threading.RLock()  # loading, embeddings
         self._generate_lock = threading.Lock()  # one batch at a time
@@ -159,6 +169,7 @@ class DiffusionEngine:
                     torch.cuda.empty_cache()
         with self._cache_lock:
             self._footage.clear()
+            self._sounds.clear()
             self._footage_bytes = 0
 
     # -- prompts ---------------------------------------------------------------------
@@ -223,8 +234,9 @@ class DiffusionEngine:
             self._footage_bytes += clip.nbytes
             # Keep at least the newest clip even if it alone exceeds the budget.
             while self._footage_bytes > self._cache_bytes and len(self._footage) > 1:
-                _, old = self._footage.popitem(last=False)
+                gone, old = self._footage.popitem(last=False)
                 self._footage_bytes -= old.nbytes
+                self._sounds.pop(gone, None)
 
     # -- generation ------------------------------------------------------------------
     def _batch(self, shots: Sequence[ShotSpec], keys: Sequence[_Key]) -> int:
@@ -242,9 +254,12 @@ class DiffusionEngine:
             with self.slot(), torch.inference_mode():
                 pipe = self._load()
                 embeds = self._guidance_kwargs([prompt_for(s) for s, _ in todo])
-                clips = self._run(pipe, native, size, embeds, seeds, images, None, None)
-            for (_, key), clip in zip(todo, clips, strict=True):
-                self._store(key, clip)
+                clips, sounds = self._run(pipe, native, size, embeds, seeds, images, None, None)
+            for index, (_, key) in enumerate(todo):
+                if sounds is not None:
+                    with self._cache_lock:
+                        self._sounds[key] = sounds[index]
+                self._store(key, clips[index])
             self.times.clips += len(todo)
             return len(todo)
 
@@ -258,11 +273,32 @@ class DiffusionEngine:
         images: Sequence[Image.Image] | None,
         video: Sequence[Image.Image] | None,
         strength: float | None,
-    ) -> list[_Clip]:
+    ) -> tuple[list[_Clip], list[ClipAudio] | None]:
         assert self.plan is not None
         marks: dict[str, float] = {}
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         started = time.perf_counter()
+        if self.preset.sound:
+            assert images is not None and video is None  # presets with sound do not remix
+            frames, sounds = generate_with_sound(
+                pipe,
+                self.preset,
+                image=images[0],
+                embeds=embeds,
+                generators=generators,
+                width=native.width,
+                height=native.height,
+                num_frames=native.num_frames,
+                out_size=size,
+                marks=marks,
+                clock=time.perf_counter,
+            )
+            synchronize(self.plan.device)
+            denoised = marks.get("denoised", time.perf_counter())
+            self.times.denoise_s += denoised - started
+            self.times.decode_s += time.perf_counter() - denoised
+            self.times.batches += 1
+            return [np.ascontiguousarray(clip) for clip in frames.numpy()], sounds
         # One pass, or a two-pass preset's both passes and its latent upsampler.
         latents, shape = denoise_for(
             pipe,
@@ -285,7 +321,7 @@ class DiffusionEngine:
         self.times.denoise_s += denoised - started
         self.times.decode_s += time.perf_counter() - denoised
         self.times.batches += 1
-        return [np.ascontiguousarray(clip) for clip in pixels.numpy()]
+        return [np.ascontiguousarray(clip) for clip in pixels.numpy()], None
 
     def _key(self, shot: ShotSpec, width: int, height: int) -> _Key:
         return (
@@ -362,6 +398,20 @@ class DiffusionEngine:
         clip, native = self.native_clip(shot, width, height)
         yield from resample(clip, native, shot.duration_s, width, height, fps)
 
+    def sound(self, shot: ShotSpec, width: int, height: int) -> ClipAudio | None:
+        """The sound generated with the shot's footage at this size (``None``: a preset
+        without sound); generates the shot if it is not cached."""
+        if not self.preset.sound:
+            return None
+        key = self._key(shot, width, height)
+        with self._cache_lock:
+            cached = self._sounds.get(key)
+        if cached is None:
+            self.native_clip(shot, width, height)
+            with self._cache_lock:
+                cached = self._sounds.get(key)
+        return cached
+
     # -- remix -----------------------------------------------------------------------
     def remix(
         self,
@@ -404,6 +454,6 @@ class DiffusionEngine:
             embeds = self._guidance_kwargs([prompt])
             clip = self._run(
                 self._remix_pipe, native, (width, height), embeds, [seed], None, video, strength
-            )[0]
+            )[0][0]
         native = NativeShape(native.width, native.height, len(clip), native.fps)
         yield from resample(clip, native, duration, width, height, fps)

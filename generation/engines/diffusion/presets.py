@@ -43,7 +43,7 @@ __all__ = [
     "resolve_source",
 ]
 
-Family = Literal["ltx", "wan"]
+Family = Literal["ltx", "wan", "ltx2"]
 
 
 class ModelWeightsMissing(RuntimeError):
@@ -132,6 +132,8 @@ class ModelPreset:
     architecture: Architecture | None = None
     # The two-pass (multi-scale) schedule, for the step-distilled LTX checkpoints.
     two_pass: TwoPass | None = None
+    # The pipeline generates the clip's sound with its frames (LTX-2).
+    sound: bool = False
 
 
 _LTX_NEGATIVE = "worst quality, inconsistent motion, blurry, jittery, distorted"
@@ -320,6 +322,55 @@ PRESETS: dict[str, ModelPreset] = {
             negative_prompt="blurry low quality",
             batch_distinct_images=False,
             notes="toy LTX pipeline for tests (tests/generation/tiny_pipelines.py)",
+        ),
+        ModelPreset(
+            name="ltx2-i2v-audio",
+            architecture=ARCHITECTURES["ltx2-i2v-audio"],
+            family="ltx2",
+            model_id="Lightricks/LTX-2",
+            i2v_pipeline="LTX2ImageToVideoPipeline",
+            remix_pipeline=None,  # no video-to-video pipeline with sound
+            width=768,
+            height=512,
+            num_frames=121,
+            fps=24,
+            # LTX2ImageToVideoPipeline's own defaults (30 steps, guidance 3; its STG,
+            # modality and audio guidance left at theirs): not a published recipe.
+            steps=30,
+            guidance=3.0,
+            dtype="bfloat16",
+            # 19 B transformer (38 GiB in bf16) + Gemma 3 12B (24 GiB) + VAEs, vocoder.
+            memory=MemoryProfile(resident_gib=70.0, model_offload_gib=44.0, per_sample_gib=3.0),
+            max_sequence_length=1024,
+            negative_prompt=_LTX_NEGATIVE,
+            batch_distinct_images=False,
+            max_batch=1,
+            sound=True,
+            notes="LTX-2 (19B) image-to-video with its own synchronised sound (ambience, "
+            "foley); the sound is mixed under the voiceover and music",
+        ),
+        ModelPreset(
+            name="tiny-ltx2",
+            family="ltx2",
+            model_id=None,
+            i2v_pipeline="LTX2ImageToVideoPipeline",
+            remix_pipeline=None,
+            width=32,
+            height=32,
+            num_frames=9,
+            fps=24,
+            steps=2,
+            guidance=1.0,
+            dtype="float32",
+            memory=MemoryProfile(resident_gib=0.1, model_offload_gib=0.1, per_sample_gib=0.01),
+            size_multiple=32,
+            frame_multiple=8,
+            max_sequence_length=16,
+            negative_prompt="blurry low quality",
+            batch_distinct_images=False,
+            max_batch=1,
+            sound=True,
+            notes="toy LTX-2 pipeline with sound for tests (tests/generation/tiny_pipelines.py)",
         ),
         ModelPreset(
             name="tiny-wan",
