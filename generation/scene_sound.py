@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +26,7 @@ __all__ = [
     "SCENE_DUCK_DB",
     "SCENE_LEVEL_LU",
     "ClipSound",
+    "engine_sounds",
     "mix_scene_sound",
     "scene_layer",
     "scene_sound_track",
@@ -102,6 +104,25 @@ def scene_layer(
     if voice is not None and np.any(voice):
         layer = duck(layer, voice, depth_db=SCENE_DUCK_DB)
     return layer.astype(np.float32)
+
+
+def engine_sounds(
+    engine: Any, shots: Sequence[Any], starts_s: Sequence[float], width: int, height: int
+) -> list[ClipSound]:
+    """Each shot's generated sound from a footage engine that makes sound with its frames
+    (a ``sound(shot, width, height)`` method, on the engine or the engine a footage cache
+    wraps); none from any other engine."""
+    source = getattr(engine, "sound", None) or getattr(
+        getattr(engine, "engine", None), "sound", None
+    )
+    if source is None:
+        return []
+    clips = []
+    for shot, start_s in zip(shots, starts_s, strict=False):
+        made = source(shot, width, height)
+        if made is not None:
+            clips.append(ClipSound(start_s, made.samples, made.rate))
+    return clips
 
 
 def mix_scene_sound(

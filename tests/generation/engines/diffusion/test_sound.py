@@ -47,6 +47,18 @@ def test_ltx2_footage_comes_with_its_sound(photo: Path) -> None:
     assert np.isfinite(sound.samples).all() and np.abs(sound.samples).max() > 0
     # Asked again, the sound is the cached one: nothing is generated twice.
     assert engine.sound(shot, W, H) is sound and engine.times.batches == 1
+    # What the render mixes: the shot's sound from the engine (or a footage cache over
+    # it) placed on its scene, under a soundtrack, on the quality gate's loudness.
+    from generation.audio import SAMPLE_RATE, music_bed
+    from generation.engines.motion import MotionEngine
+    from generation.quality.rules import check_loudness
+    from generation.scene_sound import engine_sounds, mix_scene_sound
+
+    (placed,) = engine_sounds(engine, [shot], [0.5], W, H)
+    assert placed.start_s == 0.5 and placed.samples is sound.samples
+    assert engine_sounds(MotionEngine(), [shot], [0.0], W, H) == []
+    mixed = mix_scene_sound(music_bed(1.0, seed=1), [placed], None)
+    assert check_loudness(mixed.T.astype(np.float64), SAMPLE_RATE).passed
     # A preset without sound says so.
     assert (
         DiffusionEngine("tiny-ltx", model_dir=saved_tiny_pipeline("ltx")).sound(shot, W, H) is None
