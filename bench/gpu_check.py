@@ -25,6 +25,9 @@ it time. Stages, in order:
    then 4: seconds per stage, peak memory, and the pass sizes.
 8. ``wan``: Wan 2.2 TI2V 5B at full size with random weights, if time is left (fewer
    steps; the per-step time extrapolates).
+9. ``ltx2``: LTX-2 (19B) with its generated sound at full size with random weights
+   (Gemma 3 12B included), 4 steps extrapolated to the preset's: seconds per stage,
+   peak memory, clips per minute, the sound's length against the clip's.
 
 ``--toy`` swaps every full-size model for its toy-width twin (same classes, layout,
 pipelines, schedules), so the whole script runs on a CPU in the test suite and cannot rot.
@@ -55,6 +58,7 @@ from gpu_check_base import (
     Recorder,
     Result,
     loader_for,
+    ltx2,
     main_preset,
     peaks,
     timed_run,
@@ -371,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
     main_run.engine = None  # one full-size model on the GPU at a time
     rec.stage("two_pass", 120 * scale, lambda: two_pass(ctx))
     rec.stage("wan", 90 * scale, lambda: wan(ctx))
+    rec.stage("ltx2", 150 * scale, lambda: ltx2(ctx))
     rec.write({"stage": "done", "ok": True, "out": str(out)})
 
 

@@ -178,3 +178,58 @@ def wan(ctx: Context) -> Iterator[Result]:
         "applied": engine.times.applied,
         **result,
     }
+
+
+LTX2_PRESET = "ltx2-i2v-audio"
+
+
+def ltx2(ctx: Context) -> Iterator[Result]:
+    """LTX-2 with its sound at full size (random weights, Gemma 3 12B included): seconds
+    per stage, peak memory, clips per minute, and the sound's length against the clip's.
+
+    Fewer steps than the preset's (the per-step time extrapolates); ``--toy`` builds it
+    on ``meta`` only (a toy LTX-2 runs in the test suite's own engine test).
+    """
+    from generation.engines.diffusion.random_weights import build_ltx2_pipeline, parameter_count
+
+    preset = get_preset(LTX2_PRESET)
+    if ctx.toy:
+        pipe = build_ltx2_pipeline(preset, "meta", torch.bfloat16)
+        yield {
+            "ok": True,
+            "preset": preset.name,
+            "meta_only": True,
+            "transformer_b": round(parameter_count(pipe.transformer) / 1e9, 3),
+            "text_encoder_b": round(parameter_count(pipe.text_encoder) / 1e9, 3),
+        }
+        return
+    timed = dataclasses.replace(preset, steps=4)
+    engine = DiffusionEngine(timed, device=ctx.device, loader=random_loader(timed))
+    started = time.perf_counter()
+    engine.pipeline()
+    yield {
+        "ok": True,
+        "preset": preset.name,
+        "load_s": round(time.perf_counter() - started, 2),
+        "applied": engine.times.applied,
+        **peaks(ctx),
+    }
+    size, seconds = (480, 848), 5.0
+    shot = ShotSpec(ctx.photo, "push_in", seconds, 300)
+    result = timed_run(engine, ctx, [shot], size)
+    sound = engine.sound(shot, *size)
+    native = engine.native_clip(shot, *size)[1]
+    sound_s = sound.samples.shape[1] / sound.rate if sound is not None else 0.0
+    per_step = result["denoise_s"] / timed.steps
+    yield {
+        "ok": sound is not None and abs(sound_s - native.num_frames / native.fps) < 0.1,
+        "preset": preset.name,
+        "steps": timed.steps,
+        "denoise_s_per_step": round(per_step, 3),
+        "s_per_clip_at_preset_steps": round(
+            result["wall_s"] + per_step * (preset.steps - timed.steps), 2
+        ),
+        "sound_s": round(sound_s, 3),
+        "sound_rate": sound.rate if sound is not None else None,
+        **result,
+    }

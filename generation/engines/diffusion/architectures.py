@@ -14,7 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ARCHITECTURES", "T5_XXL", "UMT5_XXL", "Architecture"]
+__all__ = [
+    "ARCHITECTURES",
+    "GEMMA3_12B_TEXT",
+    "GEMMA3_VISION",
+    "T5_XXL",
+    "UMT5_XXL",
+    "Architecture",
+]
 
 
 @dataclass(frozen=True)
@@ -295,6 +302,25 @@ T5_XXL: dict[str, Any] = {
     "feed_forward_proj": "gated-gelu",
 }
 UMT5_XXL: dict[str, Any] = {**T5_XXL, "vocab_size": 256384}
+# LTX-2 encodes with Gemma 3 12B (google/gemma-3-12b-it: the ``text_encoder`` of
+# Lightricks/LTX-2), all 49 hidden states read by the connectors (text_proj_in_factor 49).
+GEMMA3_12B_TEXT: dict[str, Any] = {
+    "vocab_size": 262208,
+    "hidden_size": 3840,
+    "intermediate_size": 15360,
+    "num_hidden_layers": 48,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 8,
+    "head_dim": 256,
+}
+GEMMA3_VISION: dict[str, Any] = {  # SigLIP so400m at 896 px, 256 tokens per image
+    "hidden_size": 1152,
+    "intermediate_size": 4304,
+    "num_hidden_layers": 27,
+    "num_attention_heads": 16,
+    "image_size": 896,
+    "patch_size": 14,
+}
 
 ARCHITECTURES: dict[str, Architecture] = {
     "ltx-video-i2v": Architecture(

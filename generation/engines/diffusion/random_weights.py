@@ -27,6 +27,8 @@ from generation.engines.diffusion.presets import ModelPreset
 
 __all__ = [
     "architecture_of",
+    "build_gemma3_encoder",
+    "build_ltx2_pipeline",
     "build_module",
     "build_random_pipeline",
     "build_text_encoder",
@@ -223,6 +225,60 @@ def build_text_encoder(
     return model
 
 
+def _materialise(module: Any, device: torch.device | str) -> Any:
+    """Allocate a ``meta``-built module on ``device`` (only there) with small random weights."""
+    if torch.device(device).type == "meta":
+        return module
+    module.to_empty(device=device)
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            if "norm" in name:
+                param.fill_(1.0 if "layer_norm" in name else 0.0)  # Gemma norms scale 1 + w
+            else:
+                param.normal_(0.0, 0.02)
+    return module
+
+
+def build_gemma3_encoder(device: torch.device | str, dtype: torch.dtype) -> Any:
+    """LTX-2's Gemma 3 12B text encoder with random weights, built on ``meta`` and
+    materialised on ``device`` only (24 GiB in bf16)."""
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+
+    from generation.engines.diffusion.architectures import GEMMA3_12B_TEXT, GEMMA3_VISION
+
+    config = Gemma3Config(
+        text_config=GEMMA3_12B_TEXT, vision_config=GEMMA3_VISION, mm_tokens_per_image=256
+    )
+    with _building("meta", dtype):
+        model = Gemma3ForConditionalGeneration(config)
+    return _materialise(model, device)
+
+
+def build_ltx2_pipeline(preset: ModelPreset, device: torch.device | str, dtype: torch.dtype) -> Any:
+    """LTX-2 image-to-video at full size with random weights (sound path included)."""
+    from diffusers import (
+        AutoencoderKLLTX2Audio,
+        FlowMatchEulerDiscreteScheduler,
+        LTX2ImageToVideoPipeline,
+    )
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+
+    arch = architecture_of(preset)
+    assert arch.audio_vae is not None and arch.vocoder is not None
+    return LTX2ImageToVideoPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(**arch.scheduler),
+        vae=build_vae(preset, device, dtype),
+        audio_vae=build_module(AutoencoderKLLTX2Audio, arch.audio_vae, device, dtype),
+        text_encoder=build_gemma3_encoder(device, dtype),
+        tokenizer=_tokenizer(),
+        # The class defaults: Gemma 3's 3840 width x 49 hidden states in, 4096 / 2048 out.
+        connectors=build_module(LTX2TextConnectors, {}, device, dtype),
+        transformer=build_transformer(preset, device, dtype),
+        vocoder=build_module(LTX2Vocoder, arch.vocoder, device, dtype),
+    )
+
+
 def _text_encoder(preset: ModelPreset, vocab_size: int) -> Any:
     """One T5 layer of the real width: embeddings of the real shape, negligible cost."""
     from transformers import T5Config, T5EncoderModel, UMT5Config, UMT5EncoderModel
@@ -257,9 +313,8 @@ def build_random_pipeline(
     from diffusers import FlowMatchEulerDiscreteScheduler
 
     if preset.family == "ltx2":
-        # Its Gemma 3 text encoder and connectors have no one-layer stand-in (the
-        # connectors read all 49 hidden states): built on meta only, for now.
-        raise ValueError(f"model preset {preset.name!r} has no random-weight pipeline yet")
+        return build_ltx2_pipeline(preset, device, dtype if isinstance(dtype, torch.dtype) else
+                                   dtype.get("default", torch.bfloat16))  # fmt: skip
 
     def dtype_of(name: str) -> torch.dtype:
         if isinstance(dtype, dict):

@@ -90,3 +90,18 @@ def test_full_size_ltx2_is_the_published_19b_on_meta() -> None:
     assert arch.transformer["audio_sampling_rate"] == audio.sample_rate
     assert arch.transformer["audio_hop_length"] == audio.mel_hop_length
     assert arch.transformer["audio_in_channels"] == audio.latent_channels * audio.mel_bins // 4
+
+
+def test_the_random_ltx2_pipeline_is_full_size_on_meta() -> None:
+    from generation.engines.diffusion.random_weights import build_ltx2_pipeline
+
+    pipe = build_ltx2_pipeline(get_preset("ltx2-i2v-audio"), "meta", torch.bfloat16)
+    # Gemma 3 12B (its SigLIP tower included) and the connectors reading all its layers.
+    encoder = parameter_count(pipe.text_encoder) / 1e9
+    assert 11.8 < encoder < 12.5
+    text = pipe.text_encoder.config.text_config
+    assert pipe.connectors.config.text_proj_in_factor == text.num_hidden_layers + 1
+    assert pipe.connectors.config.caption_channels == text.hidden_size
+    assert pipe.transformer.config.caption_channels == text.hidden_size
+    assert pipe.vocoder.config.output_sampling_rate == 24_000
+    assert all(p.is_meta for p in pipe.transformer.parameters())
