@@ -62,6 +62,7 @@ def test_toy_check_runs_every_stage_and_every_check_holds(
         "ltx-video-2b",
         "wan2.2-ti2v-5b",
         "wan2.1-i2v-14b-480p",
+        "ltx2-i2v-audio",
     }
     assert "upsampler_b" in meta["ltx-video-i2v-2pass"]
     assert meta["ltx-video-i2v"]["latent"] == [1, 128, 16, 15, 26]  # 121 frames, 480x832

@@ -40,6 +40,41 @@ _LTX_COMMON: dict[str, Any] = dict(
 )
 
 TRANSFORMER: dict[str, dict[str, Any]] = {
+    # convert_ltx2_to_diffusers.get_ltx2_transformer_config("2.0")
+    "ltx-2.0": dict(
+        in_channels=128,
+        out_channels=128,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=32,
+        attention_head_dim=128,
+        cross_attention_dim=4096,
+        vae_scale_factors=(8, 32, 32),
+        pos_embed_max_pos=20,
+        base_height=2048,
+        base_width=2048,
+        audio_in_channels=128,
+        audio_out_channels=128,
+        audio_patch_size=1,
+        audio_patch_size_t=1,
+        audio_num_attention_heads=32,
+        audio_attention_head_dim=64,
+        audio_cross_attention_dim=2048,
+        audio_scale_factor=4,
+        audio_pos_embed_max_pos=20,
+        audio_sampling_rate=16000,
+        audio_hop_length=160,
+        num_layers=48,
+        activation_fn="gelu-approximate",
+        qk_norm="rms_norm_across_heads",
+        norm_elementwise_affine=False,
+        norm_eps=1e-6,
+        caption_channels=3840,
+        attention_bias=True,
+        attention_out_bias=True,
+        rope_theta=10000.0,
+        causal_offset=1,
+    ),
     # convert_ltx_to_diffusers.get_transformer_config("0.9.7")
     "ltx-0.9.7": {
         **_LTX_COMMON,
@@ -90,6 +125,33 @@ TRANSFORMER: dict[str, dict[str, Any]] = {
 }
 
 VAE: dict[str, dict[str, Any]] = {
+    # convert_ltx2_to_diffusers.get_ltx2_video_vae_config("2.0")
+    "ltx-2.0": dict(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=128,
+        block_out_channels=(256, 512, 1024, 2048),
+        down_block_types=("LTX2VideoDownBlock3D",) * 4,
+        decoder_block_out_channels=(256, 512, 1024),
+        layers_per_block=(4, 6, 6, 2, 2),
+        decoder_layers_per_block=(5, 5, 5, 5),
+        spatio_temporal_scaling=(True, True, True, True),
+        decoder_spatio_temporal_scaling=(True, True, True),
+        decoder_inject_noise=(False, False, False, False),
+        downsample_type=("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
+        upsample_residual=(True, True, True),
+        upsample_factor=(2, 2, 2),
+        timestep_conditioning=False,
+        patch_size=4,
+        patch_size_t=1,
+        resnet_norm_eps=1e-6,
+        encoder_causal=True,
+        decoder_causal=False,
+        encoder_spatial_padding_mode="zeros",
+        decoder_spatial_padding_mode="reflect",
+        spatial_compression_ratio=32,
+        temporal_compression_ratio=8,
+    ),
     # convert_ltx_to_diffusers.get_vae_config("0.9.7")
     "ltx-0.9.7": dict(
         in_channels=3,
@@ -158,6 +220,7 @@ VAE: dict[str, dict[str, Any]] = {
 
 # (spatial, temporal) compression, as the model cards state them.
 COMPRESSION: dict[str, tuple[int, int]] = {
+    "ltx-2.0": (32, 8),
     "ltx-0.9.7": (32, 8),
     "ltx-0.9.0": (32, 8),
     "wan-2.2-ti2v-5b": (16, 4),
@@ -166,6 +229,7 @@ COMPRESSION: dict[str, tuple[int, int]] = {
 # Transformer sizes in billions (model cards: LTX-Video 13B / 2B, Wan2.2 TI2V 5B; Wan 2.1
 # I2V is the 14B backbone plus image cross-attention).
 TRANSFORMER_BILLIONS: dict[str, tuple[float, float]] = {
+    "ltx-2.0": (18.5, 19.5),  # "ltx-2-19b"
     "ltx-0.9.7": (12.5, 13.5),
     "ltx-0.9.0": (1.9, 2.1),
     "wan-2.2-ti2v-5b": (4.8, 5.2),
@@ -173,6 +237,7 @@ TRANSFORMER_BILLIONS: dict[str, tuple[float, float]] = {
 }
 # Which release each hub id's diffusers folder holds.
 HUB_VERSIONS: dict[str, str] = {
+    "Lightricks/LTX-2": "ltx-2.0",
     "Lightricks/LTX-Video-0.9.7-distilled": "ltx-0.9.7",
     "Lightricks/LTX-Video": "ltx-0.9.0",
     "Wan-AI/Wan2.2-TI2V-5B-Diffusers": "wan-2.2-ti2v-5b",
