@@ -13,16 +13,21 @@ it time. Stages, in order:
 3. ``smoke``: tiny LTX and Wan pipelines saved and loaded through ``from_pretrained`` on
    the device: output contract, determinism, batch equals alone, bf16, and resident =
    model offload = group offload frame for frame (CUDA only).
-4. ``main``: the default preset at full size with random weights, 480p (9:16), 5 s,
-   batch 1 then 4: seconds per stage, clips per minute, peak memory.
+4. ``main``: the default preset at full size with random weights (the full-size T5-XXL
+   text encoder included, built on ``meta`` and materialised on the GPU only), 480p
+   (9:16), 5 s, batch 1 then 4: seconds per stage, clips per minute, peak memory both
+   allocated and reserved, where the text encoder waits, the counted per-clip memory.
 5. ``attention``: each attention backend usable here, one clip each.
 6. ``compile``: regional compilation: the first clip (compiling), then steady state, and
    the graphs compiled across batch sizes.
-7. ``two_pass``: the distilled preset in its published two passes (2/3 size, latent
-   upsampler, 4 refining steps) at full size with random weights, 480p, 5 s, batch 1
+7. ``two_pass``: the distilled preset in its published two passes (0.6666666 of the
+   size, latent upsampler, 3 refining steps) at full size with random weights, 480p, 5 s, batch 1
    then 4: seconds per stage, peak memory, and the pass sizes.
 8. ``wan``: Wan 2.2 TI2V 5B at full size with random weights, if time is left (fewer
    steps; the per-step time extrapolates).
+9. ``ltx2``: LTX-2 (19B) with its generated sound at full size with random weights
+   (Gemma 3 12B included), 4 steps extrapolated to the preset's: seconds per stage,
+   peak memory, clips per minute, the sound's length against the clip's.
 
 ``--toy`` swaps every full-size model for its toy-width twin (same classes, layout,
 pipelines, schedules), so the whole script runs on a CPU in the test suite and cannot rot.
@@ -52,13 +57,16 @@ from gpu_check_base import (
     Context,
     Recorder,
     Result,
+    loader_for,
+    ltx2,
     main_preset,
-    peak_gib,
+    peaks,
     timed_run,
     two_pass,
     wan,
 )
 
+from generation.engines.diffusion.activations import per_clip_gib
 from generation.engines.diffusion.engine import DiffusionEngine
 from generation.engines.diffusion.presets import DEFAULT_PRESET, PRESETS, get_preset
 from generation.engines.diffusion.random_weights import (
@@ -67,7 +75,6 @@ from generation.engines.diffusion.random_weights import (
     build_vae,
     meta_clip_shapes,
     parameter_count,
-    random_loader,
 )
 from generation.engines.diffusion.speed import Applied, apply_attention_backend, release
 from generation.spec import ShotSpec
@@ -244,7 +251,9 @@ class MainRun:
 
     def run(self) -> Iterator[Result]:
         preset = main_preset(self.ctx, DEFAULT_PRESET)
-        engine = DiffusionEngine(preset, device=self.ctx.device, loader=random_loader(preset))
+        engine = DiffusionEngine(
+            preset, device=self.ctx.device, loader=loader_for(self.ctx, preset)
+        )
         started = time.perf_counter()
         engine.pipeline()
         plan = engine.plan
@@ -253,7 +262,11 @@ class MainRun:
             "ok": True,
             "load_s": round(time.perf_counter() - started, 2),
             "applied": engine.times.applied,
-            "peak_gib": peak_gib(self.ctx),
+            "plan_batch": plan.batch,
+            # What one more clip of a batch adds, counted from its tokens (to hold against
+            # the allocated peaks of batch 1 and batch 4 below).
+            "per_clip_counted_gib": round(per_clip_gib(preset), 3),
+            **peaks(self.ctx),
         }
         self.engine = engine
         timed_run(engine, self.ctx, self.shots(1), self.size)  # warm-up: kernels, allocator
@@ -362,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
     main_run.engine = None  # one full-size model on the GPU at a time
     rec.stage("two_pass", 120 * scale, lambda: two_pass(ctx))
     rec.stage("wan", 90 * scale, lambda: wan(ctx))
+    rec.stage("ltx2", 150 * scale, lambda: ltx2(ctx))
     rec.write({"stage": "done", "ok": True, "out": str(out)})
 
 

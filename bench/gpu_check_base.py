@@ -69,8 +69,25 @@ class Context:
         return self.device.startswith("cuda")
 
 
-def peak_gib(ctx: Context) -> float | None:
-    return round(torch.cuda.max_memory_allocated() / 2**30, 2) if ctx.cuda else None
+def peaks(ctx: Context) -> Result:
+    """Peak GPU memory since the last reset: what tensors held (allocated) and what the
+    caching allocator took from the device (reserved: what other processes cannot use)."""
+    if not ctx.cuda:
+        return {"peak_allocated_gib": None, "peak_reserved_gib": None}
+    return {
+        "peak_allocated_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
+        "peak_reserved_gib": round(torch.cuda.max_memory_reserved() / 2**30, 2),
+    }
+
+
+def loader_for(ctx: Context, preset: ModelPreset) -> Any:
+    """Random weights; on a GPU with the full-size text encoder, so memory is all there."""
+    return random_loader(preset, full_text_encoder=not ctx.toy)
+
+
+def text_encoder_device(engine: DiffusionEngine) -> str:
+    """Where the text encoder's weights are now (parked on the host between encodings)."""
+    return str(next(engine.pipeline().text_encoder.parameters()).device)
 
 
 def main_preset(ctx: Context, name: str) -> ModelPreset:
@@ -85,6 +102,7 @@ def timed_run(
 
     engine.times = StageTimes(applied=engine.times.applied)
     if ctx.cuda:
+        torch.cuda.empty_cache()  # reserved memory from earlier stages does not count
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     engine.prepare(shots, size[0], size[1], engine.preset.fps)
@@ -99,7 +117,8 @@ def timed_run(
         "denoise_s": round(t.denoise_s, 3),
         "decode_s": round(t.decode_s, 3),
         "calls": t.batches,
-        "peak_gib": peak_gib(ctx),
+        **peaks(ctx),
+        "text_encoder_on": text_encoder_device(engine),
     }
 
 
@@ -109,7 +128,7 @@ TWO_PASS_PRESET = "ltx-video-i2v-2pass"
 def two_pass(ctx: Context) -> Iterator[Result]:
     """The two-pass preset at full size (random weights, upsampler included)."""
     preset = main_preset(ctx, TWO_PASS_PRESET)
-    engine = DiffusionEngine(preset, device=ctx.device, loader=random_loader(preset))
+    engine = DiffusionEngine(preset, device=ctx.device, loader=loader_for(ctx, preset))
     started = time.perf_counter()
     engine.pipeline()
     yield {
@@ -117,7 +136,7 @@ def two_pass(ctx: Context) -> Iterator[Result]:
         "preset": preset.name,
         "load_s": round(time.perf_counter() - started, 2),
         "applied": engine.times.applied,
-        "peak_gib": peak_gib(ctx),
+        **peaks(ctx),
     }
     size, seconds = ((64, 64), 0.25) if ctx.toy else ((480, 848), 5.0)
     seeds = iter(range(200, 300))
@@ -146,7 +165,7 @@ def two_pass(ctx: Context) -> Iterator[Result]:
 
 def wan(ctx: Context) -> Iterator[Result]:
     preset = dataclasses.replace(main_preset(ctx, "wan2.2-ti2v-5b"), steps=2 if ctx.toy else 10)
-    engine = DiffusionEngine(preset, device=ctx.device, loader=random_loader(preset))
+    engine = DiffusionEngine(preset, device=ctx.device, loader=loader_for(ctx, preset))
     engine.pipeline()
     size, seconds = ((64, 64), 0.25) if ctx.toy else ((480, 848), 5.0)
     result = timed_run(engine, ctx, [ShotSpec(ctx.photo, "push_in", seconds, 1)], size)
@@ -157,5 +176,60 @@ def wan(ctx: Context) -> Iterator[Result]:
         "steps": preset.steps,
         "denoise_s_per_step": round(per_step, 3),
         "applied": engine.times.applied,
+        **result,
+    }
+
+
+LTX2_PRESET = "ltx2-i2v-audio"
+
+
+def ltx2(ctx: Context) -> Iterator[Result]:
+    """LTX-2 with its sound at full size (random weights, Gemma 3 12B included): seconds
+    per stage, peak memory, clips per minute, and the sound's length against the clip's.
+
+    Fewer steps than the preset's (the per-step time extrapolates); ``--toy`` builds it
+    on ``meta`` only (a toy LTX-2 runs in the test suite's own engine test).
+    """
+    from generation.engines.diffusion.random_weights import build_ltx2_pipeline, parameter_count
+
+    preset = get_preset(LTX2_PRESET)
+    if ctx.toy:
+        pipe = build_ltx2_pipeline(preset, "meta", torch.bfloat16)
+        yield {
+            "ok": True,
+            "preset": preset.name,
+            "meta_only": True,
+            "transformer_b": round(parameter_count(pipe.transformer) / 1e9, 3),
+            "text_encoder_b": round(parameter_count(pipe.text_encoder) / 1e9, 3),
+        }
+        return
+    timed = dataclasses.replace(preset, steps=4)
+    engine = DiffusionEngine(timed, device=ctx.device, loader=random_loader(timed))
+    started = time.perf_counter()
+    engine.pipeline()
+    yield {
+        "ok": True,
+        "preset": preset.name,
+        "load_s": round(time.perf_counter() - started, 2),
+        "applied": engine.times.applied,
+        **peaks(ctx),
+    }
+    size, seconds = (480, 848), 5.0
+    shot = ShotSpec(ctx.photo, "push_in", seconds, 300)
+    result = timed_run(engine, ctx, [shot], size)
+    sound = engine.sound(shot, *size)
+    native = engine.native_clip(shot, *size)[1]
+    sound_s = sound.samples.shape[1] / sound.rate if sound is not None else 0.0
+    per_step = result["denoise_s"] / timed.steps
+    yield {
+        "ok": sound is not None and abs(sound_s - native.num_frames / native.fps) < 0.1,
+        "preset": preset.name,
+        "steps": timed.steps,
+        "denoise_s_per_step": round(per_step, 3),
+        "s_per_clip_at_preset_steps": round(
+            result["wall_s"] + per_step * (preset.steps - timed.steps), 2
+        ),
+        "sound_s": round(sound_s, 3),
+        "sound_rate": sound.rate if sound is not None else None,
         **result,
     }

@@ -185,6 +185,8 @@ class Soundtrack:
     voiceover: str | None
     lines_spoken: int
     lines_shortened: int = 0
+    # The mono voiceover the mix holds (what generated scene sound ducks under).
+    voice: Audio | None = None
 
     def describe(self) -> dict[str, object]:
         return {
@@ -277,4 +279,4 @@ def soundtrack(
         voice[start : start + len(speech)] += speech[: n - start]
         spoken += 1
     mixed = loudness_normalise(duck(music, voice) + 0.9 * voice[None, :])
-    return Soundtrack(mixed, tts.name if spoken else None, spoken, shortened)
+    return Soundtrack(mixed, tts.name if spoken else None, spoken, shortened, voice)

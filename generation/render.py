@@ -33,6 +33,7 @@ from generation.preview import PreviewCollector
 from generation.provenance import SigningConfig, sign_video
 from generation.quality import CatalogPrice, FrameWatch, QualityReport, run_gate
 from generation.reframe import box_in_window, crop_window, locate_product, product_in_frame
+from generation.scene_sound import engine_sounds, mix_scene_sound
 from generation.spec import CreativeSpec, ShotSpec
 from generation.yuv import Yuv420
 
@@ -294,6 +295,9 @@ def render_creative(
         compositor = Compositor(spec, theme, product_box(engine, spec))
         watch = _watch(compositor, spec)
         sound = sound_job.result()
+        # Footage generated with its own sound (LTX-2) plays under the voice and music.
+        scene = engine_sounds(engine, spec.shots, starts, spec.width, spec.height)
+        audio = mix_scene_sound(sound.samples, scene, sound.voice)
     thumbs = PreviewCollector(spec.fps, spec.width, spec.height) if preview else None
 
     # Footage is composited in YUV 4:2:0, the encoder's own format; pictures decoded or
@@ -302,7 +306,7 @@ def render_creative(
     stills: Future[dict[Path, Path]] | None = None
     try:
         with VideoWriter(
-            video_path, spec.width, spec.height, spec.fps, preset=preset, audio=sound.samples
+            video_path, spec.width, spec.height, spec.fps, preset=preset, audio=audio
         ) as writer:
 
             def emit(frame: Yuv420) -> None:

@@ -48,6 +48,7 @@ def test_toy_check_runs_every_stage_and_every_check_holds(
         "compile",
         "two_pass",
         "wan",
+        "ltx2",
         "done",
     ):
         assert stage in stages, stage
@@ -61,6 +62,7 @@ def test_toy_check_runs_every_stage_and_every_check_holds(
         "ltx-video-2b",
         "wan2.2-ti2v-5b",
         "wan2.1-i2v-14b-480p",
+        "ltx2-i2v-audio",
     }
     assert "upsampler_b" in meta["ltx-video-i2v-2pass"]
     assert meta["ltx-video-i2v"]["latent"] == [1, 128, 16, 15, 26]  # 121 frames, 480x832
@@ -82,6 +84,8 @@ def test_toy_check_runs_every_stage_and_every_check_holds(
     assert [(t["batch"], t["clips"]) for t in two] == [(1, 1), (4, 4)]
     # Both passes ran: the second at twice the first, the frames at the asked size.
     assert all(t["second_pass"] == [2 * v for v in t["first_pass"]] for t in two)
+    (sound,) = [line for line in lines if line["stage"] == "ltx2"]
+    assert sound["meta_only"] and 18.5 < sound["transformer_b"] < 19.5
 
 
 def test_stages_past_the_deadline_are_skipped_and_lines_append(
@@ -94,5 +98,14 @@ def test_stages_past_the_deadline_are_skipped_and_lines_append(
     assert lines[0] == {"stage": "earlier run"}
     assert lines[1]["stage"] == "versions" and lines[1]["ok"]
     skipped = [line["stage"] for line in lines if line.get("skipped") == "deadline"]
-    assert skipped == ["meta", "smoke", "main", "attention", "compile", "two_pass", "wan"]
+    assert skipped == [
+        "meta",
+        "smoke",
+        "main",
+        "attention",
+        "compile",
+        "two_pass",
+        "wan",
+        "ltx2",
+    ]
     assert lines[-1]["stage"] == "done"

@@ -33,7 +33,7 @@ __all__ = [
     "toy_preset",
 ]
 
-Family = Literal["ltx", "wan"]
+Family = Literal["ltx", "wan", "ltx2"]
 Task = Literal["i2v", "t2v", "v2v"]
 
 # Enough whole words for the engine's prompts to tokenize into distinct ids; anything
@@ -221,6 +221,132 @@ def _wan_components(seed: int) -> dict[str, Any]:
     }
 
 
+def _ltx2_components(seed: int) -> dict[str, Any]:
+    """LTX-2 at toy width: a Gemma 3 text encoder, its connectors, the audio-video
+    transformer, video and audio VAEs and the vocoder, all self-consistent."""
+    from diffusers import (
+        AutoencoderKLLTX2Audio,
+        AutoencoderKLLTX2Video,
+        FlowMatchEulerDiscreteScheduler,
+        LTX2VideoTransformer3DModel,
+    )
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+    from transformers import (
+        Gemma3Config,
+        Gemma3ForConditionalGeneration,
+        Gemma3TextConfig,
+        SiglipVisionConfig,
+    )
+
+    torch.manual_seed(seed)
+    tokenizer = tiny_tokenizer()
+    layers, width = 2, 16
+    text = Gemma3TextConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=width,
+        intermediate_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=8,
+        max_position_embeddings=256,
+        sliding_window=64,
+    )
+    vision = SiglipVisionConfig(
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=8,
+    )
+    text_encoder = Gemma3ForConditionalGeneration(
+        Gemma3Config(
+            text_config=text.to_dict(), vision_config=vision.to_dict(), mm_tokens_per_image=4
+        )
+    )
+    # The connectors read every hidden state of the encoder (layers + embeddings) and
+    # hand the transformer ``width``-wide captions (heads x head size).
+    connectors = LTX2TextConnectors(
+        caption_channels=width,
+        text_proj_in_factor=layers + 1,
+        video_connector_num_attention_heads=2,
+        video_connector_attention_head_dim=8,
+        video_connector_num_layers=1,
+        video_connector_num_learnable_registers=None,
+        audio_connector_num_attention_heads=2,
+        audio_connector_attention_head_dim=8,
+        audio_connector_num_layers=1,
+        audio_connector_num_learnable_registers=None,
+        connector_rope_base_seq_len=32,
+        rope_double_precision=False,
+        rope_type="split",
+    )
+    transformer = LTX2VideoTransformer3DModel(
+        in_channels=4,
+        out_channels=4,
+        num_attention_heads=2,
+        attention_head_dim=8,
+        cross_attention_dim=16,
+        audio_in_channels=4,
+        audio_out_channels=4,
+        audio_num_attention_heads=2,
+        audio_attention_head_dim=4,
+        audio_cross_attention_dim=8,
+        num_layers=2,
+        caption_channels=width,
+        rope_double_precision=False,
+        rope_type="split",
+    )
+    # One spatial downsampling (2x, patch 1): 32 px multiples stay whole latents.
+    vae = AutoencoderKLLTX2Video(
+        latent_channels=4,
+        block_out_channels=(8,),
+        decoder_block_out_channels=(8,),
+        layers_per_block=(1,),
+        decoder_layers_per_block=(1, 1),
+        spatio_temporal_scaling=(True,),
+        decoder_spatio_temporal_scaling=(True,),
+        decoder_inject_noise=(False, False),
+        downsample_type=("spatial",),
+        upsample_residual=(False,),
+        upsample_factor=(1,),
+        timestep_conditioning=False,
+        patch_size=1,
+        patch_size_t=1,
+    )
+    # 16 kHz mel frames every 160 samples (100 per second, as the real audio VAE), and a
+    # vocoder upsampling them 4x: 400 samples per second of clip.
+    audio_vae = AutoencoderKLLTX2Audio(
+        base_channels=4,
+        ch_mult=(1,),
+        num_res_blocks=1,
+        resolution=32,
+        latent_channels=2,
+        mel_bins=8,
+    )
+    vocoder = LTX2Vocoder(
+        in_channels=2 * 8,
+        hidden_channels=32,
+        upsample_kernel_sizes=[4, 4],
+        upsample_factors=[2, 2],
+        resnet_kernel_sizes=[3],
+        resnet_dilations=[[1, 3, 5]],
+        output_sampling_rate=400,
+    )
+    return {
+        "scheduler": FlowMatchEulerDiscreteScheduler(),
+        "vae": vae,
+        "audio_vae": audio_vae,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "connectors": connectors,
+        "transformer": transformer,
+        "vocoder": vocoder,
+    }
+
+
 def build_tiny_pipeline(family: Family, task: Task = "i2v", seed: int = 0) -> Any:
     """A randomly initialised toy pipeline of the given family and task (CPU, fp32)."""
     import diffusers
@@ -242,6 +368,8 @@ def build_tiny_pipeline(family: Family, task: Task = "i2v", seed: int = 0) -> An
             )
         cls = diffusers.WanPipeline if task == "t2v" else diffusers.WanVideoToVideoPipeline
         return cls(**components)
+    if family == "ltx2" and task == "i2v":
+        return diffusers.LTX2ImageToVideoPipeline(**_ltx2_components(seed))
     raise ValueError(f"unknown family {family!r}")
 
 

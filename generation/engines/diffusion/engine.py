@@ -3,7 +3,9 @@
 Throughput by design:
 - the pipeline is loaded once per engine, and the registry keeps one warm engine per
   worker process, so a whole campaign pays for one load;
-- prompt embeddings are computed once per distinct prompt (and once for the negative);
+- prompt embeddings are computed once per distinct prompt (and once for the negative),
+  all of a :meth:`DiffusionEngine.prepare` before its first batch, in one visit of the
+  text encoder to the GPU: between encodings a resident plan parks it on the host;
 - :meth:`DiffusionEngine.prepare` generates every not-yet-cached shot of a campaign in
   shape-grouped batches, one ``torch.Generator`` per shot, so later :meth:`frames` calls
   are cache hits; the renderer (compose + encode) then runs while the next batch
@@ -34,7 +36,12 @@ import torch
 from PIL import Image
 
 from generation.engines.base import Frame
-from generation.engines.diffusion.devices import DevicePlan, Placement, synchronize
+from generation.engines.diffusion.devices import (
+    DevicePlan,
+    Placement,
+    synchronize,
+    text_encoder_on_device,
+)
 from generation.engines.diffusion.presets import ModelPreset, get_preset
 from generation.spec import ShotSpec
 
@@ -42,10 +49,18 @@ from .frames import NativeShape, native_shape, resample
 from .inputs import MOTION_PROMPTS, StageTimes, fit_image, load_image, prompt_for
 from .load import Loaded, Loader, load_pipeline, load_planned
 from .pipes import PromptEmbeds, decode_to_uint8, encode_prompt, remix_pipeline, stack_embeds
+from .sound import ClipAudio, generate_with_sound
 from .speed import SpeedOptions, check_speed_options, release
 from .two_pass import denoise_for
 
-__all__ = ["MOTION_PROMPTS", "DiffusionEngine", "StageTimes", "load_pipeline", "prompt_for"]
+__all__ = [
+    "MOTION_PROMPTS",
+    "ClipAudio",
+    "DiffusionEngine",
+    "StageTimes",
+    "load_pipeline",
+    "prompt_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +112,8 @@ class DiffusionEngine:
         self._remix_pipe: Any = None
         self._embeds: dict[str, PromptEmbeds] = {}
         self._footage: OrderedDict[_Key, _Clip] = OrderedDict()
+        # The sound a preset generates with its frames (LTX-2), by the same keys.
+        self._sounds: dict[_Key, ClipAudio] = {}
         self._footage_bytes = 0
         self._state_lock = threading.RLock()  # loading, embeddings
         self._generate_lock = threading.Lock()  # one batch at a time
@@ -152,24 +169,38 @@ class DiffusionEngine:
                     torch.cuda.empty_cache()
         with self._cache_lock:
             self._footage.clear()
+            self._sounds.clear()
             self._footage_bytes = 0
 
     # -- prompts ---------------------------------------------------------------------
+    def _encode(self, texts: Iterable[str]) -> None:
+        """Encode every not-yet-cached text in one visit of the text encoder to the
+        device; the caller holds the slot."""
+        with self._state_lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._embeds]
+            if not missing:
+                return
+            pipe = self._load()
+            assert self.plan is not None
+            started = time.perf_counter()
+            with text_encoder_on_device(pipe, self.plan), torch.inference_mode():
+                for text in missing:
+                    self._embeds[text] = encode_prompt(pipe, self.preset, text)
+                synchronize(self.plan.device)
+            self.times.text_s += time.perf_counter() - started
+            self.times.prompts_encoded += len(missing)
+
+    def _texts(self, prompts: Iterable[str]) -> list[str]:
+        """The prompts and, when guidance is on, the negative prompt."""
+        texts = list(prompts)
+        if self.preset.guidance > 1.0:
+            texts.append(self.preset.negative_prompt)
+        return texts
+
     def _embedding(self, text: str) -> PromptEmbeds:
         """Text embeddings of ``text``, computed once; the caller holds the slot."""
-        with self._state_lock:
-            cached = self._embeds.get(text)
-            if cached is None:
-                pipe = self._load()
-                started = time.perf_counter()
-                with torch.inference_mode():
-                    cached = encode_prompt(pipe, self.preset, text)
-                assert self.plan is not None
-                synchronize(self.plan.device)
-                self.times.text_s += time.perf_counter() - started
-                self.times.prompts_encoded += 1
-                self._embeds[text] = cached
-            return cached
+        self._encode([text])
+        return self._embeds[text]
 
     def embeddings(self, text: str) -> PromptEmbeds:
         """Text embeddings of ``text``, computed once (under the slot) and reused."""
@@ -180,6 +211,7 @@ class DiffusionEngine:
             return self._embedding(text)
 
     def _guidance_kwargs(self, prompts: Sequence[str]) -> dict[str, torch.Tensor]:
+        self._encode(self._texts(prompts))
         positives = [self._embedding(p) for p in prompts]
         negative = (
             self._embedding(self.preset.negative_prompt) if self.preset.guidance > 1.0 else None
@@ -202,8 +234,9 @@ class DiffusionEngine:
             self._footage_bytes += clip.nbytes
             # Keep at least the newest clip even if it alone exceeds the budget.
             while self._footage_bytes > self._cache_bytes and len(self._footage) > 1:
-                _, old = self._footage.popitem(last=False)
+                gone, old = self._footage.popitem(last=False)
                 self._footage_bytes -= old.nbytes
+                self._sounds.pop(gone, None)
 
     # -- generation ------------------------------------------------------------------
     def _batch(self, shots: Sequence[ShotSpec], keys: Sequence[_Key]) -> int:
@@ -221,9 +254,12 @@ class DiffusionEngine:
             with self.slot(), torch.inference_mode():
                 pipe = self._load()
                 embeds = self._guidance_kwargs([prompt_for(s) for s, _ in todo])
-                clips = self._run(pipe, native, size, embeds, seeds, images, None, None)
-            for (_, key), clip in zip(todo, clips, strict=True):
-                self._store(key, clip)
+                clips, sounds = self._run(pipe, native, size, embeds, seeds, images, None, None)
+            for index, (_, key) in enumerate(todo):
+                if sounds is not None:
+                    with self._cache_lock:
+                        self._sounds[key] = sounds[index]
+                self._store(key, clips[index])
             self.times.clips += len(todo)
             return len(todo)
 
@@ -237,11 +273,32 @@ class DiffusionEngine:
         images: Sequence[Image.Image] | None,
         video: Sequence[Image.Image] | None,
         strength: float | None,
-    ) -> list[_Clip]:
+    ) -> tuple[list[_Clip], list[ClipAudio] | None]:
         assert self.plan is not None
         marks: dict[str, float] = {}
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         started = time.perf_counter()
+        if self.preset.sound:
+            assert images is not None and video is None  # presets with sound do not remix
+            frames, sounds = generate_with_sound(
+                pipe,
+                self.preset,
+                image=images[0],
+                embeds=embeds,
+                generators=generators,
+                width=native.width,
+                height=native.height,
+                num_frames=native.num_frames,
+                out_size=size,
+                marks=marks,
+                clock=time.perf_counter,
+            )
+            synchronize(self.plan.device)
+            denoised = marks.get("denoised", time.perf_counter())
+            self.times.denoise_s += denoised - started
+            self.times.decode_s += time.perf_counter() - denoised
+            self.times.batches += 1
+            return [np.ascontiguousarray(clip) for clip in frames.numpy()], sounds
         # One pass, or a two-pass preset's both passes and its latent upsampler.
         latents, shape = denoise_for(
             pipe,
@@ -264,7 +321,7 @@ class DiffusionEngine:
         self.times.denoise_s += denoised - started
         self.times.decode_s += time.perf_counter() - denoised
         self.times.batches += 1
-        return [np.ascontiguousarray(clip) for clip in pixels.numpy()]
+        return [np.ascontiguousarray(clip) for clip in pixels.numpy()], None
 
     def _key(self, shot: ShotSpec, width: int, height: int) -> _Key:
         return (
@@ -305,6 +362,9 @@ class DiffusionEngine:
                 continue
             seen.add(key)
             todo.append((shot, key))
+        if todo:
+            with self.slot():
+                self._encode(self._texts(prompt_for(shot) for shot, _ in todo))
         return sum(self._batch(group, keys) for group, keys in self._groups(todo))
 
     def prepare_async(
@@ -337,6 +397,20 @@ class DiffusionEngine:
         """Yield exactly ``frames_for(shot.duration_s, fps)`` frames of ``width x height``."""
         clip, native = self.native_clip(shot, width, height)
         yield from resample(clip, native, shot.duration_s, width, height, fps)
+
+    def sound(self, shot: ShotSpec, width: int, height: int) -> ClipAudio | None:
+        """The sound generated with the shot's footage at this size (``None``: a preset
+        without sound); generates the shot if it is not cached."""
+        if not self.preset.sound:
+            return None
+        key = self._key(shot, width, height)
+        with self._cache_lock:
+            cached = self._sounds.get(key)
+        if cached is None:
+            self.native_clip(shot, width, height)
+            with self._cache_lock:
+                cached = self._sounds.get(key)
+        return cached
 
     # -- remix -----------------------------------------------------------------------
     def remix(
@@ -380,6 +454,6 @@ class DiffusionEngine:
             embeds = self._guidance_kwargs([prompt])
             clip = self._run(
                 self._remix_pipe, native, (width, height), embeds, [seed], None, video, strength
-            )[0]
+            )[0][0]
         native = NativeShape(native.width, native.height, len(clip), native.fps)
         yield from resample(clip, native, duration, width, height, fps)

@@ -23,6 +23,7 @@ from generation.engines.diffusion.devices import (
     Placement,
     apply_placement,
     load_dtypes,
+    park_text_encoder,
     plan_device,
 )
 from generation.engines.diffusion.presets import (
@@ -107,8 +108,11 @@ def load_planned(
     check_call_kwargs(pipe, preset)
     pipe.set_progress_bar_config(disable=True)
     apply_placement(pipe, plan)
+    park_text_encoder(pipe, plan)  # on the device only while prompts are encoded
     applied = apply_speed_options(pipe, preset, plan, options)
     placed = [plan.placement, f"batch={plan.batch}"] + (["vae_tiling"] if plan.vae_tiling else [])
+    if plan.text_encoder_home is not None:
+        placed.append(f"text_encoder_parked_on_{plan.text_encoder_home.type}")
     upsample = None
     if preset.two_pass is not None:
         # A random-weight loader builds the upsampler too; otherwise it is loaded from

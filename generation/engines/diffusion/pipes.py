@@ -98,7 +98,7 @@ class PromptEmbeds:
 def encode_prompt(pipe: Any, preset: ModelPreset, text: str) -> PromptEmbeds:
     """Run the text encoder once for ``text`` (no guidance pairing: negatives are separate)."""
     device = pipe._execution_device
-    if preset.family == "ltx":
+    if preset.family in ("ltx", "ltx2"):
         embeds, mask, _, _ = pipe.encode_prompt(
             prompt=text,
             do_classifier_free_guidance=False,

@@ -23,7 +23,14 @@ from generation.engines.diffusion.architectures import ARCHITECTURES, Architectu
 __all__ = [
     "ARCHITECTURES",
     "DEFAULT_PRESET",
+    "LTX_DECODE_NOISE_SCALE",
+    "LTX_DECODE_TIMESTEP",
     "LTX_DISTILLED_TIMESTEPS",
+    "LTX_DOWNSCALE_FACTOR",
+    "LTX_FIRST_PASS_SIGMAS",
+    "LTX_IMAGE_COND_NOISE_SCALE",
+    "LTX_SECOND_PASS_SIGMAS",
+    "LTX_TEXT_TOKENS",
     "LTX_UPSCALE_TIMESTEPS",
     "PRESETS",
     "Architecture",
@@ -31,11 +38,12 @@ __all__ = [
     "ModelPreset",
     "ModelWeightsMissing",
     "TwoPass",
+    "first_pass_size",
     "get_preset",
     "resolve_source",
 ]
 
-Family = Literal["ltx", "wan"]
+Family = Literal["ltx", "wan", "ltx2"]
 
 
 class ModelWeightsMissing(RuntimeError):
@@ -49,7 +57,9 @@ class MemoryProfile:
     ``resident``: every component on the GPU (fastest). ``model_offload``: one component
     at a time on the GPU (the transformer dominates). Below that, group offload streams
     transformer blocks from host memory. Figures are for bf16 weights, batch 1, VAE tiling
-    on; batches add activation memory roughly per sample (``per_sample``).
+    on. Each further clip of a batch adds its activations: counted from the clip's tokens
+    for the hub presets (:func:`generation.engines.diffusion.activations.per_clip_gib`);
+    ``per_sample_gib`` is the stated figure of the tiny presets, which have no full size.
     """
 
     resident_gib: float
@@ -72,7 +82,9 @@ class TwoPass:
 
     upsampler_id: str | None
     subfolder: str = "latent_upsampler"
-    first_scale: float = 2 / 3
+    # LTXMultiScalePipeline's ``downscale_factor`` (the yaml's 0.6666666, not 2/3: a
+    # 480 side gives int(319.99...) -> 288, where 2/3 would give 320).
+    first_scale: float = 0.6666666
     second_timesteps: tuple[float, ...] = ()
     denoise_strength: float = 0.999
     adain_factor: float = 1.0
@@ -120,29 +132,59 @@ class ModelPreset:
     architecture: Architecture | None = None
     # The two-pass (multi-scale) schedule, for the step-distilled LTX checkpoints.
     two_pass: TwoPass | None = None
+    # The pipeline generates the clip's sound with its frames (LTX-2).
+    sound: bool = False
 
 
 _LTX_NEGATIVE = "worst quality, inconsistent motion, blurry, jittery, distorted"
 _WAN_NEGATIVE = "blurry, static, low quality, distorted, jpeg artifacts, worst quality, text"
 
-# The single-pass schedule Lightricks publishes for the 0.9.7/0.9.8 step-distilled
-# checkpoints (ltxv-13b-0.9.7-distilled.yaml; the diffusers LTX docs use the same list
-# with LTXConditionPipeline): eight timesteps on the 0..1000 scale, no guidance.
-LTX_DISTILLED_TIMESTEPS: tuple[float, ...] = (1000, 993, 987, 981, 975, 909, 725, 0.03)
-# The second (refining) pass of the published multi-scale schedule, after the latent
-# upsampler, at denoise strength 0.999 (ltxv-13b-0.9.7-distilled.yaml, the diffusers docs).
-LTX_UPSCALE_TIMESTEPS: tuple[float, ...] = (1000, 909, 725, 421, 0)
+# Lightricks' recipe for the 13B 0.9.7 step-distilled checkpoint, exactly as published in
+# LTX-Video's configs/ltxv-13b-0.9.7-distilled.yaml (commit 6ff652c "Models: Release
+# LTXV-13B-distilled"; the 0.9.8 yaml repeats the lists): ``pipeline_type: multi-scale``,
+# ``downscale_factor: 0.6666666``, ``first_pass.timesteps``, ``second_pass.timesteps``,
+# guidance_scale 1, decode_timestep 0.05, decode_noise_scale 0.025. The yaml's timesteps
+# are sigmas (0..1); diffusers' schedulers take them x1000.
+LTX_DOWNSCALE_FACTOR = 0.6666666
+LTX_FIRST_PASS_SIGMAS: tuple[float, ...] = (1.0000, 0.9937, 0.9875, 0.9812, 0.9750, 0.9094, 0.7250)
+LTX_SECOND_PASS_SIGMAS: tuple[float, ...] = (0.9094, 0.7250, 0.4219)
+# LTX-Video's ltx_video/inference.py: ``image_cond_noise_scale`` defaults to 0.15, and its
+# pipeline's ``text_encoder_max_tokens`` to 256 (inference.py passes neither).
+LTX_IMAGE_COND_NOISE_SCALE = 0.15
+LTX_TEXT_TOKENS = 256
+LTX_DECODE_TIMESTEP = 0.05
+LTX_DECODE_NOISE_SCALE = 0.025
+
+
+def _diffusers_timesteps(sigmas: tuple[float, ...]) -> tuple[float, ...]:
+    # x1000, rounded to the yaml's four decimals (0.9812 * 1000 is 981.1999... in floats).
+    return tuple(round(sigma * 1000, 1) for sigma in sigmas)
+
+
+# The first pass: seven transformer passes; the scheduler ends at sigma 0 by itself (no
+# extra 0.03 or 0 step, which would cost a full pass each and barely move the latents).
+LTX_DISTILLED_TIMESTEPS: tuple[float, ...] = _diffusers_timesteps(LTX_FIRST_PASS_SIGMAS)
+# The second pass starts from the upsampled latents noised to its first sigma (0.9094)
+# and runs its three timesteps. ``LTXConditionPipeline`` noises given latents only when
+# ``denoise_strength < 1``, to the sigma of the first step it keeps
+# (``int(steps * strength)`` steps from the end); so the list carries one leading 1000
+# that strength 0.999 drops: int(4 x 0.999) = 3 steps, 909.4 / 725 / 421.9, noised to 0.9094.
+LTX_UPSCALE_TIMESTEPS: tuple[float, ...] = (1000.0, *_diffusers_timesteps(LTX_SECOND_PASS_SIGMAS))
 _LTX_TWO_PASS = TwoPass(
     upsampler_id="Lightricks/ltxv-spatial-upscaler-0.9.7",
+    first_scale=LTX_DOWNSCALE_FACTOR,
     second_timesteps=LTX_UPSCALE_TIMESTEPS,
     denoise_strength=0.999,
+    # LTXMultiScalePipeline AdaIN-filters the upsampled latents fully; the 0.9.7 yaml sets
+    # no tone mapping (only 0.9.8's second pass has tone_map_compression_ratio 0.6).
     adain_factor=1.0,
+    tone_map_compression_ratio=0.0,
 )
 _LTX_DISTILLED_CALL: dict[str, Any] = {
     "timesteps": list(LTX_DISTILLED_TIMESTEPS),
-    "image_cond_noise_scale": 0.0,
-    "decode_timestep": 0.05,
-    "decode_noise_scale": 0.025,
+    "image_cond_noise_scale": LTX_IMAGE_COND_NOISE_SCALE,
+    "decode_timestep": LTX_DECODE_TIMESTEP,
+    "decode_noise_scale": LTX_DECODE_NOISE_SCALE,
 }
 
 PRESETS: dict[str, ModelPreset] = {
@@ -162,14 +204,19 @@ PRESETS: dict[str, ModelPreset] = {
             num_frames=121,
             fps=24,
             steps=len(LTX_DISTILLED_TIMESTEPS),
-            guidance=1.0,  # guidance-distilled: no classifier-free guidance pass
+            guidance=1.0,  # the yaml's guidance_scale 1: no classifier-free guidance pass
             dtype="bfloat16",
-            memory=MemoryProfile(resident_gib=40.0, model_offload_gib=30.0, per_sample_gib=3.0),
+            memory=MemoryProfile(resident_gib=40.0, model_offload_gib=30.0),
+            max_sequence_length=LTX_TEXT_TOKENS,
             call_kwargs=_LTX_DISTILLED_CALL,
             negative_prompt=_LTX_NEGATIVE,
             batch_distinct_images=False,
             max_batch=4,
-            notes="the fast preset: 13B step-distilled LTX-Video 0.9.7, 8 steps, no CFG",
+            # Lightricks publishes only the multi-scale recipe for this checkpoint; this
+            # preset is its first pass run once at the full size (reelcart's shortcut).
+            notes="the fast preset: 13B step-distilled LTX-Video 0.9.7 in one pass at full "
+            "size with the published first-pass timesteps (7 steps, no CFG); not a "
+            "published recipe (that is ltx-video-i2v-2pass)",
         ),
         ModelPreset(
             name="ltx-video-2b",
@@ -184,13 +231,23 @@ PRESETS: dict[str, ModelPreset] = {
             height=480,
             num_frames=121,
             fps=24,
-            steps=30,
+            # configs/ltxv-2b-0.9.yaml (ltx-video-2b-v0.9): 40 steps, guidance_scale 3,
+            # decode timestep 0.05 / noise 0.025 (this VAE has no timestep conditioning,
+            # so the decode ignores them). Its STG (stg_scale 1, rescaling_scale 0.7) has
+            # no diffusers counterpart and is not run.
+            steps=40,
             guidance=3.0,
             dtype="bfloat16",
-            memory=MemoryProfile(resident_gib=18.0, model_offload_gib=10.0, per_sample_gib=2.0),
+            memory=MemoryProfile(resident_gib=18.0, model_offload_gib=10.0),
+            max_sequence_length=LTX_TEXT_TOKENS,
+            call_kwargs={
+                "decode_timestep": LTX_DECODE_TIMESTEP,
+                "decode_noise_scale": LTX_DECODE_NOISE_SCALE,
+            },
             negative_prompt=_LTX_NEGATIVE,
             max_batch=6,
-            notes="the small LTX-Video (2B, 0.9.0); fits 16-24 GB cards",
+            notes="the small LTX-Video (2B, 0.9.0) with configs/ltxv-2b-0.9.yaml's numbers "
+            "less its STG; fits 16-24 GB cards",
         ),
         ModelPreset(
             name="wan2.2-ti2v-5b",
@@ -206,7 +263,7 @@ PRESETS: dict[str, ModelPreset] = {
             steps=50,
             guidance=5.0,
             dtype="bfloat16",
-            memory=MemoryProfile(resident_gib=32.0, model_offload_gib=22.0, per_sample_gib=6.0),
+            memory=MemoryProfile(resident_gib=32.0, model_offload_gib=22.0),
             size_multiple=32,
             frame_multiple=4,
             max_sequence_length=512,
@@ -230,7 +287,7 @@ PRESETS: dict[str, ModelPreset] = {
             steps=40,
             guidance=5.0,
             dtype="bfloat16",
-            memory=MemoryProfile(resident_gib=60.0, model_offload_gib=40.0, per_sample_gib=4.0),
+            memory=MemoryProfile(resident_gib=60.0, model_offload_gib=40.0),
             size_multiple=16,
             frame_multiple=4,
             max_sequence_length=512,
@@ -267,6 +324,55 @@ PRESETS: dict[str, ModelPreset] = {
             notes="toy LTX pipeline for tests (tests/generation/tiny_pipelines.py)",
         ),
         ModelPreset(
+            name="ltx2-i2v-audio",
+            architecture=ARCHITECTURES["ltx2-i2v-audio"],
+            family="ltx2",
+            model_id="Lightricks/LTX-2",
+            i2v_pipeline="LTX2ImageToVideoPipeline",
+            remix_pipeline=None,  # no video-to-video pipeline with sound
+            width=768,
+            height=512,
+            num_frames=121,
+            fps=24,
+            # LTX2ImageToVideoPipeline's own defaults (30 steps, guidance 3; its STG,
+            # modality and audio guidance left at theirs): not a published recipe.
+            steps=30,
+            guidance=3.0,
+            dtype="bfloat16",
+            # 19 B transformer (38 GiB in bf16) + Gemma 3 12B (24 GiB) + VAEs, vocoder.
+            memory=MemoryProfile(resident_gib=70.0, model_offload_gib=44.0, per_sample_gib=3.0),
+            max_sequence_length=1024,
+            negative_prompt=_LTX_NEGATIVE,
+            batch_distinct_images=False,
+            max_batch=1,
+            sound=True,
+            notes="LTX-2 (19B) image-to-video with its own synchronised sound (ambience, "
+            "foley); the sound is mixed under the voiceover and music",
+        ),
+        ModelPreset(
+            name="tiny-ltx2",
+            family="ltx2",
+            model_id=None,
+            i2v_pipeline="LTX2ImageToVideoPipeline",
+            remix_pipeline=None,
+            width=32,
+            height=32,
+            num_frames=9,
+            fps=24,
+            steps=2,
+            guidance=1.0,
+            dtype="float32",
+            memory=MemoryProfile(resident_gib=0.1, model_offload_gib=0.1, per_sample_gib=0.01),
+            size_multiple=32,
+            frame_multiple=8,
+            max_sequence_length=16,
+            negative_prompt="blurry low quality",
+            batch_distinct_images=False,
+            max_batch=1,
+            sound=True,
+            notes="toy LTX-2 pipeline with sound for tests (tests/generation/tiny_pipelines.py)",
+        ),
+        ModelPreset(
             name="tiny-wan",
             family="wan",
             model_id=None,
@@ -297,12 +403,27 @@ PRESETS["ltx-video-i2v-2pass"] = replace(
     architecture=ARCHITECTURES["ltx-video-i2v-2pass"],
     two_pass=_LTX_TWO_PASS,
     # The refining pass runs at twice the first pass (4/3 of the native size).
-    memory=MemoryProfile(resident_gib=42.0, model_offload_gib=31.0, per_sample_gib=5.0),
-    notes="the distilled LTX-Video 0.9.7 in its published two passes: 2/3 size, "
-    "latent upsampler, 4 refining steps; sharper than one pass, about twice the time",
+    memory=MemoryProfile(resident_gib=42.0, model_offload_gib=31.0),
+    notes="the distilled LTX-Video 0.9.7 in its published multi-scale recipe "
+    "(ltxv-13b-0.9.7-distilled.yaml): 7 steps at 0.6666666 of the size, latent upsampler, "
+    "3 refining steps at twice the first pass",
 )
 
 DEFAULT_PRESET = "ltx-video-i2v"
+
+
+def first_pass_size(preset: ModelPreset, width: int, height: int) -> tuple[int, int]:
+    """The first pass's ``(width, height)``: ``first_scale`` of the native size, rounded
+    down to the preset's size multiple (as the published example rounds), never below it."""
+    if preset.two_pass is None:
+        raise ValueError(f"model preset {preset.name!r} has no two-pass schedule")
+    scale, multiple = preset.two_pass.first_scale, preset.size_multiple
+
+    def down(value: int) -> int:
+        scaled = int(value * scale)
+        return max(multiple, scaled - scaled % multiple)
+
+    return down(width), down(height)
 
 
 def get_preset(name: str) -> ModelPreset:

@@ -9,7 +9,7 @@
   and :func:`release` restores whatever this module changed when an engine closes.
 - **FirstBlockCache with regional compilation** (``fullgraph=True``) fails inside the
   cache hook; the pair is refused at load with a clear error. A cache buys little at the
-  distilled preset's 8 steps anyway.
+  distilled preset's 7 steps anyway.
 - **Regional compilation** compiles the transformer's repeated blocks with automatic
   dynamic shapes, so a new batch size or aspect compiles once more at most (dynamic from
   then on), not once per batch size.

@@ -1,13 +1,15 @@
-"""The published two-pass schedule of the step-distilled LTX-Video checkpoints.
+"""The published multi-scale recipe of the step-distilled LTX-Video checkpoints.
 
-Lightricks' distilled configuration (``ltxv-13b-0.9.7-distilled.yaml``; the diffusers
-LTX docs show the same with ``LTXConditionPipeline`` and ``LTXLatentUpsamplePipeline``):
+Lightricks' ``configs/ltxv-13b-0.9.7-distilled.yaml`` run by ``LTXMultiScalePipeline``
+(ltx_video/pipelines/pipeline_ltx_video.py), here with diffusers' ``LTXConditionPipeline``
+and ``LTXLatentUpsamplePipeline``:
 
-1. denoise at 2/3 of the size with the single-pass timesteps, keeping the latents;
+1. denoise at ``int(side x 0.6666666)`` rounded down to a multiple of 32 with the
+   first-pass timesteps (seven steps), keeping the latents;
 2. the latent upsampler doubles their height and width (AdaIN back to the first pass's
    statistics);
-3. denoise again at the doubled size from those latents, noised to strength 0.999, with
-   the timesteps ``[1000, 909, 725, 421, 0]`` (four steps run);
+3. denoise again at the doubled size from those latents noised to sigma 0.9094, with the
+   second-pass timesteps 909.4 / 725 / 421.9 (three steps);
 4. decode, then resize to the wanted size.
 
 The upsampler shares the condition pipeline's VAE (no second load) and runs on the
@@ -31,6 +33,7 @@ from generation.engines.diffusion.presets import (
     ModelPreset,
     ModelWeightsMissing,
     TwoPass,
+    first_pass_size,
     resolve_source,
 )
 
@@ -49,18 +52,6 @@ def _schedule(preset: ModelPreset) -> TwoPass:
     if preset.two_pass is None:
         raise ValueError(f"model preset {preset.name!r} has no two-pass schedule")
     return preset.two_pass
-
-
-def first_pass_size(preset: ModelPreset, width: int, height: int) -> tuple[int, int]:
-    """The first pass's ``(width, height)``: ``first_scale`` of the native size, rounded
-    down to the preset's size multiple (as the published example rounds), never below it."""
-    scale, multiple = _schedule(preset).first_scale, preset.size_multiple
-
-    def down(value: int) -> int:
-        scaled = int(value * scale)
-        return max(multiple, scaled - scaled % multiple)
-
-    return down(width), down(height)
 
 
 def load_upsampler(

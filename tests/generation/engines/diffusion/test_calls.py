@@ -20,6 +20,7 @@ from generation.engines.diffusion.engine import DiffusionEngine
 from generation.engines.diffusion.presets import ModelPreset, get_preset
 from generation.spec import ShotSpec
 from tests.generation.conftest import draw_product_photo
+from tests.generation.engines.diffusion import published_configs as published
 from tests.generation.tiny_pipelines import build_tiny_pipeline, saved_tiny_pipeline
 
 W, H = 64, 64
@@ -36,33 +37,70 @@ def tiny_weights(name: str, **changes: object) -> ModelPreset:
     return dataclasses.replace(preset, model_id=None, architecture=None, **changes)  # type: ignore[arg-type]
 
 
-# The published single-pass schedule of the 0.9.7 distilled checkpoint (Lightricks'
-# ltxv-13b-0.9.7-distilled.yaml, the diffusers LTX docs).
-PUBLISHED_DISTILLED = (1000, 993, 987, 981, 975, 909, 725, 0.03)
+class CallRecorder:
+    """What a tiny pipeline is asked for: its call's arguments, the scheduler's timesteps
+    and sigmas, and the timestep of every transformer pass."""
+
+    def __init__(self, pipe: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.schedules: list[list[float]] = []
+        self.sigmas: list[list[float]] = []
+        self.steps: list[float] = []
+        call = type(pipe).__call__
+
+        def record_call(this: Any, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append(kwargs)
+            return call(this, *args, **kwargs)
+
+        monkeypatch.setattr(type(pipe), "__call__", record_call)
+        scheduler = pipe.scheduler
+        original = scheduler.set_timesteps
+
+        @functools.wraps(original)  # the pipeline inspects its signature for ``timesteps``
+        def set_timesteps(*args: Any, **kwargs: Any) -> None:
+            self.schedules.append([float(t) for t in kwargs.get("timesteps") or []])
+            original(*args, **kwargs)
+            self.sigmas.append([float(s) for s in scheduler.sigmas])
+
+        scheduler.set_timesteps = set_timesteps
+
+        def transformer(_: Any, args: Any, kwargs: dict[str, Any]) -> None:
+            self.steps.append(float(kwargs["timestep"].max()))
+
+        pipe.transformer.register_forward_pre_hook(transformer, with_kwargs=True)
 
 
-def test_distilled_ltx_runs_the_published_timesteps(photo: Path) -> None:
+def test_distilled_ltx_runs_the_published_first_pass_numbers(
+    photo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    yaml, defaults = published.DISTILLED_YAML, published.INFERENCE_DEFAULTS
     preset = tiny_weights("ltx-video-i2v")
     engine = DiffusionEngine(preset, model_dir=saved_tiny_pipeline("ltx"))
-    seen: list[list[float]] = []
-    scheduler = engine.pipeline().scheduler
-    original = scheduler.set_timesteps
-
-    @functools.wraps(original)  # the pipeline inspects its signature for ``timesteps``
-    def record(*args: Any, **kwargs: Any) -> None:
-        seen.append([float(t) for t in kwargs.get("timesteps") or []])
-        original(*args, **kwargs)
-
-    scheduler.set_timesteps = record
+    seen = CallRecorder(engine.pipeline(), monkeypatch)
     frames = list(engine.frames(ShotSpec(photo, "push_in", 0.25, 1), W, H, 24))
     assert len(frames) == 6
-    # The scheduler got exactly the published list, and denoised through all of it.
-    assert seen == [[float(t) for t in PUBLISHED_DISTILLED]]
-    np.testing.assert_allclose(
-        scheduler.timesteps.float().numpy(), np.array(PUBLISHED_DISTILLED), rtol=1e-6
-    )
-    assert engine.preset.guidance == 1.0 and engine.preset.steps == 8
+    sigmas = yaml["first_pass"]["timesteps"]
+    # The scheduler got the yaml's sigmas (x1000, diffusers' scale), ends at sigma 0 by
+    # itself, and the transformer ran once per published timestep: seven passes.
+    assert seen.schedules == [[round(s * 1000, 1) for s in sigmas]]
+    np.testing.assert_allclose(seen.sigmas[0], [*sigmas, 0.0], atol=1e-6)
+    np.testing.assert_allclose(seen.steps, [s * 1000 for s in sigmas], atol=1e-3)
+    ((call,),) = [seen.calls]
+    assert call["guidance_scale"] == yaml["first_pass"]["guidance_scale"]
+    assert call["decode_timestep"] == yaml["decode_timestep"]
+    assert call["decode_noise_scale"] == yaml["decode_noise_scale"]
+    assert call["image_cond_noise_scale"] == defaults["image_cond_noise_scale"]
+    assert call["max_sequence_length"] == defaults["text_encoder_max_tokens"]
+    assert call["prompt_embeds"].shape[1] == defaults["text_encoder_max_tokens"]
     assert type(engine.pipeline()).__name__ == "LTXConditionPipeline"
+
+
+def test_small_ltx_preset_has_its_yaml_numbers() -> None:
+    preset, yaml = get_preset("ltx-video-2b"), published.LTX_2B_YAML
+    assert (preset.steps, preset.guidance) == (yaml["num_inference_steps"], yaml["guidance_scale"])
+    assert preset.call_kwargs["decode_timestep"] == yaml["decode_timestep"]
+    assert preset.call_kwargs["decode_noise_scale"] == yaml["decode_noise_scale"]
+    assert preset.max_sequence_length == published.INFERENCE_DEFAULTS["text_encoder_max_tokens"]
 
 
 def test_unknown_call_argument_fails_at_load() -> None:

@@ -56,7 +56,11 @@ def test_every_hub_preset_has_an_architecture_and_tiny_ones_do_not() -> None:
 def test_meta_build_allocates_nothing_and_keeps_the_default_dtype() -> None:
     transformer = build_transformer(get_preset("wan2.2-ti2v-5b"), "meta", torch.bfloat16)
     params = list(transformer.parameters())
-    assert all(p.is_meta and p.dtype == torch.bfloat16 for p in params)
+    assert all(p.is_meta for p in params)
+    # bf16, except what loading keeps in float32 (test_random_weights.py checks which).
+    assert sum(p.numel() for p in params if p.dtype == torch.bfloat16) > 0.99 * sum(
+        p.numel() for p in params
+    )
     assert torch.get_default_dtype() == torch.float32
 
 

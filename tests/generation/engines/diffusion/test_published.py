@@ -40,6 +40,8 @@ def _published(kind: str, name: str) -> Any:
         ("transformer", "wan"): diffusers.WanTransformer3DModel,
         ("vae", "ltx"): diffusers.AutoencoderKLLTXVideo,
         ("vae", "wan"): diffusers.AutoencoderKLWan,
+        ("transformer", "ltx2"): diffusers.LTX2VideoTransformer3DModel,
+        ("vae", "ltx2"): diffusers.AutoencoderKLLTX2Video,
     }[(kind, preset.family)]
     config = getattr(published, kind.upper())[_release(name)]
     with torch.device("meta"):

@@ -32,18 +32,22 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def test_plan_takes_the_largest_batch_that_fits_resident() -> None:
+    from generation.engines.diffusion.activations import per_clip_gib
     from generation.engines.diffusion.devices import plan_for_memory
 
-    ltx = get_preset("ltx-video-i2v")  # 40 GiB resident, +3 GiB per extra clip, max 4
+    ltx = get_preset("ltx-video-i2v")  # 40 GiB resident, + its counted activations per clip
+    clip = per_clip_gib(ltx)
     cuda, bf16 = torch.device("cuda"), torch.bfloat16
     idle_h100 = plan_for_memory(ltx, cuda, bf16, 80.0)
     assert (idle_h100.placement, idle_h100.batch) == ("resident", 4)
-    # Batch 4 would not fit in 50 GiB, batch 3 does: resident beats offloading a batch.
+    # Batch 4 would not fit (1.5 GiB headroom + 40 + 3 clips), batch 3 does: resident
+    # beats offloading a batch.
+    between = 1.5 + 40.0 + 2.5 * clip
     assert (
-        plan_for_memory(ltx, cuda, bf16, 50.0).placement,
-        plan_for_memory(ltx, cuda, bf16, 50.0).batch,
+        plan_for_memory(ltx, cuda, bf16, between).placement,
+        plan_for_memory(ltx, cuda, bf16, between).batch,
     ) == ("resident", 3)
-    tight = plan_for_memory(ltx, cuda, bf16, 44.0)
+    tight = plan_for_memory(ltx, cuda, bf16, 1.5 + 40.0 + 0.5 * clip)  # not two clips
     assert (tight.placement, tight.batch, tight.vae_tiling) == ("resident", 1, True)
     assert (
         plan_for_memory(ltx, cuda, bf16, 36.0).placement,
@@ -118,7 +122,8 @@ def test_a_cached_clip_is_served_while_a_batch_generates(photos: list[Path]) -> 
     assert not waited, "a cache read waited for a generation"
     assert len(served) == 4
     assert busy.result(timeout=60) == 2
-    assert slot.entries == 2  # one slot (and one lock) per batch, not per window
+    # One slot for the new prompts, then one (and one lock) per batch, not per window.
+    assert slot.entries == 3
 
 
 def test_footage_is_resized_to_the_render_size_on_the_device(photos: list[Path]) -> None:

@@ -43,10 +43,19 @@ def tiny_weights(name: str) -> ModelPreset:
 class Recorder:
     """What the scheduler is asked for and what the transformer and upsampler see."""
 
-    def __init__(self, engine: DiffusionEngine) -> None:
+    def __init__(self, engine: DiffusionEngine, monkeypatch: pytest.MonkeyPatch) -> None:
         pipe = engine.pipeline()
+        prepare = type(pipe).prepare_latents
+
+        def prepare_latents(this: Any, *args: Any, sigma: Any = None, **kwargs: Any) -> Any:
+            self.start_sigmas.append(None if sigma is None else sigma.flatten().tolist())
+            return prepare(this, *args, sigma=sigma, **kwargs)
+
+        monkeypatch.setattr(type(pipe), "prepare_latents", prepare_latents)
         self.schedules: list[list[float]] = []
         self.steps: list[tuple[float, int]] = []  # (timestep, tokens) per transformer call
+        self.sigmas: list[list[float]] = []  # the scheduler's, after each set_timesteps
+        self.start_sigmas: list[list[float] | None] = []  # what given latents are noised to
         self.upsampled: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
         original = pipe.scheduler.set_timesteps
 
@@ -54,6 +63,7 @@ class Recorder:
         def set_timesteps(*args: Any, **kwargs: Any) -> None:
             self.schedules.append([float(t) for t in kwargs.get("timesteps") or []])
             original(*args, **kwargs)
+            self.sigmas.append([float(s) for s in pipe.scheduler.sigmas])
 
         pipe.scheduler.set_timesteps = set_timesteps
 
@@ -69,39 +79,41 @@ class Recorder:
 
 
 def test_two_pass_runs_both_published_schedules_and_returns_the_asked_size(
-    photo: Path,
+    photo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The refining pass runs at twice the first pass (64x128), not at the native size
+    # The refining pass runs at twice the first pass (64x64), not at the native size
     # (64x96): the frames still come out at the asked size.
     width, height = 64, 96
     preset = tiny_weights(TWO_PASS)
     engine = DiffusionEngine(preset, model_dir=saved_tiny_two_pass())
-    seen = Recorder(engine)
+    seen = Recorder(engine, monkeypatch)
     shot, other = (ShotSpec(photo, "push_in", 0.25, seed) for seed in (1, 2))
     assert engine.prepare([shot, other], width, height, 24) == 2  # one batch of two
     frames = list(engine.frames(shot, width, height, 24))
     assert len(frames) == 6 and all(f.shape == (height, width, 3) for f in frames)
-    # The scheduler got exactly the published lists, first pass then refining pass.
-    assert seen.schedules == [
-        [float(t) for t in published.DISTILLED_FIRST_PASS],
-        [float(t) for t in published.DISTILLED_SECOND_PASS],
-    ]
-    # Strength 0.999 drops the first refining step: eight steps, then four.
+    yaml = published.DISTILLED_YAML
+    first_sigmas, second_sigmas = (yaml[p]["timesteps"] for p in ("first_pass", "second_pass"))
+    # The transformer ran the yaml's first pass (seven steps), then its second (three).
     timesteps = [t for t, _ in seen.steps]
-    np.testing.assert_allclose(timesteps[:8], published.DISTILLED_FIRST_PASS, rtol=1e-5)
-    np.testing.assert_allclose(timesteps[8:], (909, 725, 421, 0), rtol=1e-5, atol=1e-3)
-    assert preset.two_pass is not None
-    assert preset.two_pass.denoise_strength == published.DISTILLED_DENOISE_STRENGTH
-    # The first pass at 2/3 of the native size (multiple of 32), the second at twice it.
+    np.testing.assert_allclose(
+        timesteps, [1000 * s for s in (*first_sigmas, *second_sigmas)], atol=1e-3
+    )
+    # The first pass ends at sigma 0; the second starts from the upsampled latents noised
+    # to its first sigma (one sigma per sample of the batch), and ends at 0 too.
+    np.testing.assert_allclose(seen.sigmas[0], [*first_sigmas, 0.0], atol=1e-6)
+    assert seen.start_sigmas == [None, pytest.approx([second_sigmas[0]] * 2, abs=1e-6)]
+    assert seen.schedules[0] == [round(1000 * s, 1) for s in first_sigmas]
+    # The first pass at int(side x 0.6666666) rounded down to a multiple of 32.
     native = engine.native_clip(shot, width, height)[1]
     first = first_pass_size(preset, native.width, native.height)
-    assert first == (
-        max(32, int(native.width * 2 / 3) // 32 * 32),
-        max(32, int(native.height * 2 / 3) // 32 * 32),
+    factor, multiple = yaml["downscale_factor"], published.LTX_VAE_SCALE_FACTOR
+    assert first == tuple(
+        max(multiple, int(side * factor) // multiple * multiple)
+        for side in (native.width, native.height)
     )
     tokens = [n for _, n in seen.steps]
-    assert len(set(tokens[:8])) == 1 and len(set(tokens[8:])) == 1
-    assert tokens[8] == 4 * tokens[0]  # twice the height and width: four times the tokens
+    assert len(set(tokens[:7])) == 1 and len(set(tokens[7:])) == 1
+    assert tokens[7] == 4 * tokens[0]  # twice the height and width: four times the tokens
     # One upsampler call, 2x height and width, latent frames and channels kept.
     ((inp, out),) = seen.upsampled
     assert inp[0] == out[0] == 2
@@ -119,7 +131,7 @@ def test_two_pass_runs_both_published_schedules_and_returns_the_asked_size(
     batched = engine.native_clip(shot, width, height)[0]
     assert np.abs(alone.astype(int) - batched.astype(int)).max() <= 2
     assert engine.times.batches == 1
-    assert (native.width, native.height) == (64, 96) and first == (32, 64)
+    assert (native.width, native.height) == (64, 96) and first == (32, 32)  # 96 x 0.67 -> 63 -> 32
 
 
 def test_a_missing_or_mismatched_upsampler_fails_at_load(tmp_path: Path) -> None:
@@ -167,8 +179,9 @@ def test_full_size_upsampler_is_the_published_one_on_meta() -> None:
     arch = preset.architecture
     assert arch is not None
     assert c == arch.transformer["in_channels"] == arch.vae["latent_channels"]
-    # A 480x832 first pass at 2/3 rounds to 320x544; refined at 640x1088.
-    assert first_pass_size(preset, 832, 480) == (544, 320)
+    # A 480x832 clip's first pass: int(480 x 0.6666666) = 319 -> 288, int(832 x 0.6666666)
+    # = 554 -> 544 (LTXMultiScalePipeline); refined at 576x1088.
+    assert first_pass_size(preset, 832, 480) == (544, 288)
     latents = torch.empty(1, c, 16, 10, 17, device="meta", dtype=built.dtype)
     with torch.no_grad():
         assert tuple(built(latents).shape) == (1, c, 16, 20, 34)
