@@ -42,7 +42,7 @@ def build_ucp(service: CheckoutService) -> UcpParts:
     settings = service.settings
     key_path = settings.ucp_signing_key_path or settings.data_dir / "ucp" / "signing_key.pem"
     key = SigningKey.load_or_create(key_path)
-    profiles = ProfileCache(FetchPolicy.from_settings(settings))
+    profiles = ProfileCache(FetchPolicy.from_settings(settings), settings.ucp_profile_overrides)
     business = f"{settings.resolved_public_base_url}/.well-known/ucp"
     dispatcher = UcpWebhookDispatcher(service.db, profiles, key, business)
     return UcpParts(

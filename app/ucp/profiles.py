@@ -92,8 +92,10 @@ def guarded_request(
 class ProfileCache:
     """Fetched platform profiles by URL (bounded LRU, at least ``TTL_S`` seconds each)."""
 
-    def __init__(self, policy: FetchPolicy) -> None:
+    def __init__(self, policy: FetchPolicy, overrides: dict[str, str] | None = None) -> None:
         self.policy = policy
+        # A named profile URL fetched from another one (configuration, never a request's).
+        self.overrides = dict(overrides or {})
         self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -105,7 +107,7 @@ class ProfileCache:
             if cached is not None and cached[0] > now:
                 self._entries.move_to_end(url)
                 return cached[1]
-        profile = self._fetch(url)
+        profile = self._fetch(self.overrides.get(url, url))
         with self._lock:
             self._entries[url] = (now + TTL_S, profile)
             self._entries.move_to_end(url)

@@ -54,19 +54,25 @@ def discovery_document(settings: Settings, key: SigningKey) -> dict[str, Any]:
         if extends:
             entry["extends"] = extends
         capabilities[name] = [entry]
+    services = {
+        "dev.ucp.shopping": [
+            service("rest", base, "rest.openapi.json"),
+            service("mcp", f"{base}{UCP_MCP_PATH}", "mcp.openrpc.json"),
+        ]
+    }
+    handlers = payment_handlers(settings)
     return {
         "ucp": {
             "version": UCP_VERSION,
-            "services": {
-                "dev.ucp.shopping": [
-                    service("rest", base, "rest.openapi.json"),
-                    service("mcp", f"{base}{UCP_MCP_PATH}", "mcp.openrpc.json"),
-                ]
-            },
+            "services": services,
             "capabilities": capabilities,
-            "payment_handlers": payment_handlers(settings),
+            "payment_handlers": handlers,
         },
         "signing_keys": [key.jwk()],
+        # Also where platforms written for the flat (pre-``ucp`` wrapper) profile read them,
+        # e.g. the UCP samples' endpoint-resolving client; the profile schema allows it.
+        "services": services,
+        "payment_handlers": handlers,
     }
 
 
