@@ -123,12 +123,18 @@ def _error_shape(scope: Scope, status: int, code: str, message: str) -> dict[str
     if path.startswith(_MCP_PATHS):
         rpc = -32700 if code == "invalid_json" else -32600 if status < 500 else -32603
         return {"jsonrpc": "2.0", "id": None, "error": {"code": rpc, "message": message}}
-    if path.startswith(_UCP_PATHS) or (path.startswith("/orders/") and names_platform(scope)):
+    if path.startswith(_UCP_PATHS) or names_platform(scope):
         return UcpError(status, code, message).body()
     if path.startswith(_ACP_PATHS):
         kind = "service_unavailable" if status == 503 else "invalid_request"
         return {"type": kind, "code": code, "message": message}
     return {"error": code, "message": message}
+
+
+async def _not_found(request: Request, _: Exception) -> Response:
+    """An unknown path answers JSON in the shape of the protocol the request is for."""
+    body = _error_shape(request.scope, 404, "not_found", f"no such resource: {request.url.path}")
+    return JSONResponse(body, status_code=404)
 
 
 def create_app(
@@ -190,6 +196,7 @@ def create_app(
             *shopify_webhook_routes(db, store, settings),
         ],
         lifespan=lifespan,
+        exception_handlers={404: _not_found},
         middleware=[
             Middleware(
                 RequestLimits,
