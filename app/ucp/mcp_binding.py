@@ -44,7 +44,12 @@ log = logging.getLogger(__name__)
 UCP_MCP_PATH = "/ucp/mcp"
 # The platform profile whose signature this request carried (verified), if any.
 VERIFIED_PROFILE: ContextVar[str | None] = ContextVar("ucp_verified_profile", default=None)
-_DISCOVERY_CODES = {"version_unsupported", "profile_unreachable", "invalid_profile_url"}
+_DISCOVERY_CODES = {
+    "version_unsupported",
+    "profile_unreachable",
+    "profile_malformed",
+    "invalid_profile_url",
+}
 
 Meta = Annotated[
     dict[str, Any],

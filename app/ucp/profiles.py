@@ -24,6 +24,7 @@ import httpx
 from connectors.safe_fetch import FetchError, FetchPolicy, resolve_checked
 
 from .envelope import UcpError, check_version
+from .profile_shape import profile_problem
 from .signatures import SignatureError, verify_request
 
 __all__ = [
@@ -135,13 +136,14 @@ class ProfileCache:
             raise UcpError(
                 424, "profile_unreachable", f"the profile answered HTTP {response.status_code}"
             )
+        # Fetched but not a profile: the spec's profile_malformed (422), not unreachable.
         try:
             profile = json.loads(response.content)
         except ValueError:
-            raise UcpError(424, "profile_unreachable", "the profile is not JSON") from None
-        if not isinstance(profile, dict) or not isinstance(profile.get("ucp"), dict):
-            raise UcpError(424, "profile_unreachable", "the profile has no ucp object")
-        return profile
+            raise UcpError(422, "profile_malformed", "the profile is not valid JSON") from None
+        if problem := profile_problem(profile):
+            raise UcpError(422, "profile_malformed", f"the profile violates its schema: {problem}")
+        return dict(profile)
 
 
 def signing_keys(profile: dict[str, Any]) -> list[dict[str, Any]]:
