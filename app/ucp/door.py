@@ -35,7 +35,7 @@ from app.http_limits import (
 from app.idempotency import IdempotencyStore
 from commerce.checkout.errors import CheckoutError
 
-from .envelope import UcpError, from_checkout_error, parse_agent, run_once
+from .envelope import UcpError, from_checkout_error, intersect, narrow, parse_agent, run_once
 from .profiles import ProfileCache, check_signature, negotiate
 from .signatures import SigningKey, sign_response
 
@@ -99,13 +99,14 @@ class UcpDoor:
 
     def _authenticate(
         self, request: Request, raw: bytes, profile: str | None, version: str | None
-    ) -> bool:
-        """Check the version and any signature; True when the request is signed."""
+    ) -> tuple[bool, frozenset[str]]:
+        """Check the version and any signature: whether the request is signed, and the
+        capabilities negotiated with the platform's profile."""
         signed = "signature" in request.headers or "signature-input" in request.headers
-        fetched = negotiate(self.profiles, profile, version, fetch=signed)
+        fetched = negotiate(self.profiles, profile, version)
+        active = intersect(fetched)
         if not signed:
-            return False
-        assert fetched is not None
+            return False, active
         check_signature(
             fetched,
             method=request.method,
@@ -115,7 +116,7 @@ class UcpDoor:
             headers=dict(request.headers),
             body=raw,
         )
-        return True
+        return True, active
 
     def route(
         self,
@@ -168,14 +169,14 @@ class UcpDoor:
             body = parse_json(raw) if raw.strip() else None
         except JsonBodyError as exc:
             raise UcpError(400, "invalid_input", str(exc), path=exc.param) from None
-        signed = await run_in_threadpool(
+        signed, active = await run_in_threadpool(
             self._authenticate, request, raw, agent.profile, agent.version
         )
         call = Call(body, dict(request.path_params), agent.profile, dict(request.headers), signed)
         key = request.headers.get("idempotency-key") if mutating else None
         if not key:
             status, result = await run_in_threadpool(_run, handler, call)
-            return self._respond(status, result, echo)
+            return self._respond(status, narrow(result, active), echo)
         if len(key) > 255 or bad_string(key):
             raise UcpError(400, "invalid_input", "Idempotency-Key is not valid")
         echo["Idempotency-Key"] = key
@@ -185,7 +186,7 @@ class UcpDoor:
             self.idempotency, scope, key, seen, lambda: _run(handler, call)
         )
         headers = {**echo, "Idempotent-Replayed": "true"} if replayed else echo
-        return self._respond(status, result, headers)
+        return self._respond(status, narrow(result, active), headers)
 
 
 def _run(handler: Handler, call: Call) -> tuple[int, Any]:

@@ -34,7 +34,7 @@ from app.idempotency import IdempotencyStore
 from commerce.checkout.errors import CheckoutError
 
 from .catalog import Catalog
-from .envelope import UcpError, from_checkout_error, parse_agent, run_once
+from .envelope import UcpError, from_checkout_error, intersect, narrow, parse_agent, run_once
 from .parts import UcpParts
 from .profiles import ProfileCache, check_signature, negotiate
 
@@ -103,7 +103,8 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
             if not isinstance(meta, dict):
                 raise UcpError(400, "invalid_input", "meta is required")
             profile, version = _agent(meta)
-            await anyio.to_thread.run_sync(negotiate, parts.profiles, profile, version)
+            fetched = await anyio.to_thread.run_sync(negotiate, parts.profiles, profile, version)
+            active = intersect(fetched)
 
             def answer() -> tuple[int, Any]:
                 result = run(profile)
@@ -117,7 +118,7 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
                 status, result = await anyio.to_thread.run_sync(answer)
             if status >= 400:
                 raise UcpError(status, str(result.get("code")), str(result.get("content")))
-            return dict(result)
+            return dict(narrow(result, active))
         except CheckoutError as error:
             raise _rpc_error(from_checkout_error(error)) from None
         except UcpError as error:
@@ -245,9 +246,8 @@ class SignaturesChecked:
         agent = parse_agent(headers.get("ucp-agent"))
         try:
             fetched = await anyio.to_thread.run_sync(
-                partial(negotiate, profiles, agent.profile, agent.version, fetch=True)
+                partial(negotiate, profiles, agent.profile, agent.version)
             )
-            assert fetched is not None
             check_signature(
                 fetched,
                 method=scope["method"],

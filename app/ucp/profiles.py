@@ -162,21 +162,14 @@ def order_webhook_url(profile: dict[str, Any]) -> str | None:
     return None
 
 
-def negotiate(
-    profiles: ProfileCache, profile: str | None, version: str | None, *, fetch: bool = False
-) -> dict[str, Any] | None:
-    """Check the platform's protocol version: the declared one, else its profile's.
-
-    Returns the fetched profile (fetched when no version was declared, or when ``fetch``:
-    a signed request needs its keys), or None.
-    """
+def negotiate(profiles: ProfileCache, profile: str | None, version: str | None) -> dict[str, Any]:
+    """Fetch (or take from the cache) the platform's profile and check its protocol
+    version: the one declared in ``UCP-Agent``, else the profile's. The spec has the
+    business fetch every platform's profile: its capabilities decide what is active."""
     if not profile:
         raise UcpError(400, "invalid_profile_url", 'UCP-Agent: profile="…" is required')
-    fetched = None
-    if version is None or fetch:
-        fetched = profiles.get(profile)
-        version = version or str(fetched["ucp"].get("version") or "")
-    check_version(version)
+    fetched = profiles.get(profile)
+    check_version(version or str(fetched["ucp"].get("version") or ""))
     return fetched
 
 

@@ -36,7 +36,9 @@ from .ucp_helpers import Platform, platform_on_loopback
 
 __all__ = ["localstripe"]
 
-SHARED = Path(os.environ.get("REELCART_UCP_SUITE_DIR", Path(__file__).parents[4] / "shared" / "ucp"))
+SHARED = Path(
+    os.environ.get("REELCART_UCP_SUITE_DIR", Path(__file__).parents[4] / "shared" / "ucp")
+)
 SAMPLES = SHARED / "samples-client"
 FLOWER_SHOP = SHARED / "conformance" / "test_data" / "flower_shop"
 FLAVOURS = ["sig", "cart", "ep"]
