@@ -12,6 +12,7 @@ with the business key. Errors keep UCP's shape whatever raised them.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -128,9 +129,16 @@ class UcpDoor:
         route_class: type[Route] = Route,
     ) -> Route:
         async def endpoint(request: Request) -> Response:
-            echo = {}
-            if request_id := request.headers.get("request-id"):
-                echo["Request-Id"] = request_id[:255]
+            echo: dict[str, str] = {}
+            request_id = request.headers.get("request-id")
+            if request_id is not None:
+                # rest.openapi.json: Request-Id is a string of format uuid.
+                if not _is_uuid(request_id):
+                    refused = UcpError(
+                        400, "invalid_input", "Request-Id must be a UUID", path="Request-Id"
+                    )
+                    return self._respond(400, refused.body(), echo)
+                echo["Request-Id"] = request_id
             try:
                 return await self._handle(request, handler, mutating, echo)
             except UcpError as error:
@@ -187,6 +195,17 @@ class UcpDoor:
         )
         headers = {**echo, "Idempotent-Replayed": "true"} if replayed else echo
         return self._respond(status, narrow(result, active), headers)
+
+
+def _is_uuid(value: str) -> bool:
+    """RFC 9562 text form (what JSON Schema's ``uuid`` format accepts)."""
+    if len(value) != 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _run(handler: Handler, call: Call) -> tuple[int, Any]:

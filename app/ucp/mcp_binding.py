@@ -207,9 +207,7 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
     async def get_product(meta: Meta, catalog: Body) -> dict[str, Any]:
         """One product in full, by ``id``."""
         body = catalog
-        return await call(
-            meta, "get_product", body, lambda p: shop.lookup(body, single=True), mutating=False
-        )
+        return await call(meta, "get_product", body, lambda p: shop.product(body), mutating=False)
 
     app = server.streamable_http_app(
         streamable_http_path=UCP_MCP_PATH, host=host, stateless_http=True, json_response=True

@@ -163,7 +163,7 @@ def ucp_routes(parts: UcpParts) -> list[BaseRoute]:
         door.route(
             "/catalog/product",
             "POST",
-            lambda c: (200, catalog.lookup(c.body, single=True)),
+            lambda c: (200, catalog.product(c.body)),
             mutating=False,
         ),
     ]

