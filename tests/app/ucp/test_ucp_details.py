@@ -6,7 +6,6 @@ and fulfillment destinations survive updates that do not repeat them."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 
@@ -14,7 +13,7 @@ from reelcart.db import Database
 from tests.commerce.acp_helpers import MUG
 
 from .test_ucp_schemas import _validate
-from .ucp_helpers import ADDRESS, Platform, client, create_body
+from .ucp_helpers import Platform, client, create_body
 
 pytestmark = pytest.mark.xdist_group("ucp-rest")
 

@@ -4,14 +4,14 @@ items, a discount, a destination, a fulfillment option and completion, in all th
 published flavours (signed checkout, signed cart-first, unsigned with endpoint resolution).
 
 The client is run from where it lies, as a program, with the ``ucp-sdk`` models it imports
-(the 2026-04-08 release, a test dependency) through ``run_samples_client.py``, which sets
-the protocol version the client's demo profile declares (a parameter of its
-``signing.LocalProfileServer`` it leaves at an older release). The store is the flower shop the official
-suite seeds. Its configuration comes in from outside the client: the store names its test
-payment handler ``mock_payment_handler`` (the id the client hard-codes) through
-``REELCART_UCP_PAYMENT_HANDLER_ID``, and the unsigned flavour's placeholder profile
-(``https://agent.example/profile``) is answered by a platform profile on loopback, which
-the store is pointed at through ``REELCART_UCP_PROFILE_OVERRIDES``.
+(the 2026-04-08 release, a test dependency) through ``run_samples_client.py``, which
+sets the protocol version the client's demo profile declares (a parameter of its
+``signing.LocalProfileServer`` it leaves at an older release). The store is the flower
+shop the official suite seeds. The rest of its configuration is the store's: it names its
+test payment handler ``mock_payment_handler`` (the id the client hard-codes) through
+``REELCART_UCP_PAYMENT_HANDLER_ID``, and reads the unsigned flavour's placeholder profile
+(``https://agent.example/profile``) from a platform profile on loopback, through
+``REELCART_UCP_PROFILE_OVERRIDES``.
 """
 
 from __future__ import annotations
