@@ -6,6 +6,7 @@ and fulfillment destinations survive updates that do not repeat them."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from reelcart.db import Database
 from tests.commerce.acp_helpers import MUG
 
 from .test_ucp_schemas import _validate
-from .ucp_helpers import Platform, client, create_body
+from .ucp_helpers import ADDRESS, Platform, client, create_body
 
 pytestmark = pytest.mark.xdist_group("ucp-rest")
 
@@ -60,3 +61,48 @@ def test_a_request_id_that_is_not_a_uuid_is_refused(
             headers=platform.headers(**{"Request-Id": good}),
         )
         assert accepted.status_code == 201 and accepted.headers["request-id"] == good
+
+
+def _method(view: dict[str, Any]) -> dict[str, Any]:
+    return dict(view["fulfillment"]["methods"][0])
+
+
+def test_one_inline_destination_is_selected_and_kept_by_updates_that_omit_it(
+    served: tuple[str, Platform, Database],
+) -> None:
+    base, platform, _ = served
+    body = create_body(option=None)
+    del body["fulfillment"]["methods"][0]["selected_destination_id"]
+    with client(base) as http:
+        created = http.post("/checkout-sessions", json=body, headers=platform.headers())
+        assert created.status_code == 201, created.text
+        method = _method(created.json())
+        assert method["selected_destination_id"] == ADDRESS["id"]
+        options = method["groups"][0]["options"]
+        assert options, method  # options follow the selected destination's country
+        chosen = options[-1]["id"]
+        # checkout-mcp.md's update: the method by id, its group's option, no destinations.
+        update = {
+            "line_items": [{"item": {"id": MUG}, "quantity": 1}],
+            "currency": "USD",
+            "fulfillment": {
+                "methods": [
+                    {
+                        "id": method["id"],
+                        "line_item_ids": method["line_item_ids"],
+                        "groups": [{"id": method["groups"][0]["id"], "selected_option_id": chosen}],
+                    }
+                ]
+            },
+        }
+        updated = http.put(
+            f"/checkout-sessions/{created.json()['id']}", json=update, headers=platform.headers()
+        )
+        assert updated.status_code == 200, updated.text
+        after = _method(updated.json())
+        _validate(
+            "schemas/shopping/fulfillment.json#/$defs/dev.ucp.shopping.checkout", updated.json()
+        )
+        assert after["selected_destination_id"] == ADDRESS["id"]
+        assert [d["id"] for d in after["destinations"]] == [ADDRESS["id"]]
+        assert after["groups"][0]["selected_option_id"] == chosen
