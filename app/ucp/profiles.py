@@ -41,7 +41,21 @@ TTL_S = 60.0
 CACHE_SIZE = 256
 
 
+class UnusableUrl(FetchError):
+    """The URL cannot be fetched from here at all (malformed, not https, unresolvable or
+    not a public address): the spec's ``invalid_profile_url`` (400), not a failed fetch."""
+
+
 def _pinned(url: str, policy: FetchPolicy) -> tuple[str, dict[str, str], dict[str, Any]]:
+    try:
+        return _pin(url, policy)
+    except FetchError as exc:
+        raise UnusableUrl(str(exc)) from None
+    except ValueError:  # urlsplit's answer to e.g. an unclosed IPv6 literal
+        raise UnusableUrl(f"not a URL: {url[:200]!r}") from None
+
+
+def _pin(url: str, policy: FetchPolicy) -> tuple[str, dict[str, str], dict[str, Any]]:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if not host or parts.username or parts.password:
@@ -117,15 +131,20 @@ class ProfileCache:
         return profile
 
     def _fetch(self, url: str) -> dict[str, Any]:
-        if urlsplit(url).scheme not in ("http", "https"):
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            scheme = ""
+        if scheme not in ("http", "https"):
             raise UcpError(400, "invalid_profile_url", "the UCP-Agent profile is not a URL")
         try:
             response = guarded_request(
                 "GET", url, self.policy, headers={"Accept": "application/json"}
             )
+        except UnusableUrl as exc:
+            raise UcpError(400, "invalid_profile_url", str(exc)) from None
         except FetchError as exc:
-            kind = "invalid_profile_url" if "only https" in str(exc) else "profile_unreachable"
-            raise UcpError(400 if kind == "invalid_profile_url" else 424, kind, str(exc)) from None
+            raise UcpError(424, "profile_unreachable", str(exc)) from None
         except httpx.HTTPError as exc:
             raise UcpError(
                 424, "profile_unreachable", f"Unable to fetch agent profile: {type(exc).__name__}"
