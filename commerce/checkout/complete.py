@@ -26,6 +26,7 @@ from reelcart.models import CheckoutSession, Order, PaymentAttempt, utcnow
 from . import inventory
 from .acp_requests import CompleteRequest
 from .attempts import (
+    NO_SUCH_CREDENTIAL,
     OPEN_STATES,
     REFUSED,
     AttemptCall,
@@ -194,6 +195,13 @@ def complete_session(service: CheckoutCore, checkout_id: str, body: Any) -> dict
             "The card issuer requires 3-D Secure authentication; authenticate the buyer and "
             "complete again with authentication_result.",
             param="$.authentication_result",
+        )
+    if applied.detail and applied.detail.startswith(NO_SUCH_CREDENTIAL):
+        raise CheckoutError(
+            400,
+            "invalid",
+            "the payment token does not exist",
+            param="$.payment_data.instrument.credential.token",
         )
     if applied.detail and applied.detail.startswith(REFUSED):
         raise CheckoutError(
