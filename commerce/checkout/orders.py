@@ -27,6 +27,7 @@ from reelcart.models import CheckoutSession, Order, OrderWebhook, utcnow
 __all__ = [
     "OrderHook",
     "OrderPlaced",
+    "OrderRecorder",
     "attributed_creative",
     "create_order",
     "enqueue_order_event",
@@ -56,6 +57,10 @@ class OrderPlaced:
 
 # A hook returns an external order id (e.g. Shopify's) or None.
 OrderHook = Callable[[OrderPlaced], str | None]
+# What a door records about a new order, in the transaction that creates it: its own order
+# record and its outbox events commit with the order or not at all (a crash right after
+# the commit loses nothing: the outbox delivers them on the next start).
+OrderRecorder = Callable[[Session, Order, CheckoutSession], None]
 
 
 def attributed_creative(

@@ -76,6 +76,8 @@ def _place_order(
         vault.used_at = now
     if "ucp" not in (cs.extra or {}):  # a UCP platform hears of it by UCP's own webhooks
         enqueue_order_event(session, order, "order_create", service.base_url)
+    for record in service.order_recorders:
+        record(session, order, cs)
     cs.status = "completed"
     cs.completed_at = now
     cs.messages = []
