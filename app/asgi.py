@@ -24,6 +24,7 @@ from app.acp.rest import acp_routes
 from app.http_auth import BearerAuth, login_routes
 from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
 from app.mcp.http import mcp_door
+from app.order_page import order_page_routes
 from app.reports import report_routes
 from app.shopify_webhooks import webhook_routes as shopify_webhook_routes
 from app.ucp.door import names_platform
@@ -187,6 +188,8 @@ def create_app(
                 settings,
                 auth=lambda app: BearerAuth(app, token, allow_cookie=True, session_key=session_key),
             ),
+            # the buyer's order page, what order.permalink_url names (its token is the key)
+            *order_page_routes(db),
             # UCP REST + /.well-known/ucp (before ACP: /orders/{id} with UCP-Agent is UCP's)
             *ucp_routes(ucp),
             *ucp_mcp.routes,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commerce.checkout import inventory
-from commerce.checkout.orders import record_checkout_events
+from commerce.checkout.orders import order_page_url, record_checkout_events
 from commerce.pricing.quote import (
     CartLine,
     PricedCart,
@@ -227,7 +227,7 @@ def order_confirmation(
     return {
         "id": order.id,
         "label": order.id.removeprefix("ord_")[:12].upper(),
-        "permalink_url": f"{base_url}/orders/{order.id}",
+        "permalink_url": order_page_url(order, base_url),
     }
 
 

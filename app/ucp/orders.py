@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, V
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from commerce.checkout.orders import OrderPlaced, OrderRecorder
+from commerce.checkout.orders import OrderPlaced, OrderRecorder, order_page_url
 from reelcart.db import Database
 from reelcart.models import CheckoutSession, Order, UcpOrder, UcpWebhook, new_id, utcnow
 from reelcart.settings import Settings
@@ -145,7 +145,7 @@ def order_view(order: Order, record: UcpOrder, base_url: str) -> dict[str, Any]:
         "id": order.id,
         "label": order.id.removeprefix("ord_")[:12].upper(),
         "checkout_id": record.checkout_session_id,
-        "permalink_url": f"{base_url}/orders/{order.id}",
+        "permalink_url": order_page_url(order, base_url),
         "currency": order.currency.upper(),
         "line_items": lines,
         "fulfillment": {

@@ -8,13 +8,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from reelcart.db import Database
 from tests.commerce.acp_helpers import MUG
 
 from .test_ucp_schemas import _validate
-from .ucp_helpers import ADDRESS, Platform, client, create_body
+from .ucp_helpers import ADDRESS, Platform, client, complete_body, create_body, signed_get
 
 pytestmark = pytest.mark.xdist_group("ucp-rest")
 
@@ -106,3 +107,32 @@ def test_one_inline_destination_is_selected_and_kept_by_updates_that_omit_it(
         assert after["selected_destination_id"] == ADDRESS["id"]
         assert [d["id"] for d in after["destinations"]] == [ADDRESS["id"]]
         assert after["groups"][0]["selected_option_id"] == chosen
+
+
+def test_the_order_permalink_is_a_page_the_buyer_can_open(
+    served: tuple[str, Platform, Database],
+) -> None:
+    base, platform, _ = served
+    with client(base) as http:
+        created = http.post("/checkout-sessions", json=create_body(), headers=platform.headers())
+        done = http.post(
+            f"/checkout-sessions/{created.json()['id']}/complete",
+            json=complete_body(),
+            headers=platform.headers(),
+        )
+        assert done.status_code == 200, done.text
+        order = done.json()["order"]
+        url = order["permalink_url"]
+        assert url.startswith(base) and order["id"] not in url  # not derived from the id
+        assert signed_get(http, platform, f"/orders/{order['id']}").json()["permalink_url"] == url
+    # The buyer: a browser with nothing but the URL.
+    page = httpx.get(url)
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["cache-control"] == "no-store"
+    assert order["label"] in page.text and "Stoneware Mug" in page.text
+    assert "Springfield" in page.text  # where it goes (the UCP fulfillment expectation)
+    token = url.rsplit("/", 1)[1]
+    forged = url[: -len(token)] + ("A" if token[0] != "A" else "B") + token[1:]
+    assert httpx.get(forged).status_code == 404
+    assert httpx.get(f"{base}/order-status/{order['id']}").status_code == 404
