@@ -113,7 +113,7 @@ def _health_endpoint(db: Database):  # type: ignore[no-untyped-def]
 
 _ACP_PATHS = ("/checkout_sessions", "/orders/", "/agentic_commerce/")
 # UCP's own paths; /orders/ is UCP's for requests that name a platform (UCP-Agent).
-_UCP_PATHS = ("/checkout-sessions", "/catalog/", "/.well-known/ucp")
+_UCP_PATHS = ("/checkout-sessions", "/carts", "/catalog/", "/.well-known/ucp")
 # JSON-RPC doors: the catalog tools' MCP server and UCP's MCP binding.
 _MCP_PATHS = ("/mcp", "/ucp/mcp")
 

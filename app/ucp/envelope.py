@@ -62,6 +62,7 @@ CAPABILITY_SPECS: dict[str, tuple[str, str, str | None]] = {
         "dev.ucp.shopping.checkout",
     ),
     "dev.ucp.shopping.order": ("order", "shopping/order.json", None),
+    "dev.ucp.shopping.cart": ("cart", "shopping/cart.json", None),
     "dev.ucp.shopping.catalog.search": ("catalog/search", "shopping/catalog_search.json", None),
     "dev.ucp.shopping.catalog.lookup": ("catalog/lookup", "shopping/catalog_lookup.json", None),
 }

@@ -10,6 +10,7 @@ from commerce.checkout.service import CheckoutService
 from connectors.safe_fetch import FetchPolicy
 from reelcart.settings import Settings
 
+from .carts import CartDesk
 from .catalog import Catalog
 from .checkout import UcpCheckout
 from .orders import OrderDesk, ucp_order_hook, ucp_order_recorder
@@ -25,6 +26,7 @@ class UcpParts:
     """What the UCP doors share: the checkout capability, orders, keys, profiles, outbox."""
 
     checkout: UcpCheckout
+    carts: CartDesk
     orders: OrderDesk
     catalog: Catalog
     key: SigningKey
@@ -50,6 +52,7 @@ def build_ucp(service: CheckoutService) -> UcpParts:
     service.order_recorders.append(ucp_order_recorder(settings))
     return UcpParts(
         checkout=UcpCheckout(service),
+        carts=CartDesk(service.db, settings),
         orders=OrderDesk(service.db, settings, dispatcher.send_now, profiles),
         catalog=Catalog(service.db, service.store),
         key=key,

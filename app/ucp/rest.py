@@ -101,7 +101,7 @@ def ucp_routes(parts: UcpParts) -> list[BaseRoute]:
         parts.key,
         max_body=settings.max_request_bytes,
     )
-    checkout, orders, catalog = parts.checkout, parts.orders, parts.catalog
+    checkout, orders, catalog, carts = parts.checkout, parts.orders, parts.catalog, parts.carts
 
     async def discovery(_: Request) -> Response:
         return JSONResponse(
@@ -115,7 +115,32 @@ def ucp_routes(parts: UcpParts) -> list[BaseRoute]:
     base = "/checkout-sessions"
     routes: list[BaseRoute] = [
         Route("/.well-known/ucp", discovery, methods=["GET"]),
-        door.route(base, "POST", lambda c: checkout.create(c.body, c.profile), mutating=True),
+        door.route(
+            base,
+            "POST",
+            lambda c: checkout.create(carts.checkout_request(c.body, c.profile), c.profile),
+            mutating=True,
+        ),
+        # The cart capability: an estimate to build up before a checkout is made of it.
+        door.route("/carts", "POST", lambda c: carts.create(c.body, c.profile), mutating=True),
+        door.route(
+            "/carts/{cart_id}",
+            "GET",
+            lambda c: (200, carts.get(c.params["cart_id"], c.profile)),
+            mutating=False,
+        ),
+        door.route(
+            "/carts/{cart_id}",
+            "PUT",
+            lambda c: (200, carts.update(c.params["cart_id"], c.body, c.profile)),
+            mutating=True,
+        ),
+        door.route(
+            "/carts/{cart_id}/cancel",
+            "POST",
+            lambda c: (200, carts.cancel(c.params["cart_id"], c.profile)),
+            mutating=True,
+        ),
         door.route(
             base + "/{checkout_id}", "GET", lambda c: (200, checkout.get(cid(c))), mutating=False
         ),

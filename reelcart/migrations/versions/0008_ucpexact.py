@@ -1,4 +1,4 @@
-"""Orders get a page token: the buyer's order page (``order.permalink_url``)
+"""Orders get a page token (the buyer's order page, ``order.permalink_url``); UCP carts
 
 Revision ID: 0008_ucpexact
 Revises: 0007_merge
@@ -19,6 +19,20 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "ucp_carts",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("platform_profile", sa.String(length=2048), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("items", sa.JSON(), nullable=False),
+        sa.Column("buyer", sa.JSON(), nullable=False),
+        sa.Column("discount_codes", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ucp_carts")),
+    )
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("page_token", sa.String(length=64), nullable=True))
     # Orders placed before this revision get a token of their own, as new ones do.
@@ -35,6 +49,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("ucp_carts")
     with op.batch_alter_table("orders") as batch:
         batch.drop_constraint(op.f("uq_orders_page_token"), type_="unique")
         batch.drop_column("page_token")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from reelcart.db import Database
-from tests.commerce.acp_helpers import MUG
+from tests.commerce.acp_helpers import MUG, NOTES
 
 from .test_ucp_schemas import _validate
 from .ucp_helpers import ADDRESS, Platform, client, complete_body, create_body, signed_get
@@ -136,3 +136,43 @@ def test_the_order_permalink_is_a_page_the_buyer_can_open(
     forged = url[: -len(token)] + ("A" if token[0] != "A" else "B") + token[1:]
     assert httpx.get(forged).status_code == 404
     assert httpx.get(f"{base}/order-status/{order['id']}").status_code == 404
+
+
+def test_a_cart_is_priced_from_the_catalog_and_becomes_a_checkout(
+    served: tuple[str, Platform, Database],
+) -> None:
+    base, platform, _ = served
+    with client(base) as http:
+        body = {
+            "line_items": [{"item": {"id": MUG}, "quantity": 2}],
+            "buyer": {"email": "ada@example.com", "first_name": "Ada"},
+        }
+        created = http.post("/carts", json=body, headers=platform.headers())
+        assert created.status_code == 201, created.text
+        cart = created.json()
+        _validate("schemas/shopping/cart.json", cart)
+        assert cart["line_items"][0]["item"]["price"] == 2400  # the catalog's price
+        assert cart["line_items"][0]["quantity"] == 2
+        path = f"/carts/{cart['id']}"
+        assert http.get(path, headers=platform.headers()).json()["id"] == cart["id"]
+        update = {"id": cart["id"], "line_items": [{"item": {"id": MUG}, "quantity": 1}]}
+        updated = http.put(path, json=update, headers=platform.headers())
+        assert updated.status_code == 200, updated.text
+        _validate("schemas/shopping/cart.json", updated.json())
+        assert updated.json()["line_items"][0]["quantity"] == 1
+        checkout = http.post(
+            "/checkout-sessions",
+            json={"cart_id": cart["id"], "line_items": [{"item": {"id": NOTES}, "quantity": 9}]},
+            headers=platform.headers(),
+        )
+        assert checkout.status_code == 201, checkout.text
+        made = checkout.json()
+        # cart.md: the cart's contents win over the same fields of the request.
+        assert [(li["item"]["id"], li["quantity"]) for li in made["line_items"]] == [(MUG, 1)]
+        assert made["buyer"]["email"] == "ada@example.com"
+        canceled = http.post(f"{path}/cancel", json={}, headers=platform.headers())
+        assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+        refused = http.post(
+            "/checkout-sessions", json={"cart_id": cart["id"]}, headers=platform.headers()
+        )
+        assert refused.status_code == 409, refused.text

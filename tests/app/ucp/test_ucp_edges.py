@@ -39,7 +39,7 @@ def _ucp_error(body: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/carts"), ("GET", "/carts/c1"), ("POST", "/checkout-sessions/x/y/z")],
+    [("POST", "/carts/c1/merge"), ("GET", "/returns/r1"), ("POST", "/checkout-sessions/x/y/z")],
 )
 def test_unknown_ucp_paths_answer_ucp_json(app_client: TestClient, method: str, path: str) -> None:
     answer = app_client.request(method, path, json={}, headers=UCP_AGENT)
