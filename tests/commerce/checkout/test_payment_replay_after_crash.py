@@ -114,7 +114,8 @@ def test_the_same_complete_resent_after_a_crash_answers_the_order(
         assert original.json()["order"]["id"] == other.json()["order"]["id"]
     for checkout_id in (first["id"], second["id"]):
         assert len(_charged(localstripe.url, checkout_id)) == 1
-        with db.session() as session:
+        with db.session() as rows:
             orders = select(func.count()).select_from(Order)
-            assert session.scalar(orders.where(Order.checkout_session_id == checkout_id)) == 1
-            assert session.get(CheckoutSession, checkout_id).status == "completed"
+            assert rows.scalar(orders.where(Order.checkout_session_id == checkout_id)) == 1
+            paid = rows.get(CheckoutSession, checkout_id)
+            assert paid is not None and paid.status == "completed"
