@@ -6,7 +6,8 @@ The server is a real process killed with SIGKILL while Stripe's reply is held (a
 proxy), so Stripe has charged and nothing else happened; it comes back (a fresh service
 over the same database, served in this process) with the payment and idempotency leases
 at their defaults (60 s), still held by the dead process. Checked against the Stripe stand-in's own
-records: one charge, one order.
+records: one charge, one order. A charge nobody asks about again is settled by the
+reconciler's start-up pass, without waiting for the dead process's lease.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from commerce.checkout.reconcile import reconcile_payments
+from commerce.checkout.service import CheckoutService
 from connectors.storage import MediaStore
+from connectors.stripe import StripePayments
 from reelcart.db import Database
 from reelcart.models import CheckoutSession, Order
 from reelcart.settings import Settings
@@ -33,7 +37,7 @@ from tests.commerce.payment_checks import (
     wait_for,
 )
 from tests.fakes.fault_proxy import Fault, HttpFaultProxy, Rule
-from tests.fakes.stripe_server import LocalStripe
+from tests.fakes.stripe_server import API_KEY, LocalStripe
 from tests.servers import free_port, serve_on_loopback
 
 __all__ = ["localstripe"]
@@ -77,19 +81,21 @@ def test_the_same_complete_resent_after_a_crash_answers_the_order(
         ).start()
         try:
             with httpx.Client(base_url=server.url, timeout=60) as client:
-                (first, first_token), (second, second_token) = (
+                (first, first_token), (second, second_token), (third, third_token) = (
+                    new_session(client),
                     new_session(client),
                     new_session(client),
                 )
             proxy.set_rule(HOLD)
-            for session, token in ((first, first_token), (second, second_token)):
+            paid = ((first, first_token), (second, second_token), (third, third_token))
+            for session, token in paid:
                 key = f"agent-key-{session['id']}"
                 try:
                     with httpx.Client(base_url=server.url, timeout=1.5) as client:
                         complete(client, session["id"], token, key)
                 except httpx.TimeoutException:
                     pass  # the agent's connection gives up; Stripe has the charge
-            wait_for(lambda: charges_sent(proxy) >= 2, 20)
+            wait_for(lambda: charges_sent(proxy) >= 3, 20)
             server.kill()
         finally:
             server.stop()
@@ -112,7 +118,14 @@ def test_the_same_complete_resent_after_a_crash_answers_the_order(
         original = complete(client, second["id"], second_token, f"agent-key-{second['id']}")
         assert original.status_code == 200, original.text
         assert original.json()["order"]["id"] == other.json()["order"]["id"]
-    for checkout_id in (first["id"], second["id"]):
+    # Nobody re-sends the third: the start-up pass of the reconciler settles it at once
+    # (Stripe has decided), where one that waits for the dead process's lease does not.
+    service = CheckoutService(
+        db, acp_settings(settings, localstripe.url), store, StripePayments(API_KEY, localstripe.url)
+    )
+    assert reconcile_payments(service).settled == {}
+    assert reconcile_payments(service, peek=True).settled == {"succeeded": 1}
+    for checkout_id in (first["id"], second["id"], third["id"]):
         assert len(_charged(localstripe.url, checkout_id)) == 1
         with db.session() as rows:
             orders = select(func.count()).select_from(Order)
