@@ -100,14 +100,15 @@ class UcpDoor:
 
     def _authenticate(
         self, request: Request, raw: bytes, profile: str | None, version: str | None
-    ) -> tuple[bool, frozenset[str]]:
+    ) -> tuple[bool, frozenset[str] | None]:
         """Check the version and any signature: whether the request is signed, and the
         capabilities negotiated with the platform's profile."""
         signed = "signature" in request.headers or "signature-input" in request.headers
-        fetched = negotiate(self.profiles, profile, version)
-        active = intersect(fetched)
+        fetched = negotiate(self.profiles, profile, version, required=signed)
+        active = intersect(fetched) if fetched is not None else None
         if not signed:
             return False, active
+        assert fetched is not None
         check_signature(
             fetched,
             method=request.method,

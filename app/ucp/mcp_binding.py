@@ -104,7 +104,7 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
                 raise UcpError(400, "invalid_input", "meta is required")
             profile, version = _agent(meta)
             fetched = await anyio.to_thread.run_sync(negotiate, parts.profiles, profile, version)
-            active = intersect(fetched)
+            active = intersect(fetched) if fetched is not None else None
 
             def answer() -> tuple[int, Any]:
                 result = run(profile)
@@ -244,8 +244,9 @@ class SignaturesChecked:
         agent = parse_agent(headers.get("ucp-agent"))
         try:
             fetched = await anyio.to_thread.run_sync(
-                partial(negotiate, profiles, agent.profile, agent.version)
+                partial(negotiate, profiles, agent.profile, agent.version, required=True)
             )
+            assert fetched is not None
             check_signature(
                 fetched,
                 method=scope["method"],

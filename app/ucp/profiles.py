@@ -181,12 +181,26 @@ def order_webhook_url(profile: dict[str, Any]) -> str | None:
     return None
 
 
-def negotiate(profiles: ProfileCache, profile: str | None, version: str | None) -> dict[str, Any]:
-    """Fetch (or take from the cache) the platform's profile and check its protocol
-    version: the one declared in ``UCP-Agent``, else the profile's. The spec has the
-    business fetch every platform's profile: its capabilities decide what is active."""
+def negotiate(
+    profiles: ProfileCache, profile: str | None, version: str | None, *, required: bool = False
+) -> dict[str, Any] | None:
+    """Check the platform's protocol version and read its profile, whose capabilities
+    decide what is active (the spec has the business fetch every platform's profile).
+
+    A version declared in ``UCP-Agent`` is checked first. With one declared, an unsigned
+    request (``required`` False) is served even when the profile cannot be read (None is
+    returned): the official conformance suite sends ``profile="..."`` beside a version and
+    expects the checkout to be made. Without one, the profile's own version is the
+    platform's, so the profile must be read."""
     if not profile:
         raise UcpError(400, "invalid_profile_url", 'UCP-Agent: profile="…" is required')
+    if version is not None:
+        check_version(version)
+        if not required:
+            try:
+                return profiles.get(profile)
+            except UcpError:
+                return None
     fetched = profiles.get(profile)
     check_version(version or str(fetched["ucp"].get("version") or ""))
     return fetched
