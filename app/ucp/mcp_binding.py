@@ -137,10 +137,15 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
 
     @server.tool(title="Create checkout", annotations=_WRITE, structured_output=True)
     async def create_checkout(meta: Meta, checkout: Body) -> dict[str, Any]:
-        """Create a checkout session (prices and totals come from the store's catalog)."""
+        """Create a checkout session (prices and totals come from the store's catalog; a
+        ``cart_id`` makes it of that cart's contents)."""
         body = checkout
         return await call(
-            meta, "create_checkout", body, lambda p: desk.create(body, p), mutating=True
+            meta,
+            "create_checkout",
+            body,
+            lambda p: desk.create(parts.carts.checkout_request(body, p), p),
+            mutating=True,
         )
 
     @server.tool(title="Get checkout", annotations=_READ, structured_output=True)
