@@ -25,6 +25,7 @@ from app.checkout_page import checkout_page_routes
 from app.http_auth import BearerAuth, login_routes
 from app.http_limits import DATABASE_DOWN, RETRY_AFTER_S, RequestLimits
 from app.mcp.http import mcp_door
+from app.order_page import order_page_routes
 from app.reports import report_routes
 from app.shopify_webhooks import webhook_routes as shopify_webhook_routes
 from app.ucp.door import names_platform
@@ -113,7 +114,7 @@ def _health_endpoint(db: Database):  # type: ignore[no-untyped-def]
 
 _ACP_PATHS = ("/checkout_sessions", "/orders/", "/agentic_commerce/")
 # UCP's own paths; /orders/ is UCP's for requests that name a platform (UCP-Agent).
-_UCP_PATHS = ("/checkout-sessions", "/catalog/", "/.well-known/ucp")
+_UCP_PATHS = ("/checkout-sessions", "/carts", "/catalog/", "/.well-known/ucp")
 # JSON-RPC doors: the shoppers' MCP server and the ACP and UCP MCP bindings.
 _MCP_PATHS = ("/mcp", "/acp/mcp", "/ucp/mcp")
 
@@ -124,12 +125,18 @@ def _error_shape(scope: Scope, status: int, code: str, message: str) -> dict[str
     if path.startswith(_MCP_PATHS):
         rpc = -32700 if code == "invalid_json" else -32600 if status < 500 else -32603
         return {"jsonrpc": "2.0", "id": None, "error": {"code": rpc, "message": message}}
-    if path.startswith(_UCP_PATHS) or (path.startswith("/orders/") and names_platform(scope)):
+    if path.startswith(_UCP_PATHS) or names_platform(scope):
         return UcpError(status, code, message).body()
     if path.startswith(_ACP_PATHS):
         kind = "service_unavailable" if status == 503 else "invalid_request"
         return {"type": kind, "code": code, "message": message}
     return {"error": code, "message": message}
+
+
+async def _not_found(request: Request, _: Exception) -> Response:
+    """An unknown path answers JSON in the shape of the protocol the request is for."""
+    body = _error_shape(request.scope, 404, "not_found", f"no such resource: {request.url.path}")
+    return JSONResponse(body, status_code=404)
 
 
 def create_app(
@@ -182,6 +189,8 @@ def create_app(
                 settings,
                 auth=lambda app: BearerAuth(app, token, allow_cookie=True, session_key=session_key),
             ),
+            # the buyer's order page, what order.permalink_url names (its token is the key)
+            *order_page_routes(db),
             # UCP REST + /.well-known/ucp (before ACP: /orders/{id} with UCP-Agent is UCP's)
             *ucp_routes(ucp),
             *ucp_mcp.routes,
@@ -193,6 +202,7 @@ def create_app(
             *shopify_webhook_routes(db, store, settings),
         ],
         lifespan=lifespan,
+        exception_handlers={404: _not_found},
         middleware=[
             Middleware(
                 RequestLimits,

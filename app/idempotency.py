@@ -65,8 +65,14 @@ class IdempotencyStore:
         self.retention = retention
         self.lease = lease
 
-    def begin(self, scope: str, key: str, digest: str) -> Replay | None:
-        """Claim ``key`` for a new request, or return the stored response to replay."""
+    def begin(self, scope: str, key: str, digest: str, *, reenter: bool = False) -> Replay | None:
+        """Claim ``key`` for a new request, or return the stored response to replay.
+
+        ``reenter``: the same request while the first is still marked in flight runs again
+        instead of a 409, for an operation that is safe to run twice at once and that learns
+        what the first one did (a complete: its payment is settled, not sent again). The
+        first one may have died with its process; then the retry need not wait out the
+        lease to be answered."""
         for _ in range(2):
             now = utcnow()
             try:
@@ -101,7 +107,7 @@ class IdempotencyStore:
                         )
                     if row.state == "done":
                         return Replay(int(row.status_code or 200), row.response)
-                    if row.locked_until > now:
+                    if row.locked_until > now and not reenter:
                         raise CheckoutError(
                             409,
                             "idempotency_in_flight",

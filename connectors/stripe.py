@@ -25,6 +25,7 @@ from reelcart.settings import Settings
 __all__ = [
     "ChargeResult",
     "HostedCheckout",
+    "NoSuchCredential",
     "PaymentDeclined",
     "PaymentError",
     "PaymentUnavailable",
@@ -42,6 +43,15 @@ class PaymentError(Exception):
 
 class PaymentUnavailable(PaymentError):
     """No answer from Stripe: a write may or may not have taken effect. Ask Stripe later."""
+
+
+class NoSuchCredential(PaymentError):
+    """Stripe has no such payment method or shared payment token: the credential the
+    caller sent does not exist (the caller's mistake, not the store's or Stripe's)."""
+
+
+# The charge parameters that carry the caller's credential.
+_CREDENTIAL_PARAMS = {"payment_method", "shared_payment_granted_token"}
 
 
 class PaymentDeclined(PaymentError):
@@ -122,6 +132,9 @@ def _translate(exc: stripe.StripeError) -> PaymentError:
         return PaymentUnavailable(f"stripe error {status}")
     if status == 402:
         return PaymentDeclined(exc.user_message or "payment declined", exc.code)
+    param = getattr(getattr(exc, "error", None), "param", None)
+    if exc.code == "resource_missing" and (param is None or param in _CREDENTIAL_PARAMS):
+        return NoSuchCredential(exc.user_message or "no such payment credential")
     return PaymentError(f"{type(exc).__name__}: {exc.user_message or exc.code or status}")
 
 

@@ -254,6 +254,19 @@ class Settings(BaseSettings):
         description="PEM of the P-256 key UCP messages are signed with (published in "
         "/.well-known/ucp); default: <data dir>/ucp/signing_key.pem, created on first use.",
     )
+    ucp_payment_handler_id: str = Field(
+        default="stripe_card",
+        min_length=1,
+        max_length=64,
+        description="The id of the card handler in /.well-known/ucp (a platform that "
+        "hard-codes another id, e.g. the UCP samples' mock_payment_handler, can be served).",
+    )
+    ucp_profile_overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description="Platform profile URLs fetched from another URL instead (JSON object, "
+        "named URL -> fetched URL): a platform whose published profile URL cannot be "
+        "reached from here, e.g. a demo client's placeholder, in tests.",
+    )
     # --- input limits and signing (app/http_limits.py, http_auth.py, safe_fetch) ---
     max_request_bytes: int = Field(
         default=1 << 20, ge=1024, description="Largest request body any endpoint reads (413)."

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import anyio
@@ -117,13 +118,17 @@ async def run_once(
     digest: str,
     call: Callable[[], tuple[int, Any]],
     narrow: Narrow | None = None,
+    *,
+    reenter: bool = False,
 ) -> Answer:
     """Run ``call`` at most once per ``(scope, key)``; the same body again gets the replay.
 
     ACP errors are answers like any other (stored, 5xx excepted, by the store); anything
     else releases the key so that the retry runs afresh, and propagates.
     """
-    replay = await anyio.to_thread.run_sync(store.begin, scope, key, digest)
+    replay = await anyio.to_thread.run_sync(
+        partial(store.begin, scope, key, digest, reenter=reenter)
+    )
     if replay is not None:
         return Answer(replay.status, replay.body, {"Idempotent-Replayed": "true"}, True)
     answer: Answer | None = None

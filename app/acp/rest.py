@@ -102,6 +102,7 @@ class _Api:
         *,
         idempotent_scope: str,
         narrow: Narrow | None = None,
+        reenter: bool = False,
     ) -> Route:
         async def endpoint(request: Request) -> Response:
             echo = request_echo(request)
@@ -118,7 +119,9 @@ class _Api:
                 if method == "GET":
                     body = await run_in_threadpool(handler, request, None)
                     return JSONResponse(body, headers=echo)
-                return await self._post(request, handler, idempotent_scope, echo, narrow)
+                return await self._post(
+                    request, handler, idempotent_scope, echo, narrow, reenter=reenter
+                )
             except Exception as exc:
                 error = as_acp_error(exc, f"{method} {path}")
                 return _error_response(narrow(error) if narrow else error, echo)
@@ -132,6 +135,8 @@ class _Api:
         scope_name: str,
         echo: dict[str, str],
         narrow: Narrow | None = None,
+        *,
+        reenter: bool = False,
     ) -> Response:
         key = request.headers.get("idempotency-key")
         if not key:
@@ -147,7 +152,13 @@ class _Api:
         scope = f"bearer {scope_name}{request.url.path}"
         digest = fingerprint(body) if body is not None else fingerprint(raw.decode("latin-1"))
         answer = await run_once(
-            self.idempotency, scope, key, digest, lambda: handler(request, body), narrow
+            self.idempotency,
+            scope,
+            key,
+            digest,
+            lambda: handler(request, body),
+            narrow,
+            reenter=reenter,
         )
         return JSONResponse(
             answer.body, status_code=answer.status, headers={**echo, **answer.headers}
@@ -218,8 +229,15 @@ def acp_routes(
             api.route(
                 base + "/{checkout_session_id}/complete",
                 "POST",
-                lambda r, b: (200, checkout.complete(cid(r), b)),
+                # The agent's key names its request: re-sent after a crash, it is answered
+                # with what its charge became; one still marked in flight runs again (it
+                # settles the payment with Stripe, never sends a second one).
+                lambda r, b: (
+                    200,
+                    checkout.complete(cid(r), b, request_key=r.headers.get("idempotency-key")),
+                ),
                 idempotent_scope="POST ",
+                reenter=True,
             ),
             api.route(
                 base + "/{checkout_session_id}/cancel",

@@ -21,7 +21,7 @@ from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.models import Product, ProductVariant
 
-from .envelope import UcpError, response_meta
+from .envelope import UcpError, error_message, response_meta
 
 __all__ = ["Catalog"]
 
@@ -130,10 +130,28 @@ class Catalog:
             "attribution": {"shopper_id": shopper},
         }
 
-    def lookup(self, body: Any, *, single: bool = False) -> dict[str, Any]:
+    def product(self, body: Any) -> dict[str, Any]:
+        """``get_product``: one product (``product``, singular); a product that is not in
+        the catalog is an application outcome (200, ``ucp.status: "error"``), not an error
+        of the transport (``catalog/rest.md``, Product Not Found)."""
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+            raise UcpError(400, "invalid_input", "id must name a product or variant", path="$.id")
+        found = self.lookup({**body, "ids": [body["id"]]})
+        meta = response_meta(["dev.ucp.shopping.catalog.lookup"])
+        if not found["products"]:
+            missing = error_message(
+                "not_found", f"Product not found: {body['id'][:255]}", severity="unrecoverable"
+            )
+            return {"ucp": {**meta, "status": "error"}, "messages": [missing]}
+        view = {"ucp": meta, "product": found["products"][0]}
+        if "attribution" in found:
+            view["attribution"] = found["attribution"]
+        return view
+
+    def lookup(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise UcpError(400, "invalid_input", "the request body must be a JSON object")
-        ids = [body.get("id")] if single and "ids" not in body else body.get("ids")
+        ids = body.get("ids")
         if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_IDS:
             raise UcpError(400, "invalid_input", f"ids must list 1 to {MAX_IDS} ids", path="$.ids")
         shopper = _shopper(body)

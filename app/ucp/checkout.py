@@ -29,14 +29,14 @@ from .envelope import UcpError, error_response, from_checkout_error
 from .fulfillment import Method, resolve_method
 from .payments import core_payment, payment_handlers, public_instruments
 
-__all__ = ["UcpCheckout"]
+__all__ = ["UcpCheckout", "read_buyer", "read_codes", "read_items"]
 
 MISSING_FULFILLMENT = "Fulfillment address and option must be selected before completing."
 _BUYER_TEXT = ("first_name", "last_name", "full_name", "email", "phone_number")
 _CONSENT = ("analytics", "preferences", "marketing", "sale_of_data")
 
 
-def _items(raw: Any) -> list[dict[str, Any]]:
+def read_items(raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not 1 <= len(raw) <= 100:
         raise UcpError(
             400, "invalid_input", "line_items must list 1 to 100 items", path="$.line_items"
@@ -61,7 +61,7 @@ def _items(raw: Any) -> list[dict[str, Any]]:
     return [{"id": k, "quantity": v} for k, v in merged.items()]
 
 
-def _buyer(raw: Any) -> dict[str, Any]:
+def read_buyer(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise UcpError(400, "invalid_input", "buyer must be an object", path="$.buyer")
     buyer = {k: raw[k] for k in _BUYER_TEXT if isinstance(raw.get(k), str) and len(raw[k]) <= 320}
@@ -73,7 +73,7 @@ def _buyer(raw: Any) -> dict[str, Any]:
     return buyer
 
 
-def _codes(raw: Any) -> list[str]:
+def read_codes(raw: Any) -> list[str]:
     codes = raw.get("codes") if isinstance(raw, dict) else None
     if codes is None:
         return []
@@ -112,12 +112,12 @@ class UcpCheckout:
     def _apply(self, session: Session, cs: CheckoutSession, body: dict[str, Any]) -> None:
         ucp = dict(cs.extra.get("ucp") or {})
         if "line_items" in body:
-            cs.items = _items(body["line_items"])
+            cs.items = read_items(body["line_items"])
             resolve_lines(session, cs.items)
         if body.get("buyer") is not None:
-            cs.buyer = _buyer(body["buyer"])
+            cs.buyer = read_buyer(body["buyer"])
         if "discounts" in body:
-            ucp["discount_codes"] = _codes(body["discounts"])
+            ucp["discount_codes"] = read_codes(body["discounts"])
         if isinstance(body.get("payment"), dict) and "instruments" in body["payment"]:
             ucp["instruments"] = public_instruments(body["payment"]["instruments"])
         if "attribution" in body:
@@ -150,7 +150,7 @@ class UcpCheckout:
                         f"this store sells in {store_currency}",
                         path="$.currency",
                     )
-                items = _items(body.get("line_items"))
+                items = read_items(body.get("line_items"))
                 lines = resolve_lines(session, items)
                 if all(
                     inventory.available(session, line.item.variant, "", now) <= 0 for line in lines

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from commerce.checkout import inventory
 from commerce.checkout.handoff_link import continue_url
-from commerce.checkout.orders import record_checkout_events
+from commerce.checkout.orders import order_page_url, record_checkout_events
 from commerce.pricing.quote import (
     CartLine,
     PricedCart,
@@ -34,7 +34,17 @@ from reelcart.settings import Settings
 from .envelope import UcpError, error_message, response_meta
 from .fulfillment import Method, method_view, shipping_address
 
-__all__ = ["STATUS", "checkout_view", "order_confirmation", "recompute", "resolve_lines"]
+__all__ = [
+    "STATUS",
+    "applied_discounts",
+    "checkout_view",
+    "line_view",
+    "order_confirmation",
+    "price_lines",
+    "recompute",
+    "resolve_lines",
+    "totals_view",
+]
 
 # The checkout core's status -> UCP checkout status.
 STATUS = {
@@ -88,6 +98,21 @@ def _core_line(line: PricedLine, priced: PricedCart) -> dict[str, Any]:
             {"type": "total", "display_text": "Total", "amount": line.total},
         ],
     }
+
+
+def price_lines(priced: PricedCart) -> list[dict[str, Any]]:
+    """The priced lines as the checkout core stores them (a cart's estimate reads them)."""
+    return [_core_line(line, priced) for line in priced.lines]
+
+
+def totals_view(priced: PricedCart) -> list[dict[str, Any]]:
+    """The ``totals`` of a checkout or cart."""
+    return _totals(priced)
+
+
+def line_view(line: dict[str, Any]) -> dict[str, Any]:
+    """A stored line as a UCP ``line_item``."""
+    return _line_view(line, None)
 
 
 def _totals(priced: PricedCart) -> list[dict[str, Any]]:
@@ -228,7 +253,7 @@ def order_confirmation(
     return {
         "id": order.id,
         "label": order.id.removeprefix("ord_")[:12].upper(),
-        "permalink_url": f"{base_url}/orders/{order.id}",
+        "permalink_url": order_page_url(order, base_url),
     }
 
 

@@ -12,6 +12,7 @@ with the business key. Errors keep UCP's shape whatever raised them.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from app.http_limits import (
 from app.idempotency import IdempotencyStore
 from commerce.checkout.errors import CheckoutError
 
-from .envelope import UcpError, from_checkout_error, parse_agent, run_once
+from .envelope import UcpError, from_checkout_error, intersect, narrow, parse_agent, run_once
 from .profiles import ProfileCache, check_signature, negotiate
 from .signatures import SigningKey, sign_response
 
@@ -99,12 +100,14 @@ class UcpDoor:
 
     def _authenticate(
         self, request: Request, raw: bytes, profile: str | None, version: str | None
-    ) -> bool:
-        """Check the version and any signature; True when the request is signed."""
+    ) -> tuple[bool, frozenset[str] | None]:
+        """Check the version and any signature: whether the request is signed, and the
+        capabilities negotiated with the platform's profile."""
         signed = "signature" in request.headers or "signature-input" in request.headers
-        fetched = negotiate(self.profiles, profile, version, fetch=signed)
+        fetched = negotiate(self.profiles, profile, version, required=signed)
+        active = intersect(fetched) if fetched is not None else None
         if not signed:
-            return False
+            return False, active
         assert fetched is not None
         check_signature(
             fetched,
@@ -115,7 +118,7 @@ class UcpDoor:
             headers=dict(request.headers),
             body=raw,
         )
-        return True
+        return True, active
 
     def route(
         self,
@@ -127,9 +130,16 @@ class UcpDoor:
         route_class: type[Route] = Route,
     ) -> Route:
         async def endpoint(request: Request) -> Response:
-            echo = {}
-            if request_id := request.headers.get("request-id"):
-                echo["Request-Id"] = request_id[:255]
+            echo: dict[str, str] = {}
+            request_id = request.headers.get("request-id")
+            if request_id is not None:
+                # rest.openapi.json: Request-Id is a string of format uuid.
+                if not _is_uuid(request_id):
+                    refused = UcpError(
+                        400, "invalid_input", "Request-Id must be a UUID", path="Request-Id"
+                    )
+                    return self._respond(400, refused.body(), echo)
+                echo["Request-Id"] = request_id
             try:
                 return await self._handle(request, handler, mutating, echo)
             except UcpError as error:
@@ -168,14 +178,14 @@ class UcpDoor:
             body = parse_json(raw) if raw.strip() else None
         except JsonBodyError as exc:
             raise UcpError(400, "invalid_input", str(exc), path=exc.param) from None
-        signed = await run_in_threadpool(
+        signed, active = await run_in_threadpool(
             self._authenticate, request, raw, agent.profile, agent.version
         )
         call = Call(body, dict(request.path_params), agent.profile, dict(request.headers), signed)
         key = request.headers.get("idempotency-key") if mutating else None
         if not key:
             status, result = await run_in_threadpool(_run, handler, call)
-            return self._respond(status, result, echo)
+            return self._respond(status, narrow(result, active), echo)
         if len(key) > 255 or bad_string(key):
             raise UcpError(400, "invalid_input", "Idempotency-Key is not valid")
         echo["Idempotency-Key"] = key
@@ -185,7 +195,18 @@ class UcpDoor:
             self.idempotency, scope, key, seen, lambda: _run(handler, call)
         )
         headers = {**echo, "Idempotent-Replayed": "true"} if replayed else echo
-        return self._respond(status, result, headers)
+        return self._respond(status, narrow(result, active), headers)
+
+
+def _is_uuid(value: str) -> bool:
+    """RFC 9562 text form (what JSON Schema's ``uuid`` format accepts)."""
+    if len(value) != 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _run(handler: Handler, call: Call) -> tuple[int, Any]:

@@ -33,6 +33,8 @@ __all__ = [
     "error_message",
     "error_response",
     "from_checkout_error",
+    "intersect",
+    "narrow",
     "parse_agent",
     "response_meta",
     "run_once",
@@ -60,6 +62,7 @@ CAPABILITY_SPECS: dict[str, tuple[str, str, str | None]] = {
         "dev.ucp.shopping.checkout",
     ),
     "dev.ucp.shopping.order": ("order", "shopping/order.json", None),
+    "dev.ucp.shopping.cart": ("cart", "shopping/cart.json", None),
     "dev.ucp.shopping.catalog.search": ("catalog/search", "shopping/catalog_search.json", None),
     "dev.ucp.shopping.catalog.lookup": ("catalog/lookup", "shopping/catalog_lookup.json", None),
 }
@@ -197,6 +200,47 @@ def check_version(version: str | None) -> None:
             f"Protocol version {version} is not supported. This business implements"
             f" version {UCP_VERSION}.",
         )
+
+
+def _declared_versions(entries: Any) -> set[str]:
+    """The versions a platform declares for one capability (an array of entities)."""
+    listed = entries if isinstance(entries, list) else [entries]
+    return {str(e["version"]) for e in listed if isinstance(e, dict) and "version" in e}
+
+
+def intersect(profile: dict[str, Any]) -> frozenset[str]:
+    """The capabilities active for this platform (``overview.md``, Intersection Algorithm):
+    each business capability the platform also declares at a mutual version (this business
+    implements one version of each), then extensions none of whose parents survived are
+    pruned, repeatedly. A profile that declares no capabilities gets none."""
+    declared = profile["ucp"].get("capabilities")
+    declared = declared if isinstance(declared, dict) else {}
+    active = {
+        name
+        for name in CAPABILITY_SPECS
+        if UCP_VERSION in _declared_versions(declared.get(name) or [])
+    }
+    pruned = True
+    while pruned:
+        pruned = False
+        for name in list(active):
+            parent = CAPABILITY_SPECS[name][2]
+            if parent is not None and parent not in active:
+                active.discard(name)
+                pruned = True
+    return frozenset(active)
+
+
+def narrow(body: Any, active: frozenset[str] | None) -> Any:
+    """An answer whose ``ucp.capabilities`` lists only what was negotiated (``active``;
+    None when no profile was read, e.g. an error before negotiation)."""
+    if active is None or not isinstance(body, dict):
+        return body
+    meta = body.get("ucp")
+    if not isinstance(meta, dict) or not isinstance(meta.get("capabilities"), dict):
+        return body
+    kept = {k: v for k, v in meta["capabilities"].items() if k in active}
+    return {**body, "ucp": {**meta, "capabilities": kept}}
 
 
 def response_meta(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from commerce.pricing.quote import FulfillmentOption, PricedCart
-from commerce.store.customers import Address, destinations_for, match_stored
+from commerce.store.customers import Address, address_key, destinations_for, match_stored
 
 from .envelope import UcpError
 
@@ -119,6 +119,19 @@ class Method:
         return cls(**data) if data else None
 
 
+def _implied_destination(
+    previous: Method | None, provided: list[Address], destinations: list[Address]
+) -> str | None:
+    """The destination a request that names none means: the one already chosen, else the
+    only address the platform sent (its intent is plain)."""
+    if previous is not None and previous.selected_destination_id:
+        return previous.selected_destination_id
+    if len(provided) == 1:
+        key = address_key(provided[0])
+        return next((d.id for d in destinations if address_key(d) == key), None)
+    return None
+
+
 def resolve_method(
     session: Session, email: str | None, requested: Any, previous: Method | None
 ) -> Method | None:
@@ -135,6 +148,9 @@ def resolve_method(
         raise UcpError(400, "invalid_input", "fulfillment.methods[0] must be an object")
     if raw.get("type", "shipping") != "shipping":
         raise UcpError(400, "invalid_input", "only shipping is offered", path="$.fulfillment")
+    # An update that leaves out ``destinations`` (checkout-mcp.md's update example does)
+    # keeps the ones the checkout has, and the chosen one with them.
+    kept_previous = "destinations" not in raw and previous is not None
     sent = raw.get("destinations") or []
     if not isinstance(sent, list):
         raise UcpError(400, "invalid_input", "destinations must be a list")
@@ -145,10 +161,15 @@ def resolve_method(
         if address.id and kept.id != address.id:
             aliases[address.id] = kept.id
         provided.append(kept)
+    if kept_previous and previous is not None:
+        provided = [Address(**d) for d in previous.destinations]
     destinations = destinations_for(session, email, provided)
+    known = {d.id for d in destinations}
     selected = raw.get("selected_destination_id")
     selected = aliases.get(selected, selected) if isinstance(selected, str) else None
-    if selected not in {d.id for d in destinations}:
+    if "selected_destination_id" not in raw:
+        selected = _implied_destination(previous, provided, destinations)
+    if selected not in known:
         selected = None
     groups = raw.get("groups") or []
     group = groups[0] if isinstance(groups, list) and groups and isinstance(groups[0], dict) else {}

@@ -35,7 +35,7 @@ from app.mcp_server_base import new_mcp_server
 from commerce.checkout.errors import CheckoutError
 
 from .catalog import Catalog
-from .envelope import UcpError, from_checkout_error, parse_agent, run_once
+from .envelope import UcpError, from_checkout_error, intersect, narrow, parse_agent, run_once
 from .parts import UcpParts
 from .profiles import ProfileCache, check_signature, negotiate
 
@@ -45,7 +45,12 @@ log = logging.getLogger(__name__)
 UCP_MCP_PATH = "/ucp/mcp"
 # The platform profile whose signature this request carried (verified), if any.
 VERIFIED_PROFILE: ContextVar[str | None] = ContextVar("ucp_verified_profile", default=None)
-_DISCOVERY_CODES = {"version_unsupported", "profile_unreachable", "invalid_profile_url"}
+_DISCOVERY_CODES = {
+    "version_unsupported",
+    "profile_unreachable",
+    "profile_malformed",
+    "invalid_profile_url",
+}
 
 Meta = Annotated[
     dict[str, Any],
@@ -99,7 +104,8 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
             if not isinstance(meta, dict):
                 raise UcpError(400, "invalid_input", "meta is required")
             profile, version = _agent(meta)
-            await anyio.to_thread.run_sync(negotiate, parts.profiles, profile, version)
+            fetched = await anyio.to_thread.run_sync(negotiate, parts.profiles, profile, version)
+            active = intersect(fetched) if fetched is not None else None
 
             def answer() -> tuple[int, Any]:
                 result = run(profile)
@@ -113,7 +119,7 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
                 status, result = await anyio.to_thread.run_sync(answer)
             if status >= 400:
                 raise UcpError(status, str(result.get("code")), str(result.get("content")))
-            return dict(result)
+            return dict(narrow(result, active))
         except CheckoutError as error:
             raise _rpc_error(from_checkout_error(error)) from None
         except UcpError as error:
@@ -132,10 +138,15 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
 
     @server.tool(title="Create checkout", annotations=_WRITE, structured_output=True)
     async def create_checkout(meta: Meta, checkout: Body) -> dict[str, Any]:
-        """Create a checkout session (prices and totals come from the store's catalog)."""
+        """Create a checkout session (prices and totals come from the store's catalog; a
+        ``cart_id`` makes it of that cart's contents)."""
         body = checkout
         return await call(
-            meta, "create_checkout", body, lambda p: desk.create(body, p), mutating=True
+            meta,
+            "create_checkout",
+            body,
+            lambda p: desk.create(parts.carts.checkout_request(body, p), p),
+            mutating=True,
         )
 
     @server.tool(title="Get checkout", annotations=_READ, structured_output=True)
@@ -202,9 +213,7 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
     async def get_product(meta: Meta, catalog: Body) -> dict[str, Any]:
         """One product in full, by ``id``."""
         body = catalog
-        return await call(
-            meta, "get_product", body, lambda p: shop.lookup(body, single=True), mutating=False
-        )
+        return await call(meta, "get_product", body, lambda p: shop.product(body), mutating=False)
 
     app = server.streamable_http_app(
         streamable_http_path=UCP_MCP_PATH, host=host, stateless_http=True, json_response=True
@@ -241,7 +250,7 @@ class SignaturesChecked:
         agent = parse_agent(headers.get("ucp-agent"))
         try:
             fetched = await anyio.to_thread.run_sync(
-                partial(negotiate, profiles, agent.profile, agent.version, fetch=True)
+                partial(negotiate, profiles, agent.profile, agent.version, required=True)
             )
             assert fetched is not None
             check_signature(

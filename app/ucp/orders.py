@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from commerce.checkout.orders import OrderPlaced
+from commerce.checkout.orders import OrderPlaced, OrderRecorder, order_page_url
 from reelcart.db import Database
 from reelcart.models import CheckoutSession, Order, UcpOrder, UcpWebhook, new_id, utcnow
 from reelcart.settings import Settings
@@ -26,7 +27,7 @@ from .envelope import UcpError, response_meta
 from .fulfillment import Method
 from .profiles import ProfileCache, signing_keys
 
-__all__ = ["OrderDesk", "ucp_order_hook"]
+__all__ = ["OrderDesk", "ucp_order_hook", "ucp_order_recorder"]
 
 
 class _LineRef(BaseModel):
@@ -144,7 +145,7 @@ def order_view(order: Order, record: UcpOrder, base_url: str) -> dict[str, Any]:
         "id": order.id,
         "label": order.id.removeprefix("ord_")[:12].upper(),
         "checkout_id": record.checkout_session_id,
-        "permalink_url": f"{base_url}/orders/{order.id}",
+        "permalink_url": order_page_url(order, base_url),
         "currency": order.currency.upper(),
         "line_items": lines,
         "fulfillment": {
@@ -182,34 +183,45 @@ def enqueue(
     return webhook_id
 
 
-def ucp_order_hook(db: Database, settings: Settings, send: Callable[[str], None]) -> Any:
-    """An order hook: a UCP checkout's order gets its UCP record and ``order_placed``."""
+def ucp_order_recorder(settings: Settings) -> OrderRecorder:
+    """Records a UCP checkout's order (its UCP record and the queued ``order_placed``) in
+    the transaction that creates the order: committed with it, delivered by the outbox."""
+    base_url = settings.resolved_public_base_url
+
+    def record(session: Session, order: Order, cs: CheckoutSession) -> None:
+        if "ucp" not in (cs.extra or {}) or session.get(UcpOrder, order.id) is not None:
+            return
+        ucp_record = UcpOrder(
+            order_id=order.id,
+            checkout_session_id=cs.id,
+            platform_profile=(cs.extra["ucp"] or {}).get("profile"),
+            fulfillment={"expectations": _expectations(cs), "events": []},
+            adjustments=[],
+        )
+        session.add(ucp_record)
+        session.flush()
+        enqueue(session, order, ucp_record, "order_placed", base_url)
+
+    return record
+
+
+def ucp_order_hook(db: Database, send: Callable[[str], None]) -> Any:
+    """An order hook (after the commit): the first delivery of the ``order_placed`` the
+    order's transaction queued; should it never run, the outbox sends it all the same."""
 
     def hook(placed: OrderPlaced) -> str | None:
         if placed.kind != "created":
             return None
-        queued = None
         with db.session() as session:
-            cs = session.get(CheckoutSession, placed.checkout_session_id)
-            order = session.get(Order, placed.order_id)
-            if cs is None or order is None or "ucp" not in (cs.extra or {}):
-                return None
-            if session.get(UcpOrder, order.id) is not None:
-                return None  # recorded already (a retried hook)
-            record = UcpOrder(
-                order_id=order.id,
-                checkout_session_id=cs.id,
-                platform_profile=(cs.extra["ucp"] or {}).get("profile"),
-                fulfillment={"expectations": _expectations(cs), "events": []},
-                adjustments=[],
-            )
-            session.add(record)
-            session.flush()
-            queued = enqueue(
-                session, order, record, "order_placed", settings.resolved_public_base_url
-            )
-        if queued:
-            send(queued)
+            queued = session.scalars(
+                select(UcpWebhook.id).where(
+                    UcpWebhook.order_id == placed.order_id,
+                    UcpWebhook.event_type == "order_placed",
+                    UcpWebhook.delivered_at.is_(None),
+                )
+            ).all()
+        for webhook_id in queued:
+            send(webhook_id)
         return None
 
     return hook

@@ -43,7 +43,9 @@ def payment_handlers(settings: Any) -> dict[str, Any]:
     """The ``payment_handlers`` registry: cards through Stripe, tokens or (test) raw cards."""
     test_mode = delegate_payment_enabled(settings)
     handler: dict[str, Any] = {
-        "id": "stripe_card",
+        "id": settings.ucp_payment_handler_id,
+        # The handler's name (reverse-DNS, as payment_handler.json declares it).
+        "name": TOKEN_HANDLER,
         "version": UCP_VERSION,
         "spec": "https://docs.stripe.com/agentic-commerce",
         "available_instruments": [

@@ -24,6 +24,7 @@ import httpx
 from connectors.safe_fetch import FetchError, FetchPolicy, resolve_checked
 
 from .envelope import UcpError, check_version
+from .profile_shape import profile_problem
 from .signatures import SignatureError, verify_request
 
 __all__ = [
@@ -40,7 +41,21 @@ TTL_S = 60.0
 CACHE_SIZE = 256
 
 
+class UnusableUrl(FetchError):
+    """The URL cannot be fetched from here at all (malformed, not https, unresolvable or
+    not a public address): the spec's ``invalid_profile_url`` (400), not a failed fetch."""
+
+
 def _pinned(url: str, policy: FetchPolicy) -> tuple[str, dict[str, str], dict[str, Any]]:
+    try:
+        return _pin(url, policy)
+    except FetchError as exc:
+        raise UnusableUrl(str(exc)) from None
+    except ValueError:  # urlsplit's answer to e.g. an unclosed IPv6 literal
+        raise UnusableUrl(f"not a URL: {url[:200]!r}") from None
+
+
+def _pin(url: str, policy: FetchPolicy) -> tuple[str, dict[str, str], dict[str, Any]]:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if not host or parts.username or parts.password:
@@ -92,8 +107,10 @@ def guarded_request(
 class ProfileCache:
     """Fetched platform profiles by URL (bounded LRU, at least ``TTL_S`` seconds each)."""
 
-    def __init__(self, policy: FetchPolicy) -> None:
+    def __init__(self, policy: FetchPolicy, overrides: dict[str, str] | None = None) -> None:
         self.policy = policy
+        # A named profile URL fetched from another one (configuration, never a request's).
+        self.overrides = dict(overrides or {})
         self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -105,7 +122,7 @@ class ProfileCache:
             if cached is not None and cached[0] > now:
                 self._entries.move_to_end(url)
                 return cached[1]
-        profile = self._fetch(url)
+        profile = self._fetch(self.overrides.get(url, url))
         with self._lock:
             self._entries[url] = (now + TTL_S, profile)
             self._entries.move_to_end(url)
@@ -114,15 +131,20 @@ class ProfileCache:
         return profile
 
     def _fetch(self, url: str) -> dict[str, Any]:
-        if urlsplit(url).scheme not in ("http", "https"):
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            scheme = ""
+        if scheme not in ("http", "https"):
             raise UcpError(400, "invalid_profile_url", "the UCP-Agent profile is not a URL")
         try:
             response = guarded_request(
                 "GET", url, self.policy, headers={"Accept": "application/json"}
             )
+        except UnusableUrl as exc:
+            raise UcpError(400, "invalid_profile_url", str(exc)) from None
         except FetchError as exc:
-            kind = "invalid_profile_url" if "only https" in str(exc) else "profile_unreachable"
-            raise UcpError(400 if kind == "invalid_profile_url" else 424, kind, str(exc)) from None
+            raise UcpError(424, "profile_unreachable", str(exc)) from None
         except httpx.HTTPError as exc:
             raise UcpError(
                 424, "profile_unreachable", f"Unable to fetch agent profile: {type(exc).__name__}"
@@ -133,13 +155,14 @@ class ProfileCache:
             raise UcpError(
                 424, "profile_unreachable", f"the profile answered HTTP {response.status_code}"
             )
+        # Fetched but not a profile: the spec's profile_malformed (422), not unreachable.
         try:
             profile = json.loads(response.content)
         except ValueError:
-            raise UcpError(424, "profile_unreachable", "the profile is not JSON") from None
-        if not isinstance(profile, dict) or not isinstance(profile.get("ucp"), dict):
-            raise UcpError(424, "profile_unreachable", "the profile has no ucp object")
-        return profile
+            raise UcpError(422, "profile_malformed", "the profile is not valid JSON") from None
+        if problem := profile_problem(profile):
+            raise UcpError(422, "profile_malformed", f"the profile violates its schema: {problem}")
+        return dict(profile)
 
 
 def signing_keys(profile: dict[str, Any]) -> list[dict[str, Any]]:
@@ -159,20 +182,27 @@ def order_webhook_url(profile: dict[str, Any]) -> str | None:
 
 
 def negotiate(
-    profiles: ProfileCache, profile: str | None, version: str | None, *, fetch: bool = False
+    profiles: ProfileCache, profile: str | None, version: str | None, *, required: bool = False
 ) -> dict[str, Any] | None:
-    """Check the platform's protocol version: the declared one, else its profile's.
+    """Check the platform's protocol version and read its profile, whose capabilities
+    decide what is active (the spec has the business fetch every platform's profile).
 
-    Returns the fetched profile (fetched when no version was declared, or when ``fetch``:
-    a signed request needs its keys), or None.
-    """
+    A version declared in ``UCP-Agent`` is checked first. With one declared, an unsigned
+    request (``required`` False) is served even when the profile cannot be read (None is
+    returned): the official conformance suite sends ``profile="..."`` beside a version and
+    expects the checkout to be made. Without one, the profile's own version is the
+    platform's, so the profile must be read."""
     if not profile:
         raise UcpError(400, "invalid_profile_url", 'UCP-Agent: profile="…" is required')
-    fetched = None
-    if version is None or fetch:
-        fetched = profiles.get(profile)
-        version = version or str(fetched["ucp"].get("version") or "")
-    check_version(version)
+    if version is not None:
+        check_version(version)
+        if not required:
+            try:
+                return profiles.get(profile)
+            except UcpError:
+                return None
+    fetched = profiles.get(profile)
+    check_version(version or str(fetched["ucp"].get("version") or ""))
     return fetched
 
 

@@ -54,19 +54,25 @@ def discovery_document(settings: Settings, key: SigningKey) -> dict[str, Any]:
         if extends:
             entry["extends"] = extends
         capabilities[name] = [entry]
+    services = {
+        "dev.ucp.shopping": [
+            service("rest", base, "rest.openapi.json"),
+            service("mcp", f"{base}{UCP_MCP_PATH}", "mcp.openrpc.json"),
+        ]
+    }
+    handlers = payment_handlers(settings)
     return {
         "ucp": {
             "version": UCP_VERSION,
-            "services": {
-                "dev.ucp.shopping": [
-                    service("rest", base, "rest.openapi.json"),
-                    service("mcp", f"{base}{UCP_MCP_PATH}", "mcp.openrpc.json"),
-                ]
-            },
+            "services": services,
             "capabilities": capabilities,
-            "payment_handlers": payment_handlers(settings),
+            "payment_handlers": handlers,
         },
         "signing_keys": [key.jwk()],
+        # Also where platforms written for the flat (pre-``ucp`` wrapper) profile read them,
+        # e.g. the UCP samples' endpoint-resolving client; the profile schema allows it.
+        "services": services,
+        "payment_handlers": handlers,
     }
 
 
@@ -95,7 +101,7 @@ def ucp_routes(parts: UcpParts) -> list[BaseRoute]:
         parts.key,
         max_body=settings.max_request_bytes,
     )
-    checkout, orders, catalog = parts.checkout, parts.orders, parts.catalog
+    checkout, orders, catalog, carts = parts.checkout, parts.orders, parts.catalog, parts.carts
 
     async def discovery(_: Request) -> Response:
         return JSONResponse(
@@ -109,7 +115,32 @@ def ucp_routes(parts: UcpParts) -> list[BaseRoute]:
     base = "/checkout-sessions"
     routes: list[BaseRoute] = [
         Route("/.well-known/ucp", discovery, methods=["GET"]),
-        door.route(base, "POST", lambda c: checkout.create(c.body, c.profile), mutating=True),
+        door.route(
+            base,
+            "POST",
+            lambda c: checkout.create(carts.checkout_request(c.body, c.profile), c.profile),
+            mutating=True,
+        ),
+        # The cart capability: an estimate to build up before a checkout is made of it.
+        door.route("/carts", "POST", lambda c: carts.create(c.body, c.profile), mutating=True),
+        door.route(
+            "/carts/{cart_id}",
+            "GET",
+            lambda c: (200, carts.get(c.params["cart_id"], c.profile)),
+            mutating=False,
+        ),
+        door.route(
+            "/carts/{cart_id}",
+            "PUT",
+            lambda c: (200, carts.update(c.params["cart_id"], c.body, c.profile)),
+            mutating=True,
+        ),
+        door.route(
+            "/carts/{cart_id}/cancel",
+            "POST",
+            lambda c: (200, carts.cancel(c.params["cart_id"], c.profile)),
+            mutating=True,
+        ),
         door.route(
             base + "/{checkout_id}", "GET", lambda c: (200, checkout.get(cid(c))), mutating=False
         ),
@@ -157,7 +188,7 @@ def ucp_routes(parts: UcpParts) -> list[BaseRoute]:
         door.route(
             "/catalog/product",
             "POST",
-            lambda c: (200, catalog.lookup(c.body, single=True)),
+            lambda c: (200, catalog.product(c.body)),
             mutating=False,
         ),
     ]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from connectors.stripe import (
     ChargeResult,
+    NoSuchCredential,
     PaymentDeclined,
     PaymentError,
     PaymentUnavailable,
@@ -30,6 +31,7 @@ from reelcart.models import PaymentAttempt, utcnow
 
 __all__ = [
     "LEGACY_KEY_PREFIX",
+    "NO_SUCH_CREDENTIAL",
     "OPEN_STATES",
     "REFUSED",
     "AttemptCall",
@@ -46,6 +48,8 @@ OPEN_STATES = ("pending", "unknown")
 METADATA_KEY = "payment_attempt_id"
 # A failure that is no decline: Stripe refused the request itself (a configuration problem).
 REFUSED = "refused: "
+# Stripe has no such payment method or token: the request named a credential that isn't.
+NO_SUCH_CREDENTIAL = "no such credential: "
 # Keys of the payments made before attempts existed: ``reelcart:<session>:pay:<digest>``.
 LEGACY_KEY_PREFIX = "reelcart:"
 
@@ -183,6 +187,8 @@ def first_charge(payments: StripePayments, call: AttemptCall) -> Outcome:
         return Outcome("failed", None, exc.code)
     except PaymentUnavailable as exc:
         return Outcome("unknown", None, str(exc))
+    except NoSuchCredential as exc:  # nothing was charged: there is nothing to charge
+        return Outcome("failed", None, f"{NO_SUCH_CREDENTIAL}{exc}")
     except PaymentError as exc:  # Stripe refused the request outright: nothing was charged
         return Outcome("failed", None, f"{REFUSED}{exc}")
     return _from_result(result)

@@ -26,6 +26,7 @@ from reelcart.models import CheckoutSession, Order, PaymentAttempt, utcnow
 from . import inventory
 from .acp_requests import CompleteRequest
 from .attempts import (
+    NO_SUCH_CREDENTIAL,
     OPEN_STATES,
     REFUSED,
     AttemptCall,
@@ -105,9 +106,14 @@ def _after_3ds(
 
 
 def _prepare(
-    service: CheckoutCore, checkout_id: str, request: CompleteRequest
+    service: CheckoutCore,
+    checkout_id: str,
+    request: CompleteRequest,
+    request_key: str | None = None,
 ) -> tuple[str, AttemptCall | None]:
-    """Transaction 1: a new attempt to send (``charge``) or an open one to ask about."""
+    """Transaction 1: a new attempt to send (``charge``), an open one to ask about
+    (``ask``, claimed; ``peek``, another worker's claim), or the agent's own request again
+    after its payment became the order (``completed``)."""
     now = utcnow()
     with service.tx() as session:
         cs = service.load(session, checkout_id, now)
@@ -120,11 +126,18 @@ def _prepare(
             )
         if cs.status == "complete_in_progress":
             attempt = open_attempt(session, cs.id)
-            if attempt is None or not claim(session, attempt.id, service.payment_lease, now=now):
+            if attempt is None:
                 raise payment_in_progress()
+            if not claim(session, attempt.id, service.payment_lease, now=now):
+                # Another worker holds the claim, or held it and died: Stripe is asked all
+                # the same (asking never charges twice), so the outcome is known as soon as
+                # Stripe knows it, not once a lease runs out.
+                return "peek", AttemptCall.of(attempt)
             session.refresh(attempt)
             return "ask", AttemptCall.of(attempt)
         if cs.status == "completed":
+            if request_key and (cs.payment or {}).get("request_key") == request_key:
+                return "completed", None  # this very request paid: answer the order
             raise CheckoutError(400, "invalid_state", "the session is already completed")
         if cs.status in ("canceled", "expired"):
             raise CheckoutError(400, "invalid_state", f"the session is {cs.status}")
@@ -160,15 +173,27 @@ def _prepare(
         inventory.hold_until(session, cs.id, now + UNKNOWN_HOLD)
         # Should the issuer ask for 3-D Secure, the buyer gets time to answer.
         cs.expires_at = max(cs.expires_at or now, now + PAYMENT_WINDOW)
-        cs.payment = {**(cs.payment or {}), "token": plan.token, "attempt": attempt.id}
+        cs.payment = {
+            **(cs.payment or {}),
+            "token": plan.token,
+            "attempt": attempt.id,
+            "request_key": request_key,
+        }
         cs.status = "complete_in_progress"
         return "charge", AttemptCall.of(attempt)
 
 
-def complete_session(service: CheckoutCore, checkout_id: str, body: Any) -> dict[str, Any]:
-    """``POST /checkout_sessions/{id}/complete``."""
+def complete_session(
+    service: CheckoutCore, checkout_id: str, body: Any, request_key: str | None = None
+) -> dict[str, Any]:
+    """``POST /checkout_sessions/{id}/complete`` (``request_key``: the agent's idempotency
+    key, which names its request across a crash)."""
     request = parse(CompleteRequest, body)
-    action, call = _prepare(service, checkout_id, request)
+    action, call = _prepare(service, checkout_id, request, request_key)
+    if action == "completed":
+        with service.db.session() as session:
+            cs = service.load(session, checkout_id, utcnow())
+            return service.view(session, cs)
     payments = service.payments
     if call is None:
         raise CheckoutError(
@@ -182,6 +207,8 @@ def complete_session(service: CheckoutCore, checkout_id: str, body: Any) -> dict
             outcome = ask_stripe(payments, call)
     else:
         outcome = ask_stripe(payments, call)
+        if action == "peek" and outcome.state == "unknown":
+            raise payment_in_progress()
     applied = apply_outcome(service, call, outcome, by_agent=True)
     if applied.view["status"] == "completed":
         return applied.view
@@ -194,6 +221,13 @@ def complete_session(service: CheckoutCore, checkout_id: str, body: Any) -> dict
             "The card issuer requires 3-D Secure authentication; authenticate the buyer and "
             "complete again with authentication_result.",
             param="$.authentication_result",
+        )
+    if applied.detail and applied.detail.startswith(NO_SUCH_CREDENTIAL):
+        raise CheckoutError(
+            400,
+            "invalid",
+            "the payment token does not exist",
+            param="$.payment_data.instrument.credential.token",
         )
     if applied.detail and applied.detail.startswith(REFUSED):
         raise CheckoutError(

@@ -28,7 +28,7 @@ from reelcart.settings import Settings
 
 from . import inventory
 from .errors import CheckoutError, from_validation_error, payment_in_progress
-from .orders import OrderHook, order_view
+from .orders import OrderHook, OrderRecorder, order_view
 from .session import session_view
 
 __all__ = [
@@ -98,6 +98,8 @@ class CheckoutCore:
         self.store = store
         self.payments = payments
         self.order_hooks = list(order_hooks)
+        # Run inside the transaction that creates an order (the doors' records and events).
+        self.order_recorders: list[OrderRecorder] = []
         # Called after an order event is queued (the webhook dispatcher's wake-up).
         self.on_order_event = on_order_event
         self.ttl = timedelta(seconds=settings.acp_session_ttl_seconds)

@@ -27,9 +27,11 @@ from reelcart.models import CheckoutSession, Order, OrderWebhook, utcnow
 __all__ = [
     "OrderHook",
     "OrderPlaced",
+    "OrderRecorder",
     "attributed_creative",
     "create_order",
     "enqueue_order_event",
+    "order_page_url",
     "order_view",
     "quoted_creative",
     "record_checkout_events",
@@ -56,6 +58,10 @@ class OrderPlaced:
 
 # A hook returns an external order id (e.g. Shopify's) or None.
 OrderHook = Callable[[OrderPlaced], str | None]
+# What a door records about a new order, in the transaction that creates it: its own order
+# record and its outbox events commit with the order or not at all (a crash right after
+# the commit loses nothing: the outbox delivers them on the next start).
+OrderRecorder = Callable[[Session, Order, CheckoutSession], None]
 
 
 def attributed_creative(
@@ -145,6 +151,12 @@ def create_order(session: Session, cs: CheckoutSession, payment_reference: str) 
     return order
 
 
+def order_page_url(order: Order, base_url: str) -> str:
+    """``permalink_url``: the buyer's page of this order (its random page token, so the
+    URL opens this order and no other; see ``app/order_page.py``)."""
+    return f"{base_url}/order-status/{order.page_token}"
+
+
 def order_view(order: Order, base_url: str) -> dict[str, Any]:
     """The ACP ``Order`` object (also the ``data`` of order webhooks)."""
     totals = list(order.totals)
@@ -157,7 +169,7 @@ def order_view(order: Order, base_url: str) -> dict[str, Any]:
         "id": order.id,
         "checkout_session_id": order.checkout_session_id or "",
         "order_number": order.id.removeprefix("ord_")[:12].upper(),
-        "permalink_url": f"{base_url}/orders/{order.id}",
+        "permalink_url": order_page_url(order, base_url),
         "status": order.status,
         "line_items": [
             {

@@ -107,32 +107,35 @@ def _adopt_legacy_payments(service: CheckoutService) -> int:
     return adopted
 
 
-def _due(service: CheckoutService, states: tuple[str, ...], limit: int) -> list[str]:
+def _due(
+    service: CheckoutService, states: tuple[str, ...], limit: int, *, leased: bool = False
+) -> list[str]:
     now = utcnow()
-    with service.db.session() as session:
-        return list(
-            session.scalars(
-                select(PaymentAttempt.id)
-                .where(
-                    PaymentAttempt.state.in_(states),
-                    or_(PaymentAttempt.lease_until.is_(None), PaymentAttempt.lease_until <= now),
-                )
-                .order_by(PaymentAttempt.created_at)
-                .limit(limit)
-            )
+    query = select(PaymentAttempt.id).where(PaymentAttempt.state.in_(states))
+    if not leased:
+        query = query.where(
+            or_(PaymentAttempt.lease_until.is_(None), PaymentAttempt.lease_until <= now)
         )
+    with service.db.session() as session:
+        return list(session.scalars(query.order_by(PaymentAttempt.created_at).limit(limit)))
 
 
-def reconcile_payments(service: CheckoutService, *, limit: int = 500) -> ReconcileReport:
-    """One reconciliation pass over the checkout's database; returns what it did."""
+def reconcile_payments(
+    service: CheckoutService, *, limit: int = 500, peek: bool = False
+) -> ReconcileReport:
+    """One reconciliation pass over the checkout's database; returns what it did.
+
+    ``peek`` (at start-up): also ask Stripe about attempts another worker still holds —
+    after a crash, the dead process's claims — and apply what Stripe has decided, rather
+    than wait for their leases to run out (see :func:`settle_attempt`)."""
     report = ReconcileReport()
     report.expired = service.expire_due()
     if service.payments is None:
         return report
     _adopt_legacy_payments(service)
     _reopen_abandoned_authentications(service)
-    for attempt_id in _due(service, OPEN_STATES, limit):
-        report.settled[settle_attempt(service, attempt_id, by_agent=False)] += 1
+    for attempt_id in _due(service, OPEN_STATES, limit, leased=peek):
+        report.settled[settle_attempt(service, attempt_id, by_agent=False, peek=peek)] += 1
     # Payments made on the store's page whose webhook was lost (or not yet sent).
     if hosted := settle_hosted_due(service, limit=limit):
         report.settled["hosted"] += hosted
@@ -154,7 +157,8 @@ def reconcile_in_background(
             if delay:
                 threading.Event().wait(delay)
             try:
-                report = reconcile_payments(service)
+                # The first pass settles at once what Stripe has decided, held or not.
+                report = reconcile_payments(service, peek=not delay)
                 if any(report.as_dict().values()):
                     log.info("payments reconciled at start-up: %s", report.as_dict())
                 for step in catch_up:

@@ -155,9 +155,13 @@ class CheckoutService(CheckoutCore):
             return canceled
         return refund_session(self, checkout_id, payment_intent, request.intent_trace)
 
-    def complete(self, checkout_id: str, body: Any) -> dict[str, Any]:
-        """``POST …/complete``: charge through Stripe, commit the stock, create the order."""
-        return complete_session(self, checkout_id, body)
+    def complete(
+        self, checkout_id: str, body: Any, request_key: str | None = None
+    ) -> dict[str, Any]:
+        """``POST …/complete``: charge through Stripe, commit the stock, create the order.
+        ``request_key``: the agent's idempotency key (its re-sent request is answered with
+        what its charge became)."""
+        return complete_session(self, checkout_id, body, request_key)
 
     def expire_due(self) -> int:
         """Expire open sessions past their time and release their holds; returns how many."""

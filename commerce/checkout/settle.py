@@ -76,6 +76,8 @@ def _place_order(
         vault.used_at = now
     if "ucp" not in (cs.extra or {}):  # a UCP platform hears of it by UCP's own webhooks
         enqueue_order_event(session, order, "order_create", service.base_url)
+    for record in service.order_recorders:
+        record(session, order, cs)
     cs.status = "completed"
     cs.completed_at = now
     cs.messages = []
@@ -169,18 +171,31 @@ def apply_outcome(
     return applied
 
 
-def settle_attempt(service: CheckoutCore, attempt_id: str, *, by_agent: bool = False) -> str:
+def settle_attempt(
+    service: CheckoutCore, attempt_id: str, *, by_agent: bool = False, peek: bool = False
+) -> str:
     """Claim an attempt whose outcome is open, ask Stripe, apply; returns the attempt's state
-    (or ``"busy"`` when someone else holds the claim)."""
+    (or ``"busy"`` when someone else holds the claim).
+
+    ``peek``: ask Stripe even though another worker holds the claim (perhaps a process
+    that died), and apply only a decided outcome. Asking never charges twice (a re-sent
+    charge carries the attempt's idempotency key), and an outcome is applied under the
+    session's lock to an attempt still open, so a live holder loses nothing."""
     if service.payments is None:
         return "busy"
-    if not claim(service.db, attempt_id, service.payment_lease):
+    claimed = claim(service.db, attempt_id, service.payment_lease)
+    if not claimed and not peek:
         return "busy"
     with service.db.session() as session:
         attempt = session.get(PaymentAttempt, attempt_id)
         assert attempt is not None
+        if attempt.state not in OPEN_STATES:
+            return str(attempt.state)
         call = AttemptCall.of(attempt)
-    return apply_outcome(service, call, ask_stripe(service.payments, call), by_agent=by_agent).state
+    outcome = ask_stripe(service.payments, call)
+    if not claimed and outcome.state == "unknown":
+        return "busy"  # the holder, if alive, finds out itself; the next pass asks again
+    return apply_outcome(service, call, outcome, by_agent=by_agent).state
 
 
 def settle_in_progress(service: CheckoutCore, checkout_id: str) -> None:

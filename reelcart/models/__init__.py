@@ -18,7 +18,7 @@ from .experiments import Allocation, ExperimentDecision
 from .generations import Generation, RenderClaim
 from .shopify import ShopifyCreativeMedia, ShopifySyncSeen, ShopifySyncState, ShopifyWebhookDelivery
 from .store import Customer, CustomerAddress, DiscountCode, FreeShippingRule, ShippingRateRule
-from .ucp import UcpOrder, UcpWebhook
+from .ucp import UcpCart, UcpOrder, UcpWebhook
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -51,6 +51,7 @@ __all__ = [
     "ShopifySyncState",
     "ShopifyWebhookDelivery",
     "Shot",
+    "UcpCart",
     "UcpOrder",
     "UcpWebhook",
     "new_id",

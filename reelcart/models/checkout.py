@@ -3,6 +3,7 @@ webhooks."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -86,6 +87,11 @@ class Order(Base):
     totals: Mapped[list[Any]] = mapped_column(default=list)
     # Claim on the Shopify write-back (migration 0004_payment_attempts): one writer at a time.
     writeback_lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    # The buyer's order page is /order-status/<page_token> (migration 0008_ucpexact): a
+    # random capability for this one order, never derived from its id.
+    page_token: Mapped[str | None] = mapped_column(
+        String(64), unique=True, default=lambda: secrets.token_urlsafe(24)
+    )
 
 
 class IdempotencyRecord(Base):

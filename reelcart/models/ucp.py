@@ -16,7 +16,27 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, new_id, utcnow
 
-__all__ = ["UcpOrder", "UcpWebhook"]
+__all__ = ["UcpCart", "UcpOrder", "UcpWebhook"]
+
+
+class UcpCart(Base):
+    """A UCP cart (``cart.md``): what a platform means to buy, priced as an estimate; no
+    stock is held and nothing is paid until a checkout is made from it (``cart_id``)."""
+
+    __tablename__ = "ucp_carts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("cart"))
+    # The platform profile named in UCP-Agent: the cart answers to it alone.
+    platform_profile: Mapped[str | None] = mapped_column(String(2048), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | canceled
+    currency: Mapped[str] = mapped_column(String(3))
+    # [{"id": item id, "quantity": n}] as requested; prices come from the catalog.
+    items: Mapped[list[Any]] = mapped_column(default=list)
+    buyer: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    discount_codes: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
 
 
 class UcpOrder(Base):

@@ -89,7 +89,10 @@ def test_version_comes_from_the_profile_when_the_header_has_none(
     ("profile", "status", "code"),
     [
         ("http://192.168.7.7/profile.json", 400, "invalid_profile_url"),  # http, not allow-listed
-        ("https://10.1.2.3/profile.json", 424, "profile_unreachable"),  # a private address
+        # overview.md: "malformed, missing, or unresolvable" is invalid_profile_url (400)
+        ("https://10.1.2.3/profile.json", 400, "invalid_profile_url"),  # a private address
+        ("https://no-such-host.invalid/profile.json", 400, "invalid_profile_url"),
+        ("https://[::1/profile.json", 400, "invalid_profile_url"),  # not a URL
         ("ftp://example.com/profile.json", 400, "invalid_profile_url"),
     ],
 )

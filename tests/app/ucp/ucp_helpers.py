@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.acp.rest import acp_routes
+from app.order_page import order_page_routes
 from app.ucp.envelope import UCP_VERSION
 from app.ucp.mcp_binding import ucp_mcp_door
 from app.ucp.parts import build_ucp
@@ -190,7 +191,12 @@ def ucp_app(db: Database, store: MediaStore, settings: Settings) -> Starlette:
             yield
 
     app = Starlette(
-        routes=[*ucp_routes(parts), *mcp.routes, *acp_routes(db, store, settings, service=service)],
+        routes=[
+            *ucp_routes(parts),
+            *mcp.routes,
+            *acp_routes(db, store, settings, service=service),
+            *order_page_routes(db),
+        ],
         lifespan=lifespan,
     )
     app.state.ucp = parts  # tests reach the webhook dispatcher through it
