@@ -188,15 +188,20 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
         )
         for index, seconds in enumerate(scenes)
     )
-    middle = len(shots) - 1 - (1 if has_offer else 0)
+    middle = max(0, len(shots) - 1 - (1 if has_offer else 0))
     budgets = [char_budget(seconds) for seconds in scenes]
-    offer = [fit_line(offer_lines(facts), budgets[-1])] if has_offer and len(shots) > 1 else []
-    lines = [
-        fit_line(hook_lines(facts, hook, brand.tone), budgets[0]),
-        *feature_lines(facts, max(0, middle), budgets[1 : 1 + max(0, middle)]),
-        *offer,
-        CTA_TEXT[cta],
-    ]
+    opening = fit_line(hook_lines(facts, hook, brand.tone), budgets[0])
+    offer: list[str] = []
+    # When the opening already said the price (or the sale), the offer
+    # scene tells one more selling point instead of saying the price twice.
+    point_for_offer = has_offer and facts.price_text.lower() in opening.lower()
+    features = feature_lines(
+        facts, middle + point_for_offer, budgets[1 : 1 + middle + point_for_offer]
+    )
+    if has_offer and len(shots) > 1:
+        extra = features.pop() if point_for_offer else ""
+        offer = [extra or fit_line(offer_lines(facts), budgets[len(shots) - 1])]
+    lines = [opening, *features, *offer, CTA_TEXT[cta]]
     return CreativeSpec(
         title=job.product_title,
         price_text=facts.price_text,
