@@ -32,6 +32,7 @@ from .brand import BrandKit
 from .platforms import get_aspect, size_for
 from .provenance import SigningConfig
 from .spec import CreativeSpec, ShotSpec
+from .voices import SpeechClient
 
 __all__ = [
     "CTA_TEXT",
@@ -89,6 +90,10 @@ class RenderConfig:
     aspects: tuple[str, ...] = ()
     footage_dir: Path | None = None
     signing: SigningConfig | None = None
+    # Who speaks the script (see generation.voices.choose_voice), and the merchant's
+    # hosted speech service when one is configured.
+    voice: str = "auto"
+    speech: SpeechClient | None = field(default=None, compare=False, repr=False)
 
     @property
     def long_edge(self) -> int:
