@@ -55,6 +55,8 @@ class Piece:
     role: str
     text: str
     draw: Callable[[], Image.Image]
+    font_size: int = 0
+    lines: int = 1
 
 
 # A part of a text group: given a size factor and the region, its piece (None: no fit).
@@ -101,6 +103,8 @@ class TextParts:
                 "title",
                 " ".join(block.lines),
                 lambda: render_text(block, self.theme.text, bold=bold),
+                int(block.font.size),
+                len(block.lines),
             )
 
         return part
@@ -180,7 +184,7 @@ class TextParts:
             y += image.height + gap
         return placed, texts
 
-    def caption(self, line: str, region: SafeArea, size: float = 40) -> Piece | None:
+    def caption(self, line: str, region: SafeArea, size: float = 64) -> Piece | None:
         pad = self.px(12)
         height = min(region.height, self.spec.height * 0.14) - 2 * pad
         block = fit_whole(
@@ -205,7 +209,7 @@ class TextParts:
             box.alpha_composite(text, (pad, pad))
             return box
 
-        return Piece(box_size, "caption", " ".join(block.lines), draw)
+        return Piece(box_size, "caption", " ".join(block.lines), draw, int(block.font.size))
 
 
 class TinyTextParts(TextParts):
