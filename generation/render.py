@@ -143,7 +143,7 @@ def catalog_price(spec: CreativeSpec) -> CatalogPrice | None:
     if spec.price_minor is None or spec.currency is None:
         return None
     top = spec.price_max_minor if spec.price_max_minor is not None else spec.price_minor
-    return CatalogPrice(spec.price_minor, top, spec.currency)
+    return CatalogPrice(spec.price_minor, top, spec.currency, spec.compare_at_minor)
 
 
 def _watch(compositor: Compositor, spec: CreativeSpec) -> FrameWatch:

@@ -224,4 +224,6 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
         price_minor=job.price_minor,
         price_max_minor=job.price_max_minor if job.price_max_minor is not None else job.price_minor,
         currency=job.currency,
+        was_price_text=facts.compare_at_text or "",
+        compare_at_minor=job.compare_at_minor if facts.compare_at_text else None,
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from generation.overlays.layout import DrawnText
 from generation.overlays.text import (
@@ -124,6 +124,32 @@ class TextParts:
                     text, font, self.theme.accent, self.theme.on_accent, pad_x=pad_x, pad_y=pad_y
                 ),
             )
+
+        return part
+
+    def was_part(self, size: float, floor: float) -> Part:
+        """The price before the sale, struck through (``spec.was_price_text``)."""
+
+        def part(k: float, region: SafeArea) -> Piece | None:
+            text = f"Was {self.spec.was_price_text}"
+            block = self._block(text, region, size * k, floor, 1, region.height)
+            if block is None:
+                return None
+            size_ = text_image_size(block)
+
+            def draw() -> Image.Image:
+                image = render_text(block, self.theme.text)
+                ink = image.getchannel("A").getbbox() or (0, 0, image.width, image.height)
+                # The strike runs through the amount only, at its middle.
+                left = ink[0] + round(block.font.getlength("Was "))
+                y = (ink[1] + ink[3]) // 2
+                width = max(2, round(block.font.size / 12))
+                ImageDraw.Draw(image).line(
+                    (left, y, ink[2], y), fill=(*self.theme.accent, 255), width=width
+                )
+                return image
+
+            return Piece(size_, "was_price", text, draw, int(block.font.size))
 
         return part
 

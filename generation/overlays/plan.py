@@ -103,12 +103,20 @@ def _try(planner: TextParts, regions: dict[str, SafeArea], label: bool) -> _Atte
     spec, px = planner.spec, planner.px
     lines = _caption_lines(planner.spec)[:-1]
     label_part = [planner.label_part()] if label else []
+    # A sale shows as one: the price before it, struck through, above the price.
+    was = [planner.was_part(44, 20)] if spec.was_price_text else []
+    info_was = [planner.was_part(34, 18)] if spec.was_price_text else []
     hook_parts = (
-        [*label_part, planner.title_part(54, 24, 2, False), planner.price_part(150, 26)]
+        [*label_part, planner.title_part(54, 24, 2, False), *was, planner.price_part(150, 26)]
         if spec.hook == "price"
-        else [*label_part, planner.title_part(96, 30, 3, True), planner.price_part(60, 24)]
+        else [*label_part, planner.title_part(96, 30, 3, True), *was, planner.price_part(60, 24)]
     )
-    info_parts = [*label_part, planner.title_part(62, 26, 2, True), planner.price_part(46, 22)]
+    info_parts = [
+        *label_part,
+        planner.title_part(62, 26, 2, True),
+        *info_was,
+        planner.price_part(46, 22),
+    ]
 
     def headline(
         free: dict[str, SafeArea],
@@ -213,6 +221,12 @@ def _end_card(planner: TextParts, top: int, bottom: int) -> tuple[Layer, list[Dr
     parts += [
         (render_text(brand, theme.muted), "brand", " ".join(brand.lines)),
         (render_text(title, theme.text, bold=True), "title", " ".join(title.lines)),
+    ]
+    if spec.was_price_text:
+        made_was = planner.was_part(64, 20)(1.0, card)
+        if made_was is not None:
+            parts.append((made_was.draw(), "was_price", made_was.text))
+    parts += [
         (render_text(price, theme.accent), "price", " ".join(price.lines)),
         (cta, "cta", spec.cta_text),
     ]

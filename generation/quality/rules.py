@@ -222,7 +222,8 @@ def check_motion(
 
 
 def check_price(texts: Sequence[Text], catalog: CatalogPrice | None) -> Check:
-    """Every price drawn reads back as the catalog's: "from" the cheapest when prices vary."""
+    """Every price drawn reads back as the catalog's: "from" the cheapest when prices vary;
+    a struck "was" price only as the catalog's compare-at of a sale."""
     prices = [t for t in texts if t.role == "price"]
     if catalog is None:
         return Check("price_matches_catalog", False, "no catalog price to compare with", {})
@@ -241,6 +242,14 @@ def check_price(texts: Sequence[Text], catalog: CatalogPrice | None) -> Check:
             problems.append(f"{item.layer}: {item.text!r} {word} 'from'")
         if not shown.currency_ok:
             problems.append(f"{item.layer}: {item.text!r} does not show {catalog.currency}")
+    for item in (t for t in texts if t.role == "was_price"):
+        # A "was" price is the catalog's compare-at, above a price every variant shares.
+        shown = read_price(item.text, catalog.currency)
+        sale = catalog.compare_at_minor
+        if sale is None or catalog.varies or sale <= catalog.min_minor:
+            problems.append(f"{item.layer}: {item.text!r} but the catalog has no sale")
+        elif shown is None or shown.minor != sale:
+            problems.append(f"{item.layer}: {item.text!r} is not the catalog's {sale}")
     detail = (
         "; ".join(problems)
         if problems
