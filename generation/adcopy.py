@@ -17,7 +17,9 @@ from dataclasses import dataclass
 __all__ = [
     "READING_CPS",
     "SPEAKING_CPS",
+    "TEMPLATE_WORDS",
     "ProductFacts",
+    "catalog_text",
     "char_budget",
     "cost",
     "feature_lines",
@@ -50,6 +52,11 @@ _SCENE_MARGIN_S = 0.3
 _DEFAULT_OPTION = ("Title", "Default Title")
 
 
+# Every word the templates below add to catalog text; anything else in a line of copy
+# must come from the catalog itself (the quality gate checks it).
+TEMPLATE_WORDS = frozenset({"meet", "was", "now", "from", "options"})
+
+
 @dataclass(frozen=True)
 class ProductFacts:
     """What copy may draw on; all of it comes from the catalog."""
@@ -60,6 +67,13 @@ class ProductFacts:
     options: tuple[tuple[str, tuple[str, ...]], ...] = ()
     compare_at_text: str | None = None
     brand: str = ""
+
+
+def catalog_text(facts: ProductFacts) -> str:
+    """Everything the catalog says of the product, as plain text: what copy may claim."""
+    options = " ".join(f"{name} {' '.join(values)}" for name, values in facts.options)
+    parts = (facts.title, plain_text(facts.description), options, facts.brand, facts.price_text)
+    return " ".join(p for p in (*parts, facts.compare_at_text or "") if p)
 
 
 def plain_text(description_html: str) -> str:

@@ -136,6 +136,9 @@ class CreativeSpec:
     marks a sale: drawn struck through beside the price, on the hook, the strip and the
     end card; empty when nothing is on sale.
 
+    ``catalog_text`` is what the catalog says of the product (title, description,
+    options, brand, prices): the gate checks every line of copy draws on it alone.
+
     ``price_minor`` / ``price_max_minor`` / ``currency`` are the catalog's cheapest and
     dearest variant prices, kept so the quality gate can check the drawn ``price_text``
     against the catalog (``None``: not known, and the price check fails).
@@ -160,6 +163,7 @@ class CreativeSpec:
     currency: str | None = None
     was_price_text: str = ""
     compare_at_minor: int | None = None
+    catalog_text: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shots", tuple(self.shots))

@@ -27,7 +27,15 @@ from pathlib import Path
 from reelcart.domain import CreativeJob
 from reelcart.money import format_money
 
-from .adcopy import ProductFacts, char_budget, feature_lines, fit_line, hook_lines, offer_lines
+from .adcopy import (
+    ProductFacts,
+    catalog_text,
+    char_budget,
+    feature_lines,
+    fit_line,
+    hook_lines,
+    offer_lines,
+)
 from .brand import BrandKit
 from .platforms import get_aspect, size_for
 from .provenance import SigningConfig
@@ -225,5 +233,6 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
         price_max_minor=job.price_max_minor if job.price_max_minor is not None else job.price_minor,
         currency=job.currency,
         was_price_text=facts.compare_at_text or "",
+        catalog_text=catalog_text(facts),
         compare_at_minor=job.compare_at_minor if facts.compare_at_text else None,
     )

@@ -1,4 +1,4 @@
-"""A sale shows as a sale: the catalog's compare-at, struck through, by every price.
+"""A sale shows as a sale, and copy claims only what the catalog says.
 
 On the demo store's Merino Knit Beanie (compare-at $38.00, price $29.00 in its export).
 """
@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from generation.adcopy import TEMPLATE_WORDS
 from generation.compose import Compositor
 from generation.quality.price import read_price
-from generation.quality.rules import check_price
+from generation.quality.rules import check_claims, check_price
 from generation.render import catalog_price
 from generation.storyboard import RenderConfig, storyboard
 from reelcart.money import to_minor_units
@@ -52,3 +53,18 @@ def test_the_gate_refuses_a_was_price_the_catalog_does_not_hold() -> None:
     wrong = dataclasses.replace(spec, was_price_text="$48.00")
     check = check_price(Compositor(wrong).drawn, catalog_price(wrong))
     assert not check.passed and "not the catalog's 3800" in check.detail
+
+
+def test_every_word_of_every_demo_script_comes_from_the_catalog() -> None:
+    """The gate's claims rule over the demo store's scripts, and over invented claims."""
+    config = RenderConfig(width=144, height=256, fps=8)
+    for product in demo_products():
+        for factors in ({"duration": "15s", "hook": "price"}, {"duration": "6s"}):
+            spec = storyboard(demo_job(product, factors), config)
+            check = check_claims(spec.lines, f"{spec.catalog_text} {spec.cta_text}", TEMPLATE_WORDS)
+            assert check.passed, (product["handle"], check.detail)
+    spec, _ = _beanie_spec("title")
+    for claim, word in (("Rated best beanie of 2026", "rated"), ("Now 80% off", "off")):
+        lines = (*spec.lines[:-1], claim)
+        check = check_claims(lines, spec.catalog_text, TEMPLATE_WORDS)
+        assert not check.passed and word in check.detail
