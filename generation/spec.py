@@ -23,7 +23,7 @@ __all__ = [
     "frames_for",
 ]
 
-MOTIONS: frozenset[str] = frozenset({"push_in", "pull_out", "pan_left", "pan_right"})
+MOTIONS: frozenset[str] = frozenset({"push_in", "pull_out", "pan_left", "pan_right", "detail"})
 HOOKS: frozenset[str] = frozenset({"title", "price"})
 
 # Bumped when the meaning of a key changes, so old cache entries stop matching.

@@ -4,7 +4,8 @@ A storyboard is a hook in the first seconds, feature shots, the price, and a CTA
 card. Factors choose among fixed, honest templates (see :mod:`generation.adcopy`):
 
 - ``hook``: ``title`` or ``price`` leads;
-- ``style``: the motion preset (``mixed``, ``zoom``, ``pan``);
+- ``style``: the motion preset (``mixed``, ``zoom``, ``pan``); the 15 s cut's middle
+  feature shot is a close-up on a detail in every style;
 - ``cta``: the end-card button text;
 - ``duration``: ``6s`` (hook, price, end card) or ``15s`` (hook, three feature shots,
   price, end card), the platforms' common lengths; without it, ``15s`` for a product
@@ -154,6 +155,14 @@ def _product_prompt(job: CreativeJob) -> str:
     return ". ".join(part.rstrip(".") for part in (job.product_title.strip(), first) if part)
 
 
+def _motion(motions: tuple[str, ...], seed: int, index: int, count: int, cut: bool) -> str:
+    """The camera move of shot ``index``: the style's moves in turn, and in a long cut
+    a close-up on a detail for the middle feature shot (variety from a single photo)."""
+    if cut and count >= 5 and index == count // 2:
+        return "detail"
+    return motions[(seed + index) % len(motions)]
+
+
 def _level(job: CreativeJob, factor: str, default: str, allowed: Collection[str]) -> str:
     level = job.factors.get(factor, default)
     if level not in allowed:
@@ -194,7 +203,7 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
         ShotSpec(
             image_path=Path(job.image_paths[index % len(job.image_paths)]),
             # Motion follows the product's seed, not the variant: variants share footage.
-            motion=motions[(job.seed + index) % len(motions)],
+            motion=_motion(motions, job.seed, index, len(scenes), has_offer),
             duration_s=seconds,
             seed=job.seed + index,
             prompt=prompt,

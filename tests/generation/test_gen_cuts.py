@@ -13,7 +13,9 @@ from PIL import Image
 from generation.compose import Compositor
 from generation.engines.motion import MotionEngine
 from generation.spec import CreativeSpec, ShotSpec
+from generation.storyboard import RenderConfig, storyboard
 from tests.generation.conftest import draw_product_photo
+from tests.generation.demo_jobs import demo_job, demo_products
 
 W, H, FPS = 144, 256, 12
 
@@ -85,3 +87,34 @@ def test_the_hook_is_on_the_first_frame(tmp_path: Path) -> None:
     assert changed > 20
     # Whole at once: frame 0 shows the title as strongly as a later frame does.
     assert np.abs(first[y0:y1, x0:x1].astype(int) - later[y0:y1, x0:x1]).mean() < 0.25 * changed
+
+
+def _magnification(wide: np.ndarray, close: np.ndarray) -> float:
+    """How much ``close`` enlarges part of ``wide``: the scale of the crop of ``wide``
+    that, resized to the frame, looks most like ``close`` (searched over scales and
+    positions, on grey levels)."""
+    grey_wide = Image.fromarray(wide).convert("L")
+    target = np.asarray(Image.fromarray(close).convert("L"), dtype=np.float64)
+    best = (np.inf, 1.0)
+    for scale in np.arange(1.0, 2.61, 0.1):
+        w, h = W / scale, H / scale
+        for x in np.linspace(0, W - w, 9):
+            for y in np.linspace(0, H - h, 9):
+                crop = grey_wide.resize((W, H), Image.Resampling.BILINEAR, box=(x, y, x + w, y + h))
+                error = float(np.abs(np.asarray(crop, dtype=np.float64) - target).mean())
+                best = min(best, (error, float(scale)))
+    return best[1]
+
+
+def test_the_long_cut_takes_a_close_up_of_a_single_photo(tmp_path: Path) -> None:
+    product = next(p for p in demo_products() if p["handle"] == "over-ear-headphones")
+    assert len(product["images"]) == 1  # one photo only: variety must come from it
+    spec = storyboard(demo_job(product, {"duration": "15s"}), RenderConfig(W, H, fps=FPS))
+    motions = [shot.motion for shot in spec.shots]
+    assert "detail" in motions and len(set(motions)) >= 3
+    engine = MotionEngine()
+    wide = next(
+        iter(engine.frames(ShotSpec(spec.shots[0].image_path, "push_in", 1.0, 1), W, H, FPS))
+    )
+    close = next(iter(engine.frames(spec.shots[motions.index("detail")], W, H, FPS)))
+    assert _magnification(wide, close) >= 1.6
