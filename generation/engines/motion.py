@@ -98,8 +98,10 @@ def camera_path(motion: str, seed: int, photo_cy: float) -> tuple[CameraView, Ca
         zoom = rng.uniform(1.9, 2.3)
         cx = 0.5 + rng.choice((-1, 1)) * rng.uniform(0.05, 0.12)
         cy = photo_cy + rng.uniform(-0.06, 0.06)
-        dx, dy = rng.uniform(-0.03, 0.03), rng.uniform(-0.02, 0.02)
-        return CameraView(cx - dx, cy - dy, zoom), CameraView(cx + dx, cy + dy, zoom * 1.05)
+        # Sideways only: the product's top and bottom edges stay put, so the overlays
+        # planned around them stay clear for the whole shot.
+        dx = rng.choice((-1, 1)) * rng.uniform(0.015, 0.03)
+        return CameraView(cx - dx, cy, zoom), CameraView(cx + dx, cy, zoom)
     raise ValueError(f"unknown motion {motion!r}")
 
 

@@ -210,7 +210,10 @@ class TextParts:
             y += image.height + gap
         return placed, texts
 
-    def caption(self, line: str, region: SafeArea, size: float = 64) -> Piece | None:
+    def caption(
+        self, line: str, region: SafeArea, size: float = 64, floor: float = 22
+    ) -> Piece | None:
+        """``line`` as a caption box at ``size`` (shrunk down to ``floor`` to fit)."""
         pad = self.px(12)
         height = min(region.height, self.spec.height * 0.14) - 2 * pad
         block = fit_whole(
@@ -218,7 +221,7 @@ class TextParts:
             region.width * 0.92 - 2 * pad,
             height,
             self.px(size),
-            self.px(min(size, 22)),
+            self.px(min(size, floor)),
             3,
             font_path=self.theme.font_path,
         )

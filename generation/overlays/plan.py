@@ -139,12 +139,16 @@ def _try(planner: TextParts, regions: dict[str, SafeArea], label: bool) -> _Atte
             return None
         name, hook, info = found
         return _Attempt([], None, hook, info, regions[name], {"headline": name})
-    for name in sorted(regions, key=_CAPTION_ORDER.index):
-        region = regions[name]
-        for size in _CAPTION_SIZES:
-            made = [planner.caption(line, region, size) if line else None for line in lines]
+    # The biggest captions anywhere first: each size is tried in every region (below
+    # the product first) before the next smaller one, and at that size exactly (the
+    # smallest step may shrink further rather than fail).
+    for size in _CAPTION_SIZES:
+        floor = min(size, 22) if size == _CAPTION_SIZES[-1] else size
+        for name in sorted(regions, key=_CAPTION_ORDER.index):
+            region = regions[name]
+            made = [planner.caption(line, region, size, floor) if line else None for line in lines]
             if any(m is None for m, line in zip(made, lines, strict=True) if line):
-                break  # smaller sizes only get the same answer in this region
+                continue  # not at this size in this region
             tallest = max(m.size[1] for m in made if m is not None)
             free = dict(regions)
             rest = SafeArea(region.left, region.top, region.right, region.bottom - tallest - px(16))

@@ -18,10 +18,10 @@ from generation.storyboard import RenderConfig, storyboard
 from tests.generation.demo_jobs import demo_job, demo_products
 
 
-def _spec(handle: str, aspect: str, long_edge: int) -> CreativeSpec:
+def _spec(handle: str, aspect: str, long_edge: int, duration: str = "6s") -> CreativeSpec:
     product = next(p for p in demo_products() if p["handle"] == handle)
     config = RenderConfig(width=long_edge * 9 // 16 // 2 * 2, height=long_edge, fps=4)
-    return storyboard(demo_job(product, {"aspect": aspect, "duration": "6s"}), config)
+    return storyboard(demo_job(product, {"aspect": aspect, "duration": duration}), config)
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:
@@ -62,10 +62,13 @@ def test_headline_contrast_meets_wcag_aa(aspect: str) -> None:
     assert ratio >= 4.5
 
 
-@pytest.mark.parametrize(("handle", "aspect"), [("field-watch-38mm", "9:16"),
-                                                 ("over-ear-headphones", "16:9")])  # fmt: skip
-def test_titles_and_captions_are_phone_sized(handle: str, aspect: str) -> None:
-    spec = _spec(handle, aspect, 1920)
+@pytest.mark.parametrize(("handle", "aspect", "duration"), [
+    ("field-watch-38mm", "9:16", "6s"),
+    ("over-ear-headphones", "16:9", "6s"),
+    ("over-ear-headphones", "16:9", "15s"),
+])  # fmt: skip
+def test_titles_and_captions_are_phone_sized(handle: str, aspect: str, duration: str) -> None:
+    spec = _spec(handle, aspect, 1920, duration)
     engine = MotionEngine()
     compositor = Compositor(spec, None, product_box(engine, spec))
     short_side = min(spec.width, spec.height)
