@@ -10,7 +10,7 @@ PREFECT_HOME ?= $(abspath $(REELCART_DATA_DIR))/prefect
 # Debian packages: espeak-ng (offline voiceover), Noto fonts (non-Latin titles), Chromium
 # (report page test). Installed when missing and we are root with apt-get; otherwise the
 # features that need them degrade, and the tests that need them say what is missing.
-SYSTEM_PACKAGES := espeak-ng fonts-noto-core chromium
+SYSTEM_PACKAGES := espeak-ng festival festvox-us-slt-hts fonts-noto-core chromium
 
 .PHONY: demo test lint serve ui stack stack-down bench clean system-packages conformance \
 	conformance-ucp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from reelcart.domain import CampaignPlan, CreativeJob, CreativeStatus
-from reelcart.models import Campaign, Creative, CreativeShot, Product, Shot, utcnow
+from reelcart.models import (
+    Campaign,
+    Creative,
+    CreativeShot,
+    Product,
+    ProductImage,
+    ProductVariant,
+    Shot,
+    utcnow,
+)
 
 __all__ = [
     "campaign_creatives",
@@ -86,7 +96,8 @@ def plan_creatives(
     }
     jobs: list[CreativeJob] = []
     for product in products:
-        if not product.images:
+        # Nothing to show, or nothing a shopper could buy: no ad.
+        if not product.images or not any(v.purchasable for v in product.variants):
             continue
         for factors in plan.variants() if variants is None else variants:
             key = CampaignPlan.variant_key(factors)
@@ -109,9 +120,67 @@ def plan_creatives(
     return jobs
 
 
+def _option_values(variant: ProductVariant) -> set[tuple[str, str]]:
+    return {
+        (str(o["name"]), str(o["value"]))
+        for o in variant.selected_options or []
+        if isinstance(o, dict) and "name" in o and "value" in o
+    }
+
+
+def _on_sale_options(product: Product, selling: Sequence[ProductVariant]) -> list[Any]:
+    """The product's options with only the values some purchasable variant has.
+
+    A variant without ``selected_options`` says nothing of its values: the options
+    stay as the catalog lists them.
+    """
+    if not all(v.selected_options for v in product.variants):
+        return list(product.options or [])
+    wanted = set().union(*(_option_values(v) for v in selling))
+    kept = []
+    for option in product.options or []:
+        if not isinstance(option, dict) or not option.get("name"):
+            continue
+        name = str(option["name"])
+        values = [str(v) for v in option.get("values", []) if (name, str(v)) in wanted]
+        if values:
+            kept.append({**option, "values": values})
+    return kept
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _on_sale_images(product: Product, selling: Sequence[ProductVariant]) -> list[ProductImage]:
+    """The product's photos without those of sold-out variants only.
+
+    A photo whose alt text names an option value no purchasable variant has (the Slate
+    mug when Slate is sold out), and none that one has, shows what cannot be bought.
+    Photos without alt text are kept: nothing says what they show. Never all photos
+    are dropped (an ad needs a picture); then the unnamed ones come first.
+    """
+    selling_values = set().union(*(_option_values(v) for v in selling))
+    gone = set().union(*(_option_values(v) for v in product.variants)) - selling_values
+    gone_words = {w for _, value in gone for w in [" ".join(sorted(_words(value)))] if w}
+    kept_words = {" ".join(sorted(_words(value))) for _, value in selling_values}
+
+    def names(image: ProductImage, values: set[str]) -> bool:
+        alt = " ".join(re.findall(r"[a-z0-9]+", (image.alt_text or "").lower()))
+        return any(re.search(rf"\b{re.escape(v)}\b", alt) for v in values if v)
+
+    kept = [i for i in product.images if not names(i, gone_words) or names(i, kept_words)]
+    return kept or list(product.images)
+
+
 def creative_job(product: Product, creative: Creative, image_path: Any) -> CreativeJob:
-    """The render job of one creative of ``product`` (images made local by ``image_path``)."""
-    cheapest = min(product.variants, key=lambda v: v.price_minor)
+    """The render job of one creative of ``product`` (images made local by ``image_path``).
+
+    Only purchasable variants (for sale and in stock) are advertised: their prices,
+    their option values and their photos; a sold-out variant is never shown or named.
+    """
+    selling = [v for v in product.variants if v.purchasable] or list(product.variants)
+    cheapest = min(selling, key=lambda v: v.price_minor)
     price = cheapest.price_minor
     return CreativeJob(
         creative_id=creative.id,
@@ -119,17 +188,19 @@ def creative_job(product: Product, creative: Creative, image_path: Any) -> Creat
         product_id=product.id,
         product_title=product.title,
         price_minor=price,
-        price_max_minor=max(v.price_minor for v in product.variants),
+        price_max_minor=max(v.price_minor for v in selling),
         currency=product.currency,
         brand_name=product.brand_name,
-        image_paths=tuple(str(image_path(i.media_key)) for i in product.images[:2]),
+        image_paths=tuple(
+            str(image_path(i.media_key)) for i in _on_sale_images(product, selling)[:2]
+        ),
         factors=dict(creative.factors),
         # Footage depends on the product, not the variant: variants share shots.
         seed=int(_digest(product.id, product.content_hash)[:8], 16),
         description=product.description_html or "",
         options=tuple(
             (str(o["name"]), tuple(str(v) for v in o.get("values", [])))
-            for o in (product.options or [])
+            for o in _on_sale_options(product, selling)
             if isinstance(o, dict) and o.get("name")
         ),
         compare_at_minor=cheapest.compare_at_minor,

@@ -26,7 +26,13 @@ from reelcart.models import Creative
 from .catalog import sync_catalog
 from .common import database
 from .fanout import Child, deployment_exists, run_children
-from .generate import DEFAULT_FACTORS, Planned, generate_creatives, plan_generation
+from .generate import (
+    DEFAULT_FACTORS,
+    Planned,
+    campaign_config,
+    generate_creatives,
+    plan_generation,
+)
 from .publish import _slug, publish_creatives
 
 __all__ = [
@@ -122,6 +128,7 @@ def render_generation(
     factors: dict[str, list[str]],
     max_variants: int,
     batch_size: int = 1,
+    voice: str | None = None,
 ) -> list[dict[str, Any]]:
     """Render what ``planned`` queued: one child run per ``batch_size`` products on the
     ``gpu`` pool (in this process when no such deployment exists); one report row each."""
@@ -133,6 +140,7 @@ def render_generation(
                 "product_ids": batch,
                 "factors": factors,
                 "max_variants": max_variants,
+                **({"voice": voice} if voice else {}),
             },
             skipped=[cid for pid in batch for cid in planned.skipped.get(pid, [])],
         )
@@ -169,9 +177,12 @@ def run_campaign(
     batch_size: int = 1,
     design: Literal["full", "half", "pairwise"] = "full",
     challenger_cap: int | None = None,
+    voice: Literal["auto", "api", "festival", "espeak", "none"] | None = None,
 ) -> dict[str, object]:
     """Sync the catalog, render the variant matrix for the targeted products on the
     ``gpu`` workers (one child run per ``batch_size`` products), publish and report.
+
+    ``voice`` chooses who speaks this campaign's ads (``None``: ``REELCART_VOICE``).
 
     ``challenger_cap`` stores the campaign's cap on challenger generations in a row
     without a winner (``None`` keeps the one it has). Fails, naming them, when any child
@@ -184,12 +195,13 @@ def run_campaign(
         factors=factors or DEFAULT_FACTORS, max_variants=max_variants, design=design
     )
     check_levels(plan.factors)
+    campaign_config(plan, voice)  # an unusable voice fails here, before any work
     synced = sync_catalog(source=source, path=catalog_path)
     product_ids = select_products(target)
     planned = plan_generation(campaign, plan, product_ids)
     if challenger_cap is not None:
         store_cap(campaign, challenger_cap)
-    rows = render_generation(campaign, planned, plan.factors, max_variants, batch_size)
+    rows = render_generation(campaign, planned, plan.factors, max_variants, batch_size, voice)
     published = publish_and_report(campaign, rows)
     return {
         "catalog": synced,

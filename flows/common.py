@@ -7,6 +7,7 @@ import os
 import socket
 from functools import cache
 
+from connectors.speech import SpeechAPI
 from connectors.storage import MediaStore
 from generation.brand import BrandKit
 from generation.provenance import SigningConfig
@@ -52,13 +53,18 @@ def media_store() -> MediaStore:
 
 def render_config() -> RenderConfig:
     s = settings()
-    # Brand kit, voiceover, label and C2PA signing (generation/brand.py, provenance.py).
+    # Brand kit, voiceover (its voice: generation/voices.py), label and C2PA signing
+    # (generation/brand.py, provenance.py).
     brand = BrandKit.load(s.brand_kit_path) if s.brand_kit_path else BrandKit()
     brand = dataclasses.replace(
         brand,
         voiceover=brand.voiceover and s.voiceover,
         ai_label=brand.ai_label if s.ai_label is None else s.ai_label,
     )
+    speech = None
+    if s.speech_api_url:
+        key = s.speech_api_key.get_secret_value() if s.speech_api_key else None
+        speech = SpeechAPI(s.speech_api_url, key, model=s.speech_model, voice=s.speech_voice)
     signing = None
     if s.c2pa_cert_path and s.c2pa_key_path:
         signing = SigningConfig(s.c2pa_cert_path, s.c2pa_key_path, alg=s.c2pa_alg)
@@ -72,6 +78,8 @@ def render_config() -> RenderConfig:
         brand=brand,
         footage_dir=s.data_dir / "footage",
         signing=signing,
+        voice=s.voice,
+        speech=speech,
     )
 
 

@@ -36,6 +36,7 @@ from generation.engines.registry import get_engine
 from generation.jobs import plan_render, render_job
 from generation.spec import CreativeSpec
 from generation.storyboard import RenderConfig, storyboard
+from generation.voices import choose_voice
 from reelcart import progress
 from reelcart.domain import CampaignPlan, CreativeJob, CreativeStatus
 from reelcart.models import Campaign, Creative, Generation, Product, RenderClaim
@@ -47,6 +48,7 @@ from .remix import RemixSource, publish_footage, remix_engine, remix_sources
 __all__ = [
     "DEFAULT_FACTORS",
     "Planned",
+    "campaign_config",
     "generate_creatives",
     "lease_seconds",
     "plan_generation",
@@ -72,6 +74,18 @@ class Planned:
 
     queued: dict[str, list[str]]
     skipped: dict[str, list[str]]
+
+
+def campaign_config(plan: CampaignPlan, voice: str | None = None) -> RenderConfig:
+    """The render config of a campaign: its aspects and its voice (checked here, before
+    any render: an unknown voice, or ``api`` without a speech API, is a clear error)."""
+    config = render_config()
+    config = dataclasses.replace(
+        config, aspects=tuple(plan.factors.get("aspect", ())), voice=voice or config.voice
+    )
+    if config.brand.voiceover:
+        choose_voice(config.voice, config.brand.voice, config.speech)
+    return config
 
 
 def _local_image(key: str) -> Path:
@@ -263,13 +277,16 @@ def generate_creatives(
     product_ids: list[str] | None = None,
     factors: dict[str, list[str]] | None = None,
     max_variants: int = 8,
+    voice: str | None = None,
 ) -> dict[str, object]:
     """Render the campaign's queued creatives of ``product_ids`` (all products: plan first).
 
-    Returns the counts and the creatives this run rendered; fails when any render failed.
+    ``voice`` is the campaign's choice of voice (see ``generation.voices``); ``None``:
+    the settings' ``REELCART_VOICE``. Returns the counts and the creatives this run
+    rendered; fails when any render failed.
     """
     plan = CampaignPlan(factors=factors or DEFAULT_FACTORS, max_variants=max_variants)
-    config = dataclasses.replace(render_config(), aspects=tuple(plan.factors.get("aspect", ())))
+    config = campaign_config(plan, voice)
     if product_ids is None:
         product_ids = list(plan_generation(campaign, plan).queued)
     run_id = str(flow_run.get_id() or "local")

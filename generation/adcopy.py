@@ -16,8 +16,12 @@ from dataclasses import dataclass
 
 __all__ = [
     "READING_CPS",
+    "SPEAKING_CPS",
+    "TEMPLATE_WORDS",
     "ProductFacts",
+    "catalog_text",
     "char_budget",
+    "cost",
     "feature_lines",
     "fit_line",
     "hook_line",
@@ -26,7 +30,9 @@ __all__ = [
     "offer_line",
     "offer_lines",
     "plain_text",
+    "selling_points",
     "sentences",
+    "spoken_length",
 ]
 
 _TAG = re.compile(r"<[^>]+>")
@@ -46,6 +52,11 @@ _SCENE_MARGIN_S = 0.3
 _DEFAULT_OPTION = ("Title", "Default Title")
 
 
+# Every word the templates below add to catalog text; anything else in a line of copy
+# must come from the catalog itself (the quality gate checks it).
+TEMPLATE_WORDS = frozenset({"meet", "was", "now", "from", "options"})
+
+
 @dataclass(frozen=True)
 class ProductFacts:
     """What copy may draw on; all of it comes from the catalog."""
@@ -56,6 +67,13 @@ class ProductFacts:
     options: tuple[tuple[str, tuple[str, ...]], ...] = ()
     compare_at_text: str | None = None
     brand: str = ""
+
+
+def catalog_text(facts: ProductFacts) -> str:
+    """Everything the catalog says of the product, as plain text: what copy may claim."""
+    options = " ".join(f"{name} {' '.join(values)}" for name, values in facts.options)
+    parts = (facts.title, plain_text(facts.description), options, facts.brand, facts.price_text)
+    return " ".join(p for p in (*parts, facts.compare_at_text or "") if p)
 
 
 def plain_text(description_html: str) -> str:
@@ -71,6 +89,37 @@ def length(text: str) -> int:
     return len(" ".join(text.split()))
 
 
+# A voice reads the script at up to ~16 characters a second of its spoken form (about
+# 175 words a minute): numbers and symbols are read as words, so "$129" costs what
+# "one hundred twenty-nine dollars" does.
+SPEAKING_CPS = 16.0
+_SPOKEN = (
+    (re.compile(r"(?<=\d)[.,]00\b"), ""),  # whole amounts: the zero cents go unsaid
+    (re.compile(r"[$€£¥₹]"), " dollars "),
+    (re.compile(r"%"), " percent "),
+    (re.compile(r"(?<=\d)\s?mm\b"), " millimetres"),
+    (re.compile(r"(?<=\d)\s?(?:ml|oz|in|L)\b"), " ounces"),
+    (re.compile(r"\d"), "nine "),  # a digit is about a short word
+)
+
+
+def spoken_length(text: str) -> int:
+    """About how many characters ``text`` takes when read aloud (numbers as words)."""
+    said = " ".join(text.split())
+    for pattern, words in _SPOKEN:
+        said = pattern.sub(words, said)
+    return length(said)
+
+
+def cost(text: str) -> float:
+    """Characters of reading time ``text`` needs on screen or in the voice, the longer.
+
+    Compared with :func:`char_budget`: a line that fits is read at
+    :data:`READING_CPS` and said at :data:`SPEAKING_CPS` within its scene.
+    """
+    return max(length(text), spoken_length(text) * READING_CPS / SPEAKING_CPS)
+
+
 def char_budget(seconds: float) -> int:
     """The most characters a scene of ``seconds`` can carry at :data:`READING_CPS`."""
     return max(8, int((seconds - _SCENE_MARGIN_S) * READING_CPS))
@@ -82,17 +131,19 @@ def sentences(text: str) -> list[str]:
 
 
 def fit_line(candidates: Sequence[str], budget: int) -> str:
-    """The first candidate within ``budget`` characters, else the shortest; never cut."""
+    """The first candidate within ``budget`` (see :func:`cost`), else the shortest; never cut."""
     for candidate in candidates:
-        if length(candidate) <= budget:
+        if cost(candidate) <= budget:
             return candidate
-    return min(candidates, key=length)
+    return min(candidates, key=cost)
 
 
 def hook_lines(facts: ProductFacts, hook: str, tone: str) -> list[str]:
     """Opening lines, best first: the title, or the title with its price."""
     price = facts.price_text[:1].upper() + facts.price_text[1:]
     if hook == "price":
+        if facts.compare_at_text:  # a sale leads with the sale
+            return [f"Now {facts.price_text}, was {facts.compare_at_text}", f"Now {price}"]
         if tone == "bold":
             return [f"{price}. {facts.title}.", f"{price}."]
         return [f"{facts.title}, {facts.price_text}", price]
@@ -123,29 +174,95 @@ def _option_lines(options: Sequence[tuple[str, tuple[str, ...]]]) -> list[list[s
     return found
 
 
-def feature_lines(facts: ProductFacts, count: int, budgets: Sequence[int] = ()) -> list[str]:
-    """``count`` lines for the feature shots, each within its character budget.
+# Where a description sentence too long for a scene splits into selling points, coarsest
+# first: between clauses, before "with", then between listed features.
+_SPLITS = (
+    re.compile(r";\s+|,\s+(?:and|so|but)\s+"),
+    re.compile(r"\s+with\s+"),
+    re.compile(r"\s+(?:and|or)\s+"),
+)
+_DETERMINER = re.compile(r"^(?:a|an|the|its|their)\s", re.IGNORECASE)
+_STOPWORDS = frozenset({"a", "an", "the", "and", "or", "with", "of", "in", "on", "for", "to"})
+_LEADING = re.compile(r"^(?:and|so|but|or|it|which)\s+", re.IGNORECASE)
 
-    Whole description sentences first (consecutive ones joined while they fit), then
-    the options, the brand and the title; a sentence too long for its scene is left out,
-    never cut. Falls back to the brand and the title when the catalog has little to say.
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[\w-]+", text.lower()) if w not in _STOPWORDS}
+
+
+def _tidy(phrase: str) -> str:
+    phrase = _LEADING.sub("", phrase.strip().rstrip(".,;:!?").strip())
+    return phrase[:1].upper() + phrase[1:]
+
+
+def _phrases(sentence: str, budget: int, level: int = 0) -> list[str]:
+    """``sentence`` whole if it fits ``budget``, else its parts that do (never cut words)."""
+    if cost(sentence) <= budget:
+        return [sentence]
+    if level >= len(_SPLITS):
+        return []
+    parts = _SPLITS[level].split(sentence)
+    if len(parts) == 1:
+        return _phrases(sentence, budget, level + 1)
+    if _SPLITS[level] is _SPLITS[-1]:
+        # Between listed features a later part stands alone only as a noun phrase ("a
+        # padded headband"); "hot drinks hot" out of "keeps cold drinks cold and hot
+        # drinks hot" does not.
+        parts = parts[:1] + [p for p in parts[1:] if _DETERMINER.match(p)]
+    return [p for part in parts for p in _phrases(part, budget, level + 1)]
+
+
+def selling_points(facts: ProductFacts, budget: int) -> list[str]:
+    """The description's claims that fit ``budget``, in its order, as the catalog words them.
+
+    Whole sentences when they fit, else their clauses or listed features ("memory-foam
+    ear cushions", "recharge over USB-C"). Sentences with prices, percentages or ratings
+    are left out (they may be stale promotions), and so is a fragment of two words or
+    fewer, or a phrase that mostly repeats the title.
+    """
+    title_words = _content_words(facts.title)
+    points: list[str] = []
+    for sentence in sentences(plain_text(facts.description)):
+        if _RISKY.search(sentence):
+            continue
+        for phrase in _phrases(sentence, budget):
+            tidy = _tidy(phrase)
+            words = _content_words(tidy)
+            # Mostly the title's own words: it tells nothing the title did not.
+            # A fragment needs three words to say something; a sentence of two may.
+            if len(tidy.split()) < (2 if phrase == sentence else 3):
+                continue
+            if len(words - title_words) * 2 < len(words):
+                continue
+            if tidy in points:
+                continue
+            points.append(tidy + ("." if phrase.rstrip().endswith(".") else ""))
+    return points
+
+
+def feature_lines(facts: ProductFacts, count: int, budgets: Sequence[int] = ()) -> list[str]:
+    """``count`` lines for the feature shots, each within its budget (see :func:`cost`).
+
+    The description's selling points first, then the (purchasable) options, then the
+    brand; never the title again (the hook and the end card say it). A scene with
+    nothing new left to say gets an empty line: no caption, no voice.
     """
     budgets = list(budgets) + [10**6] * (count - len(budgets))
-    pool = [
-        s for s in sentences(plain_text(facts.description)) if len(s) > 3 and not _RISKY.search(s)
-    ]
     options = _option_lines(facts.options)
-    extra = [*([f"From {facts.brand}"] if facts.brand else []), facts.title]
+    extra = [f"From {facts.brand}"] if facts.brand else []
     used: set[str] = set()
     lines = []
     for budget in budgets[:count]:
         line = None
-        for i, sentence in enumerate(pool):
-            if sentence in used or length(sentence) > budget:
+        pool = selling_points(facts, budget)
+        for i, point in enumerate(pool):
+            if point in used:
                 continue
-            joined = [sentence]
+            # Short whole sentences in a row share a scene while they fit.
+            joined = [point]
             for follower in pool[i + 1 :]:
-                if follower in used or length(" ".join([*joined, follower])) > budget:
+                together = " ".join([*joined, follower])
+                if not joined[-1].endswith(".") or follower in used or cost(together) > budget:
                     break
                 joined.append(follower)
             used.update(joined)
@@ -153,27 +270,29 @@ def feature_lines(facts: ProductFacts, count: int, budgets: Sequence[int] = ()) 
             break
         if line is None:
             for choices in options:
-                fitting = [c for c in choices if length(c) <= budget and c not in used]
+                fitting = [c for c in choices if cost(c) <= budget and c not in used]
                 if fitting:
                     line = fitting[0]
                     used.update(choices)
                     break
         if line is None:
-            # Once everything was said, the title is repeated (the product's name).
-            fresh = [c for c in extra if c not in used] or extra[-1:]
-            line = fit_line(fresh, budget)
-            used.add(line)
+            line = next((c for c in extra if c not in used and cost(c) <= budget), "")
+        used.add(line)
         lines.append(line)
     return lines
 
 
 def offer_lines(facts: ProductFacts) -> list[str]:
     """Price lines, best first; a "was" price only when the catalog holds a higher
-    compare-at (and every variant costs the same)."""
+    compare-at (and every variant costs the same). The title is not repeated."""
     price = facts.price_text[:1].upper() + facts.price_text[1:]
     if facts.compare_at_text:
-        return [f"Was {facts.compare_at_text}, now {facts.price_text}", price]
-    return [f"{facts.title}: {facts.price_text}", price]
+        return [
+            f"Was {facts.compare_at_text}, now {facts.price_text}",
+            f"Now {facts.price_text}, was {facts.compare_at_text}",
+            f"Now {facts.price_text}",
+        ]
+    return [price]
 
 
 def offer_line(facts: ProductFacts) -> str:

@@ -38,6 +38,7 @@ __all__ = [
     "loudness_normalise",
     "music_bed",
     "soundtrack",
+    "spoken_form",
 ]
 
 _log = logging.getLogger(__name__)
@@ -179,12 +180,17 @@ def duck(music: Audio, voice: Audio, *, depth_db: float = _DUCK_DB) -> Audio:
 
 @dataclass(frozen=True)
 class Soundtrack:
-    """A mixed stereo track plus what went into it (for the manifest)."""
+    """A mixed stereo track plus what went into it (for the manifest).
+
+    ``said`` holds, per script line, the words actually spoken ("" for a line left
+    unsaid), or is empty when there was no voice: captions then show the whole script.
+    """
 
     samples: Audio
     voiceover: str | None
     lines_spoken: int
     lines_shortened: int = 0
+    said: tuple[str, ...] = ()
     # The mono voiceover the mix holds (what generated scene sound ducks under).
     voice: Audio | None = None
 
@@ -200,6 +206,18 @@ class Soundtrack:
         }
 
 
+_WHOLE_MONEY = re.compile(r"(?<=\d)[.,]00\b")
+
+
+def spoken_form(text: str) -> str:
+    """``text`` as a voice should read it: whole amounts without their zero cents.
+
+    "$29.00" read aloud is "twenty-nine dollars and zero cents" (espeak-ng): twice as
+    long as "$29", and nothing a listener needs.
+    """
+    return _WHOLE_MONEY.sub("", " ".join(text.split()))
+
+
 def _speak_fitting(tts: TTSEngine, text: str, room: int) -> tuple[Audio | None, str]:
     """Speak ``text`` within ``room`` samples: faster if needed, else fewer sentences.
 
@@ -211,7 +229,7 @@ def _speak_fitting(tts: TTSEngine, text: str, room: int) -> tuple[Audio | None, 
     while parts:
         said = " ".join(parts)
         for wpm in _PACES:
-            speech = tts.synthesize(said, words_per_minute=wpm)
+            speech = tts.synthesize(spoken_form(said), words_per_minute=wpm)
             if speech is None:
                 return None, ""
             if len(speech) <= room:
@@ -264,19 +282,24 @@ def soundtrack(
         return Soundtrack(loudness_normalise(music), None, 0)
     voice = np.zeros(n, dtype=np.float32)
     spoken = shortened = 0
+    said_lines: list[str] = []
     lead = int(0.12 * SAMPLE_RATE)
     ends = [*scene_starts_s[1:], duration_s]
     for line, start_s, end_s in zip(lines, scene_starts_s, ends, strict=True):
         start = round(start_s * SAMPLE_RATE) + lead
         room = round(end_s * SAMPLE_RATE) - start - int(0.08 * SAMPLE_RATE)
+        said_lines.append("")
         if room <= 0 or not line.strip():
             continue
         speech, said = _speak_fitting(tts, line, room)
         if speech is None:
             continue
+        said_lines[-1] = said
         if said != " ".join(line.split()):
             shortened += 1
         voice[start : start + len(speech)] += speech[: n - start]
         spoken += 1
     mixed = loudness_normalise(duck(music, voice) + 0.9 * voice[None, :])
-    return Soundtrack(mixed, tts.name if spoken else None, spoken, shortened, voice)
+    if not spoken:  # no voice came out at all: a caption-only creative
+        return Soundtrack(mixed, None, 0, voice=voice)
+    return Soundtrack(mixed, tts.name, spoken, shortened, tuple(said_lines), voice)

@@ -5,9 +5,10 @@ Every text layer is planned once per creative around the product (see
 alpha-blended (with a short fade-in), so overlays cost a few milliseconds per frame even
 at 1080x1920.
 
-Cuts dissolve the *footage* only; overlays are drawn after the dissolve, so a caption
-or price never smears into the next scene. The end card fades in over a blurred still of
-the last footage frame without its overlays.
+Cuts between different photos dissolve the *footage* only; overlays are drawn after the
+dissolve, so a caption or price never smears into the next scene. Cuts between two shots
+of the same photo are clean: dissolved, they would show the product twice (ghosting).
+The end card fades in over a blurred still of the last footage frame without overlays.
 """
 
 from __future__ import annotations
@@ -51,13 +52,14 @@ _BAND = (14, 14, 16)
 class Compositor:
     """Draws a creative's overlays onto footage frames and builds its end card.
 
-    Timeline: the hook layer fades in over the first shot; from the second shot on a
-    compact title+price strip takes over, and each cut is a short cross-dissolve of the
-    footage; after the last shot the end card (logo, brand, title, price, one CTA) fades
-    in over a blurred, darkened still of the last footage frame. Captions (one per
-    scene) sit where the plan put them. ``overlay`` must be called with increasing frame
-    indices. ``product`` is the product's box in the footage frame, in pixels (``None``:
-    unknown, the layout then keeps only to the safe area).
+    Timeline: the hook layer is on the first shot from its first frame; from the second
+    shot on a compact title+price strip takes over; a cut to another photo is a short
+    cross-dissolve of the footage, a cut within one photo a clean cut; after the last
+    shot the end card (logo, brand, title, price, one CTA) fades in over a blurred,
+    darkened still of the last footage frame. Captions (one per scene) sit where the
+    plan put them. ``overlay`` must be called with increasing frame indices.
+    ``product`` is the product's box in the footage frame, in pixels (``None``: unknown,
+    the layout then keeps only to the safe area).
 
     Frames are RGB arrays or :class:`~generation.yuv.Yuv420` pictures (one kind per
     creative); the output is of the kind put in. The renderer composites in YUV.
@@ -147,13 +149,20 @@ class Compositor:
 
     # -- per-frame ------------------------------------------------------------------------
 
-    def _fade(self, frames_in: int) -> float:
-        return min(1.0, frames_in / self.fade_frames)
-
     @property
     def poster_index(self) -> int:
         """First frame of the first shot where the hook is fully visible."""
         return min(self.fade_frames, self._first_shot_frames - 1)
+
+    def dissolves_into(self, scene: int) -> bool:
+        """Whether the cut into shot ``scene`` is a cross-dissolve (else a clean cut).
+
+        Two shots of the same photo dissolved into each other show the product twice,
+        offset (a ghosted double image): those are cut cleanly. Different photos
+        dissolve.
+        """
+        shots = self.spec.shots
+        return 0 < scene < len(shots) and shots[scene].image_path != shots[scene - 1].image_path
 
     def scene_at(self, index: int) -> int:
         """Number of the scene (shots, then the end card) frame ``index`` belongs to."""
@@ -199,14 +208,21 @@ class Compositor:
         out = self.footage(frame, owned=owned)
         scene = self.scene_at(index)
         into_scene = index - self._scene_starts[scene]
-        if scene > 0 and into_scene < self.dissolve_frames and self._previous_raw is not None:
+        if (
+            scene > 0
+            and into_scene < self.dissolve_frames
+            and self._previous_raw is not None
+            and self.dissolves_into(scene)
+        ):
             # Cross-dissolve the footage from the previous shot's last picture (without
             # its overlays): softens the cut, and no caption or price is carried over.
             out = self._dissolve(out, (into_scene + 1) / (self.dissolve_frames + 1))
         if index == self._scene_starts[scene] + self.spec.shot_frames[scene] - 1:
             self._previous_raw, self._previous_image = out.copy(), None
         if index < self._first_shot_frames:
-            self._draw(self.hook_layer, out, self._fade(index))
+            # The hook is there from the very first frame: a feed shows that frame first,
+            # and a viewer scrolling past sees nothing that fades in after it.
+            self._draw(self.hook_layer, out)
         else:
             # No fade here: the cut to the next shot already changes the whole picture,
             # and fading from nothing would make the text blink off at every cut.

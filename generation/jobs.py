@@ -25,12 +25,13 @@ from typing import Any
 
 from reelcart.domain import CreativeJob
 
-from .audio import EspeakTTS, TTSEngine
+from .audio import TTSEngine
 from .engines.base import FootageEngine
 from .footage import FootageCache
 from .render import render_creative
 from .spec import CreativeSpec
 from .storyboard import RenderConfig, master_size, storyboard
+from .voices import choose_voice
 
 __all__ = [
     "RENDERER_VERSION",
@@ -101,6 +102,8 @@ def render_hash(
     if config is not None:
         payload["brand"] = dataclasses.asdict(config.brand)
         payload["signed"] = config.signing is not None
+        if config.brand.voiceover:
+            payload["voice"] = [config.voice, getattr(config.speech, "name", None)]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -179,8 +182,9 @@ def render_job(
 
     ``engine`` may be a raw engine (wrapped in the process-wide footage cache under
     ``config.footage_dir``, default ``out_dir/../footage``) or a ready
-    :class:`FootageCache`. ``tts`` defaults to espeak-ng when the brand kit wants a
-    voiceover. ``planned`` is the job's :func:`plan_render`, when the caller made it already.
+    :class:`FootageCache`. ``tts`` defaults to the config's voice (see
+    :func:`generation.voices.choose_voice`) when the brand kit wants a voiceover.
+    ``planned`` is the job's :func:`plan_render`, when the caller made it already.
     """
     planned = planned or plan_render(job, config, engine)
     spec, digest = planned.spec, planned.digest
@@ -206,7 +210,7 @@ def render_job(
         root = config.footage_dir or Path(out_dir).parent / "footage"
         source = footage_cache(engine, root, master_size(config))
     if tts is None and config.brand.voiceover:
-        tts = EspeakTTS(voice=config.brand.voice)
+        tts = choose_voice(config.voice, config.brand.voice, config.speech)
     extra = {
         "seed": job.seed,
         "model": _engine_model(engine),

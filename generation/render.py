@@ -9,6 +9,7 @@ persistence, uploads and orchestration belong to the caller.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -143,7 +144,7 @@ def catalog_price(spec: CreativeSpec) -> CatalogPrice | None:
     if spec.price_minor is None or spec.currency is None:
         return None
     top = spec.price_max_minor if spec.price_max_minor is not None else spec.price_minor
-    return CatalogPrice(spec.price_minor, top, spec.currency)
+    return CatalogPrice(spec.price_minor, top, spec.currency, spec.compare_at_minor)
 
 
 def _watch(compositor: Compositor, spec: CreativeSpec) -> FrameWatch:
@@ -263,14 +264,16 @@ def render_creative(
 ) -> RenderedCreative:
     """Render ``spec`` to ``out_dir/<name>.mp4`` (+ ``.jpg``, ``.webp``, ``.vtt``, ``.srt``).
 
-    The poster is the first-shot frame where the hook (title and price) has fully faded
-    in. The soundtrack is the generated music bed, with the script spoken by ``tts``
-    (if given) and the music ducked under it. Overlays are laid out around the product
-    (see :func:`product_box`). The quality gate (:mod:`generation.quality`) runs on
-    every render; its report is the manifest's ``"qa"`` and
-    :attr:`RenderedCreative.quality`. ``extra_manifest`` is merged into the manifest
-    (and the signed credentials). Existing files of the same name are replaced
-    atomically. Raises ``ValueError`` for a bad ``name`` or an engine that breaks its
+    When a voice speaks the script, the captions hold what it said (a line it could
+    not say in time is cut from them). The poster is the first-shot frame where the
+    hook (title and price) has fully faded in. The soundtrack is the generated music
+    bed, with the script spoken by ``tts`` (if given) and the music ducked under it.
+    Overlays are laid out around the product (see :func:`product_box`). The quality
+    gate (:mod:`generation.quality`) runs on every render; its report is the
+    manifest's ``"qa"`` and :attr:`RenderedCreative.quality`. ``extra_manifest`` is
+    merged into the manifest (and the signed credentials). Existing files of the same
+    name are replaced atomically. Raises ``ValueError`` for a bad ``name`` or an engine
+    that breaks its
     frame contract.
     """
     if not _NAME_RE.match(name):
@@ -286,18 +289,23 @@ def render_creative(
     index = 0
     starts = [start / spec.fps for start, _ in spec.scene_frames]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="soundtrack") as pool:
-        # The soundtrack (music, speech) does not depend on the layout: it is made while
-        # the overlays are planned, before the encoder can start. The seed of the first
-        # shot is the product's: a product keeps its tune across variants.
+        # The soundtrack (music, speech) is made while the product is located, before the
+        # overlays are planned: the captions are what the voice managed to say. The seed
+        # of the first shot is the product's: a product keeps its tune across variants.
         sound_job = pool.submit(
             soundtrack, total / spec.fps, spec.shots[0].seed, spec.lines, starts, tts
         )
-        compositor = Compositor(spec, theme, product_box(engine, spec))
-        watch = _watch(compositor, spec)
+        product = product_box(engine, spec)
         sound = sound_job.result()
         # Footage generated with its own sound (LTX-2) plays under the voice and music.
         scene = engine_sounds(engine, spec.shots, starts, spec.width, spec.height)
         audio = mix_scene_sound(sound.samples, scene, sound.voice)
+    if sound.said:
+        # Captions (burned in and sidecars) list exactly what the voice says: a line it
+        # could not say in its scene is cut from them too.
+        spec = dataclasses.replace(spec, lines=sound.said)
+    compositor = Compositor(spec, theme, product)
+    watch = _watch(compositor, spec)
     thumbs = PreviewCollector(spec.fps, spec.width, spec.height) if preview else None
 
     # Footage is composited in YUV 4:2:0, the encoder's own format; pictures decoded or

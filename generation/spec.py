@@ -23,7 +23,7 @@ __all__ = [
     "frames_for",
 ]
 
-MOTIONS: frozenset[str] = frozenset({"push_in", "pull_out", "pan_left", "pan_right"})
+MOTIONS: frozenset[str] = frozenset({"push_in", "pull_out", "pan_left", "pan_right", "detail"})
 HOOKS: frozenset[str] = frozenset({"title", "price"})
 
 # Bumped when the meaning of a key changes, so old cache entries stop matching.
@@ -132,6 +132,13 @@ class CreativeSpec:
     lines into the picture (they always go to the WebVTT/SRT sidecars); ``ai_label`` adds
     a visible "AI-generated" label.
 
+    ``was_price_text`` (the catalog's compare-at price, ``compare_at_minor``, formatted)
+    marks a sale: drawn struck through beside the price, on the hook, the strip and the
+    end card; empty when nothing is on sale.
+
+    ``catalog_text`` is what the catalog says of the product (title, description,
+    options, brand, prices): the gate checks every line of copy draws on it alone.
+
     ``price_minor`` / ``price_max_minor`` / ``currency`` are the catalog's cheapest and
     dearest variant prices, kept so the quality gate can check the drawn ``price_text``
     against the catalog (``None``: not known, and the price check fails).
@@ -154,6 +161,9 @@ class CreativeSpec:
     price_minor: int | None = None
     price_max_minor: int | None = None
     currency: str | None = None
+    was_price_text: str = ""
+    compare_at_minor: int | None = None
+    catalog_text: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shots", tuple(self.shots))

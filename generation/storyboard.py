@@ -4,7 +4,8 @@ A storyboard is a hook in the first seconds, feature shots, the price, and a CTA
 card. Factors choose among fixed, honest templates (see :mod:`generation.adcopy`):
 
 - ``hook``: ``title`` or ``price`` leads;
-- ``style``: the motion preset (``mixed``, ``zoom``, ``pan``);
+- ``style``: the motion preset (``mixed``, ``zoom``, ``pan``); the 15 s cut's middle
+  feature shot is a close-up on a detail in every style;
 - ``cta``: the end-card button text;
 - ``duration``: ``6s`` (hook, price, end card) or ``15s`` (hook, three feature shots,
   price, end card), the platforms' common lengths; without it, ``15s`` for a product
@@ -27,11 +28,20 @@ from pathlib import Path
 from reelcart.domain import CreativeJob
 from reelcart.money import format_money
 
-from .adcopy import ProductFacts, char_budget, feature_lines, fit_line, hook_lines, offer_lines
+from .adcopy import (
+    ProductFacts,
+    catalog_text,
+    char_budget,
+    feature_lines,
+    fit_line,
+    hook_lines,
+    offer_lines,
+)
 from .brand import BrandKit
 from .platforms import get_aspect, size_for
 from .provenance import SigningConfig
 from .spec import CreativeSpec, ShotSpec
+from .voices import SpeechClient
 
 __all__ = [
     "CTA_TEXT",
@@ -89,6 +99,10 @@ class RenderConfig:
     aspects: tuple[str, ...] = ()
     footage_dir: Path | None = None
     signing: SigningConfig | None = None
+    # Who speaks the script (see generation.voices.choose_voice), and the merchant's
+    # hosted speech service when one is configured.
+    voice: str = "auto"
+    speech: SpeechClient | None = field(default=None, compare=False, repr=False)
 
     @property
     def long_edge(self) -> int:
@@ -141,6 +155,14 @@ def _product_prompt(job: CreativeJob) -> str:
     return ". ".join(part.rstrip(".") for part in (job.product_title.strip(), first) if part)
 
 
+def _motion(motions: tuple[str, ...], seed: int, index: int, count: int, cut: bool) -> str:
+    """The camera move of shot ``index``: the style's moves in turn, and in a long cut
+    a close-up on a detail for the middle feature shot (variety from a single photo)."""
+    if cut and count >= 5 and index == count // 2:
+        return "detail"
+    return motions[(seed + index) % len(motions)]
+
+
 def _level(job: CreativeJob, factor: str, default: str, allowed: Collection[str]) -> str:
     level = job.factors.get(factor, default)
     if level not in allowed:
@@ -181,22 +203,27 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
         ShotSpec(
             image_path=Path(job.image_paths[index % len(job.image_paths)]),
             # Motion follows the product's seed, not the variant: variants share footage.
-            motion=motions[(job.seed + index) % len(motions)],
+            motion=_motion(motions, job.seed, index, len(scenes), has_offer),
             duration_s=seconds,
             seed=job.seed + index,
             prompt=prompt,
         )
         for index, seconds in enumerate(scenes)
     )
-    middle = len(shots) - 1 - (1 if has_offer else 0)
+    middle = max(0, len(shots) - 1 - (1 if has_offer else 0))
     budgets = [char_budget(seconds) for seconds in scenes]
-    offer = [fit_line(offer_lines(facts), budgets[-1])] if has_offer and len(shots) > 1 else []
-    lines = [
-        fit_line(hook_lines(facts, hook, brand.tone), budgets[0]),
-        *feature_lines(facts, max(0, middle), budgets[1 : 1 + max(0, middle)]),
-        *offer,
-        CTA_TEXT[cta],
-    ]
+    opening = fit_line(hook_lines(facts, hook, brand.tone), budgets[0])
+    offer: list[str] = []
+    # When the opening already said the price (or the sale), the offer
+    # scene tells one more selling point instead of saying the price twice.
+    point_for_offer = has_offer and facts.price_text.lower() in opening.lower()
+    features = feature_lines(
+        facts, middle + point_for_offer, budgets[1 : 1 + middle + point_for_offer]
+    )
+    if has_offer and len(shots) > 1:
+        extra = features.pop() if point_for_offer else ""
+        offer = [extra or fit_line(offer_lines(facts), budgets[len(shots) - 1])]
+    lines = [opening, *features, *offer, CTA_TEXT[cta]]
     return CreativeSpec(
         title=job.product_title,
         price_text=facts.price_text,
@@ -214,4 +241,7 @@ def storyboard(job: CreativeJob, config: RenderConfig) -> CreativeSpec:
         price_minor=job.price_minor,
         price_max_minor=job.price_max_minor if job.price_max_minor is not None else job.price_minor,
         currency=job.currency,
+        was_price_text=facts.compare_at_text or "",
+        catalog_text=catalog_text(facts),
+        compare_at_minor=job.compare_at_minor if facts.compare_at_text else None,
     )

@@ -161,6 +161,19 @@ class Settings(BaseSettings):
     voiceover: bool = Field(
         default=True, description="Speak the script (espeak-ng) when installed."
     )
+    voice: Literal["auto", "api", "festival", "espeak", "none"] = Field(
+        default="auto",
+        description="Who speaks the script (a campaign may choose another): `auto` is the "
+        "speech API when set, else Festival's HTS voice, else espeak-ng (the fallback).",
+    )
+    speech_api_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible speech API's base URL, e.g. "
+        "`https://api.openai.com/v1` (POST /audio/speech).",
+    )
+    speech_api_key: SecretStr | None = Field(default=None, description="Its bearer key.")
+    speech_model: str = Field(default="gpt-4o-mini-tts", description="Its speech model.")
+    speech_voice: str = Field(default="alloy", description="Its voice name.")
     ai_label: bool | None = Field(
         default=None, description="Visible 'AI-generated' label; default: the brand kit's choice."
     )

@@ -10,6 +10,7 @@ from PIL import Image
 
 from reelcart.db import Database
 from reelcart.models import Campaign, Creative
+from tests.generation.conftest import draw_product_photo
 
 __all__ = ["add_published_creatives", "make_product", "write_catalog"]
 
@@ -22,8 +23,14 @@ def write_catalog(folder: Path, products: list[dict[str, object]], currency: str
         for image in images:
             path = folder / image["url"]
             if not path.exists():
+                # A product-like photo (a flat colour rightly fails the quality gate as
+                # a frozen picture), with a swatch of its own so each file differs.
                 shade = sum(map(ord, image["url"])) % 200
-                Image.new("RGB", (64, 64), (shade, 120, 255 - shade)).save(path)
+                draw_product_photo(path)
+                with Image.open(path) as drawn:
+                    photo = drawn.convert("RGB")
+                photo.paste((shade, 120, 255 - shade), (4, 4, 28, 28))
+                photo.save(path)
     catalog = {"shop": {"name": "Test Shop", "currencyCode": currency}, "products": products}
     path = folder / "catalog.json"
     path.write_text(json.dumps(catalog))

@@ -97,7 +97,7 @@ class ProductDetail(BaseModel):
 
 
 def _available(variant: ProductVariant) -> bool:
-    return variant.available_for_sale and variant.inventory_quantity > 0
+    return variant.purchasable
 
 
 def product_summary(product: Product, store: MediaStore) -> ProductSummary:

@@ -1,4 +1,4 @@
-"""CPU footage engine: slow camera moves ("Ken Burns") over a single product photo.
+"""CPU footage engine: slow camera moves ("Ken Burns") and close-ups over a product photo.
 
 The product photo is usually square while the ad is 9:16, so each shot is staged on a
 *canvas*: a blurred, darkened enlargement of the photo fills the frame and the sharp
@@ -92,6 +92,16 @@ def camera_path(motion: str, seed: int, photo_cy: float) -> tuple[CameraView, Ca
         right = CameraView(0.5 + half_span, focus_y - drift_y, zoom)
         left = CameraView(0.5 - half_span, focus_y + drift_y, zoom_end)
         return (right, left) if motion == "pan_left" else (left, right)
+    if motion == "detail":
+        # A close-up on one part of the photo (about twice the wide view), drifting a
+        # little: a second look at the product, not the whole photo again.
+        zoom = rng.uniform(1.9, 2.3)
+        cx = 0.5 + rng.choice((-1, 1)) * rng.uniform(0.05, 0.12)
+        cy = photo_cy + rng.uniform(-0.06, 0.06)
+        # Sideways only: the product's top and bottom edges stay put, so the overlays
+        # planned around them stay clear for the whole shot.
+        dx = rng.choice((-1, 1)) * rng.uniform(0.015, 0.03)
+        return CameraView(cx - dx, cy, zoom), CameraView(cx + dx, cy, zoom)
     raise ValueError(f"unknown motion {motion!r}")
 
 

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from generation.engines.base import Frame
 from generation.platforms import SafeArea
 
-__all__ = ["Layer", "flatten", "shrink_to", "stack"]
+__all__ = ["Layer", "backdrop", "flatten", "shrink_to", "stack"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,26 @@ def stack(
         placed.append((part, x, y))
         y += part.height + gap
     return placed
+
+
+# Black at 68 %: white text over it keeps a WCAG contrast of at least 6:1 even where
+# the footage behind is pure white (the panel leaves 32 % of it: luminance <= 0.09).
+_PANEL_ALPHA = 174
+
+
+def backdrop(
+    placed: Sequence[tuple[Image.Image, int, int]], region: SafeArea, pad: int
+) -> tuple[Image.Image, int, int]:
+    """A rounded dark panel behind ``placed`` parts (padded by ``pad``, kept in ``region``)."""
+    left = max(region.left, min(x for _, x, _ in placed) - pad)
+    top = max(region.top, min(y for _, _, y in placed) - pad)
+    right = min(region.right, max(x + im.width for im, x, _ in placed) + pad)
+    bottom = min(region.bottom, max(y + im.height for im, _, y in placed) + pad)
+    panel = Image.new("RGBA", (max(1, right - left), max(1, bottom - top)), (0, 0, 0, 0))
+    ImageDraw.Draw(panel).rounded_rectangle(
+        (0, 0, panel.width - 1, panel.height - 1), radius=pad, fill=(0, 0, 0, _PANEL_ALPHA)
+    )
+    return panel, left, top
 
 
 def flatten(

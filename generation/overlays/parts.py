@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from generation.overlays.layout import DrawnText
 from generation.overlays.text import (
@@ -55,6 +55,8 @@ class Piece:
     role: str
     text: str
     draw: Callable[[], Image.Image]
+    font_size: int = 0
+    lines: int = 1
 
 
 # A part of a text group: given a size factor and the region, its piece (None: no fit).
@@ -101,6 +103,8 @@ class TextParts:
                 "title",
                 " ".join(block.lines),
                 lambda: render_text(block, self.theme.text, bold=bold),
+                int(block.font.size),
+                len(block.lines),
             )
 
         return part
@@ -120,6 +124,32 @@ class TextParts:
                     text, font, self.theme.accent, self.theme.on_accent, pad_x=pad_x, pad_y=pad_y
                 ),
             )
+
+        return part
+
+    def was_part(self, size: float, floor: float) -> Part:
+        """The price before the sale, struck through (``spec.was_price_text``)."""
+
+        def part(k: float, region: SafeArea) -> Piece | None:
+            text = f"Was {self.spec.was_price_text}"
+            block = self._block(text, region, size * k, floor, 1, region.height)
+            if block is None:
+                return None
+            size_ = text_image_size(block)
+
+            def draw() -> Image.Image:
+                image = render_text(block, self.theme.text)
+                ink = image.getchannel("A").getbbox() or (0, 0, image.width, image.height)
+                # The strike runs through the amount only, at its middle.
+                left = ink[0] + round(block.font.getlength("Was "))
+                y = (ink[1] + ink[3]) // 2
+                width = max(2, round(block.font.size / 12))
+                ImageDraw.Draw(image).line(
+                    (left, y, ink[2], y), fill=(*self.theme.accent, 255), width=width
+                )
+                return image
+
+            return Piece(size_, "was_price", text, draw, int(block.font.size))
 
         return part
 
@@ -180,7 +210,10 @@ class TextParts:
             y += image.height + gap
         return placed, texts
 
-    def caption(self, line: str, region: SafeArea, size: float = 40) -> Piece | None:
+    def caption(
+        self, line: str, region: SafeArea, size: float = 64, floor: float = 22
+    ) -> Piece | None:
+        """``line`` as a caption box at ``size`` (shrunk down to ``floor`` to fit)."""
         pad = self.px(12)
         height = min(region.height, self.spec.height * 0.14) - 2 * pad
         block = fit_whole(
@@ -188,7 +221,7 @@ class TextParts:
             region.width * 0.92 - 2 * pad,
             height,
             self.px(size),
-            self.px(min(size, 22)),
+            self.px(min(size, floor)),
             3,
             font_path=self.theme.font_path,
         )
@@ -205,7 +238,7 @@ class TextParts:
             box.alpha_composite(text, (pad, pad))
             return box
 
-        return Piece(box_size, "caption", " ".join(block.lines), draw)
+        return Piece(box_size, "caption", " ".join(block.lines), draw, int(block.font.size))
 
 
 class TinyTextParts(TextParts):

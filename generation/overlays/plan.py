@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps
 
-from generation.overlays.layers import Layer, flatten, shrink_to, stack
+from generation.overlays.layers import Layer, backdrop, flatten, shrink_to, stack
 from generation.overlays.layout import Box, DrawnText, Letterbox, free_regions, inflate, letterbox
 from generation.overlays.parts import AI_LABEL, Piece, TextParts, Theme, TinyTextParts
 from generation.overlays.text import (
@@ -70,8 +70,18 @@ def _caption_lines(spec: CreativeSpec) -> list[str]:
 
 _CAPTION_ORDER = ("bottom", "top", "left", "right")
 _HEADLINE_ORDER = ("top", "bottom", "left", "right")
-# Caption font sizes tried (at 1080 px), largest first, to leave the headline room.
-_CAPTION_SIZES = (40, 34, 29, 25, 22)
+# Caption font sizes tried (at 1080 px), largest first, to leave the headline room:
+# read on a phone, a 1080x1920 frame wants captions of 56 px and more.
+_CAPTION_SIZES = (64, 58, 52, 46, 40, 34, 28, 22)
+
+
+def _title_score(hook: tuple[list[Piece], int]) -> tuple[bool, int, int]:
+    """How well a region shows the hook: a title in one or two lines (a headline, not a
+    column of words), then the bigger title, then fewer lines."""
+    title = next((p for p in hook[0] if p.role == "title"), None)
+    if title is None:
+        return (False, 0, 0)
+    return (title.lines <= 2, title.font_size, -title.lines)
 
 
 @dataclass
@@ -93,22 +103,35 @@ def _try(planner: TextParts, regions: dict[str, SafeArea], label: bool) -> _Atte
     spec, px = planner.spec, planner.px
     lines = _caption_lines(planner.spec)[:-1]
     label_part = [planner.label_part()] if label else []
+    # A sale shows as one: the price before it, struck through, above the price.
+    was = [planner.was_part(44, 20)] if spec.was_price_text else []
+    info_was = [planner.was_part(34, 18)] if spec.was_price_text else []
     hook_parts = (
-        [*label_part, planner.title_part(54, 24, 2, False), planner.price_part(150, 26)]
+        [*label_part, planner.title_part(54, 24, 2, False), *was, planner.price_part(150, 26)]
         if spec.hook == "price"
-        else [*label_part, planner.title_part(96, 30, 3, True), planner.price_part(60, 24)]
+        else [*label_part, planner.title_part(96, 30, 3, True), *was, planner.price_part(60, 24)]
     )
-    info_parts = [*label_part, planner.title_part(62, 26, 2, True), planner.price_part(46, 22)]
+    info_parts = [
+        *label_part,
+        planner.title_part(62, 26, 2, True),
+        *info_was,
+        planner.price_part(46, 22),
+    ]
 
     def headline(
         free: dict[str, SafeArea],
     ) -> tuple[str, tuple[list[Piece], int], tuple[list[Piece], int]] | None:
+        # Every region is tried and the one showing the title biggest (in the fewest
+        # lines) wins, the preferred order breaking ties: a narrow side margin that
+        # squeezes the title into a column loses to a band that holds it whole.
+        best = None
         for name in sorted(free, key=_HEADLINE_ORDER.index):
             hook = planner.group(hook_parts, free[name], 22)
             info = planner.group(info_parts, free[name], 16)
-            if hook is not None and info is not None:
-                return name, hook, info
-        return None
+            better = best is None or (hook and _title_score(hook) > _title_score(best[1]))
+            if hook is not None and info is not None and better:
+                best = (name, hook, info)
+        return best
 
     if not any(lines):
         found = headline(dict(regions))
@@ -116,12 +139,16 @@ def _try(planner: TextParts, regions: dict[str, SafeArea], label: bool) -> _Atte
             return None
         name, hook, info = found
         return _Attempt([], None, hook, info, regions[name], {"headline": name})
-    for name in sorted(regions, key=_CAPTION_ORDER.index):
-        region = regions[name]
-        for size in _CAPTION_SIZES:
-            made = [planner.caption(line, region, size) if line else None for line in lines]
+    # The biggest captions anywhere first: each size is tried in every region (below
+    # the product first) before the next smaller one, and at that size exactly (the
+    # smallest step may shrink further rather than fail).
+    for size in _CAPTION_SIZES:
+        floor = min(size, 22) if size == _CAPTION_SIZES[-1] else size
+        for name in sorted(regions, key=_CAPTION_ORDER.index):
+            region = regions[name]
+            made = [planner.caption(line, region, size, floor) if line else None for line in lines]
             if any(m is None for m, line in zip(made, lines, strict=True) if line):
-                break  # smaller sizes only get the same answer in this region
+                continue  # not at this size in this region
             tallest = max(m.size[1] for m in made if m is not None)
             free = dict(regions)
             rest = SafeArea(region.left, region.top, region.right, region.bottom - tallest - px(16))
@@ -135,6 +162,22 @@ def _try(planner: TextParts, regions: dict[str, SafeArea], label: bool) -> _Atte
                 chosen = {"captions": name, "headline": where}
                 return _Attempt(made, region, hook, info, free[where], chosen)
     return None
+
+
+# The least a hook title and a caption should measure (at 1080 px) before the layout
+# settles for them rather than letterboxing deeper.
+_LEGIBLE_TITLE = 60
+_LEGIBLE_CAPTION = 46
+
+
+def _legible(planner: TextParts, attempt: _Attempt) -> bool:
+    headline, title_size, _ = _title_score(attempt.hook)
+    if not headline:
+        return False
+    captions = [c.font_size for c in attempt.captions if c is not None]
+    return title_size >= planner.px(_LEGIBLE_TITLE) and all(
+        size >= planner.px(_LEGIBLE_CAPTION) for size in captions
+    )
 
 
 def _end_card(planner: TextParts, top: int, bottom: int) -> tuple[Layer, list[DrawnText]]:
@@ -182,6 +225,12 @@ def _end_card(planner: TextParts, top: int, bottom: int) -> tuple[Layer, list[Dr
     parts += [
         (render_text(brand, theme.muted), "brand", " ".join(brand.lines)),
         (render_text(title, theme.text, bold=True), "title", " ".join(title.lines)),
+    ]
+    if spec.was_price_text:
+        made_was = planner.was_part(64, 20)(1.0, card)
+        if made_was is not None:
+            parts.append((made_was.draw(), "was_price", made_was.text))
+    parts += [
         (render_text(price, theme.accent), "price", " ".join(price.lines)),
         (cta, "cta", spec.cta_text),
     ]
@@ -198,6 +247,7 @@ def _layout(planner: TextParts, product: Box | None) -> tuple[_Attempt, Letterbo
     spec, area = planner.spec, planner.area
     margin = planner.px(24)
     lb = letterbox(spec.width, spec.height, 1.0)
+    biggest: tuple[_Attempt, Letterbox, Box | None] | None = None
     for scale in _SCALES if product is not None else (1.0,):
         lb = letterbox(spec.width, spec.height, scale)
         box = None
@@ -205,8 +255,16 @@ def _layout(planner: TextParts, product: Box | None) -> tuple[_Attempt, Letterbo
             box = inflate(lb.map_box(product), margin, spec.width, spec.height)
         regions = {"top": area} if box is None else free_regions(area, box)
         attempt = _try(planner, regions, spec.ai_label)
-        if attempt is not None:
+        if attempt is None:
+            continue
+        # Fitting is not enough: a title or captions too small to read on a phone
+        # are worth a little more letterboxing (the biggest text found is the fallback).
+        if _legible(planner, attempt):
             return attempt, lb, box
+        if biggest is None or _title_score(attempt.hook) > _title_score(biggest[0].hook):
+            biggest = (attempt, lb, box)
+    if biggest is not None:
+        return biggest
     # Nothing fits even letterboxed: the whole safe area at the smallest sizes; the
     # quality gate then reports the overlap rather than this function hiding it.
     for fallback in (planner, TinyTextParts(spec, planner.theme)):
@@ -232,11 +290,11 @@ def plan_overlays(spec: CreativeSpec, theme: Theme, product: Box | None) -> Over
     for name, group in (("hook", attempt.hook), ("info", attempt.info)):
         placed, texts = planner.place(name, group[0], region, group[1], anchor)
         drawn += texts
-        # A soft dark gradient down to the region's end keeps white text readable over
-        # bright footage; it stops before the product.
-        layers[name] = flatten(
-            placed, (spec.width, spec.height), region.bottom if anchor == "top" else None
-        )
+        # A dark panel behind the headline keeps white text readable (WCAG contrast
+        # of 4.5:1 and more) over any footage, even a white studio backdrop; it stays
+        # inside the region, so off the product.
+        panel = backdrop(placed, region, planner.px(18))
+        layers[name] = flatten([panel, *placed], (spec.width, spec.height), None)
     caption_layers: list[Layer | None] = []
     holder = attempt.caption_region
     for scene, made in enumerate(attempt.captions):

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from generation.adcopy import TEMPLATE_WORDS
 from generation.encode import probe_video
 from generation.quality.price import CatalogPrice
 from generation.quality.probe import FrameWatch, decode_audio
 from generation.quality.report import Check, QualityReport
 from generation.quality.rules import (
     Text,
+    check_claims,
     check_cues,
     check_duration,
     check_loudness,
@@ -62,6 +64,7 @@ def run_gate(
         check_text_in_frame(texts, spec.width, spec.height, expected_texts(spec)),
         check_duration(info.frame_count, spec.frame_count, spec.fps, info.audio_duration_s),
         check_price(texts, catalog),
+        check_claims(spec.lines, f"{spec.catalog_text} {spec.cta_text}", TEMPLATE_WORDS),
     ]
     cues = parse_vtt(vtt_path.read_text(encoding="utf-8")) if vtt_path is not None else []
     checks.append(check_cues(cues, spec.duration_s))

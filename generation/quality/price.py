@@ -38,6 +38,7 @@ class CatalogPrice:
     min_minor: int
     max_minor: int
     currency: str
+    compare_at_minor: int | None = None
 
     @property
     def varies(self) -> bool:

@@ -24,6 +24,7 @@ __all__ = [
     "Cue",
     "FrameSample",
     "Text",
+    "check_claims",
     "check_cues",
     "check_duration",
     "check_loudness",
@@ -221,8 +222,38 @@ def check_motion(
     )
 
 
+_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+# Counts the templates state ("2 color options"): small whole numbers.
+_COUNT = re.compile(r"\d{1,2}")
+
+
+def _words(text: str) -> set[str]:
+    return {w.casefold() for w in _WORD.findall(unicodedata.normalize("NFKC", text))}
+
+
+def check_claims(lines: Sequence[str], catalog: str, template: frozenset[str]) -> Check:
+    """Every word of the script comes from the catalog (or a fixed template word).
+
+    What a voice says and a caption shows may only rephrase what the catalog holds:
+    a rating, a discount or a superlative the catalog does not make fails the creative.
+    """
+    if not catalog.strip():
+        return Check("claims_from_catalog", True, "no catalog text to compare with", {})
+    known = _words(catalog) | set(template)
+    foreign = sorted(
+        {w for line in lines for w in _words(line) if w not in known and not _COUNT.fullmatch(w)}
+    )
+    detail = (
+        f"not in the catalog: {', '.join(foreign)}"
+        if foreign
+        else f"{sum(1 for line in lines if line.strip())} lines, every word from the catalog"
+    )
+    return Check("claims_from_catalog", not foreign, detail, {"foreign": foreign})
+
+
 def check_price(texts: Sequence[Text], catalog: CatalogPrice | None) -> Check:
-    """Every price drawn reads back as the catalog's: "from" the cheapest when prices vary."""
+    """Every price drawn reads back as the catalog's: "from" the cheapest when prices vary;
+    a struck "was" price only as the catalog's compare-at of a sale."""
     prices = [t for t in texts if t.role == "price"]
     if catalog is None:
         return Check("price_matches_catalog", False, "no catalog price to compare with", {})
@@ -241,6 +272,14 @@ def check_price(texts: Sequence[Text], catalog: CatalogPrice | None) -> Check:
             problems.append(f"{item.layer}: {item.text!r} {word} 'from'")
         if not shown.currency_ok:
             problems.append(f"{item.layer}: {item.text!r} does not show {catalog.currency}")
+    for item in (t for t in texts if t.role == "was_price"):
+        # A "was" price is the catalog's compare-at, above a price every variant shares.
+        shown = read_price(item.text, catalog.currency)
+        sale = catalog.compare_at_minor
+        if sale is None or catalog.varies or sale <= catalog.min_minor:
+            problems.append(f"{item.layer}: {item.text!r} but the catalog has no sale")
+        elif shown is None or shown.minor != sale:
+            problems.append(f"{item.layer}: {item.text!r} is not the catalog's {sale}")
     detail = (
         "; ".join(problems)
         if problems

@@ -71,6 +71,11 @@ class ProductVariant(Base):
 
     product: Mapped[Product] = relationship(back_populates="variants")
 
+    @property
+    def purchasable(self) -> bool:
+        """For sale and in stock: what a shopper can buy now (and an ad may show)."""
+        return self.available_for_sale and self.inventory_quantity > 0
+
 
 class ProductImage(Base):
     __tablename__ = "product_images"

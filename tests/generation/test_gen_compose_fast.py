@@ -58,16 +58,17 @@ def _reference(
         scene = bisect.bisect_right(starts, index) - 1
         into = index - starts[scene]
         picture = frame.astype(np.float64)
-        if scene > 0 and into < compositor.dissolve_frames and previous is not None:
+        other_photo = scene > 0 and (
+            spec.shots[scene].image_path != spec.shots[scene - 1].image_path
+        )
+        if other_photo and into < compositor.dissolve_frames and previous is not None:
             t = (into + 1) / (compositor.dissolve_frames + 1)
             picture = previous * (1 - t) + picture * t
         if into == spec.shot_frames[scene] - 1:
             previous = np.round(picture)
         base = Image.fromarray(np.round(picture).astype(np.uint8)).convert("RGBA")
-        if scene == 0:
-            base = _over(base, plan.hook, min(1.0, index / compositor.fade_frames))
-        else:
-            base = _over(base, plan.info)
+        # The hook is whole from the first frame.
+        base = _over(base, plan.hook) if scene == 0 else _over(base, plan.info)
         if scene < len(plan.captions):
             base = _over(base, plan.captions[scene])
         out.append(np.asarray(base.convert("RGB")))

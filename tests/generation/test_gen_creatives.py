@@ -204,9 +204,10 @@ def test_captions_line_up_with_the_storyboard(
         (a / 8, b / 8, line) for (a, b), line in zip(spec.scene_frames, spec.lines, strict=True)
     ]
     assert cues == expected
-    assert [c[2] for c in cues] == ["Aloe Face Wash, $24.00", "Aloe Face Wash: $24.00", "Shop now"]
+    # The hook said the price: the offer scene tells the description's selling point.
+    assert [c[2] for c in cues] == ["Aloe Face Wash, $24.00", "Gentle gel with aloe.", "Shop now"]
     srt = video.with_suffix(".srt").read_text()
-    assert "00:00:02,500 --> 00:00:04,500\nAloe Face Wash: $24.00" in srt
+    assert "00:00:02,500 --> 00:00:04,500\nGentle gel with aloe." in srt
     # The burned-in caption changes on the frame its cue starts.
     frames = _decode(video)
     band = slice(440, 500)

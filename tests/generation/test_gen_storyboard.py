@@ -50,7 +50,7 @@ def test_durations_are_exact_and_follow_the_story(
     assert len(spec.shots) == shots
     assert spec.shots[0].duration_s <= 3.0  # the hook lands in the first 2-3 seconds
     assert spec.lines[0] == "Aloe Face Wash" and spec.lines[-1] == "Shop now"
-    assert spec.lines[-2] == "Aloe Face Wash: $24.00"  # the price scene
+    assert spec.lines[-2] == "$24.00"  # the price scene: the title is not said again
 
 
 def test_variants_share_footage_unless_the_picture_changes(
@@ -67,7 +67,7 @@ def test_variants_share_footage_unless_the_picture_changes(
     # A different motion style is different footage (a shot it shares with the mixed
     # style is literally the same camera move over the same photo).
     pan = storyboard(make_job(factors={"style": "pan", "duration": "15s"}), CONFIG).shots
-    assert {s.motion for s in pan} <= {"pan_left", "pan_right"}
+    assert {s.motion for s in pan} <= {"pan_left", "pan_right", "detail"}
     assert [s.key() for s in pan] != base
 
 
@@ -113,9 +113,11 @@ def test_copy_quotes_the_catalog_and_drops_risky_sentences(
     spec = storyboard(job, CONFIG)
     script = " | ".join(spec.lines)
     assert spec.lines[0] == "Aloe Face Wash, $24.00"
-    assert "Gentle foaming gel with aloe & cucumber." in spec.lines
-    assert "Vegan formula." in spec.lines
-    assert "2 size options: 100 ml and 250 ml" in spec.lines
+    # 40 characters take Festival's voice 2.6 s at its fastest: too long for a 2.5 s
+    # scene, so the sentence's selling points go separately, as the catalog words them.
+    assert "Gentle foaming gel" in spec.lines
+    assert "Aloe & cucumber." in script and "Vegan formula." in script
+    assert "2 size options" in spec.lines  # "…: 100 ml and 250 ml" is too long to say
     # Prices, discounts and ratings the description claims are never repeated...
     for invented in ("$5", "80%", "Rated", "Default Title"):
         assert invented not in script
@@ -127,16 +129,19 @@ def test_was_price_only_when_the_catalog_holds_a_higher_one(
     make_job: Callable[..., CreativeJob],
 ) -> None:
     on_sale = storyboard(make_job(factors={"duration": "6s"}, compare_at_minor=3000), CONFIG)
-    assert on_sale.lines[1] == "Was $30.00, now $24.00"
+    # Said aloud "was thirty dollars, now twenty-four dollars" needs more than the
+    # offer scene's 2 s: the voice says the price now, the price badge shows the sale.
+    assert on_sale.lines[1] == "Now $24.00"
     bogus = storyboard(make_job(factors={"duration": "6s"}, compare_at_minor=2000), CONFIG)
     assert "Was $" not in " ".join(bogus.lines)
 
 
 def test_no_description_still_gives_honest_lines(make_job: Callable[..., CreativeJob]) -> None:
     spec = storyboard(make_job(factors={"duration": "15s"}), CONFIG)
-    assert spec.lines[1:4] == ("From Acme", "Aloe Face Wash", "Aloe Face Wash")
+    # Nothing new to say: a scene without a line, never the title a third time.
+    assert spec.lines[1:4] == ("From Acme", "", "")
     assert plain_text("") == ""
-    assert feature_lines(ProductFacts("T", "$1"), 2) == ["T", "T"]
+    assert feature_lines(ProductFacts("T", "$1"), 2) == ["", ""]
 
 
 def test_very_long_titles_fit_the_safe_area(make_job: Callable[..., CreativeJob]) -> None:
@@ -243,7 +248,7 @@ def test_from_price_when_variant_prices_differ(make_job: Callable[..., CreativeJ
     """Reported: a product whose variants have different prices showed one price."""
     varying = storyboard(make_job(price_max_minor=2800, factors={"duration": "6s"}), CONFIG)
     assert varying.price_text == "from $24.00"
-    assert "from $24.00" in varying.lines[1] and "Was $" not in " ".join(varying.lines)
+    assert varying.lines[1] == "From $24.00" and "Was $" not in " ".join(varying.lines)
     same = storyboard(make_job(price_max_minor=2400, factors={"duration": "6s"}), CONFIG)
     assert same.price_text == "$24.00"
     # A compare-at price holds for one variant only when prices differ: no "was" then.

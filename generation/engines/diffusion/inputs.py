@@ -17,6 +17,7 @@ MOTION_PROMPTS: dict[str, str] = {
     "pull_out": "the camera slowly pulls out from the product, revealing more of the scene",
     "pan_left": "the camera pans slowly to the left across the product",
     "pan_right": "the camera pans slowly to the right across the product",
+    "detail": "a slow macro close-up drifting across a detail of the product",
 }
 _STYLE = (
     "studio product showcase, soft lighting, sharp focus, smooth steady motion, "
