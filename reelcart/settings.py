@@ -231,6 +231,12 @@ class Settings(BaseSettings):
     tracking_link_ttl_seconds: int = Field(
         default=30 * 86400, ge=60, description="How long a signed tracking link stays valid."
     )
+    ucp_identity_platforms: str = Field(
+        default="",
+        description="Comma-separated UCP platform profile URLs trusted to have linked the "
+        "buyer's identity (their buyer.email names a shopper they signed in), so that buyer's "
+        "stored addresses are offered; default: none (a typed e-mail proves nobody).",
+    )
     fetch_allow_hosts: str = Field(
         default="",
         description="Comma-separated hosts or IPs a catalog image may come from although they "

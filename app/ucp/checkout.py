@@ -22,6 +22,7 @@ from commerce.checkout import inventory
 from commerce.checkout.errors import CheckoutError
 from commerce.checkout.service import OPEN_STATUSES, CheckoutService
 from commerce.checkout.session import catalog_currency
+from commerce.store.customers import SignedInShopper
 from reelcart.models import CheckoutSession, new_id, utcnow
 
 from .checkout_state import checkout_view, recompute, resolve_lines
@@ -96,6 +97,9 @@ class UcpCheckout:
         self.service = service
         self.db = service.db
         self.settings = service.settings
+        self.identity_platforms = frozenset(
+            p.strip() for p in self.settings.ucp_identity_platforms.split(",") if p.strip()
+        )
 
     def _load(self, session: Session, checkout_id: str, now: datetime) -> CheckoutSession:
         cs = session.get(CheckoutSession, checkout_id, with_for_update=True, populate_existing=True)
@@ -105,6 +109,15 @@ class UcpCheckout:
             cs.status = "expired"
             inventory.release_holds(session, cs.id, "expired")
         return cs
+
+    def _shopper(self, cs: CheckoutSession) -> SignedInShopper | None:
+        """The buyer as a signed-in shopper, only when the platform is configured as one that
+        links identities; any other platform's ``buyer.email`` is typed and proves nobody."""
+        email = (cs.buyer or {}).get("email")
+        profile = (cs.extra.get("ucp") or {}).get("profile")
+        if not email or profile not in self.identity_platforms:
+            return None
+        return SignedInShopper(email)
 
     def _view(self, session: Session, cs: CheckoutSession) -> dict[str, Any]:
         return checkout_view(session, cs, self.settings, payment_handlers(self.settings))
@@ -126,8 +139,7 @@ class UcpCheckout:
             cs.subject = shopper[:255] if shopper else cs.subject
         if "fulfillment" in body:
             previous = Method.from_json(ucp.get("method"))
-            email = (cs.buyer or {}).get("email")
-            method = resolve_method(session, email, body["fulfillment"], previous)
+            method = resolve_method(session, self._shopper(cs), body["fulfillment"], previous)
             ucp["method"] = method.to_json() if method else None
         cs.extra = {**cs.extra, "ucp": ucp}
 
