@@ -231,6 +231,12 @@ class Settings(BaseSettings):
     tracking_link_ttl_seconds: int = Field(
         default=30 * 86400, ge=60, description="How long a signed tracking link stays valid."
     )
+    ucp_profile_deadline_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Total time a platform profile fetch may take (connect, headers, body).",
+    )
     ucp_identity_platforms: str = Field(
         default="",
         description="Comma-separated UCP platform profile URLs trusted to have linked the "

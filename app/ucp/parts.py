@@ -13,6 +13,7 @@ from reelcart.settings import Settings
 from .catalog import Catalog
 from .checkout import UcpCheckout
 from .orders import OrderDesk, ucp_order_hook
+from .outbound import FetchBounds
 from .profiles import ProfileCache
 from .signatures import SigningKey
 from .webhooks import UcpWebhookDispatcher
@@ -42,7 +43,10 @@ def build_ucp(service: CheckoutService) -> UcpParts:
     settings = service.settings
     key_path = settings.ucp_signing_key_path or settings.data_dir / "ucp" / "signing_key.pem"
     key = SigningKey.load_or_create(key_path)
-    profiles = ProfileCache(FetchPolicy.from_settings(settings))
+    profiles = ProfileCache(
+        FetchPolicy.from_settings(settings),
+        FetchBounds(deadline_s=settings.ucp_profile_deadline_s),
+    )
     business = f"{settings.resolved_public_base_url}/.well-known/ucp"
     dispatcher = UcpWebhookDispatcher(service.db, profiles, key, business)
     return UcpParts(

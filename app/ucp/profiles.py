@@ -16,14 +16,16 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from connectors.safe_fetch import FetchError, FetchPolicy, resolve_checked
+from connectors.safe_fetch import FetchError, FetchPolicy
 
 from .envelope import UcpError, check_version
+from .outbound import FetchBounds, FetchBusy, guarded_request
 from .signatures import SignatureError, verify_request
 
 __all__ = [
@@ -35,91 +37,68 @@ __all__ = [
     "signing_keys",
 ]
 
-MAX_PROFILE_BYTES = 256 * 1024
 TTL_S = 60.0
+# A failed fetch is remembered this long: a profile that does not answer costs one
+# fetch per interval, not one per request that names it.
+FAILURE_TTL_S = 30.0
 CACHE_SIZE = 256
-
-
-def _pinned(url: str, policy: FetchPolicy) -> tuple[str, dict[str, str], dict[str, Any]]:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if not host or parts.username or parts.password:
-        raise FetchError(f"not a fetchable URL: {url[:200]!r}")
-    if parts.scheme != "https" and not (parts.scheme == "http" and host in policy.allow_hosts):
-        raise FetchError(f"only https URLs are fetched, not {url[:200]!r}")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise FetchError(f"bad port in {url[:200]!r}") from None
-    ip = resolve_checked(host, port, policy)
-    literal = f"[{ip}]" if ip.version == 6 else str(ip)
-    pinned = parts._replace(netloc=f"{literal}:{port}").geturl()
-    host_header = host if parts.port is None else f"{host}:{parts.port}"
-    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-    return pinned, {"Host": host_header}, extensions
-
-
-def guarded_request(
-    method: str,
-    url: str,
-    policy: FetchPolicy,
-    *,
-    content: bytes | None = None,
-    headers: dict[str, str] | None = None,
-    timeout_s: float = 5.0,
-) -> httpx.Response:
-    """One request to ``url`` under the guards (no redirects); the response is read."""
-    pinned, host, extensions = _pinned(url, policy)
-    with httpx.Client(timeout=timeout_s, follow_redirects=False) as client:
-        request = client.build_request(
-            method, pinned, content=content, headers={**(headers or {}), **host}
-        )
-        request.extensions.update(extensions)
-        response = client.send(request, stream=True)
-        try:
-            size, chunks = 0, []
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_PROFILE_BYTES:
-                    raise FetchError(f"{url[:200]} answered more than {MAX_PROFILE_BYTES} bytes")
-                chunks.append(chunk)
-        finally:
-            response.close()
-    response._content = b"".join(chunks)
-    return response
 
 
 class ProfileCache:
     """Fetched platform profiles by URL (bounded LRU, at least ``TTL_S`` seconds each)."""
 
-    def __init__(self, policy: FetchPolicy) -> None:
+    def __init__(self, policy: FetchPolicy, bounds: FetchBounds | None = None) -> None:
         self.policy = policy
-        self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self.bounds = bounds or FetchBounds()
+        self._entries: OrderedDict[str, tuple[float, dict[str, Any] | UcpError]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, url: str) -> dict[str, Any]:
-        """The profile at ``url`` (``profile_unreachable``/``invalid_profile_url`` if not)."""
+    def get(self, url: str, abandoned: Callable[[], bool] | None = None) -> dict[str, Any]:
+        """The profile at ``url`` (``profile_unreachable``/``invalid_profile_url`` if not).
+
+        ``abandoned`` tells the fetch that the request needing it is gone (stop reading).
+        """
         now = time.monotonic()
         with self._lock:
             cached = self._entries.get(url)
             if cached is not None and cached[0] > now:
                 self._entries.move_to_end(url)
+                if isinstance(cached[1], UcpError):
+                    failed = cached[1]
+                    raise UcpError(failed.status, failed.code, failed.content)
                 return cached[1]
-        profile = self._fetch(url)
+        try:
+            found: dict[str, Any] | UcpError = self._fetch(url, abandoned)
+            ttl = TTL_S
+        except UcpError as error:
+            if error.headers.get("Retry-After"):
+                raise  # busy here, not a fact about the profile: not remembered
+            found, ttl = error, FAILURE_TTL_S
         with self._lock:
-            self._entries[url] = (now + TTL_S, profile)
+            self._entries[url] = (now + ttl, found)
             self._entries.move_to_end(url)
             while len(self._entries) > CACHE_SIZE:
                 self._entries.popitem(last=False)
-        return profile
+        if isinstance(found, UcpError):
+            raise found
+        return found
 
-    def _fetch(self, url: str) -> dict[str, Any]:
+    def _fetch(self, url: str, abandoned: Callable[[], bool] | None) -> dict[str, Any]:
         if urlsplit(url).scheme not in ("http", "https"):
             raise UcpError(400, "invalid_profile_url", "the UCP-Agent profile is not a URL")
         try:
             response = guarded_request(
-                "GET", url, self.policy, headers={"Accept": "application/json"}
+                "GET",
+                url,
+                self.policy,
+                headers={"Accept": "application/json"},
+                bounds=self.bounds,
+                abandoned=abandoned,
             )
+        except FetchBusy as exc:
+            raise UcpError(
+                424, "profile_unreachable", str(exc), headers={"Retry-After": "2"}
+            ) from None
         except FetchError as exc:
             kind = "invalid_profile_url" if "only https" in str(exc) else "profile_unreachable"
             raise UcpError(400 if kind == "invalid_profile_url" else 424, kind, str(exc)) from None
@@ -135,7 +114,7 @@ class ProfileCache:
             )
         try:
             profile = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's depth is malformed too
             raise UcpError(424, "profile_unreachable", "the profile is not JSON") from None
         if not isinstance(profile, dict) or not isinstance(profile.get("ucp"), dict):
             raise UcpError(424, "profile_unreachable", "the profile has no ucp object")
@@ -145,7 +124,7 @@ class ProfileCache:
 def signing_keys(profile: dict[str, Any]) -> list[dict[str, Any]]:
     """The profile's published keys (``signing_keys`` at the top, or inside ``ucp``)."""
     keys = profile.get("signing_keys") or profile["ucp"].get("signing_keys") or []
-    return [k for k in keys if isinstance(k, dict)]
+    return [k for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
 
 
 def order_webhook_url(profile: dict[str, Any]) -> str | None:
@@ -159,7 +138,12 @@ def order_webhook_url(profile: dict[str, Any]) -> str | None:
 
 
 def negotiate(
-    profiles: ProfileCache, profile: str | None, version: str | None, *, fetch: bool = False
+    profiles: ProfileCache,
+    profile: str | None,
+    version: str | None,
+    *,
+    fetch: bool = False,
+    abandoned: Callable[[], bool] | None = None,
 ) -> dict[str, Any] | None:
     """Check the platform's protocol version: the declared one, else its profile's.
 
@@ -170,7 +154,7 @@ def negotiate(
         raise UcpError(400, "invalid_profile_url", 'UCP-Agent: profile="…" is required')
     fetched = None
     if version is None or fetch:
-        fetched = profiles.get(profile)
+        fetched = profiles.get(profile, abandoned)
         version = version or str(fetched["ucp"].get("version") or "")
     check_version(version)
     return fetched
