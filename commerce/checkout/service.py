@@ -24,21 +24,25 @@ from .acp_render import requested_codes
 from .acp_requests import CancelRequest, CreateRequest, UpdateRequest, merge_items
 from .attribution import merge_attribution
 from .complete import complete_session, refund_session
-from .core import OPEN_STATUSES, CheckoutCore, parse, require_open, require_settled
+from .core import ACP_OWNER, OPEN_STATUSES, CheckoutCore, parse, require_open, require_settled
 from .errors import CheckoutError
 from .session import API_VERSION
 from .settle import settle_in_progress
 
-__all__ = ["API_VERSION", "OPEN_STATUSES", "CheckoutService"]
+__all__ = ["ACP_OWNER", "API_VERSION", "OPEN_STATUSES", "CheckoutService"]
 
 log = logging.getLogger(__name__)
 
 
 class CheckoutService(CheckoutCore):
-    """The ACP operations on checkout sessions (the parts and primitives: ``CheckoutCore``)."""
+    """The ACP operations on checkout sessions (the parts and primitives: ``CheckoutCore``).
+
+    Each operation acts for ``owner`` (the ACP bearer unless a door says otherwise) and
+    finds only that owner's sessions: another party's session is ``session_not_found``.
+    """
 
     # -- operations -------------------------------------------------------------------
-    def create(self, body: Any) -> dict[str, Any]:
+    def create(self, body: Any, owner: str = ACP_OWNER) -> dict[str, Any]:
         """``POST /checkout_sessions``: a new session priced from the catalog."""
         request = parse(CreateRequest, body)
         now = utcnow()
@@ -82,24 +86,26 @@ class CheckoutService(CheckoutCore):
                 | ({"discounts": codes} if (codes := requested_codes(request.discounts)) else {}),
                 created_at=now,
                 expires_at=now + self.ttl,
+                owner=owner,
             )
             session.add(cs)
             session.flush()
             recompute.recompute(session, cs, self.settings, self.store, now)
             return self.view(session, cs)
 
-    def retrieve(self, checkout_id: str) -> dict[str, Any]:
+    def retrieve(self, checkout_id: str, owner: str = ACP_OWNER) -> dict[str, Any]:
         """``GET /checkout_sessions/{id}``: the authoritative state."""
         with self.tx() as session:
-            return self.view(session, self.load(session, checkout_id, utcnow()))
+            return self.view(session, self.load(session, checkout_id, utcnow(), owner))
 
-    def update(self, checkout_id: str, body: Any) -> dict[str, Any]:
+    def update(self, checkout_id: str, body: Any, owner: str = ACP_OWNER) -> dict[str, Any]:
         """``POST /checkout_sessions/{id}``: change items, buyer, address or shipping."""
         request = parse(UpdateRequest, body)
+        self.check_owner(checkout_id, owner)
         settle_in_progress(self, checkout_id)
         now = utcnow()
         with self.tx() as session:
-            cs = self.load(session, checkout_id, now)
+            cs = self.load(session, checkout_id, now, owner)
             require_open(cs)
             if request.line_items is not None:
                 items = merge_items(request.line_items)
@@ -123,14 +129,15 @@ class CheckoutService(CheckoutCore):
             recompute.recompute(session, cs, self.settings, self.store, now)
             return self.view(session, cs)
 
-    def cancel(self, checkout_id: str, body: Any) -> dict[str, Any]:
+    def cancel(self, checkout_id: str, body: Any, owner: str = ACP_OWNER) -> dict[str, Any]:
         """``POST …/cancel``: release the stock; a paid session is refunded."""
         request = parse(CancelRequest, body if body is not None else {})
+        self.check_owner(checkout_id, owner)
         # A payment whose outcome is unknown is found out first: a charge is never orphaned.
         settle_in_progress(self, checkout_id)
         now = utcnow()
         with self.tx() as session:
-            cs = self.load(session, checkout_id, now)
+            cs = self.load(session, checkout_id, now, owner)
             if cs.status in ("canceled", "expired"):
                 raise CheckoutError(405, "not_cancelable", f"the session is already {cs.status}")
             require_settled(cs)
@@ -144,8 +151,9 @@ class CheckoutService(CheckoutCore):
             payment_intent = (cs.payment or {}).get("payment_intent")
         return refund_session(self, checkout_id, payment_intent, request.intent_trace)
 
-    def complete(self, checkout_id: str, body: Any) -> dict[str, Any]:
+    def complete(self, checkout_id: str, body: Any, owner: str = ACP_OWNER) -> dict[str, Any]:
         """``POST …/complete``: charge through Stripe, commit the stock, create the order."""
+        self.check_owner(checkout_id, owner)
         return complete_session(self, checkout_id, body)
 
     def expire_due(self) -> int:
