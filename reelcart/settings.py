@@ -189,7 +189,24 @@ class Settings(BaseSettings):
     acp_session_ttl_seconds: int = Field(
         default=1800, ge=60, description="A checkout session (and its stock hold) expires then."
     )
-    acp_max_quantity: int = Field(default=10, ge=1, description="Most units of one item per order.")
+    acp_max_quantity: int = Field(
+        default=10, ge=1, description="Most units of one item per order (every door)."
+    )
+    checkout_hold_seconds: int = Field(
+        default=600,
+        ge=1,
+        description="How long a payable checkout holds its stock before payment starts "
+        "(renewed on each update; never longer than the session).",
+    )
+    checkout_max_open_per_client: int = Field(
+        default=100,
+        ge=1,
+        description="Open checkouts one UCP platform may have (the ACP bearer, the merchant's "
+        "authenticated partner, is bound by the per-line cap and hold time only).",
+    )
+    checkout_max_held_units_per_client: int = Field(
+        default=100, ge=1, description="Units one UCP platform's checkouts may hold at once."
+    )
     acp_policy_base_url: str | None = Field(
         default=None, description="Where terms/privacy/returns pages live; default the public URL."
     )

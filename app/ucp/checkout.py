@@ -176,6 +176,10 @@ class UcpCheckout:
                         "Every requested item is out of stock.",
                         path="$.line_items",
                     )
+                try:
+                    self.service.check_open_limit(session, ucp_owner(profile), now)
+                except CheckoutError as error:
+                    raise from_checkout_error(error) from None
                 cs = CheckoutSession(
                     id=new_id("cs"),
                     status="not_ready_for_payment",

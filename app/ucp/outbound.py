@@ -9,8 +9,8 @@ does:
 - a **total deadline** (connect, headers and body together; each read waits at most
   :attr:`FetchBounds.read_s`, so a server that sends a byte now and then is cut off at the
   deadline, not kept for as long as it keeps dripping);
-- a **byte-rate floor** after a short grace period (a body arriving slower than that is
-  abandoned), and a size cap;
+- a **byte-rate floor** on the body after a short grace period (a body arriving slower
+  than that is abandoned), and a size cap;
 - **concurrency caps**: at most :attr:`FetchBounds.in_flight` such requests at once in the
   process and :attr:`FetchBounds.per_host` per host name and per address (many names for
   one server share its address), so they never hold all the worker threads; a request
@@ -124,15 +124,17 @@ def _read_bounded(
     abandoned: Callable[[], bool] | None,
 ) -> bytes:
     size, chunks = 0, []
+    body_started = time.monotonic()  # the rate is the body's, from the end of the headers
     for chunk in response.iter_bytes():
         size += len(chunk)
         if size > bounds.max_bytes:
             raise FetchError(f"{url[:200]} answered more than {bounds.max_bytes} bytes")
         chunks.append(chunk)
-        elapsed = time.monotonic() - started
-        if elapsed > bounds.deadline_s:
+        now = time.monotonic()
+        if now - started > bounds.deadline_s:
             raise FetchError(f"{url[:200]} took longer than {bounds.deadline_s:g} s")
-        if elapsed > bounds.grace_s and size / elapsed < bounds.min_bytes_per_s:
+        streaming = now - body_started
+        if streaming > bounds.grace_s and size / streaming < bounds.min_bytes_per_s:
             raise FetchError(f"{url[:200]} sends slower than {bounds.min_bytes_per_s} bytes/s")
         if abandoned is not None and abandoned():
             raise FetchError("the request that needed this fetch was abandoned")

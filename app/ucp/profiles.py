@@ -51,6 +51,8 @@ class ProfileCache:
         self.policy = policy
         self.bounds = bounds or FetchBounds()
         self._entries: OrderedDict[str, tuple[float, dict[str, Any] | UcpError]] = OrderedDict()
+        self._running: dict[str, threading.Event] = {}
+        self._waiting = 0
         self._lock = threading.Lock()
 
     def get(self, url: str, abandoned: Callable[[], bool] | None = None) -> dict[str, Any]:
@@ -58,30 +60,58 @@ class ProfileCache:
 
         ``abandoned`` tells the fetch that the request needing it is gone (stop reading).
         """
-        now = time.monotonic()
         with self._lock:
-            cached = self._entries.get(url)
-            if cached is not None and cached[0] > now:
-                self._entries.move_to_end(url)
-                if isinstance(cached[1], UcpError):
-                    failed = cached[1]
-                    raise UcpError(failed.status, failed.code, failed.content)
-                return cached[1]
+            found = self._cached(url)
+            if found is None:
+                # One fetch per URL at a time: the others wait for its result (a bounded
+                # number of them; more are refused rather than queued on worker threads).
+                under_way = self._running.get(url)
+                leader = under_way is None
+                running = under_way or threading.Event()
+                if leader:
+                    self._running[url] = running
+                elif self._waiting >= self.bounds.in_flight:
+                    raise _busy("too many requests are waiting for platform profiles")
+                else:
+                    self._waiting += 1
+        if found is not None:
+            return _answer(found)
+        if not leader:
+            try:
+                running.wait(self.bounds.deadline_s + self.bounds.read_s)
+            finally:
+                with self._lock:
+                    self._waiting -= 1
+                    found = self._cached(url)
+            if found is None:
+                raise _busy("the platform profile is being fetched; retry shortly")
+            return _answer(found)
         try:
-            found: dict[str, Any] | UcpError = self._fetch(url, abandoned)
+            found = self._fetch(url, abandoned)
             ttl = TTL_S
         except UcpError as error:
             if error.headers.get("Retry-After"):
+                with self._lock:
+                    del self._running[url]
+                running.set()
                 raise  # busy here, not a fact about the profile: not remembered
             found, ttl = error, FAILURE_TTL_S
         with self._lock:
-            self._entries[url] = (now + ttl, found)
+            self._entries[url] = (time.monotonic() + ttl, found)
             self._entries.move_to_end(url)
             while len(self._entries) > CACHE_SIZE:
                 self._entries.popitem(last=False)
-        if isinstance(found, UcpError):
-            raise found
-        return found
+            del self._running[url]
+        running.set()
+        return _answer(found)
+
+    def _cached(self, url: str) -> dict[str, Any] | UcpError | None:
+        """The live cache entry (held lock)."""
+        cached = self._entries.get(url)
+        if cached is None or cached[0] <= time.monotonic():
+            return None
+        self._entries.move_to_end(url)
+        return cached[1]
 
     def _fetch(self, url: str, abandoned: Callable[[], bool] | None) -> dict[str, Any]:
         if urlsplit(url).scheme not in ("http", "https"):
@@ -96,9 +126,7 @@ class ProfileCache:
                 abandoned=abandoned,
             )
         except FetchBusy as exc:
-            raise UcpError(
-                424, "profile_unreachable", str(exc), headers={"Retry-After": "2"}
-            ) from None
+            raise _busy(str(exc)) from None
         except FetchError as exc:
             kind = "invalid_profile_url" if "only https" in str(exc) else "profile_unreachable"
             raise UcpError(400 if kind == "invalid_profile_url" else 424, kind, str(exc)) from None
@@ -119,6 +147,17 @@ class ProfileCache:
         if not isinstance(profile, dict) or not isinstance(profile.get("ucp"), dict):
             raise UcpError(424, "profile_unreachable", "the profile has no ucp object")
         return profile
+
+
+def _busy(why: str) -> UcpError:
+    return UcpError(424, "profile_unreachable", why, headers={"Retry-After": "2"})
+
+
+def _answer(found: dict[str, Any] | UcpError) -> dict[str, Any]:
+    """A cached profile, or its cached failure raised afresh."""
+    if isinstance(found, UcpError):
+        raise UcpError(found.status, found.code, found.content)
+    return found
 
 
 def signing_keys(profile: dict[str, Any]) -> list[dict[str, Any]]:

@@ -144,6 +144,15 @@ def _prepare(
             return "ask", call
         if cs.status != "ready_for_payment":
             raise _not_ready(cs)
+        # The stock was held for a while only (holds scale with how far a checkout got):
+        # taken again now for the payment, if it is still free.
+        if inventory.renew(session, cs.id, now=now, until=now + UNKNOWN_HOLD):
+            raise CheckoutError(
+                400,
+                "out_of_stock",
+                "The stock held for this checkout was released and is no longer available.",
+                param="$.line_items",
+            )
         plan = plan_payment(session, cs, request, service.settings, now)
         amount = int(next(t["amount"] for t in cs.totals if t["type"] == "total"))
         attempt = new_attempt(
@@ -157,7 +166,6 @@ def _prepare(
             now=now,
             lease=service.payment_lease,
         )
-        inventory.hold_until(session, cs.id, now + UNKNOWN_HOLD)
         # Should the issuer ask for 3-D Secure, the buyer gets time to answer.
         cs.expires_at = max(cs.expires_at or now, now + PAYMENT_WINDOW)
         cs.payment = {**(cs.payment or {}), "token": plan.token, "attempt": attempt.id}

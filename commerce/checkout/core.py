@@ -134,6 +134,17 @@ class CheckoutCore:
             inventory.release_holds(session, cs.id, "expired")
         return cs
 
+    def check_open_limit(self, session: Session, owner: str, now: datetime) -> None:
+        """A client may keep only so many checkouts open at once (each can hold stock)."""
+        limit = self.settings.checkout_max_open_per_client
+        if inventory.client_open_checkouts(session, owner, now) >= limit:
+            raise CheckoutError(
+                429,
+                "too_many_open_checkouts",
+                f"at most {limit} checkouts may be open at once: complete or cancel one",
+                headers={"Retry-After": "60"},
+            )
+
     def check_owner(self, checkout_id: str, owner: str | None) -> None:
         """Refuse (not found) before anything is done for a party that does not own it."""
         if owner is None:

@@ -161,7 +161,9 @@ def recompute(
         needs: dict[str, int] = {}
         for found, quantity in zip(resolved, quantities, strict=True):
             needs[found.variant.id] = needs.get(found.variant.id, 0) + quantity
-        expires = cs.expires_at or now
+        expires = inventory.ready_hold_until(now, cs.expires_at, settings.checkout_hold_seconds)
+        # The bearer is the merchant's authenticated partner: no per-client cap on its holds
+        # (the per-line cap and the hold time bound them).
         short = inventory.reserve(session, cs.id, needs, now=now, expires_at=expires)
         for index, found in enumerate(resolved):
             if found.variant.id in short:
