@@ -192,6 +192,8 @@ def recompute(
     cs.fulfillment = shipping_address(method, cs.buyer or {})
     line_ids = [line.id for line in priced.lines]
     ucp["applied_discounts"] = applied_discounts(priced)
+    # What a payment redeems (commerce.checkout.redemptions), in the core's own terms.
+    cs.extra = {**cs.extra, "discount_ids": [d.id for d in priced.discounts]}
     ucp["fulfillment"] = method_view(method, line_ids, priced, now) if method else None
     cs.extra = {**cs.extra, "ucp": ucp}
     cs.updated_at = now

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from connectors.stripe import PaymentError, PaymentUnavailable
 from reelcart.models import CheckoutSession, Order, PaymentAttempt, utcnow
 
-from . import inventory
+from . import inventory, redemptions
 from .acp_requests import CompleteRequest
 from .attempts import (
     OPEN_STATES,
@@ -152,6 +152,14 @@ def _prepare(
                 "out_of_stock",
                 "The stock held for this checkout was released and is no longer available.",
                 param="$.line_items",
+            )
+        used_up = redemptions.redeem(session, cs)
+        if used_up is not None:
+            raise CheckoutError(
+                400,
+                "discount_code_usage_limit_reached",
+                f"Code {used_up!r} has been used up; update the checkout without it.",
+                param="$.discounts",
             )
         plan = plan_payment(session, cs, request, service.settings, now)
         amount = int(next(t["amount"] for t in cs.totals if t["type"] == "total"))

@@ -180,6 +180,8 @@ def recompute(
         status = "not_ready_for_payment" if short else "ready_for_payment"
     cs.line_items = lines
     cs.totals = acp_totals(priced)
+    # What a payment redeems (commerce.checkout.redemptions), in the core's own terms.
+    cs.extra = {**cs.extra, "discount_ids": [d.id for d in priced.discounts]}
     cs.messages = messages
     cs.status = status
     cs.extra = {
