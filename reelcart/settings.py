@@ -248,6 +248,11 @@ class Settings(BaseSettings):
     tracking_link_ttl_seconds: int = Field(
         default=30 * 86400, ge=60, description="How long a signed tracking link stays valid."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For/-Proto headers are believed; default none (the peer is the client).",
+    )
     ucp_profile_deadline_s: float = Field(
         default=5.0,
         gt=0,
