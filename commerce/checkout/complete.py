@@ -1,4 +1,4 @@
-"""Completing (and refunding) a checkout session: the part that moves money.
+"""Completing a checkout session: the part that moves money.
 
 The Stripe call happens between two short transactions, never while rows are locked:
 
@@ -20,8 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connectors.stripe import PaymentError, PaymentUnavailable
-from reelcart.models import CheckoutSession, Order, PaymentAttempt, utcnow
+from reelcart.models import CheckoutSession, PaymentAttempt, utcnow
 
 from . import inventory, redemptions
 from .acp_requests import CompleteRequest
@@ -38,12 +37,10 @@ from .attempts import (
 from .attribution import merge_attribution
 from .core import CheckoutCore, parse
 from .errors import PAYMENTS_NOT_CONFIGURED, CheckoutError, payment_in_progress
-from .orders import OrderPlaced, enqueue_order_event, order_view
 from .payments import plan_payment
-from .session import session_view
-from .settle import UNKNOWN_HOLD, after_order, apply_outcome, declined_message
+from .settle import UNKNOWN_HOLD, apply_outcome, declined_message
 
-__all__ = ["complete_session", "refund_session"]
+__all__ = ["complete_session"]
 
 PAYMENT_WINDOW = timedelta(minutes=10)
 _AUTH_OK = ("authenticated", "attempt_acknowledged", "informational")
@@ -219,59 +216,3 @@ def complete_session(service: CheckoutCore, checkout_id: str, body: Any) -> dict
             type="processing_error",
         )
     raise _decline(f"the payment was declined ({applied.detail or 'card_declined'})")
-
-
-def refund_session(
-    service: CheckoutCore, checkout_id: str, payment_intent: str | None, intent_trace: Any
-) -> dict[str, Any]:
-    """Cancel a paid session: refund in full, restock, order ``canceled``, ``order_update``."""
-    if payment_intent is None or service.payments is None:
-        raise CheckoutError(405, "not_cancelable", "the session was not paid through Stripe")
-    with service.db.session() as session:
-        attempt = session.scalars(
-            select(PaymentAttempt).where(PaymentAttempt.payment_intent_id == payment_intent)
-        ).first()
-        key = f"{attempt.idempotency_key}:refund" if attempt else f"reelcart:{checkout_id}:refund"
-    try:
-        refund_id = service.payments.refund(payment_intent, idempotency_key=key)
-    except PaymentUnavailable:
-        # The refund may or may not have happened; the same key makes the retry safe.
-        raise CheckoutError(
-            503,
-            "payment_provider_unavailable",
-            "The refund could not be confirmed with the payment provider; retry the cancel.",
-            type="service_unavailable",
-            headers={"Retry-After": "5"},
-        ) from None
-    except PaymentError as exc:
-        raise CheckoutError(
-            502, "refund_failed", f"the refund failed: {exc}", type="processing_error"
-        ) from None
-    with service.tx() as session:
-        cs = service.load(session, checkout_id, utcnow())
-        order = session.query(Order).filter_by(checkout_session_id=cs.id).one()
-        if cs.status == "completed":
-            inventory.restock(session, cs.id)
-            cs.status = "canceled"
-            cs.extra = {**cs.extra, "intent_trace": intent_trace}
-            cs.payment = {**(cs.payment or {}), "refund": refund_id}
-            order.status = "canceled"
-            order.refunded_minor = order.total_minor
-            enqueue_order_event(session, order, "order_update", service.base_url)
-            paid = session.scalars(
-                select(PaymentAttempt).where(PaymentAttempt.payment_intent_id == payment_intent)
-            ).first()
-            if paid is not None:
-                paid.state, paid.refund_id = "refunded", refund_id
-        view = session_view(cs, service.settings, order_view(order, service.base_url))
-        placed = OrderPlaced(
-            order_id=order.id,
-            checkout_session_id=cs.id,
-            currency=order.currency,
-            total_minor=order.total_minor,
-            line_items=list(order.line_items),
-            payment_reference=refund_id,
-            kind="canceled",
-        )
-    after_order(service, placed)
-    return view

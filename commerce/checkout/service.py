@@ -23,7 +23,7 @@ from . import session as recompute
 from .acp_render import requested_codes
 from .acp_requests import CancelRequest, CreateRequest, UpdateRequest, merge_items
 from .attribution import merge_attribution
-from .complete import complete_session, refund_session
+from .complete import complete_session
 from .core import ACP_OWNER, OPEN_STATUSES, CheckoutCore, parse, require_open, require_settled
 from .errors import CheckoutError
 from .session import API_VERSION
@@ -130,7 +130,12 @@ class CheckoutService(CheckoutCore):
             return self.view(session, cs)
 
     def cancel(self, checkout_id: str, body: Any, owner: str = ACP_OWNER) -> dict[str, Any]:
-        """``POST …/cancel``: release the stock; a paid session is refunded."""
+        """``POST …/cancel``: release the stock of a session not yet completed.
+
+        A completed or canceled session is 405 (the RFC's cancel): a placed order is
+        refunded through its own lifecycle (and the order webhooks that report it), never by
+        cancelling the checkout that made it.
+        """
         request = parse(CancelRequest, body if body is not None else {})
         self.check_owner(checkout_id, owner)
         # A payment whose outcome is unknown is found out first: a charge is never orphaned.
@@ -138,18 +143,14 @@ class CheckoutService(CheckoutCore):
         now = utcnow()
         with self.tx() as session:
             cs = self.load(session, checkout_id, now, owner)
-            if cs.status in ("canceled", "expired"):
+            if cs.status in ("canceled", "expired", "completed"):
                 raise CheckoutError(405, "not_cancelable", f"the session is already {cs.status}")
             require_settled(cs)
-            paid = cs.status == "completed"
-            if not paid:
-                inventory.release_holds(session, cs.id)
-                cs.status = "canceled"
-                cs.extra = {**cs.extra, "intent_trace": request.intent_trace}
-                cs.messages = []
-                return self.view(session, cs)
-            payment_intent = (cs.payment or {}).get("payment_intent")
-        return refund_session(self, checkout_id, payment_intent, request.intent_trace)
+            inventory.release_holds(session, cs.id)
+            cs.status = "canceled"
+            cs.extra = {**cs.extra, "intent_trace": request.intent_trace}
+            cs.messages = []
+            return self.view(session, cs)
 
     def complete(self, checkout_id: str, body: Any, owner: str = ACP_OWNER) -> dict[str, Any]:
         """``POST …/complete``: charge through Stripe, commit the stock, create the order."""
