@@ -125,20 +125,20 @@ def recompute(
     )
     messages: list[dict[str, Any]] = []
     for line in priced.lines:
-        if line.quantity > settings.acp_max_quantity:
-            messages.append(
-                error_message(
-                    "quantity_exceeded",
-                    f"At most {settings.acp_max_quantity} of {line.title} per order.",
-                    path=f"$.line_items[{line.index}]",
-                )
-            )
-        elif line.quantity > inventory.available(session, line.item.variant, cs.id, now):
+        if line.quantity > inventory.available(session, line.item.variant, cs.id, now):
             # How many are free is not told: it would let anyone measure the stock.
             messages.append(
                 error_message(
                     "out_of_stock",
                     f"{line.title} is out of stock for the quantity asked.",
+                    path=f"$.line_items[{line.index}]",
+                )
+            )
+        elif line.quantity > settings.acp_max_quantity:
+            messages.append(
+                error_message(
+                    "quantity_exceeded",
+                    f"At most {settings.acp_max_quantity} of {line.title} per order.",
                     path=f"$.line_items[{line.index}]",
                 )
             )

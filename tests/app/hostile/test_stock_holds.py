@@ -79,7 +79,11 @@ def test_a_huge_quantity_is_refused_without_telling_the_stock(
     base, hoarder, _, _ = shop
     with client(base) as http:
         asked = _create(http, hoarder, create_body(NOTES, quantity=100_000)).json()
-        assert asked["status"] == "incomplete" and _codes(asked) == ["quantity_exceeded"]
+        assert asked["status"] == "incomplete" and _codes(asked) == ["out_of_stock"]
+        assert "100" not in asked["messages"][0]["content"]  # the free count untold
+        # In stock, but more than one order may take: the per-line cap, nothing held.
+        capped = _create(http, hoarder, create_body(NOTES, quantity=11)).json()
+        assert capped["status"] == "incomplete" and _codes(capped) == ["quantity_exceeded"]
         # Within the cap but more than is free: out of stock, the free count untold.
         mugs = _create(http, hoarder, create_body(MUG, quantity=9)).json()
         assert _codes(mugs) == ["out_of_stock"]
