@@ -33,11 +33,15 @@ import httpx
 
 from connectors.safe_fetch import FetchError, FetchPolicy, resolve_checked
 
-__all__ = ["FetchBounds", "FetchBusy", "guarded_request"]
+__all__ = ["FetchAbandoned", "FetchBounds", "FetchBusy", "guarded_request"]
 
 
 class FetchBusy(FetchError):
     """Too many requests to that host (or in all) are under way: refused without trying."""
+
+
+class FetchAbandoned(FetchError):
+    """The caller went away: the fetch stopped, which says nothing about the other end."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def _read_bounded(
         if streaming > bounds.grace_s and size / streaming < bounds.min_bytes_per_s:
             raise FetchError(f"{url[:200]} sends slower than {bounds.min_bytes_per_s} bytes/s")
         if abandoned is not None and abandoned():
-            raise FetchError("the request that needed this fetch was abandoned")
+            raise FetchAbandoned("the request that needed this fetch was abandoned")
     return b"".join(chunks)
 
 

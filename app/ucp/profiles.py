@@ -25,7 +25,7 @@ import httpx
 from connectors.safe_fetch import FetchError, FetchPolicy
 
 from .envelope import UcpError, check_version
-from .outbound import FetchBounds, FetchBusy, guarded_request
+from .outbound import FetchAbandoned, FetchBounds, FetchBusy, guarded_request
 from .signatures import SignatureError, verify_request
 
 __all__ = [
@@ -125,7 +125,9 @@ class ProfileCache:
                 bounds=self.bounds,
                 abandoned=abandoned,
             )
-        except FetchBusy as exc:
+        except (FetchBusy, FetchAbandoned) as exc:
+            # Neither is a fact about the profile (a hang-up must not let a client make a
+            # platform's profile fail for others): not remembered.
             raise _busy(str(exc)) from None
         except FetchError as exc:
             kind = "invalid_profile_url" if "only https" in str(exc) else "profile_unreachable"

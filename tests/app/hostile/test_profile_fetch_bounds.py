@@ -69,6 +69,13 @@ def test_the_fetch_stops_reading_when_its_caller_is_gone() -> None:
         with pytest.raises(UcpError):
             cache.get(server.profile(), gone.is_set)
         assert time.monotonic() - started < 2.0
+        # A hang-up says nothing about the profile: the next caller fetches afresh (a
+        # client cannot make a platform's profile fail for others by hanging up).
+        gone.clear()
+        threading.Timer(0.3, gone.set).start()
+        with pytest.raises(UcpError):
+            cache.get(server.profile(), gone.is_set)
+        assert server.connections == 2
 
 
 def test_a_client_that_hangs_up_ends_the_fetch_made_for_it(
