@@ -5,6 +5,7 @@ that serve paying agents."""
 
 from __future__ import annotations
 
+import select
 import socket
 import statistics
 import threading
@@ -149,10 +150,17 @@ def test_slow_profiles_do_not_stall_paying_agents(
         profiles = [drip.profile(str(n)) for n in range(30)]
         profiles += [silent.profile(str(n)) for n in range(15)]
         attackers = _attack(base, profiles)
+        # Measured while the slow fetches are held: the attackers over the caps have been
+        # refused already (their answers are waiting), at most a cap's worth are fetching.
+        holding = 2 * FetchBounds().per_host
         deadline = time.monotonic() + 10
-        while drip.connections + silent.connections < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        while time.monotonic() < deadline:
+            answered, _, _ = select.select(attackers, [], [], 0.05)
+            if len(answered) >= len(attackers) - holding and drip.connections >= 1:
+                break
         loud = _acp_reads(base, checkout_id, 100)
         codes = [_status(conn) for conn in attackers]
     assert set(codes) == {424}, codes
-    assert _p99(loud) <= 2 * _p99(quiet), (_p99(quiet), _p99(loud))
+    # Within 2x of the quiet run (plus 50 ms for a shared machine's scheduler); with the
+    # workers held, these reads time out instead.
+    assert _p99(loud) <= 2 * _p99(quiet) + 0.05, (_p99(quiet), _p99(loud))
