@@ -5,12 +5,12 @@ A composition root: it wires every package together and nothing imports it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -89,21 +89,31 @@ def _media_endpoint(store: MediaStore):  # type: ignore[no-untyped-def]
 _NOT_READY: tuple[type[Exception], ...] = (TimeoutError, *DATABASE_DOWN)
 
 
+def _not_ready(**why: str) -> Response:
+    return JSONResponse(
+        why,
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def _health_endpoint(db: Database):  # type: ignore[no-untyped-def]
     def ping() -> None:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     async def health(_: Request) -> Response:
-        # Not ready without the database: a load balancer then stops sending traffic here.
+        # Not ready without the database, nor while every worker thread is taken: requests
+        # would only queue. The ping runs in the same pool as requests, so a pool that
+        # cannot serve one within the timeout reads as not ready.
+        workers = anyio.to_thread.current_default_thread_limiter()
+        if workers.borrowed_tokens >= workers.total_tokens:
+            return _not_ready(status="busy", workers="all taken")
         try:
-            await asyncio.wait_for(asyncio.to_thread(ping), timeout=3.0)
+            with anyio.fail_after(3.0):
+                await anyio.to_thread.run_sync(ping)
         except _NOT_READY:
-            return JSONResponse(
-                {"status": "unavailable", "database": "unreachable"},
-                status_code=503,
-                headers={"Retry-After": str(RETRY_AFTER_S)},
-            )
+            return _not_ready(status="unavailable", database="unreachable")
         # "search" lets a load balancer or a benchmark wait until semantic search is warm.
         return JSONResponse(
             {"status": "ok", "database": "ok", "search": SemanticIndex.shared().status()}

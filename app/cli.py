@@ -188,6 +188,7 @@ def serve(
     import uvicorn
 
     from app.asgi import configure_logging, create_app
+    from app.proxies import proxy_options
     from reelcart.db import Database
 
     configure_logging()
@@ -209,6 +210,7 @@ def serve(
             port=settings.port,
             log_level="info",
             access_log=access_log,
+            **proxy_options(settings),
         )
         return
     # Each worker builds its app from the environment: the options given here go with it.
@@ -222,6 +224,7 @@ def serve(
         port=settings.port,
         log_level="info",
         access_log=access_log,
+        **proxy_options(settings),
     )
 
 
@@ -241,6 +244,7 @@ def mcp() -> None:
     from app.asgi import create_app
     from app.mcp.http import warm_search
     from app.mcp.server import build_mcp_server
+    from app.proxies import proxy_options
     from commerce.checkout.factory import build_checkout_service
     from connectors.storage import MediaStore
     from reelcart.db import Database
@@ -257,7 +261,12 @@ def mcp() -> None:
         settings = settings.model_copy(
             update={"port": port, "public_base_url": f"http://127.0.0.1:{port}"}
         )
-        config = uvicorn.Config(create_app(settings, db), log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            create_app(settings, db),
+            log_level="warning",
+            lifespan="on",
+            **proxy_options(settings),
+        )
         media = uvicorn.Server(config)
         thread = threading.Thread(target=media.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()

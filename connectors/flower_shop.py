@@ -127,6 +127,9 @@ def _discount(row: dict[str, str]) -> DiscountData:
         kind=kind,  # type: ignore[arg-type]  # validated by the model
         percentage=Decimal(value) if kind == "percentage" else None,
         amount_minor=int(value) if kind == "fixed_amount" else None,
+        # The layout has no combination column; its sample business combines codes (the
+        # UCP suite applies two at once), so these say so explicitly.
+        stackable=True,
     )
 
 

@@ -59,7 +59,9 @@ class DiscountData(_Strict):
     kind: Literal["percentage", "fixed_amount"]
     percentage: Annotated[Decimal, Field(gt=0, le=100)] | None = None
     amount_minor: Annotated[int, Field(gt=0)] | None = None
-    stackable: bool = True
+    # Codes combine only when the file says so (Shopify's default: combinesWith false), so
+    # a buyer cannot stack every code there is.
+    stackable: bool = False
     min_subtotal_minor: Annotated[int, Field(ge=0)] | None = None
     product_ids: list[NonEmpty] | None = None
     starts_at: datetime | None = None

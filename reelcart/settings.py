@@ -240,7 +240,24 @@ class Settings(BaseSettings):
     acp_session_ttl_seconds: int = Field(
         default=1800, ge=60, description="A checkout session (and its stock hold) expires then."
     )
-    acp_max_quantity: int = Field(default=10, ge=1, description="Most units of one item per order.")
+    acp_max_quantity: int = Field(
+        default=10, ge=1, description="Most units of one item per order (every door)."
+    )
+    checkout_hold_seconds: int = Field(
+        default=600,
+        ge=1,
+        description="How long a payable checkout holds its stock before payment starts "
+        "(renewed on each update; never longer than the session).",
+    )
+    checkout_max_open_per_client: int = Field(
+        default=100,
+        ge=1,
+        description="Open checkouts one UCP platform may have (the ACP bearer, the merchant's "
+        "authenticated partner, is bound by the per-line cap and hold time only).",
+    )
+    checkout_max_held_units_per_client: int = Field(
+        default=100, ge=1, description="Units one UCP platform's checkouts may hold at once."
+    )
     acp_policy_base_url: str | None = Field(
         default=None, description="Where terms/privacy/returns pages live; default the public URL."
     )
@@ -294,6 +311,23 @@ class Settings(BaseSettings):
     )
     tracking_link_ttl_seconds: int = Field(
         default=30 * 86400, ge=60, description="How long a signed tracking link stays valid."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For/-Proto headers are believed; default none (the peer is the client).",
+    )
+    ucp_profile_deadline_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Total time a platform profile fetch may take (connect, headers, body).",
+    )
+    ucp_identity_platforms: str = Field(
+        default="",
+        description="Comma-separated UCP platform profile URLs trusted to have linked the "
+        "buyer's identity (their buyer.email names a shopper they signed in), so that buyer's "
+        "stored addresses are offered; default: none (a typed e-mail proves nobody).",
     )
     fetch_allow_hosts: str = Field(
         default="",

@@ -46,6 +46,7 @@ def run_conformance(suite: Path = SUITE) -> tuple[int, list[str]]:
     secret = secrets.token_urlsafe(24)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    agent_port = _free_port()
     with tempfile.TemporaryDirectory(prefix="ucp-conformance-") as tmp:
         data_dir = Path(tmp) / "data"
         seed_store_from_csv(Settings(data_dir=data_dir), flower_shop, fetch_images=False)
@@ -61,6 +62,11 @@ def run_conformance(suite: Path = SUITE) -> tuple[int, list[str]]:
                     "REELCART_UCP_SIMULATION_SECRET": secret,
                     # The suite's platform profile and webhook receiver are on localhost.
                     "REELCART_FETCH_ALLOW_HOSTS": "localhost,127.0.0.1,::1",
+                    # The suite's platform stands for one that linked the buyer's identity
+                    # (its known-customer tests expect stored addresses): configured here.
+                    "REELCART_UCP_IDENTITY_PLATFORMS": (
+                        f"http://localhost:{agent_port}/profiles/shopping-agent.json"
+                    ),
                 }
             )
             log_path = Path(tmp) / "serve.log"
@@ -77,7 +83,7 @@ def run_conformance(suite: Path = SUITE) -> tuple[int, list[str]]:
                     suite_env = {
                         **os.environ,
                         "MOCK_WEBHOOK_PORT": str(_free_port()),
-                        "MOCK_AGENT_PORT": str(_free_port()),
+                        "MOCK_AGENT_PORT": str(agent_port),
                     }
                     result = subprocess.run(
                         ["bash", str(runner), base, secret],

@@ -27,9 +27,7 @@ from app.acp.tool_schemas import tool_schemas
 from app.idempotency import IdempotencyStore, fingerprint
 from commerce.checkout.attribution import ATTRIBUTION_PROVIDER
 from commerce.checkout.errors import COMPUTED_FIELDS, CheckoutError, jsonpath
-from commerce.checkout.orders import order_view
 from commerce.checkout.service import CheckoutService
-from reelcart.models import Order
 
 __all__ = ["ACP_ERROR_CODE", "CHECKOUT_TOOL_NAMES", "checkout_tools"]
 
@@ -217,21 +215,8 @@ def checkout_tools(checkout: CheckoutService) -> list[Tool]:
         """An order created by a completed checkout (ACP ``Order``): status, line items,
         totals and fulfillment. Order ids come from complete_checkout_session's result."""
 
-        def load() -> dict[str, Any]:
-            with checkout.db.session() as session:
-                order = session.get(Order, order_id)
-                if order is None:
-                    raise CheckoutError(
-                        404,
-                        "order_not_found",
-                        f"No order {order_id!r}; use the order.id that "
-                        "complete_checkout_session returned",
-                        param="$.order_id",
-                    )
-                return order_view(order, checkout.base_url)
-
         try:
-            return await anyio.to_thread.run_sync(load)
+            return await anyio.to_thread.run_sync(checkout.order, order_id)
         except Exception as exc:
             raise _acp_error(as_acp_error(exc, "get_order")) from None
 

@@ -35,11 +35,10 @@ from app.idempotency import IdempotencyStore, fingerprint
 from commerce.checkout.delegate import delegate_payment, delegate_payment_enabled
 from commerce.checkout.errors import CheckoutError
 from commerce.checkout.factory import build_checkout_service
-from commerce.checkout.orders import OrderHook, order_view
+from commerce.checkout.orders import OrderHook
 from commerce.checkout.service import API_VERSION, CheckoutService
 from connectors.storage import MediaStore
 from reelcart.db import Database
-from reelcart.models import Order
 from reelcart.settings import Settings
 
 __all__ = ["SUPPORTED_VERSIONS", "acp_routes", "discovery_document"]
@@ -195,11 +194,7 @@ def acp_routes(
         return str(request.path_params["checkout_session_id"])
 
     def get_order(request: Request, _: Any) -> dict[str, Any]:
-        with db.session() as session:
-            order = session.get(Order, request.path_params["order_id"])
-            if order is None:
-                raise CheckoutError(404, "order_not_found", "Order not found", param="$.id")
-            return order_view(order, checkout.base_url)
+        return checkout.order(str(request.path_params["order_id"]))
 
     async def discovery(_: Request) -> Response:
         currency = await run_in_threadpool(_shop_currency, db)

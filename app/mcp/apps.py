@@ -27,9 +27,9 @@ from pydantic import BaseModel, Field
 from commerce.checkout.delegate import delegate_payment, delegate_payment_enabled
 from commerce.checkout.errors import CheckoutError
 from commerce.checkout.service import CheckoutService
-from experiments.tracking import record_click, record_exposure
+from experiments.tracking import find_exposure, record_click, record_exposure
 from reelcart.db import Database
-from reelcart.models import CheckoutSession, Creative
+from reelcart.models import CheckoutSession, Creative, utcnow
 
 __all__ = ["APP_ONLY_TOOLS", "APP_SOURCE", "APP_URI", "app_html", "register_app"]
 
@@ -99,6 +99,16 @@ def register_app(
             creative = session.get(Creative, creative_id)
             if creative is None:
                 raise ToolError(f"No creative {creative_id!r}; use get_product's creative_id.")
+            # Only what the server showed is counted: a made-up shopper id never was, so it
+            # cannot add views or clicks (get_product records the showing).
+            shown = find_exposure(
+                session, shopper_id, creative.product_id, utcnow(), creative_id=creative.id
+            )
+            if shown is None:
+                raise ToolError(
+                    f"Creative {creative_id!r} was not shown to shopper {shopper_id[:64]!r}; "
+                    "use the shopper_id and creative_id get_product returned."
+                )
             record = record_exposure if kind == "view" else record_click
             _, created = record(session, creative, shopper_id, APP_SOURCE)
         return VideoEvent(kind=kind, creative_id=creative_id, recorded=created)

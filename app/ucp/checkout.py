@@ -22,6 +22,7 @@ from commerce.checkout import inventory
 from commerce.checkout.errors import CheckoutError
 from commerce.checkout.service import OPEN_STATUSES, CheckoutService
 from commerce.checkout.session import catalog_currency
+from commerce.store.customers import SignedInShopper
 from reelcart.models import CheckoutSession, new_id, utcnow
 
 from .checkout_state import checkout_view, recompute, resolve_lines
@@ -29,7 +30,7 @@ from .envelope import UcpError, error_response, from_checkout_error
 from .fulfillment import Method, resolve_method
 from .payments import core_payment, payment_handlers, public_instruments
 
-__all__ = ["UcpCheckout", "read_buyer", "read_codes", "read_items"]
+__all__ = ["UcpCheckout", "read_buyer", "read_codes", "read_items", "ucp_owner"]
 
 MISSING_FULFILLMENT = "Fulfillment address and option must be selected before completing."
 _BUYER_TEXT = ("first_name", "last_name", "full_name", "email", "phone_number")
@@ -96,15 +97,30 @@ class UcpCheckout:
         self.service = service
         self.db = service.db
         self.settings = service.settings
+        self.identity_platforms = frozenset(
+            p.strip() for p in self.settings.ucp_identity_platforms.split(",") if p.strip()
+        )
 
-    def _load(self, session: Session, checkout_id: str, now: datetime) -> CheckoutSession:
+    def _load(
+        self, session: Session, checkout_id: str, now: datetime, profile: str | None
+    ) -> CheckoutSession:
+        """The platform's own checkout, locked; another party's is not found."""
         cs = session.get(CheckoutSession, checkout_id, with_for_update=True, populate_existing=True)
-        if cs is None or "ucp" not in (cs.extra or {}):
+        if cs is None or "ucp" not in (cs.extra or {}) or cs.owner != ucp_owner(profile):
             raise UcpError(404, "not_found", "Checkout session not found", path="$.id")
         if cs.status in OPEN_STATUSES and cs.expires_at is not None and cs.expires_at <= now:
             cs.status = "expired"
             inventory.release_holds(session, cs.id, "expired")
         return cs
+
+    def _shopper(self, cs: CheckoutSession) -> SignedInShopper | None:
+        """The buyer as a signed-in shopper, only when the platform is configured as one that
+        links identities; any other platform's ``buyer.email`` is typed and proves nobody."""
+        email = (cs.buyer or {}).get("email")
+        profile = (cs.extra.get("ucp") or {}).get("profile")
+        if not email or profile not in self.identity_platforms:
+            return None
+        return SignedInShopper(email)
 
     def _view(self, session: Session, cs: CheckoutSession) -> dict[str, Any]:
         return checkout_view(session, cs, self.settings, payment_handlers(self.settings))
@@ -126,8 +142,7 @@ class UcpCheckout:
             cs.subject = shopper[:255] if shopper else cs.subject
         if "fulfillment" in body:
             previous = Method.from_json(ucp.get("method"))
-            email = (cs.buyer or {}).get("email")
-            method = resolve_method(session, email, body["fulfillment"], previous)
+            method = resolve_method(session, self._shopper(cs), body["fulfillment"], previous)
             ucp["method"] = method.to_json() if method else None
         cs.extra = {**cs.extra, "ucp": ucp}
 
@@ -161,6 +176,10 @@ class UcpCheckout:
                         "Every requested item is out of stock.",
                         path="$.line_items",
                     )
+                try:
+                    self.service.check_open_limit(session, ucp_owner(profile), now)
+                except CheckoutError as error:
+                    raise from_checkout_error(error) from None
                 cs = CheckoutSession(
                     id=new_id("cs"),
                     status="not_ready_for_payment",
@@ -170,6 +189,7 @@ class UcpCheckout:
                     extra={"protocol": "ucp", "ucp": {"profile": profile}},
                     created_at=now,
                     expires_at=now + self.service.ttl,
+                    owner=ucp_owner(profile),
                 )
                 session.add(cs)
                 session.flush()
@@ -182,17 +202,17 @@ class UcpCheckout:
                 return 200, error_response(error)
             raise
 
-    def get(self, checkout_id: str) -> dict[str, Any]:
+    def get(self, checkout_id: str, profile: str | None) -> dict[str, Any]:
         with self.service.tx() as session:
-            return self._view(session, self._load(session, checkout_id, utcnow()))
+            return self._view(session, self._load(session, checkout_id, utcnow(), profile))
 
-    def update(self, checkout_id: str, body: Any) -> dict[str, Any]:
+    def update(self, checkout_id: str, body: Any, profile: str | None) -> dict[str, Any]:
         """Replace what the body names (line items, buyer, fulfillment, discounts, payment)."""
         if not isinstance(body, dict):
             raise UcpError(400, "invalid_input", "the request body must be a JSON object")
         now = utcnow()
         with self.service.tx() as session:
-            cs = self._load(session, checkout_id, now)
+            cs = self._load(session, checkout_id, now, profile)
             _require_open(cs)
             try:
                 self._apply(session, cs, body)
@@ -203,21 +223,21 @@ class UcpCheckout:
             recompute(session, cs, self.settings, now)
             return self._view(session, cs)
 
-    def cancel(self, checkout_id: str) -> dict[str, Any]:
+    def cancel(self, checkout_id: str, profile: str | None) -> dict[str, Any]:
         """Cancel an open checkout (its stock goes back); a completed one is refused."""
         with self.service.tx() as session:
-            cs = self._load(session, checkout_id, utcnow())
+            cs = self._load(session, checkout_id, utcnow(), profile)
             _require_open(cs)
             inventory.release_holds(session, cs.id)
             cs.status = "canceled"
             return self._view(session, cs)
 
-    def complete(self, checkout_id: str, body: Any) -> dict[str, Any]:
+    def complete(self, checkout_id: str, body: Any, profile: str | None) -> dict[str, Any]:
         """Pay through the core's payment-attempt path; the order follows."""
         if not isinstance(body, dict):
             raise UcpError(400, "invalid_input", "the request body must be a JSON object")
         with self.service.tx() as session:
-            cs = self._load(session, checkout_id, utcnow())
+            cs = self._load(session, checkout_id, utcnow(), profile)
             if cs.status in ("completed", "canceled", "expired"):
                 raise UcpError(409, "invalid_state", f"the checkout is {cs.status}")
             ucp = cs.extra.get("ucp") or {}
@@ -242,10 +262,19 @@ class UcpCheckout:
         if not in_progress:
             payment = core_payment(self.service, checkout_id, amount, currency, body)
         try:
-            self.service.complete(checkout_id, {"payment_data": payment} if payment else {})
+            self.service.complete(
+                checkout_id,
+                {"payment_data": payment} if payment else {},
+                owner=ucp_owner(profile),
+            )
         except CheckoutError as error:
             raise from_checkout_error(error) from None
-        return self.get(checkout_id)
+        return self.get(checkout_id, profile)
+
+
+def ucp_owner(profile: str | None) -> str:
+    """The owner of the sessions a UCP platform creates: its profile URL."""
+    return f"ucp {profile or ''}"[:512]
 
 
 def _require_open(cs: CheckoutSession) -> None:

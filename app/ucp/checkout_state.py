@@ -151,12 +151,20 @@ def recompute(
     )
     messages: list[dict[str, Any]] = []
     for line in priced.lines:
-        free = inventory.available(session, line.item.variant, cs.id, now)
-        if line.quantity > free:
+        if line.quantity > inventory.available(session, line.item.variant, cs.id, now):
+            # How many are free is not told: it would let anyone measure the stock.
             messages.append(
                 error_message(
                     "out_of_stock",
-                    f"{line.title} is out of stock (only {max(free, 0)} available).",
+                    f"{line.title} is out of stock for the quantity asked.",
+                    path=f"$.line_items[{line.index}]",
+                )
+            )
+        elif line.quantity > settings.acp_max_quantity:
+            messages.append(
+                error_message(
+                    "quantity_exceeded",
+                    f"At most {settings.acp_max_quantity} of {line.title} per order.",
                     path=f"$.line_items[{line.index}]",
                 )
             )
@@ -176,7 +184,21 @@ def recompute(
         needs: dict[str, int] = {}
         for line in priced.lines:
             needs[line.item.variant.id] = needs.get(line.item.variant.id, 0) + line.quantity
-        short = inventory.reserve(session, cs.id, needs, now=now, expires_at=cs.expires_at or now)
+        try:
+            short = inventory.reserve(
+                session,
+                cs.id,
+                needs,
+                now=now,
+                expires_at=inventory.ready_hold_until(
+                    now, cs.expires_at, settings.checkout_hold_seconds
+                ),
+                owner=cs.owner,
+                max_units=settings.checkout_max_held_units_per_client,
+            )
+        except inventory.HoldLimitReached as limit:
+            short, payable = {}, False
+            messages.append(error_message("maximum_exceeded", str(limit), path="$.line_items"))
         for line in priced.lines:
             if line.item.variant.id in short:
                 payable = False
@@ -196,6 +218,8 @@ def recompute(
     cs.fulfillment = shipping_address(method, cs.buyer or {})
     line_ids = [line.id for line in priced.lines]
     ucp["applied_discounts"] = applied_discounts(priced)
+    # What a payment redeems (commerce.checkout.redemptions), in the core's own terms.
+    cs.extra = {**cs.extra, "discount_ids": [d.id for d in priced.discounts]}
     ucp["fulfillment"] = method_view(method, line_ids, priced, now) if method else None
     cs.extra = {**cs.extra, "ucp": ucp}
     cs.updated_at = now

@@ -12,11 +12,13 @@ with the business key. Errors keep UCP's shape whatever raised them.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -58,6 +60,32 @@ class Call:
 
 
 Handler = Callable[[Call], tuple[int, Any]]
+T = TypeVar("T")
+
+
+async def while_connected(request: Request, work: Callable[[threading.Event], T]) -> T:
+    """Run ``work`` in the thread pool; the event it gets is set when the client hangs up
+    (after the body is read, the next ASGI message is the disconnect), so a fetch made on
+    its behalf stops rather than running on for nobody."""
+    gone = threading.Event()
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch)
+        try:
+            outcome.append(await run_in_threadpool(work, gone))
+        except Exception as exc:  # re-raised below, outside the task group
+            failure.append(exc)
+        group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def names_platform(scope: Scope) -> bool:
@@ -99,12 +127,17 @@ class UcpDoor:
         return response
 
     def _authenticate(
-        self, request: Request, raw: bytes, profile: str | None, version: str | None
+        self,
+        request: Request,
+        raw: bytes,
+        profile: str | None,
+        version: str | None,
+        gone: threading.Event,
     ) -> tuple[bool, frozenset[str] | None]:
         """Check the version and any signature: whether the request is signed, and the
         capabilities negotiated with the platform's profile."""
         signed = "signature" in request.headers or "signature-input" in request.headers
-        fetched = negotiate(self.profiles, profile, version, required=signed)
+        fetched = negotiate(self.profiles, profile, version, required=signed, abandoned=gone.is_set)
         active = intersect(fetched) if fetched is not None else None
         if not signed:
             return False, active
@@ -178,8 +211,9 @@ class UcpDoor:
             body = parse_json(raw) if raw.strip() else None
         except JsonBodyError as exc:
             raise UcpError(400, "invalid_input", str(exc), path=exc.param) from None
-        signed, active = await run_in_threadpool(
-            self._authenticate, request, raw, agent.profile, agent.version
+        signed, active = await while_connected(
+            request,
+            lambda gone: self._authenticate(request, raw, agent.profile, agent.version, gone),
         )
         call = Call(body, dict(request.path_params), agent.profile, dict(request.headers), signed)
         key = request.headers.get("idempotency-key") if mutating else None

@@ -1,8 +1,9 @@
 """The UCP fulfillment extension's shapes over the store's destinations and options.
 
-A checkout holds one shipping method; its destinations are the known buyer's stored
-addresses and the ones the platform sent (a sent address matching a stored one takes the
-stored id, see :mod:`commerce.store.customers`). Options exist for the selected
+A checkout holds one shipping method; its destinations are the ones the platform sent. A
+buyer's stored addresses are offered only to a signed-in shopper (UCP identity linking,
+which this door does not offer), never to whoever types an e-mail in ``buyer``
+(:mod:`commerce.store.customers`). Options exist for the selected
 destination only: they depend on its country (the store's rates and free-shipping rules,
 :mod:`commerce.pricing.quote`).
 """
@@ -16,7 +17,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from commerce.pricing.quote import FulfillmentOption, PricedCart
-from commerce.store.customers import Address, address_key, destinations_for, match_stored
+from commerce.store.customers import (
+    Address,
+    SignedInShopper,
+    address_key,
+    destinations_for,
+    match_stored,
+)
 
 from .envelope import UcpError
 
@@ -133,7 +140,10 @@ def _implied_destination(
 
 
 def resolve_method(
-    session: Session, email: str | None, requested: Any, previous: Method | None
+    session: Session,
+    shopper: SignedInShopper | None,
+    requested: Any,
+    previous: Method | None,
 ) -> Method | None:
     """The method a ``fulfillment`` object asks for (``None``: no fulfillment requested)."""
     if requested is None:
@@ -157,13 +167,13 @@ def resolve_method(
     provided, aliases = [], {}
     for index, item in enumerate(sent):
         address = parse_address(item, f"$.fulfillment.methods[0].destinations[{index}]")
-        kept = match_stored(session, email, address)
+        kept = match_stored(session, shopper, address)
         if address.id and kept.id != address.id:
             aliases[address.id] = kept.id
         provided.append(kept)
     if kept_previous and previous is not None:
         provided = [Address(**d) for d in previous.destinations]
-    destinations = destinations_for(session, email, provided)
+    destinations = destinations_for(session, shopper, provided)
     known = {d.id for d in destinations}
     selected = raw.get("selected_destination_id")
     selected = aliases.get(selected, selected) if isinstance(selected, str) else None

@@ -152,7 +152,7 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
     @server.tool(title="Get checkout", annotations=_READ, structured_output=True)
     async def get_checkout(meta: Meta, id: Id) -> dict[str, Any]:
         """The checkout session's current state."""
-        return await call(meta, "get_checkout", None, lambda p: desk.get(id), mutating=False)
+        return await call(meta, "get_checkout", None, lambda p: desk.get(id, p), mutating=False)
 
     @server.tool(title="Update checkout", annotations=_WRITE, structured_output=True)
     async def update_checkout(meta: Meta, id: Id, checkout: Body) -> dict[str, Any]:
@@ -162,7 +162,7 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
             meta,
             f"update_checkout {id}",
             body,
-            lambda p: desk.update(id, body),
+            lambda p: desk.update(id, body, p),
             mutating=True,
         )
 
@@ -174,7 +174,7 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
             meta,
             f"complete_checkout {id}",
             body,
-            lambda p: desk.complete(id, body),
+            lambda p: desk.complete(id, body, p),
             mutating=True,
         )
 
@@ -182,7 +182,7 @@ def ucp_mcp_door(parts: UcpParts, shop: Catalog, *, host: str) -> UcpMcpDoor:
     async def cancel_checkout(meta: Meta, id: Id) -> dict[str, Any]:
         """Cancel an open checkout session; its held stock is released."""
         return await call(
-            meta, f"cancel_checkout {id}", {"id": id}, lambda p: desk.cancel(id), mutating=True
+            meta, f"cancel_checkout {id}", {"id": id}, lambda p: desk.cancel(id, p), mutating=True
         )
 
     @server.tool(title="Get order", annotations=_READ, structured_output=True)

@@ -14,6 +14,7 @@ from .carts import CartDesk
 from .catalog import Catalog
 from .checkout import UcpCheckout
 from .orders import OrderDesk, ucp_order_hook, ucp_order_recorder
+from .outbound import FetchBounds
 from .profiles import ProfileCache
 from .signatures import SigningKey
 from .webhooks import UcpWebhookDispatcher
@@ -45,7 +46,11 @@ def build_ucp(service: CheckoutService) -> UcpParts:
     settings = service.settings
     key_path = settings.ucp_signing_key_path or settings.data_dir / "ucp" / "signing_key.pem"
     key = SigningKey.load_or_create(key_path)
-    profiles = ProfileCache(FetchPolicy.from_settings(settings), settings.ucp_profile_overrides)
+    profiles = ProfileCache(
+        FetchPolicy.from_settings(settings),
+        FetchBounds(deadline_s=settings.ucp_profile_deadline_s),
+        settings.ucp_profile_overrides,
+    )
     business = f"{settings.resolved_public_base_url}/.well-known/ucp"
     dispatcher = UcpWebhookDispatcher(service.db, profiles, key, business)
     # A UCP checkout's order record and order_placed commit with the order itself.

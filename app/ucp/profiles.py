@@ -16,14 +16,16 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from connectors.safe_fetch import FetchError, FetchPolicy, resolve_checked
+from connectors.safe_fetch import FetchError, FetchPolicy
 
 from .envelope import UcpError, check_version
+from .outbound import FetchAbandoned, FetchBounds, FetchBusy, UnusableUrl, guarded_request
 from .profile_shape import profile_problem
 from .signatures import SignatureError, verify_request
 
@@ -36,111 +38,109 @@ __all__ = [
     "signing_keys",
 ]
 
-MAX_PROFILE_BYTES = 256 * 1024
 TTL_S = 60.0
+# A failed fetch is remembered this long: a profile that does not answer costs one
+# fetch per interval, not one per request that names it.
+FAILURE_TTL_S = 30.0
 CACHE_SIZE = 256
-
-
-class UnusableUrl(FetchError):
-    """The URL cannot be fetched from here at all (malformed, not https, unresolvable or
-    not a public address): the spec's ``invalid_profile_url`` (400), not a failed fetch."""
-
-
-def _pinned(url: str, policy: FetchPolicy) -> tuple[str, dict[str, str], dict[str, Any]]:
-    try:
-        return _pin(url, policy)
-    except FetchError as exc:
-        raise UnusableUrl(str(exc)) from None
-    except ValueError:  # urlsplit's answer to e.g. an unclosed IPv6 literal
-        raise UnusableUrl(f"not a URL: {url[:200]!r}") from None
-
-
-def _pin(url: str, policy: FetchPolicy) -> tuple[str, dict[str, str], dict[str, Any]]:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if not host or parts.username or parts.password:
-        raise FetchError(f"not a fetchable URL: {url[:200]!r}")
-    if parts.scheme != "https" and not (parts.scheme == "http" and host in policy.allow_hosts):
-        raise FetchError(f"only https URLs are fetched, not {url[:200]!r}")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise FetchError(f"bad port in {url[:200]!r}") from None
-    ip = resolve_checked(host, port, policy)
-    literal = f"[{ip}]" if ip.version == 6 else str(ip)
-    pinned = parts._replace(netloc=f"{literal}:{port}").geturl()
-    host_header = host if parts.port is None else f"{host}:{parts.port}"
-    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-    return pinned, {"Host": host_header}, extensions
-
-
-def guarded_request(
-    method: str,
-    url: str,
-    policy: FetchPolicy,
-    *,
-    content: bytes | None = None,
-    headers: dict[str, str] | None = None,
-    timeout_s: float = 5.0,
-) -> httpx.Response:
-    """One request to ``url`` under the guards (no redirects); the response is read."""
-    pinned, host, extensions = _pinned(url, policy)
-    with httpx.Client(timeout=timeout_s, follow_redirects=False) as client:
-        request = client.build_request(
-            method, pinned, content=content, headers={**(headers or {}), **host}
-        )
-        request.extensions.update(extensions)
-        response = client.send(request, stream=True)
-        try:
-            size, chunks = 0, []
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_PROFILE_BYTES:
-                    raise FetchError(f"{url[:200]} answered more than {MAX_PROFILE_BYTES} bytes")
-                chunks.append(chunk)
-        finally:
-            response.close()
-    response._content = b"".join(chunks)
-    return response
 
 
 class ProfileCache:
     """Fetched platform profiles by URL (bounded LRU, at least ``TTL_S`` seconds each)."""
 
-    def __init__(self, policy: FetchPolicy, overrides: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        policy: FetchPolicy,
+        bounds: FetchBounds | None = None,
+        overrides: dict[str, str] | None = None,
+    ) -> None:
         self.policy = policy
+        self.bounds = bounds or FetchBounds()
         # A named profile URL fetched from another one (configuration, never a request's).
         self.overrides = dict(overrides or {})
-        self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, dict[str, Any] | UcpError]] = OrderedDict()
+        self._running: dict[str, threading.Event] = {}
+        self._waiting = 0
         self._lock = threading.Lock()
 
-    def get(self, url: str) -> dict[str, Any]:
-        """The profile at ``url`` (``profile_unreachable``/``invalid_profile_url`` if not)."""
-        now = time.monotonic()
+    def get(self, url: str, abandoned: Callable[[], bool] | None = None) -> dict[str, Any]:
+        """The profile at ``url`` (``profile_unreachable``/``invalid_profile_url`` if not).
+
+        ``abandoned`` tells the fetch that the request needing it is gone (stop reading).
+        """
         with self._lock:
-            cached = self._entries.get(url)
-            if cached is not None and cached[0] > now:
-                self._entries.move_to_end(url)
-                return cached[1]
-        profile = self._fetch(self.overrides.get(url, url))
+            found = self._cached(url)
+            if found is None:
+                # One fetch per URL at a time: the others wait for its result (a bounded
+                # number of them; more are refused rather than queued on worker threads).
+                under_way = self._running.get(url)
+                leader = under_way is None
+                running = under_way or threading.Event()
+                if leader:
+                    self._running[url] = running
+                elif self._waiting >= self.bounds.in_flight:
+                    raise _busy("too many requests are waiting for platform profiles")
+                else:
+                    self._waiting += 1
+        if found is not None:
+            return _answer(found)
+        if not leader:
+            try:
+                running.wait(self.bounds.deadline_s + self.bounds.read_s)
+            finally:
+                with self._lock:
+                    self._waiting -= 1
+                    found = self._cached(url)
+            if found is None:
+                raise _busy("the platform profile is being fetched; retry shortly")
+            return _answer(found)
+        try:
+            found = self._fetch(self.overrides.get(url, url), abandoned)
+            ttl = TTL_S
+        except UcpError as error:
+            if error.headers.get("Retry-After"):
+                with self._lock:
+                    del self._running[url]
+                running.set()
+                raise  # busy here, not a fact about the profile: not remembered
+            found, ttl = error, FAILURE_TTL_S
         with self._lock:
-            self._entries[url] = (now + TTL_S, profile)
+            self._entries[url] = (time.monotonic() + ttl, found)
             self._entries.move_to_end(url)
             while len(self._entries) > CACHE_SIZE:
                 self._entries.popitem(last=False)
-        return profile
+            del self._running[url]
+        running.set()
+        return _answer(found)
 
-    def _fetch(self, url: str) -> dict[str, Any]:
+    def _cached(self, url: str) -> dict[str, Any] | UcpError | None:
+        """The live cache entry (held lock)."""
+        cached = self._entries.get(url)
+        if cached is None or cached[0] <= time.monotonic():
+            return None
+        self._entries.move_to_end(url)
+        return cached[1]
+
+    def _fetch(self, url: str, abandoned: Callable[[], bool] | None) -> dict[str, Any]:
         try:
             scheme = urlsplit(url).scheme
-        except ValueError:
+        except ValueError:  # e.g. an unclosed IPv6 literal
             scheme = ""
         if scheme not in ("http", "https"):
             raise UcpError(400, "invalid_profile_url", "the UCP-Agent profile is not a URL")
         try:
             response = guarded_request(
-                "GET", url, self.policy, headers={"Accept": "application/json"}
+                "GET",
+                url,
+                self.policy,
+                headers={"Accept": "application/json"},
+                bounds=self.bounds,
+                abandoned=abandoned,
             )
+        except (FetchBusy, FetchAbandoned) as exc:
+            # Neither is a fact about the profile (a hang-up must not let a client make a
+            # platform's profile fail for others): not remembered.
+            raise _busy(str(exc)) from None
         except UnusableUrl as exc:
             raise UcpError(400, "invalid_profile_url", str(exc)) from None
         except FetchError as exc:
@@ -158,17 +158,28 @@ class ProfileCache:
         # Fetched but not a profile: the spec's profile_malformed (422), not unreachable.
         try:
             profile = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's depth is malformed too
             raise UcpError(422, "profile_malformed", "the profile is not valid JSON") from None
         if problem := profile_problem(profile):
             raise UcpError(422, "profile_malformed", f"the profile violates its schema: {problem}")
         return dict(profile)
 
 
+def _busy(why: str) -> UcpError:
+    return UcpError(424, "profile_unreachable", why, headers={"Retry-After": "2"})
+
+
+def _answer(found: dict[str, Any] | UcpError) -> dict[str, Any]:
+    """A cached profile, or its cached failure raised afresh."""
+    if isinstance(found, UcpError):
+        raise UcpError(found.status, found.code, found.content)
+    return found
+
+
 def signing_keys(profile: dict[str, Any]) -> list[dict[str, Any]]:
     """The profile's published keys (``signing_keys`` at the top, or inside ``ucp``)."""
     keys = profile.get("signing_keys") or profile["ucp"].get("signing_keys") or []
-    return [k for k in keys if isinstance(k, dict)]
+    return [k for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
 
 
 def order_webhook_url(profile: dict[str, Any]) -> str | None:
@@ -182,7 +193,12 @@ def order_webhook_url(profile: dict[str, Any]) -> str | None:
 
 
 def negotiate(
-    profiles: ProfileCache, profile: str | None, version: str | None, *, required: bool = False
+    profiles: ProfileCache,
+    profile: str | None,
+    version: str | None,
+    *,
+    required: bool = False,
+    abandoned: Callable[[], bool] | None = None,
 ) -> dict[str, Any] | None:
     """Check the platform's protocol version and read its profile, whose capabilities
     decide what is active (the spec has the business fetch every platform's profile).
@@ -198,10 +214,10 @@ def negotiate(
         check_version(version)
         if not required:
             try:
-                return profiles.get(profile)
+                return profiles.get(profile, abandoned)
             except UcpError:
                 return None
-    fetched = profiles.get(profile)
+    fetched = profiles.get(profile, abandoned)
     check_version(version or str(fetched["ucp"].get("version") or ""))
     return fetched
 

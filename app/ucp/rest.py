@@ -142,24 +142,27 @@ def ucp_routes(parts: UcpParts) -> list[BaseRoute]:
             mutating=True,
         ),
         door.route(
-            base + "/{checkout_id}", "GET", lambda c: (200, checkout.get(cid(c))), mutating=False
+            base + "/{checkout_id}",
+            "GET",
+            lambda c: (200, checkout.get(cid(c), c.profile)),
+            mutating=False,
         ),
         door.route(
             base + "/{checkout_id}",
             "PUT",
-            lambda c: (200, checkout.update(cid(c), c.body)),
+            lambda c: (200, checkout.update(cid(c), c.body, c.profile)),
             mutating=True,
         ),
         door.route(
             base + "/{checkout_id}/complete",
             "POST",
-            lambda c: (200, checkout.complete(cid(c), c.body)),
+            lambda c: (200, checkout.complete(cid(c), c.body, c.profile)),
             mutating=True,
         ),
         door.route(
             base + "/{checkout_id}/cancel",
             "POST",
-            lambda c: (200, checkout.cancel(cid(c))),
+            lambda c: (200, checkout.cancel(cid(c), c.profile)),
             mutating=True,
         ),
         door.route(

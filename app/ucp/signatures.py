@@ -186,10 +186,11 @@ def sign_request(
     path: str,
     body: bytes,
     headers: dict[str, str],
+    query: str = "",
 ) -> dict[str, str]:
     """Headers to add to an outgoing request (``headers`` are those already set)."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    components = ["@method", "@authority", "@path"]
+    components = ["@method", "@authority", "@path"] + (["@query"] if query else [])
     for name in ("ucp-agent", "idempotency-key"):
         if name in lowered:
             components.append(name)
@@ -204,7 +205,7 @@ def sign_request(
             method=method,
             authority=url_authority,
             path=path,
-            query="",
+            query=query,
             status=None,
             headers=lowered,
         )
@@ -227,6 +228,31 @@ def sign_response(key: SigningKey, status: int, body: bytes, content_type: str) 
         headers=headers,
     )
     return {"Content-Digest": digest, **signed}
+
+
+STATE_CHANGING = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+# Clocks disagree by this much at most; a signature says when it was made (``created``,
+# optional in UCP) no longer ago than MAX_AGE_S, and is not used past its ``expires``.
+CLOCK_SKEW_S = 60
+MAX_AGE_S = 300
+
+
+def _check_window(params: str, *, now: float) -> None:
+    """``created``/``expires`` (when present) must put the signature in its time window."""
+    times: dict[str, int] = {}
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip() in ("created", "expires"):
+            if not value.strip().isdigit():
+                raise SignatureError(401, "signature_invalid", f"{name.strip()} is not a time")
+            times[name.strip()] = int(value.strip())
+    created, expires = times.get("created"), times.get("expires")
+    if created is not None and created > now + CLOCK_SKEW_S:
+        raise SignatureError(401, "signature_invalid", "the signature was created in the future")
+    if created is not None and created < now - MAX_AGE_S - CLOCK_SKEW_S:
+        raise SignatureError(401, "signature_invalid", "the signature is too old")
+    if expires is not None and expires < now - CLOCK_SKEW_S:
+        raise SignatureError(401, "signature_invalid", "the signature has expired")
 
 
 def _parse_input(header: str) -> tuple[str, list[str], str, str]:
@@ -252,21 +278,27 @@ def _signature_for(header: str, label: str) -> bytes:
     for member in header.split(","):
         name, _, value = member.strip().partition("=")
         if name == label and value.startswith(":") and value.endswith(":"):
-            return base64.b64decode(value[1:-1])
+            try:
+                return base64.b64decode(value[1:-1], validate=True)
+            except ValueError:  # binascii.Error: not base64 at all
+                raise SignatureError(
+                    401, "signature_invalid", "the signature is not base64"
+                ) from None
     raise SignatureError(401, "signature_invalid", f"no signature labelled {label}")
 
 
 def _public_key(
     jwk: Mapping[str, Any],
 ) -> tuple[ec.EllipticCurvePublicKey, hashes.HashAlgorithm, int]:
-    if jwk.get("kty") != "EC" or jwk.get("crv") not in _CURVES:
+    crv = jwk.get("crv")
+    if jwk.get("kty") != "EC" or not isinstance(crv, str) or crv not in _CURVES:
         raise SignatureError(400, "algorithm_unsupported", "only EC P-256/P-384 keys are accepted")
-    curve, digest, size = _CURVES[str(jwk["crv"])]
+    curve, digest, size = _CURVES[crv]
     try:
         x = int.from_bytes(_b64url_decode(str(jwk["x"])), "big")
         y = int.from_bytes(_b64url_decode(str(jwk["y"])), "big")
         return ec.EllipticCurvePublicNumbers(x, y, curve).public_key(), digest, size
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, TypeError) as exc:
         raise SignatureError(401, "key_not_found", f"the signing key is unusable: {exc}") from None
 
 
@@ -279,15 +311,23 @@ def verify_request(
     headers: Mapping[str, str],
     body: bytes,
     keys: Sequence[Mapping[str, Any]],
+    now: float | None = None,
 ) -> str:
     """Verify a signed request against ``keys`` (the signer's ``signing_keys``); its kid."""
     lowered = {k.lower(): v for k, v in headers.items()}
     if "signature-input" not in lowered or "signature" not in lowered:
         raise SignatureError(401, "signature_missing", "Signature and Signature-Input required")
     label, components, params, keyid = _parse_input(lowered["signature-input"])
+    _check_window(params, now=time.time() if now is None else now)
+    # The components signatures.md requires: a replayed signature cannot move to another
+    # method, host, path, query or platform, nor repeat a state change under a new key.
     required = {"@method", "@authority", "@path"}
+    if query:
+        required.add("@query")
     if "ucp-agent" in lowered:
         required.add("ucp-agent")
+    if method.upper() in STATE_CHANGING:
+        required.add("idempotency-key")
     if body:
         required |= {"content-digest", "content-type"}
         if lowered.get("content-digest", "").strip() != content_digest(body):

@@ -87,7 +87,9 @@ def _send(
         }
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         headers.update(sign_request(key, "POST", parts.netloc, parts.path, body, headers))
-        response = guarded_request("POST", url, profiles.policy, content=body, headers=headers)
+        response = guarded_request(
+            "POST", url, profiles.policy, content=body, headers=headers, bounds=profiles.bounds
+        )
         if response.status_code >= 300:
             error = f"HTTP {response.status_code} from {path}"
     except (UcpError, FetchError, httpx.HTTPError) as exc:

@@ -16,7 +16,7 @@ from connectors.storage import MediaStore
 from reelcart.models import Creative, Product, ProductVariant
 from reelcart.money import format_money
 
-from .product_text import plain_text
+from .product_text import MAX_DESCRIPTION_SHOWN, plain_text
 from .showcase import show_creative
 from .version import RECHECK_S, VersionWatch
 
@@ -140,7 +140,7 @@ def product_detail(
         id=product.id,
         handle=product.handle,
         title=product.title,
-        description=plain_text(product.description_html),
+        description=plain_text(product.description_html)[:MAX_DESCRIPTION_SHOWN],
         vendor=product.vendor,
         product_type=product.product_type,
         tags=[str(t) for t in product.tags],

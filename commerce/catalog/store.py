@@ -20,7 +20,7 @@ from reelcart.models import Product, ProductImage, ProductVariant, utcnow
 from reelcart.money import to_minor_units
 
 from .embeddings import embed_catalog, note_catalog_change
-from .product_text import plain_text
+from .product_text import bounded_html, plain_text
 
 __all__ = [
     "SyncReport",
@@ -79,7 +79,7 @@ def _apply(
 ) -> int:
     row.handle = product.handle
     row.title = product.title
-    row.description_html = product.description_html
+    row.description_html = bounded_html(product.description_html)
     row.vendor = product.vendor
     row.product_type = product.product_type
     row.tags = list(product.tags)

@@ -1,4 +1,4 @@
-"""Completing (and refunding) a checkout session: the part that moves money.
+"""Completing a checkout session: the part that moves money.
 
 The Stripe call happens between two short transactions, never while rows are locked:
 
@@ -20,10 +20,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connectors.stripe import PaymentError, PaymentUnavailable
-from reelcart.models import CheckoutSession, Order, PaymentAttempt, utcnow
+from reelcart.models import CheckoutSession, PaymentAttempt, utcnow
 
-from . import inventory
+from . import inventory, redemptions
 from .acp_requests import CompleteRequest
 from .attempts import (
     NO_SUCH_CREDENTIAL,
@@ -39,12 +38,10 @@ from .attempts import (
 from .attribution import merge_attribution
 from .core import CheckoutCore, parse
 from .errors import PAYMENTS_NOT_CONFIGURED, CheckoutError, payment_in_progress
-from .orders import OrderPlaced, enqueue_order_event, order_view
 from .payments import plan_payment
-from .session import session_view
-from .settle import UNKNOWN_HOLD, after_order, apply_outcome, declined_message
+from .settle import UNKNOWN_HOLD, apply_outcome, declined_message
 
-__all__ = ["complete_session", "refund_session"]
+__all__ = ["complete_session"]
 
 PAYMENT_WINDOW = timedelta(minutes=10)
 _AUTH_OK = ("authenticated", "attempt_acknowledged", "informational")
@@ -157,6 +154,23 @@ def _prepare(
             return "ask", call
         if cs.status != "ready_for_payment":
             raise _not_ready(cs)
+        # The stock was held for a while only (holds scale with how far a checkout got):
+        # taken again now for the payment, if it is still free.
+        if inventory.renew(session, cs.id, now=now, until=now + UNKNOWN_HOLD):
+            raise CheckoutError(
+                400,
+                "out_of_stock",
+                "The stock held for this checkout was released and is no longer available.",
+                param="$.line_items",
+            )
+        used_up = redemptions.redeem(session, cs)
+        if used_up is not None:
+            raise CheckoutError(
+                400,
+                "discount_code_usage_limit_reached",
+                f"Code {used_up!r} has been used up; update the checkout without it.",
+                param="$.discounts",
+            )
         plan = plan_payment(session, cs, request, service.settings, now)
         amount = int(next(t["amount"] for t in cs.totals if t["type"] == "total"))
         attempt = new_attempt(
@@ -170,7 +184,6 @@ def _prepare(
             now=now,
             lease=service.payment_lease,
         )
-        inventory.hold_until(session, cs.id, now + UNKNOWN_HOLD)
         # Should the issuer ask for 3-D Secure, the buyer gets time to answer.
         cs.expires_at = max(cs.expires_at or now, now + PAYMENT_WINDOW)
         cs.payment = {
@@ -237,59 +250,3 @@ def complete_session(
             type="processing_error",
         )
     raise _decline(f"the payment was declined ({applied.detail or 'card_declined'})")
-
-
-def refund_session(
-    service: CheckoutCore, checkout_id: str, payment_intent: str | None, intent_trace: Any
-) -> dict[str, Any]:
-    """Cancel a paid session: refund in full, restock, order ``canceled``, ``order_update``."""
-    if payment_intent is None or service.payments is None:
-        raise CheckoutError(405, "not_cancelable", "the session was not paid through Stripe")
-    with service.db.session() as session:
-        attempt = session.scalars(
-            select(PaymentAttempt).where(PaymentAttempt.payment_intent_id == payment_intent)
-        ).first()
-        key = f"{attempt.idempotency_key}:refund" if attempt else f"reelcart:{checkout_id}:refund"
-    try:
-        refund_id = service.payments.refund(payment_intent, idempotency_key=key)
-    except PaymentUnavailable:
-        # The refund may or may not have happened; the same key makes the retry safe.
-        raise CheckoutError(
-            503,
-            "payment_provider_unavailable",
-            "The refund could not be confirmed with the payment provider; retry the cancel.",
-            type="service_unavailable",
-            headers={"Retry-After": "5"},
-        ) from None
-    except PaymentError as exc:
-        raise CheckoutError(
-            502, "refund_failed", f"the refund failed: {exc}", type="processing_error"
-        ) from None
-    with service.tx() as session:
-        cs = service.load(session, checkout_id, utcnow())
-        order = session.query(Order).filter_by(checkout_session_id=cs.id).one()
-        if cs.status == "completed":
-            inventory.restock(session, cs.id)
-            cs.status = "canceled"
-            cs.extra = {**cs.extra, "intent_trace": intent_trace}
-            cs.payment = {**(cs.payment or {}), "refund": refund_id}
-            order.status = "canceled"
-            order.refunded_minor = order.total_minor
-            enqueue_order_event(session, order, "order_update", service.base_url)
-            paid = session.scalars(
-                select(PaymentAttempt).where(PaymentAttempt.payment_intent_id == payment_intent)
-            ).first()
-            if paid is not None:
-                paid.state, paid.refund_id = "refunded", refund_id
-        view = session_view(cs, service.settings, order_view(order, service.base_url))
-        placed = OrderPlaced(
-            order_id=order.id,
-            checkout_session_id=cs.id,
-            currency=order.currency,
-            total_minor=order.total_minor,
-            line_items=list(order.line_items),
-            payment_reference=refund_id,
-            kind="canceled",
-        )
-    after_order(service, placed)
-    return view

@@ -32,6 +32,7 @@ from .orders import OrderHook, OrderRecorder, order_view
 from .session import session_view
 
 __all__ = [
+    "ACP_OWNER",
     "OPEN_STATUSES",
     "CheckoutCore",
     "message",
@@ -41,6 +42,9 @@ __all__ = [
 ]
 
 OPEN_STATUSES = ("not_ready_for_payment", "ready_for_payment", "authentication_required")
+# The owner of sessions made through ACP (REST, its MCP binding, the MCP App): the holder of
+# the bearer token. A UCP session's owner is its platform (``"ucp <profile URL>"``).
+ACP_OWNER = "acp"
 Req = TypeVar("Req", bound=BaseModel)
 
 
@@ -113,10 +117,16 @@ class CheckoutCore:
         with inventory.write_lock(self.db), self.db.session() as session:
             yield session
 
-    def load(self, session: Session, checkout_id: str, now: datetime) -> CheckoutSession:
-        """The session, locked for update; an open one past its time is expired first."""
+    def load(
+        self, session: Session, checkout_id: str, now: datetime, owner: str | None = None
+    ) -> CheckoutSession:
+        """The session, locked for update; an open one past its time is expired first.
+
+        With ``owner``, a session another party created is not found: it answers only to
+        the party that created it (``None``: the server's own work, e.g. reconciliation).
+        """
         cs = session.get(CheckoutSession, checkout_id, with_for_update=True, populate_existing=True)
-        if cs is None:
+        if cs is None or (owner is not None and cs.owner != owner):
             raise CheckoutError(
                 404, "session_not_found", "Checkout session not found", param="$.id"
             )
@@ -125,6 +135,44 @@ class CheckoutCore:
             cs.messages = [message("expired", "This checkout session has expired.")]
             inventory.release_holds(session, cs.id, "expired")
         return cs
+
+    def check_open_limit(self, session: Session, owner: str, now: datetime) -> None:
+        """A client may keep only so many checkouts open at once (each can hold stock)."""
+        limit = self.settings.checkout_max_open_per_client
+        if inventory.client_open_checkouts(session, owner, now) >= limit:
+            raise CheckoutError(
+                429,
+                "too_many_open_checkouts",
+                f"at most {limit} checkouts may be open at once: complete or cancel one",
+                headers={"Retry-After": "60"},
+            )
+
+    def check_owner(self, checkout_id: str, owner: str | None) -> None:
+        """Refuse (not found) before anything is done for a party that does not own it."""
+        if owner is None:
+            return
+        with self.db.session() as session:
+            found = session.scalar(
+                select(CheckoutSession.owner).where(CheckoutSession.id == checkout_id)
+            )
+        if found != owner:
+            raise CheckoutError(
+                404, "session_not_found", "Checkout session not found", param="$.id"
+            )
+
+    def order(self, order_id: str, owner: str = ACP_OWNER) -> dict[str, Any]:
+        """The ACP ``Order`` of one of ``owner``'s checkouts; any other is not found."""
+        with self.db.session() as session:
+            order = session.get(Order, order_id)
+            cs = session.get(CheckoutSession, order.checkout_session_id) if order else None
+            if order is None or cs is None or cs.owner != owner:
+                raise CheckoutError(
+                    404,
+                    "order_not_found",
+                    f"No order {order_id[:64]!r}; use the order.id the completed checkout gave",
+                    param="$.order_id",
+                )
+            return order_view(order, self.base_url)
 
     def view(self, session: Session, cs: CheckoutSession) -> dict[str, Any]:
         """The ACP ``CheckoutSession`` (with its order once there is one)."""

@@ -5,6 +5,12 @@ minus the live holds of other sessions. Reserving happens under a lock on the va
 ``SELECT … FOR UPDATE`` on PostgreSQL (correct across processes); on SQLite the checkout
 takes a process lock (``write_lock``) and the reservation's first statement is a write, so
 SQLite's single writer lock also serialises separate processes.
+
+Holds are bounded per client (the session's ``owner``): a client's live holds together
+may not pass ``max_units`` (:class:`HoldLimitReached`), and a hold made when a checkout
+becomes payable lasts :func:`ready_hold_until` — shorter than the session — and is renewed
+(availability checked again, :func:`renew`) when the payment starts, so stock held by a
+checkout nobody pays goes back to the shelf soon.
 """
 
 from __future__ import annotations
@@ -12,24 +18,42 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from reelcart.db import Database
-from reelcart.models import InventoryReservation, ProductVariant
+from reelcart.models import CheckoutSession, InventoryReservation, ProductVariant
+from reelcart.models.base import as_utc
 
 __all__ = [
+    "HoldLimitReached",
     "available",
+    "client_open_checkouts",
     "commit_holds",
     "hold_until",
     "lock_variants",
+    "ready_hold_until",
     "release_holds",
+    "renew",
     "reserve",
     "restock",
     "write_lock",
 ]
+
+# Checkout statuses in which a session is open (kept here: the core's OPEN_STATUSES is the
+# same tuple, and this module sits below it).
+_OPEN = ("not_ready_for_payment", "ready_for_payment", "authentication_required")
+
+
+class HoldLimitReached(Exception):
+    """The client already holds as many units as it may; nothing more is held for it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a client may hold at most {limit} units at once")
+        self.limit = limit
+
 
 _LOCKS: dict[str, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -97,6 +121,40 @@ def release_holds(session: Session, checkout_id: str, state: str = "released") -
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def ready_hold_until(now: datetime, session_expires: datetime | None, hold_s: int) -> datetime:
+    """How long a payable checkout holds its stock: ``hold_s``, never past the session."""
+    until = now + timedelta(seconds=hold_s)
+    return min(until, session_expires) if session_expires is not None else until
+
+
+def _held_by_owner(session: Session, owner: str, checkout_id: str, now: datetime) -> int:
+    held = session.scalar(
+        select(func.coalesce(func.sum(InventoryReservation.quantity), 0))
+        .join(CheckoutSession, CheckoutSession.id == InventoryReservation.checkout_session_id)
+        .where(
+            CheckoutSession.owner == owner,
+            InventoryReservation.state == "held",
+            InventoryReservation.expires_at > now,
+            InventoryReservation.checkout_session_id != checkout_id,
+        )
+    )
+    return int(held or 0)
+
+
+def client_open_checkouts(session: Session, owner: str, now: datetime) -> int:
+    """How many unexpired open checkouts ``owner`` has."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(CheckoutSession)
+        .where(
+            CheckoutSession.owner == owner,
+            CheckoutSession.status.in_(_OPEN),
+            CheckoutSession.expires_at > now,
+        )
+    )
+    return int(count or 0)
+
+
 def reserve(
     session: Session,
     checkout_id: str,
@@ -104,14 +162,25 @@ def reserve(
     *,
     now: datetime,
     expires_at: datetime,
+    owner: str | None = None,
+    max_units: int | None = None,
 ) -> dict[str, int]:
     """Hold ``needs`` (variant id -> units) for the session, all or nothing.
 
     Returns the shortfall per variant (empty when everything is held). The caller's
-    transaction commits the holds; the variant rows stay locked until then.
+    transaction commits the holds; the variant rows stay locked until then. With ``owner``
+    and ``max_units``, raises :class:`HoldLimitReached` (holding nothing) when the owner's
+    other live holds and these would pass ``max_units``.
     """
     lock_variants(session, list(needs))
     release_holds(session, checkout_id)
+    wanted = sum(needs.values())
+    if (
+        owner is not None
+        and max_units is not None
+        and (_held_by_owner(session, owner, checkout_id, now) + wanted > max_units)
+    ):
+        raise HoldLimitReached(max_units)
     short: dict[str, int] = {}
     for variant_id, quantity in needs.items():
         variant = session.get(ProductVariant, variant_id, populate_existing=True)
@@ -133,6 +202,29 @@ def reserve(
         )
     session.flush()
     return {}
+
+
+def renew(session: Session, checkout_id: str, *, now: datetime, until: datetime) -> dict[str, int]:
+    """Keep the session's holds until ``until``; a hold that lapsed is taken again only if
+    the stock is still free. Returns the shortfall per variant (empty: all held)."""
+    holds = session.scalars(
+        select(InventoryReservation).where(
+            InventoryReservation.checkout_session_id == checkout_id,
+            InventoryReservation.state == "held",
+        )
+    ).all()
+    lapsed = [h for h in holds if as_utc(h.expires_at) <= now]
+    if lapsed:
+        lock_variants(session, [h.variant_id for h in lapsed])
+    short: dict[str, int] = {}
+    for hold in lapsed:
+        variant = session.get(ProductVariant, hold.variant_id, populate_existing=True)
+        free = available(session, variant, checkout_id, now) if variant else 0
+        if free < hold.quantity:
+            short[hold.variant_id] = hold.quantity - max(free, 0)
+    if not short:
+        hold_until(session, checkout_id, until)
+    return short
 
 
 def hold_until(session: Session, checkout_id: str, until: datetime) -> None:

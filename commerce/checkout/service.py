@@ -23,23 +23,27 @@ from . import session as recompute
 from .acp_render import requested_codes
 from .acp_requests import CancelRequest, CreateRequest, UpdateRequest, merge_items
 from .attribution import merge_attribution
-from .complete import complete_session, refund_session
-from .core import OPEN_STATUSES, CheckoutCore, parse, require_open, require_settled
+from .complete import complete_session
+from .core import ACP_OWNER, OPEN_STATUSES, CheckoutCore, parse, require_open, require_settled
 from .errors import CheckoutError
 from .handoff import close_hosted, refresh_hosted
 from .session import API_VERSION
 from .settle import settle_in_progress
 
-__all__ = ["API_VERSION", "OPEN_STATUSES", "CheckoutService"]
+__all__ = ["ACP_OWNER", "API_VERSION", "OPEN_STATUSES", "CheckoutService"]
 
 log = logging.getLogger(__name__)
 
 
 class CheckoutService(CheckoutCore):
-    """The ACP operations on checkout sessions (the parts and primitives: ``CheckoutCore``)."""
+    """The ACP operations on checkout sessions (the parts and primitives: ``CheckoutCore``).
+
+    Each operation acts for ``owner`` (the ACP bearer unless a door says otherwise) and
+    finds only that owner's sessions: another party's session is ``session_not_found``.
+    """
 
     # -- operations -------------------------------------------------------------------
-    def create(self, body: Any) -> dict[str, Any]:
+    def create(self, body: Any, owner: str = ACP_OWNER) -> dict[str, Any]:
         """``POST /checkout_sessions``: a new session priced from the catalog."""
         request = parse(CreateRequest, body)
         now = utcnow()
@@ -83,27 +87,30 @@ class CheckoutService(CheckoutCore):
                 | ({"discounts": codes} if (codes := requested_codes(request.discounts)) else {}),
                 created_at=now,
                 expires_at=now + self.ttl,
+                owner=owner,
             )
             session.add(cs)
             session.flush()
             recompute.recompute(session, cs, self.settings, self.store, now)
             return self.view(session, cs)
 
-    def retrieve(self, checkout_id: str) -> dict[str, Any]:
+    def retrieve(self, checkout_id: str, owner: str = ACP_OWNER) -> dict[str, Any]:
         """``GET /checkout_sessions/{id}``: the authoritative state (a payment made on the
         store's page whose webhook has not come yet is asked of Stripe first)."""
+        self.check_owner(checkout_id, owner)
         refresh_hosted(self, checkout_id)
         with self.tx() as session:
-            return self.view(session, self.load(session, checkout_id, utcnow()))
+            return self.view(session, self.load(session, checkout_id, utcnow(), owner))
 
-    def update(self, checkout_id: str, body: Any) -> dict[str, Any]:
+    def update(self, checkout_id: str, body: Any, owner: str = ACP_OWNER) -> dict[str, Any]:
         """``POST /checkout_sessions/{id}``: change items, buyer, address or shipping."""
         request = parse(UpdateRequest, body)
+        self.check_owner(checkout_id, owner)
         refresh_hosted(self, checkout_id)  # paid on the store's page meanwhile?
         settle_in_progress(self, checkout_id)
         now = utcnow()
         with self.tx() as session:
-            cs = self.load(session, checkout_id, now)
+            cs = self.load(session, checkout_id, now, owner)
             require_open(cs)
             if request.line_items is not None:
                 items = merge_items(request.line_items)
@@ -127,40 +134,44 @@ class CheckoutService(CheckoutCore):
             recompute.recompute(session, cs, self.settings, self.store, now)
             return self.view(session, cs)
 
-    def cancel(self, checkout_id: str, body: Any) -> dict[str, Any]:
-        """``POST …/cancel``: release the stock; a paid session is refunded."""
+    def cancel(self, checkout_id: str, body: Any, owner: str = ACP_OWNER) -> dict[str, Any]:
+        """``POST …/cancel``: release the stock of a session not yet completed.
+
+        A completed or canceled session is 405 (the RFC's cancel): a placed order is
+        refunded through its own lifecycle (and the order webhooks that report it), never by
+        cancelling the checkout that made it.
+        """
         request = parse(CancelRequest, body if body is not None else {})
+        self.check_owner(checkout_id, owner)
         # A payment whose outcome is unknown is found out first: a charge is never orphaned.
         refresh_hosted(self, checkout_id)
         settle_in_progress(self, checkout_id)
         now = utcnow()
         with self.tx() as session:
-            cs = self.load(session, checkout_id, now)
-            if cs.status in ("canceled", "expired"):
+            cs = self.load(session, checkout_id, now, owner)
+            if cs.status in ("canceled", "expired", "completed"):
                 raise CheckoutError(405, "not_cancelable", f"the session is already {cs.status}")
             require_settled(cs)
-            paid = cs.status == "completed"
-            if not paid:
-                inventory.release_holds(session, cs.id)
-                cs.status = "canceled"
-                cs.extra = {**cs.extra, "intent_trace": request.intent_trace}
-                cs.messages = []
-                canceled = self.view(session, cs)
-            else:
-                canceled = None
-            payment_intent = (cs.payment or {}).get("payment_intent")
-        if canceled is not None:
-            # Its payment pages close; one paid meanwhile is refunded.
-            close_hosted(self, checkout_id)
-            return canceled
-        return refund_session(self, checkout_id, payment_intent, request.intent_trace)
+            inventory.release_holds(session, cs.id)
+            cs.status = "canceled"
+            cs.extra = {**cs.extra, "intent_trace": request.intent_trace}
+            cs.messages = []
+            canceled = self.view(session, cs)
+        # Its payment pages close; one paid meanwhile is refunded.
+        close_hosted(self, checkout_id)
+        return canceled
 
     def complete(
-        self, checkout_id: str, body: Any, request_key: str | None = None
+        self,
+        checkout_id: str,
+        body: Any,
+        request_key: str | None = None,
+        owner: str = ACP_OWNER,
     ) -> dict[str, Any]:
         """``POST …/complete``: charge through Stripe, commit the stock, create the order.
         ``request_key``: the agent's idempotency key (its re-sent request is answered with
         what its charge became)."""
+        self.check_owner(checkout_id, owner)
         return complete_session(self, checkout_id, body, request_key)
 
     def expire_due(self) -> int:

@@ -162,7 +162,9 @@ def recompute(
         needs: dict[str, int] = {}
         for found, quantity in zip(resolved, quantities, strict=True):
             needs[found.variant.id] = needs.get(found.variant.id, 0) + quantity
-        expires = cs.expires_at or now
+        expires = inventory.ready_hold_until(now, cs.expires_at, settings.checkout_hold_seconds)
+        # The bearer is the merchant's authenticated partner: no per-client cap on its holds
+        # (the per-line cap and the hold time bound them).
         short = inventory.reserve(session, cs.id, needs, now=now, expires_at=expires)
         for index, found in enumerate(resolved):
             if found.variant.id in short:
@@ -179,6 +181,8 @@ def recompute(
         status = "not_ready_for_payment" if short else "ready_for_payment"
     cs.line_items = lines
     cs.totals = acp_totals(priced)
+    # What a payment redeems (commerce.checkout.redemptions), in the core's own terms.
+    cs.extra = {**cs.extra, "discount_ids": [d.id for d in priced.discounts]}
     cs.messages = messages
     cs.status = status
     cs.extra = {

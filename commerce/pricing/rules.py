@@ -13,14 +13,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reelcart.models import DiscountCode, FreeShippingRule, ShippingRateRule
+from reelcart.models import (
+    CheckoutSession,
+    DiscountCode,
+    DiscountRedemption,
+    FreeShippingRule,
+    ShippingRateRule,
+)
 from reelcart.models.base import as_utc
 from reelcart.settings import Settings
 
 __all__ = [
+    "COUNTED_STATUSES",
     "DiscountKind",
     "DiscountRule",
     "FreeShippingSpec",
@@ -28,6 +35,7 @@ __all__ = [
     "StoreRules",
     "in_window",
     "load_rules",
+    "uses_here",
 ]
 
 DiscountKind = Literal["percentage", "fixed_amount"]
@@ -123,8 +131,30 @@ def _ids(values: list[object] | None) -> frozenset[str] | None:
     return None if values is None else frozenset(str(v) for v in values)
 
 
+# Checkout statuses in which a discount redemption is a use of the code: being paid or paid
+# (a declined payment reopens the checkout, a refund cancels it: the use comes back).
+COUNTED_STATUSES = ("complete_in_progress", "authentication_required", "completed")
+
+
+def uses_here(session: Session, code_ids: Sequence[str] | None = None) -> dict[str, int]:
+    """Uses per discount code (row id) by the checkouts of this store."""
+    query = (
+        select(DiscountRedemption.discount_code_id, func.count())
+        .join(CheckoutSession, CheckoutSession.id == DiscountRedemption.checkout_session_id)
+        .where(CheckoutSession.status.in_(COUNTED_STATUSES))
+        .group_by(DiscountRedemption.discount_code_id)
+    )
+    if code_ids is not None:
+        query = query.where(DiscountRedemption.discount_code_id.in_(list(code_ids)))
+    return {str(code): int(count) for code, count in session.execute(query).all()}
+
+
 def load_rules(session: Session, settings: Settings) -> StoreRules:
-    """The store's rules as stored, with the settings' tax rate and flat-rate fallback."""
+    """The store's rules as stored, with the settings' tax rate and flat-rate fallback.
+
+    A code's ``times_used`` is the source's count plus the uses by orders placed here.
+    """
+    used = uses_here(session)
     discounts = [
         DiscountRule(
             id=row.id,
@@ -139,7 +169,7 @@ def load_rules(session: Session, settings: Settings) -> StoreRules:
             starts_at=row.starts_at,
             ends_at=row.ends_at,
             usage_limit=row.usage_limit,
-            times_used=row.times_used,
+            times_used=row.times_used + used.get(row.id, 0),
             active=row.active,
         )
         for row in session.scalars(select(DiscountCode).order_by(DiscountCode.code))

@@ -1,4 +1,9 @@
-"""Known buyers: their stored addresses offered as shipping destinations.
+"""Known buyers: their stored addresses offered as shipping destinations — to them only.
+
+Saved addresses belong to a shopper who has proved who they are (a signed-in session, an
+identity-linking token): the functions here take a :class:`SignedInShopper`, which a door
+builds only from such a proof, never from an e-mail a request typed. Without one, a
+checkout shows exactly the addresses the client sent.
 
 A destination keeps one id for one address. A stored address is offered under its own id
 (``addr_1``, a Shopify ``MailingAddress`` id); an address the buyer sends that matches a
@@ -22,6 +27,7 @@ from reelcart.models import Customer, CustomerAddress
 
 __all__ = [
     "Address",
+    "SignedInShopper",
     "address_key",
     "destination_id",
     "destinations_for",
@@ -44,6 +50,13 @@ class Address:
     country: str = ""
     full_name: str | None = None
     phone: str | None = None
+
+
+@dataclass(frozen=True)
+class SignedInShopper:
+    """A shopper whose identity was proved; ``email`` is the account's, not a typed one."""
+
+    email: str
 
 
 _PUNCT = re.compile(r"[^\w]+")
@@ -96,21 +109,21 @@ def _from_row(row: CustomerAddress) -> Address:
     )
 
 
-def stored_addresses(session: Session, email: str | None) -> list[Address]:
-    """A known buyer's stored addresses in their order; none for an unknown buyer."""
-    customer = find_customer(session, email)
+def stored_addresses(session: Session, shopper: SignedInShopper | None) -> list[Address]:
+    """A signed-in buyer's stored addresses in their order; none for anyone else."""
+    customer = find_customer(session, shopper.email) if shopper is not None else None
     return [] if customer is None else [_from_row(row) for row in customer.addresses]
 
 
 def destinations_for(
-    session: Session, email: str | None, provided: Sequence[Address] = ()
+    session: Session, shopper: SignedInShopper | None, provided: Sequence[Address] = ()
 ) -> list[Address]:
     """The destinations a checkout shows: the buyer's stored ones, then the ones sent.
 
     A sent address matching a stored one becomes that stored address (its id), so it is
     listed once; a sent address with an id keeps it; one without gets :func:`destination_id`.
     """
-    stored = stored_addresses(session, email)
+    stored = stored_addresses(session, shopper)
     by_key = {address_key(a): a for a in stored}
     result = list(stored)
     seen_ids = {a.id for a in stored}
@@ -126,10 +139,10 @@ def destinations_for(
     return result
 
 
-def match_stored(session: Session, email: str | None, address: Address) -> Address:
+def match_stored(session: Session, shopper: SignedInShopper | None, address: Address) -> Address:
     """``address`` as the checkout should hold it: the stored address it matches, else
     itself with an id (its own, or :func:`destination_id`)."""
-    for stored in stored_addresses(session, email):
+    for stored in stored_addresses(session, shopper):
         if address_key(stored) == address_key(address):
             return stored
     return address if address.id else replace(address, id=destination_id(address))

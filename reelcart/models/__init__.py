@@ -6,6 +6,7 @@ from .catalog import Product, ProductImage, ProductVariant
 from .checkout import (
     CheckoutSession,
     DelegatedPaymentToken,
+    DiscountRedemption,
     IdempotencyRecord,
     InventoryReservation,
     Order,
@@ -32,6 +33,7 @@ __all__ = [
     "CustomerAddress",
     "DelegatedPaymentToken",
     "DiscountCode",
+    "DiscountRedemption",
     "Event",
     "ExperimentDecision",
     "FreeShippingRule",

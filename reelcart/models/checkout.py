@@ -24,6 +24,7 @@ from .base import Base, new_id, utcnow
 __all__ = [
     "CheckoutSession",
     "DelegatedPaymentToken",
+    "DiscountRedemption",
     "IdempotencyRecord",
     "InventoryReservation",
     "Order",
@@ -62,6 +63,24 @@ class CheckoutSession(Base):
     # Payment attempt: Stripe PaymentIntent id, its idempotency key, refund id.
     payment: Mapped[dict[str, Any]] = mapped_column(default=dict)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The party that created the session and the only one it answers to: "acp" (the bearer
+    # identity) or "ucp <profile URL>"; migration 0008_hostile.
+    owner: Mapped[str | None] = mapped_column(String(512), default=None, index=True)
+
+
+class DiscountRedemption(Base):
+    """A discount code used by a checkout: it counts toward the code's usage limit while the
+    checkout is being paid or paid (a declined or refunded one gives the use back)."""
+
+    __tablename__ = "discount_redemptions"
+    __table_args__ = (UniqueConstraint("discount_code_id", "checkout_session_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("red"))
+    discount_code_id: Mapped[str] = mapped_column(String(255), index=True)
+    checkout_session_id: Mapped[str] = mapped_column(
+        ForeignKey("checkout_sessions.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Order(Base):

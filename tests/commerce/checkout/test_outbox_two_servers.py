@@ -2,7 +2,8 @@
 
 A receiving HTTP server on loopback verifies each delivery's signature and counts them by
 event id (``Request-Id``); it answers slowly, so both processes' dispatchers are busy at
-the same time. Orders are placed and canceled through both servers at once.
+the same time. Orders are placed through both servers at once, each session read back from
+the other server.
 """
 
 from __future__ import annotations
@@ -98,15 +99,14 @@ def test_two_servers_deliver_each_event_once(
                     session, token = new_session(client)
                     done = complete(client, session["id"], token)
                     assert done.status_code == 200, done.text
-                    if index % 3 == 0:  # an order_update too, from the other server
-                        other = servers[(index + 1) % 2].url
-                        canceled = httpx.post(
-                            f"{other}/checkout_sessions/{session['id']}/cancel",
-                            json={},
-                            headers=headers(),
-                            timeout=30,
-                        )
-                        assert canceled.status_code == 200, canceled.text
+                    # The other server sees the same order (one database).
+                    other = servers[(index + 1) % 2].url
+                    seen = httpx.get(
+                        f"{other}/checkout_sessions/{session['id']}",
+                        headers=headers(None),
+                        timeout=30,
+                    )
+                    assert seen.json()["status"] == "completed", seen.text
 
             with ThreadPoolExecutor(ORDERS) as pool:
                 list(pool.map(buy, range(ORDERS)))
@@ -119,7 +119,7 @@ def test_two_servers_deliver_each_event_once(
             for server in servers:
                 server.stop()
     events = {w.id for w in _outbox(db)}
-    assert len(events) == ORDERS + len(range(0, ORDERS, 3))
+    assert len(events) == ORDERS
     assert receiver.bad == 0
     assert set(receiver.counts) == events
     duplicates = {event: n for event, n in receiver.counts.items() if n != 1}

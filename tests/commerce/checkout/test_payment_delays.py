@@ -68,12 +68,13 @@ def test_delayed_replies_with_agents_retrying(
                 assert proxy.faults("delay"), "no reply was delayed"
                 proxy.set_rule(None)
                 finals = [agent.result() for agent in agents]
-    assert finals.count("canceled") >= 1, finals
+    # A paid session is not canceled (the RFC's 405): the canceling agent's order stands.
+    assert finals.count("completed") >= 1, finals
 
     service = CheckoutService(db, config, store, StripePayments(API_KEY, localstripe.url))
     reconcile_payments(service)
     assert not reconcile_payments(service).settled
     run = {s["id"] for s, _ in sessions}
     counts = assert_money_invariant(db, localstripe.url, run, initial_stock=STOCK)
-    assert counts["orders"] >= 3 and counts["refunded"] >= 1, counts
+    assert counts["orders"] >= 3, counts
     assert counts["asked_again"] >= 1, counts

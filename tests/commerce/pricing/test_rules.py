@@ -142,3 +142,13 @@ def test_digital_cart_is_delivered_digitally_at_no_charge() -> None:
         rules, [_line("ebook", 900, tags=["Digital"])], selected_option_id="digital", now=NOW
     )
     assert priced.digital and priced.fulfillment == 0 and priced.total == 900
+
+
+def test_catalog_file_codes_do_not_stack_unless_the_file_says_so() -> None:
+    """60 % + 70 % + $20 must not make an order free: a file's code combines only when
+    it is marked ``stackable`` (Shopify's default is combinesWith false)."""
+    from connectors.store_data import DiscountData
+
+    plain = DiscountData(code="SIXTY", kind="percentage", percentage=60)
+    assert plain.stackable is False
+    assert DiscountData(code="X", kind="percentage", percentage=5, stackable=True).stackable

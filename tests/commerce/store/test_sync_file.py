@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from commerce.pricing.quote import CartLine, quote, resolve_item
-from commerce.store.customers import stored_addresses
+from commerce.store.customers import SignedInShopper, stored_addresses
 from commerce.store.seed import seed_store_from_csv
 from commerce.store.sync import apply_store_file
 from connectors.catalog_file import CatalogFileError, load_catalog_file, load_store_sections
@@ -79,7 +79,9 @@ def test_catalog_file_sections_become_store_rules(
         assert [(o.id, o.amount) for o in priced.options] == [("std", 0)]
         german = quote(session, settings, [CartLine(variant, 1)], country="DE")
         assert [(o.id, o.amount) for o in german.options] == [("de", 900)]
-        assert [a.id for a in stored_addresses(session, "grace@example.com")] == ["home"]
+        assert [a.id for a in stored_addresses(session, SignedInShopper("grace@example.com"))] == [
+            "home"
+        ]
 
     # A later file without a customers section leaves customers alone; one without a code
     # removes it.

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from commerce.pricing.quote import CartLine, Resolved, price_cart
 from commerce.pricing.rules import load_rules
 from commerce.shopify.sync import run_shopify_sync
-from commerce.store.customers import stored_addresses
+from commerce.store.customers import SignedInShopper, stored_addresses
 from commerce.store.sync import sync_shopify_store
 from connectors.shopify.client import ScaledClock, ShopifyClient
 from connectors.shopify.customers import CUSTOMERS_PAGE, fetch_customers
@@ -112,7 +112,7 @@ def test_sync_writes_rules_the_core_prices_with(
     assert first.counts == {"discounts": 4, "customers": 1}
     with db.session() as session:
         rules = load_rules(session, settings)
-        ada = stored_addresses(session, "ada@example.com")
+        ada = stored_addresses(session, SignedInShopper("ada@example.com"))
         assert [a.country for a in ada] == ["GB", "US"]
         assert session.scalars(select(Customer)).one().source == "shopify"
     product = Product(id="p", title="p", tags=[], currency="USD")
@@ -167,4 +167,6 @@ def test_the_catalog_sync_brings_codes_and_customers_along(
     assert counts["created"] == 1
     with db.session() as session:
         assert len(session.scalars(select(DiscountCode)).all()) == 4
-        assert [a.country for a in stored_addresses(session, "ada@example.com")] == ["GB", "US"]
+        assert [
+            a.country for a in stored_addresses(session, SignedInShopper("ada@example.com"))
+        ] == ["GB", "US"]
