@@ -95,9 +95,11 @@ def checkout_page_routes(service: CheckoutService) -> list[Route]:
     """The checkout page, its form and Pay, and ``POST /webhooks/stripe``."""
     base = service.base_url
 
+    # The page is the buyer's, whichever party (ACP agent, UCP platform, shopping tools)
+    # made the checkout: the unguessable id in continue_url is the key it handed over.
     async def load(checkout_id: str) -> dict[str, Any] | None:
         try:
-            return await run_in_threadpool(service.retrieve, checkout_id)
+            return await run_in_threadpool(service.retrieve, checkout_id, None)
         except CheckoutError as error:
             if error.status == 404:
                 return None
@@ -130,7 +132,7 @@ def checkout_page_routes(service: CheckoutService) -> list[Route]:
             return HTMLResponse("form too large", status_code=413)
         form = {k: str(v)[:500] for k, v in (await request.form()).items()}
         try:
-            await run_in_threadpool(service.update, checkout_id, _update_body(form, view))
+            await run_in_threadpool(service.update, checkout_id, _update_body(form, view), None)
         except CheckoutError as error:
             video = await run_in_threadpool(_video, service, checkout_id, view)
             return HTMLResponse(render_checkout(view, video, error=error.message), 400)

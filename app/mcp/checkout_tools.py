@@ -84,6 +84,12 @@ def _acp_address(address: ShippingAddress) -> dict[str, Any]:
 def _from_checkout_error(error: CheckoutError) -> ToolError:
     where = (error.param or "").removeprefix("$.")
     prefix = f"{where}: " if where else ""
+    if error.code == "not_cancelable":
+        # A paid checkout has become an order; cancelling the checkout does not undo it.
+        return ToolError(
+            f"{error.message}. Next: call get_checkout to see it; a completed checkout's "
+            "order stands (a return goes through the store, not this tool)."
+        )
     return ToolError(f"{prefix}{error.message}")
 
 
@@ -231,7 +237,8 @@ def shopping_checkout_tools(checkout: CheckoutService) -> list[Tool]:
         return await run(lambda: checkout.retrieve(checkout_id))
 
     async def cancel_checkout(checkout_id: CheckoutId) -> CheckoutView:
-        """Cancel a checkout the shopper no longer wants. A paid one is refunded."""
+        """Cancel a checkout the shopper no longer wants, before it is paid (a payment
+        already made on the store's page is found first: that checkout is completed)."""
         return await run(lambda: checkout.cancel(checkout_id, {}))
 
     async def get_order(

@@ -94,7 +94,7 @@ class CheckoutService(CheckoutCore):
             recompute.recompute(session, cs, self.settings, self.store, now)
             return self.view(session, cs)
 
-    def retrieve(self, checkout_id: str, owner: str = ACP_OWNER) -> dict[str, Any]:
+    def retrieve(self, checkout_id: str, owner: str | None = ACP_OWNER) -> dict[str, Any]:
         """``GET /checkout_sessions/{id}``: the authoritative state (a payment made on the
         store's page whose webhook has not come yet is asked of Stripe first)."""
         self.check_owner(checkout_id, owner)
@@ -102,7 +102,7 @@ class CheckoutService(CheckoutCore):
         with self.tx() as session:
             return self.view(session, self.load(session, checkout_id, utcnow(), owner))
 
-    def update(self, checkout_id: str, body: Any, owner: str = ACP_OWNER) -> dict[str, Any]:
+    def update(self, checkout_id: str, body: Any, owner: str | None = ACP_OWNER) -> dict[str, Any]:
         """``POST /checkout_sessions/{id}``: change items, buyer, address or shipping."""
         request = parse(UpdateRequest, body)
         self.check_owner(checkout_id, owner)
@@ -134,7 +134,7 @@ class CheckoutService(CheckoutCore):
             recompute.recompute(session, cs, self.settings, self.store, now)
             return self.view(session, cs)
 
-    def cancel(self, checkout_id: str, body: Any, owner: str = ACP_OWNER) -> dict[str, Any]:
+    def cancel(self, checkout_id: str, body: Any, owner: str | None = ACP_OWNER) -> dict[str, Any]:
         """``POST …/cancel``: release the stock of a session not yet completed.
 
         A completed or canceled session is 405 (the RFC's cancel): a placed order is
@@ -166,7 +166,7 @@ class CheckoutService(CheckoutCore):
         checkout_id: str,
         body: Any,
         request_key: str | None = None,
-        owner: str = ACP_OWNER,
+        owner: str | None = ACP_OWNER,
     ) -> dict[str, Any]:
         """``POST …/complete``: charge through Stripe, commit the stock, create the order.
         ``request_key``: the agent's idempotency key (its re-sent request is answered with

@@ -327,9 +327,10 @@ async def test_pay_before_the_checkout_is_ready_names_what_is_missing(shop: Shop
     assert missing.status_code == 404
 
 
-async def test_cancel_after_an_unannounced_payment_refunds_it(shop: Shop) -> None:
+async def test_cancel_after_an_unannounced_payment_finds_the_order(shop: Shop) -> None:
     """The buyer paid but Stripe's webhook is lost; the agent cancels: the store asks Stripe
-    first, so the payment is found, its order written and then refunded — never orphaned."""
+    first, so the payment is found and its order written — never orphaned — and the cancel
+    is refused as ACP's cancel of a completed session is (the order stands)."""
     stock = _stock(shop)
     _delivery(shop.stripe, "drop")
     try:
@@ -342,8 +343,11 @@ async def test_cancel_after_an_unannounced_payment_refunds_it(shop: Shop) -> Non
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
     async with Client(streamable_http_client(f"{shop.base}/mcp", http_client=http)) as client:
         canceled = await client.call_tool("cancel_checkout", {"checkout_id": view["checkout_id"]})
-    assert not canceled.is_error, canceled.content
-    assert canceled.structured_content["status"] == "canceled"
-    assert canceled.structured_content["order"]["status"] == "canceled"
+        seen = await client.call_tool("get_checkout", {"checkout_id": view["checkout_id"]})
+    assert canceled.is_error
+    refusal = canceled.content[0].text  # type: ignore[union-attr]
+    assert "completed" in refusal and "get_checkout" in refusal
+    assert seen.structured_content["status"] == "completed"
+    assert seen.structured_content["order"]["status"] != "canceled"
     counts = _money_invariant(shop, {view["checkout_id"]}, stock)
-    assert (counts["charged"], counts["orders"], counts["refunded"]) == (1, 0, 1)
+    assert (counts["charged"], counts["orders"], counts["refunded"]) == (1, 1, 0)
