@@ -69,4 +69,4 @@ def test_campaign_commands_run_the_stored_plan_and_its_design(
     assert made == {("title", "shop_now", "published"), ("price", "buy_in_chat", "published")}
     assert plan["design"] == "half"
     status = run.invoke(app, ["campaign", "status", "duo"])
-    assert status.exit_code == 0 and "half (cap 8)" in status.output
+    assert status.exit_code == 0 and "half, cap 8" in status.output
