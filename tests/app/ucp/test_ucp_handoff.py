@@ -16,7 +16,14 @@ from tests.commerce.acp_helpers import stock_shop
 from tests.fakes.stripe_server import LocalStripe
 from tests.servers import free_port, serve_on_loopback
 
-from .ucp_helpers import client, create_body, platform_on_loopback, signed_get, ucp_settings
+from .ucp_helpers import (
+    client,
+    complete_body,
+    create_body,
+    platform_on_loopback,
+    signed_get,
+    ucp_settings,
+)
 
 
 def test_a_ucp_checkout_is_finished_by_the_buyer_on_the_stores_page(
@@ -58,3 +65,44 @@ def test_a_ucp_checkout_is_finished_by_the_buyer_on_the_stores_page(
     assert view["status"] == "completed"
     assert view["order"]["id"]
     assert view["continue_url"] == checkout["continue_url"]
+
+
+def test_a_payment_the_api_cannot_finish_escalates_to_the_stores_page(
+    sqlite_db: Database,
+    store: MediaStore,
+    settings: Settings,
+    tmp_path: Path,
+    localstripe: LocalStripe,
+) -> None:
+    """A card that needs 3-D Secure cannot be finished over the API: UCP's answer is
+    ``requires_escalation`` with ``continue_url``, where the buyer completes it."""
+    stock_shop(sqlite_db, store, tmp_path, stock=5)
+    port = free_port()
+    secret = "whsec_" + secrets.token_hex(16)
+    configured = ucp_settings(settings, localstripe.url, port, stripe_webhook_secret=secret)
+    httpx.post(
+        f"{localstripe.url}/_config/webhooks/reelcart-escalation",
+        data={"url": f"http://127.0.0.1:{port}/webhooks/stripe", "secret": secret},
+        timeout=10,
+    ).raise_for_status()
+    with (
+        platform_on_loopback() as platform,
+        serve_on_loopback(create_app(configured, sqlite_db, store), port) as base,
+        client(base) as http,
+    ):
+        url = f"{base}/checkout-sessions"
+        raw, headers = platform.signed("POST", url, create_body())
+        checkout = http.post(url, content=raw, headers=headers).json()
+        done_url = f"{url}/{checkout['id']}/complete"
+        raw, headers = platform.signed("POST", done_url, complete_body("requires_3ds_token"))
+        escalated = http.post(done_url, content=raw, headers=headers)
+        view = signed_get(http, platform, f"/checkout-sessions/{checkout['id']}").json()
+        assert view["status"] == "requires_escalation", (escalated.status_code, escalated.text)
+        assert view["continue_url"] == f"{base}/checkout/{checkout['id']}"
+        with httpx.Client(timeout=30, follow_redirects=True) as buyer:
+            pay = buyer.post(f"{view['continue_url']}/pay", follow_redirects=False)
+            assert pay.status_code == 303, pay.text[:300]
+            buyer.post(pay.headers["location"], data={"card": "4242424242424242"})
+        after = signed_get(http, platform, f"/checkout-sessions/{checkout['id']}").json()
+    assert after["status"] == "completed"
+    assert after["order"]["id"]
