@@ -1,0 +1,354 @@
+"""UCP Embedded Checkout: a host page in headless Chromium embeds the store's checkout page.
+
+The host (served on another loopback origin) iframes ``continue_url`` with ``ec_version``,
+``ec_delegate=window.open`` and ``ec_color_scheme=dark``, answers ``ec.ready``, records
+every message, and opens Stripe's page on ``ec.window.open_request``. The buyer changes the
+quantity, presses Pay (a real mouse click), pays in the window the host opened, and the
+page reports ``ec.complete``. Every message is checked against ``embedded.openrpc.json``
+and the schemas it references; a wrong ``ec_version`` gets ``ec.error`` alone.
+Screenshots go to ``.reelcart/test-artifacts/embedded-*.png``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import httpx
+from jsonschema import Draft202012Validator
+from referencing import Resource
+from referencing.jsonschema import DRAFT202012
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from app.asgi import create_app
+from app.ucp.envelope import UCP_VERSION
+from connectors.storage import MediaStore
+from reelcart.db import Database
+from reelcart.settings import Settings
+from tests.commerce.acp_helpers import stock_shop
+from tests.experiments.cdp import Tab, chromium, open_tab
+from tests.fakes.stripe_server import LocalStripe
+from tests.servers import free_port, serve_on_loopback
+
+from .test_ucp_schemas import SPEC, _registry, _validate
+from .ucp_helpers import client, create_body, platform_on_loopback, signed_get, ucp_settings
+
+ROOT = Path(__file__).resolve().parents[3]
+ARTIFACTS = ROOT / ".reelcart" / "test-artifacts"
+BROWSER = shutil.which("chromium") or "/usr/bin/chromium"
+OPENRPC_URL = "https://ucp.dev/services/shopping/embedded.openrpc.json"
+
+# The host: frames the page as the spec's security section asks (sandboxed, credentialless),
+# speaks only to the store's origin and only to its frame, opens https (or loopback) URLs.
+HOST_PAGE = """<!doctype html><meta charset="utf-8"><title>Host</title>
+<body style="margin:0;background:#eef"><p>Host app</p>
+<iframe id="ec" width="900" height="1500" credentialless
+ sandbox="allow-scripts allow-forms allow-same-origin allow-popups"></iframe>
+<script>
+const params = new URLSearchParams(location.search);
+const src = params.get('src'), store = new URL(src).origin, version = params.get('version');
+const frame = document.getElementById('ec');
+window.messages = []; window.opened = [];
+const reply = (id, result) => frame.contentWindow.postMessage({jsonrpc: '2.0', id, result}, store);
+addEventListener('message', (e) => {
+  if (e.origin !== store || e.source !== frame.contentWindow) return;
+  const m = e.data;
+  window.messages.push(m);
+  const ucp = {version, status: 'success'};
+  if (m.method === 'ec.ready') reply(m.id, {ucp});
+  if (m.method === 'ec.window.open_request') {
+    const url = new URL(m.params.url);
+    const allowed = url.protocol === 'https:' || url.hostname === '127.0.0.1';
+    const opened = allowed ? window.open(m.params.url, '_blank') : null;
+    if (opened) { window.opened.push(m.params.url); reply(m.id, {ucp}); return; }
+    reply(m.id, {ucp: {version, status: 'error'}, messages: [{type: 'error',
+      code: 'window_open_rejected_error', content: 'Window open rejected by host.',
+      severity: 'unrecoverable'}]});
+  }
+});
+frame.src = src;
+</script>"""
+
+
+def _host_app() -> Starlette:
+    async def page(_: Request) -> HTMLResponse:
+        return HTMLResponse(HOST_PAGE)
+
+    return Starlette(routes=[Route("/", page)])
+
+
+def _check_message(message: dict[str, Any]) -> None:
+    """One ECP message against its method in ``embedded.openrpc.json``."""
+    document = json.loads((SPEC / "source/services/shopping/embedded.openrpc.json").read_text())
+    registry = _registry().with_resource(
+        OPENRPC_URL, Resource(contents=document, specification=DRAFT202012)
+    )
+    assert message["jsonrpc"] == "2.0"
+    index, method = next(
+        (i, m) for i, m in enumerate(document["methods"]) if m.get("name") == message["method"]
+    )
+    assert ("id" in message) == ("result" in method), message  # requests vs notifications
+    params = message["params"]
+    if method["name"] == "ec.error":
+        # embedded-protocol.md (Session Error): the payload is the error response itself.
+        _validate("schemas/shopping/types/error_response.json", params)
+        return
+    for number, param in enumerate(method["params"]):
+        if param.get("required"):
+            assert param["name"] in params, (message["method"], param["name"])
+        if param["name"] in params:
+            ref = f"{OPENRPC_URL}#/methods/{index}/params/{number}/schema"
+            validator = Draft202012Validator({"$ref": ref}, registry=registry)
+            errors = [
+                f"{list(e.absolute_path)}: {e.message}"
+                for e in validator.iter_errors(params[param["name"]])
+            ]
+            assert not errors, (message["method"], errors[:5])
+
+
+async def _until(tab: Tab, expression: str, timeout: float = 20, context: int | None = None) -> Any:
+    """Poll ``expression`` (in the page or a frame's world) until it is truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        extra = {"contextId": context} if context is not None else {}
+        reply = await tab.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, **extra
+        )
+        value = reply["result"].get("value")
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"never true: {expression}")
+        await asyncio.sleep(0.05)
+
+
+async def _in_frame(tab: Tab) -> int:
+    """An isolated world in the embedded page (same DOM, its own globals)."""
+    tree = await tab.call("Page.getFrameTree")
+    frame_id = tree["frameTree"]["childFrames"][0]["frame"]["id"]
+    world = await tab.call("Page.createIsolatedWorld", frameId=frame_id, worldName="test")
+    return int(world["executionContextId"])
+
+
+async def _click(tab: Tab, context: int, selector: str) -> None:
+    """A real mouse click (user activation) on ``selector`` inside the frame."""
+    frame = json.loads(
+        await tab.evaluate("JSON.stringify(document.getElementById('ec').getBoundingClientRect())")
+    )
+    x, y = await _until(
+        tab,
+        f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+        " return [r.x + r.width / 2, r.y + r.height / 2]; })()",
+        context=context,
+    )
+    for kind in ("mousePressed", "mouseReleased"):
+        await tab.call(
+            "Input.dispatchMouseEvent",
+            type=kind,
+            x=frame["x"] + x,
+            y=frame["y"] + y,
+            button="left",
+            clickCount=1,
+        )
+
+
+async def _pay_in_popup(devtools: int, url: str) -> None:
+    """The window the host opened: Stripe's hosted page; the buyer pays there."""
+    async with aiohttp.ClientSession() as http:
+        deadline = time.monotonic() + 20
+        while True:
+            async with http.get(f"http://127.0.0.1:{devtools}/json/list") as r:
+                found = [t for t in await r.json() if t["type"] == "page" and t["url"] == url]
+            if found:
+                break
+            assert time.monotonic() < deadline, "the host opened no window"
+            await asyncio.sleep(0.05)
+        async with http.ws_connect(found[0]["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+            popup = Tab(ws)
+            reader = asyncio.create_task(popup.read())
+            try:
+                await popup.call("Page.enable")
+                await _until(
+                    popup, "document.readyState === 'complete' && !!document.getElementById('pay')"
+                )
+                await popup.screenshot(ARTIFACTS / "embedded-2-stripe-window.png")
+                await popup.submit("document.getElementById('pay').click()")
+            finally:
+                reader.cancel()
+
+
+async def _embedded_purchase(devtools: int, host_url: str) -> dict[str, Any]:
+    async with open_tab(devtools, {}) as tab:
+        await tab.goto(host_url)
+        await _until(tab, "window.messages.some(m => m.method === 'ec.start')")
+        frame = await _in_frame(tab)
+        scheme = await _until(
+            tab, "getComputedStyle(document.documentElement).colorScheme", context=frame
+        )
+        await tab.screenshot(ARTIFACTS / "embedded-1-started.png")
+        await _until(
+            tab,
+            "(() => { document.querySelector('[name=quantity_0]').value = '2';"
+            " document.getElementById('update').form.requestSubmit(); return true; })()",
+            context=frame,
+        )
+        await _until(tab, "window.messages.some(m => m.method === 'ec.totals.change')")
+        await _click(tab, frame, "#pay")
+        await _until(tab, "window.opened.length === 1")
+        opened = await tab.evaluate("window.opened[0]")
+        await _pay_in_popup(devtools, opened)
+        await _until(tab, "window.messages.some(m => m.method === 'ec.complete')", timeout=30)
+        await tab.call("Page.bringToFront")  # a background tab is never painted
+        await tab.screenshot(ARTIFACTS / "embedded-3-complete.png")
+        return {
+            "messages": await tab.evaluate("window.messages"),
+            "scheme": scheme,
+            "opened": opened,
+        }
+
+
+async def _wrong_version(devtools: int, host_url: str) -> list[dict[str, Any]]:
+    async with open_tab(devtools, {}) as tab:
+        await tab.goto(host_url)
+        await _until(tab, "window.messages.length > 0")
+        await tab.screenshot(ARTIFACTS / "embedded-4-version-error.png")
+        return list(await tab.evaluate("window.messages"))
+
+
+def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
+    sqlite_db: Database,
+    store: MediaStore,
+    settings: Settings,
+    tmp_path: Path,
+    localstripe: LocalStripe,
+) -> None:
+    stock_shop(sqlite_db, store, tmp_path, stock=5)
+    port = free_port()
+    secret = "whsec_" + secrets.token_hex(16)
+    with serve_on_loopback(_host_app()) as host:
+        configured = ucp_settings(
+            settings,
+            localstripe.url,
+            port,
+            stripe_webhook_secret=secret,
+            embedded_host_origins=host,
+        )
+        httpx.post(
+            f"{localstripe.url}/_config/webhooks/reelcart-handoff",
+            data={"url": f"http://127.0.0.1:{port}/webhooks/stripe", "secret": secret},
+            timeout=10,
+        ).raise_for_status()
+        with (
+            platform_on_loopback() as platform,
+            serve_on_loopback(create_app(configured, sqlite_db, store), port) as base,
+            client(base) as http,
+        ):
+            profile = http.get("/.well-known/ucp").json()
+            _validate("discovery/profile_schema.json#/$defs/business_profile", profile)
+            embedded = [
+                s
+                for s in profile["ucp"]["services"]["dev.ucp.shopping"]
+                if s["transport"] == "embedded"
+            ]
+            assert embedded == [
+                {
+                    "version": UCP_VERSION,
+                    "spec": f"https://ucp.dev/{UCP_VERSION}/specification/embedded-checkout",
+                    "transport": "embedded",
+                    "schema": f"https://ucp.dev/{UCP_VERSION}/services/shopping/embedded.openrpc.json",
+                    "config": {"delegate": ["window.open"], "color_scheme": ["light", "dark"]},
+                }
+            ]
+            url = f"{base}/checkout-sessions"
+            raw, headers = platform.signed("POST", url, create_body())
+            checkout = http.post(url, content=raw, headers=headers).json()
+            _validate("schemas/shopping/checkout.json", checkout)
+            assert checkout["ucp"]["services"] == {
+                "dev.ucp.shopping": [
+                    {
+                        "version": UCP_VERSION,
+                        "transport": "embedded",
+                        "config": {"delegate": ["window.open"], "color_scheme": ["light", "dark"]},
+                    }
+                ]
+            }
+            page = checkout["continue_url"]
+            # Framing: nobody on a plain load, only the configured host in an ECP session.
+            plain = httpx.get(page, timeout=10)
+            assert plain.headers["content-security-policy"] == "frame-ancestors 'none'"
+            session_url = (
+                page
+                + "?"
+                + urlencode(
+                    {
+                        "ec_version": UCP_VERSION,
+                        "ec_delegate": "window.open,payment.credential",
+                        "ec_color_scheme": "dark",
+                    }
+                )
+            )
+            framed = httpx.get(session_url, timeout=10)
+            assert framed.headers["content-security-policy"] == f"frame-ancestors {host}"
+
+            with chromium(BROWSER, tmp_path) as devtools:
+                seen = asyncio.run(
+                    _embedded_purchase(
+                        devtools,
+                        f"{host}/?" + urlencode({"src": session_url, "version": UCP_VERSION}),
+                    )
+                )
+                wrong = (
+                    page
+                    + "?"
+                    + urlencode({"ec_version": "2025-01-01", "ec_delegate": "window.open"})
+                )
+                errors = asyncio.run(
+                    _wrong_version(
+                        devtools, f"{host}/?" + urlencode({"src": wrong, "version": "2025-01-01"})
+                    )
+                )
+            after = signed_get(http, platform, f"/checkout-sessions/{checkout['id']}").json()
+
+    messages = seen["messages"]
+    for message in messages + errors:
+        _check_message(message)
+    methods = [m["method"] for m in messages]
+    # Handshake first; the buyer's quantity change (line items, then totals); Pay asks the
+    # host to open Stripe's page; the order is written; nothing unsolicited in between.
+    assert methods[:2] == ["ec.ready", "ec.start"]
+    assert messages[0]["params"] == {"delegate": ["window.open"]}  # payment.credential refused
+    assert methods.index("ec.line_items.change") < methods.index("ec.totals.change")
+    assert methods.index("ec.totals.change") < methods.index("ec.window.open_request")
+    assert methods[-1] == "ec.complete"
+    assert "ec.payment.credential_request" not in methods
+    assert messages[1]["params"]["checkout"]["line_items"][0]["quantity"] == 1
+    changed = messages[methods.index("ec.line_items.change")]["params"]["checkout"]
+    assert changed["line_items"][0]["quantity"] == 2
+    assert changed["totals"] != messages[1]["params"]["checkout"]["totals"]
+    opened = messages[methods.index("ec.window.open_request")]
+    assert opened["params"] == {"url": seen["opened"]}
+    assert seen["opened"].startswith(localstripe.url + "/c/pay/cs_test_")
+    done = messages[-1]["params"]["checkout"]
+    assert done["status"] == "completed"
+    assert done["order"] == after["order"] and after["status"] == "completed"
+    assert done["totals"] == after["totals"] == changed["totals"]
+    assert all(
+        m["params"]["checkout"]["ucp"]["version"] == UCP_VERSION
+        for m in messages
+        if "checkout" in m["params"]
+    )
+    assert seen["scheme"] == "dark"
+    # A version the checkout does not speak: ec.error alone, with the way back.
+    assert [m["method"] for m in errors] == ["ec.error"]
+    assert errors[0]["params"]["messages"][0]["code"] == "version_unsupported"
+    assert errors[0]["params"]["continue_url"] == page
