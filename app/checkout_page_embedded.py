@@ -95,7 +95,7 @@ async function refresh(response) {
 }
 async function follow() {
   for (let i = 0; i < 1200 && !['completed', 'canceled'].includes(checkout.status); i++) {
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 1000));
     const response = await fetch(location.href);
     if (response.ok) await refresh(response);
   }

@@ -17,7 +17,7 @@ background:Canvas;color:CanvasText}
 video{width:100%;max-height:22rem;background:#000;border-radius:8px}
 table{width:100%;border-collapse:collapse}td{padding:.3rem 0}td.r{text-align:right}
 fieldset{border:1px solid #ddd;border-radius:8px;margin:1rem 0}label{display:block;margin:.3rem 0}
-input{padding:.3rem}.problem{color:#a00}.ok{color:#070}
+input{padding:.3rem}.problem{color:light-dark(#a00,#f77)}.ok{color:light-dark(#070,#6d6)}
 button{font-size:1.05rem;padding:.5rem 1.2rem;border-radius:6px}#pay{background:#635bff;color:#fff}
 """
 _ADDRESS = (

@@ -29,8 +29,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from ucp_sdk.models.schemas import ucp as sdk_ucp
+from ucp_sdk.models.schemas.shopping import checkout as sdk_checkout
 
 from app.asgi import create_app
+from app.checkout_page_embedded import embedded_markup, frame_headers
+from app.ucp.embedded import checkout_services, discovery_service, embedded_session, host_origins
 from app.ucp.envelope import UCP_VERSION
 from connectors.storage import MediaStore
 from reelcart.db import Database
@@ -126,6 +130,7 @@ async def _until(tab: Tab, expression: str, timeout: float = 20, context: int | 
         )
         value = reply["result"].get("value")
         if value:
+            print(f"TIMING {time.monotonic():.2f} {expression[:60]}")
             return value
         if time.monotonic() > deadline:
             raise TimeoutError(f"never true: {expression}")
@@ -147,8 +152,8 @@ async def _click(tab: Tab, context: int, selector: str) -> None:
     )
     x, y = await _until(
         tab,
-        f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-        " return [r.x + r.width / 2, r.y + r.height / 2]; })()",
+        f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+        ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()",
         context=context,
     )
     for kind in ("mousePressed", "mouseReleased"):
@@ -225,6 +230,22 @@ async def _wrong_version(devtools: int, host_url: str) -> list[dict[str, Any]]:
         return list(await tab.evaluate("window.messages"))
 
 
+async def _foreign_host(devtools: int, host_url: str) -> tuple[str, list[dict[str, Any]]]:
+    """A host the store does not trust: Chromium refuses to frame the page (CSP)."""
+    async with open_tab(devtools, {}) as tab:
+        await tab.goto(host_url)
+        deadline = time.monotonic() + 20
+        while True:
+            tree = await tab.call("Page.getFrameTree")
+            frames = [f["frame"] for f in tree["frameTree"].get("childFrames", [])]
+            shown = frames[0].get("unreachableUrl") or frames[0]["url"] if frames else ""
+            if frames and frames[0]["url"].startswith("chrome-error:"):
+                break
+            assert time.monotonic() < deadline, f"the frame still shows {shown}"
+            await asyncio.sleep(0.05)
+        return frames[0]["url"], list(await tab.evaluate("window.messages"))
+
+
 def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
     sqlite_db: Database,
     store: MediaStore,
@@ -235,7 +256,7 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
     stock_shop(sqlite_db, store, tmp_path, stock=5)
     port = free_port()
     secret = "whsec_" + secrets.token_hex(16)
-    with serve_on_loopback(_host_app()) as host:
+    with serve_on_loopback(_host_app()) as host, serve_on_loopback(_host_app()) as foreign:
         configured = ucp_settings(
             settings,
             localstripe.url,
@@ -255,6 +276,7 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
         ):
             profile = http.get("/.well-known/ucp").json()
             _validate("discovery/profile_schema.json#/$defs/business_profile", profile)
+            sdk_ucp.BusinessSchema.model_validate(profile["ucp"])  # the ucp-sdk reads it too
             embedded = [
                 s
                 for s in profile["ucp"]["services"]["dev.ucp.shopping"]
@@ -273,6 +295,7 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
             raw, headers = platform.signed("POST", url, create_body())
             checkout = http.post(url, content=raw, headers=headers).json()
             _validate("schemas/shopping/checkout.json", checkout)
+            sdk_checkout.Checkout.model_validate(checkout)
             assert checkout["ucp"]["services"] == {
                 "dev.ucp.shopping": [
                     {
@@ -317,6 +340,12 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
                         devtools, f"{host}/?" + urlencode({"src": wrong, "version": "2025-01-01"})
                     )
                 )
+                blocked = asyncio.run(
+                    _foreign_host(
+                        devtools,
+                        f"{foreign}/?" + urlencode({"src": session_url, "version": UCP_VERSION}),
+                    )
+                )
             after = signed_get(http, platform, f"/checkout-sessions/{checkout['id']}").json()
 
     messages = seen["messages"]
@@ -352,3 +381,41 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
     assert [m["method"] for m in errors] == ["ec.error"]
     assert errors[0]["params"]["messages"][0]["code"] == "version_unsupported"
     assert errors[0]["params"]["continue_url"] == page
+    # Another origin cannot frame the page at all, so it hears nothing.
+    assert blocked == ("chrome-error://chromewebdata/", [])
+
+
+def test_only_configured_hosts_may_embed_and_the_page_state_cannot_break_out(
+    settings: Settings,
+) -> None:
+    assert discovery_service(settings) is None  # no host configured: nothing is offered
+    assert checkout_services(settings, "incomplete") is None
+    configured = settings.model_copy(
+        update={
+            "embedded_host_origins": "https://host.example, https://x.example; script-src *,"
+            " javascript:alert(1), http://127.0.0.1:8080/, https://a.example/path"
+        }
+    )
+    assert host_origins(configured) == ("https://host.example", "http://127.0.0.1:8080")
+    assert checkout_services(configured, "completed") is None  # nothing left to embed
+    assert frame_headers(None) == {
+        "Content-Security-Policy": "frame-ancestors 'none'",
+        "X-Frame-Options": "DENY",
+    }
+    page = "https://shop.example/checkout/cs_1"
+    assert embedded_session({}, configured, None, page) is None  # a plain load
+    not_ucp = embedded_session({"ec_version": UCP_VERSION}, configured, None, page)
+    assert not_ucp is not None and not_ucp.error is not None
+    assert not_ucp.error["messages"][0]["code"] == "not_supported_error"
+    _validate("schemas/shopping/types/error_response.json", not_ucp.error)
+    assert frame_headers(not_ucp) == {
+        "Content-Security-Policy": "frame-ancestors https://host.example http://127.0.0.1:8080"
+    }
+    hostile = {"ucp": {"version": UCP_VERSION}, "name": "</script><script>alert(1)</script>"}
+    query = {"ec_version": UCP_VERSION, "ec_delegate": "payment.credential,window.open"}
+    session = embedded_session(query, configured, hostile, page)
+    assert session is not None and session.delegate == ["window.open"]
+    markup = embedded_markup(session)
+    assert markup.count("</script>") == 2  # the state's own and the script's, no third
+    state = markup.split("id='ec-state'>", 1)[1].split("</script>", 1)[0]
+    assert json.loads(state)["checkout"]["name"] == hostile["name"]
