@@ -23,7 +23,6 @@ from urllib.parse import urlencode
 import aiohttp
 import httpx
 from jsonschema import Draft202012Validator
-from referencing import Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -94,9 +93,7 @@ def _host_app() -> Starlette:
 def _check_message(message: dict[str, Any]) -> None:
     """One ECP message against its method in ``embedded.openrpc.json``."""
     document = json.loads((SPEC / "source/services/shopping/embedded.openrpc.json").read_text())
-    registry = _registry().with_resource(
-        OPENRPC_URL, Resource(contents=document, specification=DRAFT202012)
-    )
+    registry = _registry().with_resource(OPENRPC_URL, DRAFT202012.create_resource(document))
     assert message["jsonrpc"] == "2.0"
     index, method = next(
         (i, m) for i, m in enumerate(document["methods"]) if m.get("name") == message["method"]
