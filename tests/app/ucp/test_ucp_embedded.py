@@ -61,13 +61,21 @@ HOST_PAGE = """<!doctype html><meta charset="utf-8"><title>Host</title>
 const params = new URLSearchParams(location.search);
 const src = params.get('src'), store = new URL(src).origin, version = params.get('version');
 const frame = document.getElementById('ec');
-window.messages = []; window.opened = [];
-const reply = (id, result) => frame.contentWindow.postMessage({jsonrpc: '2.0', id, result}, store);
-addEventListener('message', (e) => {
-  if (e.origin !== store || e.source !== frame.contentWindow) return;
-  const m = e.data;
-  window.messages.push(m);
+window.messages = []; window.opened = []; window.via = [];
+let port = null;  // after a channel upgrade every message goes over it
+const post = (msg) => port ? port.postMessage(msg) : frame.contentWindow.postMessage(msg, store);
+const reply = (id, result) => post({jsonrpc: '2.0', id, result});
+const handle = (m, via) => {
+  window.messages.push(m); window.via.push(via);
   const ucp = {version, status: 'success'};
+  if (m.method === 'ec.ready' && params.get('upgrade') === '1' && !port) {
+    const channel = new MessageChannel();
+    const result = {ucp, upgrade: {port: channel.port2}};
+    frame.contentWindow.postMessage({jsonrpc: '2.0', id: m.id, result}, store, [channel.port2]);
+    port = channel.port1;
+    port.onmessage = (e) => handle(e.data, 'port');
+    return;
+  }
   if (m.method === 'ec.ready') reply(m.id, {ucp});
   if (m.method === 'ec.window.open_request') {
     const url = new URL(m.params.url);
@@ -78,6 +86,9 @@ addEventListener('message', (e) => {
       code: 'window_open_rejected_error', content: 'Window open rejected by host.',
       severity: 'unrecoverable'}]});
   }
+};
+addEventListener('message', (e) => {
+  if (e.origin === store && e.source === frame.contentWindow) handle(e.data, 'window');
 });
 frame.src = src;
 </script>"""
@@ -227,6 +238,14 @@ async def _wrong_version(devtools: int, host_url: str) -> list[dict[str, Any]]:
         return list(await tab.evaluate("window.messages"))
 
 
+async def _upgraded(devtools: int, host_url: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """A host that moves the session onto a ``MessagePort`` in its ``ec.ready`` answer."""
+    async with open_tab(devtools, {}) as tab:
+        await tab.goto(host_url)
+        await _until(tab, "window.messages.some(m => m.method === 'ec.start')")
+        return list(await tab.evaluate("window.messages")), list(await tab.evaluate("window.via"))
+
+
 async def _foreign_host(devtools: int, host_url: str) -> tuple[str, list[dict[str, Any]]]:
     """A host the store does not trust: Chromium refuses to frame the page (CSP)."""
     async with open_tab(devtools, {}) as tab:
@@ -337,6 +356,13 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
                         devtools, f"{host}/?" + urlencode({"src": wrong, "version": "2025-01-01"})
                     )
                 )
+                upgraded = asyncio.run(
+                    _upgraded(
+                        devtools,
+                        f"{host}/?"
+                        + urlencode({"src": session_url, "version": UCP_VERSION, "upgrade": "1"}),
+                    )
+                )
                 blocked = asyncio.run(
                     _foreign_host(
                         devtools,
@@ -378,6 +404,12 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
     assert [m["method"] for m in errors] == ["ec.error"]
     assert errors[0]["params"]["messages"][0]["code"] == "version_unsupported"
     assert errors[0]["params"]["continue_url"] == page
+    # A channel upgrade: ec.ready again over the port, then everything over it alone.
+    for message in upgraded[0]:
+        _check_message(message)
+    assert [m["method"] for m in upgraded[0]] == ["ec.ready", "ec.ready", "ec.start"]
+    assert upgraded[1] == ["window", "port", "port"]
+    assert upgraded[0][2]["params"]["checkout"]["status"] == "completed"
     # Another origin cannot frame the page at all, so it hears nothing.
     assert blocked == ("chrome-error://chromewebdata/", [])
 
