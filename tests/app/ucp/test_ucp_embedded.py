@@ -175,18 +175,23 @@ async def _click(tab: Tab, context: int, selector: str) -> None:
         )
 
 
+async def _window(http: aiohttp.ClientSession, devtools: int, prefix: str) -> dict[str, Any]:
+    """The browser window (page target) whose address starts with ``prefix``."""
+    deadline = time.monotonic() + 20
+    while True:
+        async with http.get(f"http://127.0.0.1:{devtools}/json/list") as r:
+            found = [t for t in await r.json() if t["url"].startswith(prefix)]
+        if found and found[0]["type"] == "page":
+            return dict(found[0])
+        assert time.monotonic() < deadline, f"no window opened at {prefix}"
+        await asyncio.sleep(0.05)
+
+
 async def _pay_in_popup(devtools: int, url: str) -> None:
     """The window the host opened: Stripe's hosted page; the buyer pays there."""
     async with aiohttp.ClientSession() as http:
-        deadline = time.monotonic() + 20
-        while True:
-            async with http.get(f"http://127.0.0.1:{devtools}/json/list") as r:
-                found = [t for t in await r.json() if t["type"] == "page" and t["url"] == url]
-            if found:
-                break
-            assert time.monotonic() < deadline, "the host opened no window"
-            await asyncio.sleep(0.05)
-        async with http.ws_connect(found[0]["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+        found = await _window(http, devtools, url)
+        async with http.ws_connect(found["webSocketDebuggerUrl"], max_msg_size=0) as ws:
             popup = Tab(ws)
             reader = asyncio.create_task(popup.read())
             try:
@@ -198,6 +203,16 @@ async def _pay_in_popup(devtools: int, url: str) -> None:
                 await popup.submit("document.getElementById('pay').click()")
             finally:
                 reader.cancel()
+
+
+async def _not_delegated(devtools: int, host_url: str, stripe: str) -> list[dict[str, Any]]:
+    """A host that delegates nothing: the page opens Stripe's page itself on Pay."""
+    async with open_tab(devtools, {}) as tab, aiohttp.ClientSession() as http:
+        await tab.goto(host_url)
+        await _until(tab, "window.messages.some(m => m.method === 'ec.start')")
+        await _click(tab, await _in_frame(tab), "#pay")
+        await _window(http, devtools, stripe + "/c/pay/cs_test_")
+        return list(await tab.evaluate("window.messages"))
 
 
 async def _embedded_purchase(devtools: int, host_url: str) -> dict[str, Any]:
@@ -322,6 +337,8 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
                 ]
             }
             page = checkout["continue_url"]
+            raw, headers = platform.signed("POST", url, create_body())
+            second = http.post(url, content=raw, headers=headers).json()
             # Framing: nobody on a plain load, only the configured host in an ECP session.
             plain = httpx.get(page, timeout=10)
             assert plain.headers["content-security-policy"] == "frame-ancestors 'none'"
@@ -361,6 +378,14 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
                         devtools,
                         f"{host}/?"
                         + urlencode({"src": session_url, "version": UCP_VERSION, "upgrade": "1"}),
+                    )
+                )
+                own = second["continue_url"] + "?" + urlencode({"ec_version": UCP_VERSION})
+                undelegated = asyncio.run(
+                    _not_delegated(
+                        devtools,
+                        f"{host}/?" + urlencode({"src": own, "version": UCP_VERSION}),
+                        localstripe.url,
                     )
                 )
                 blocked = asyncio.run(
@@ -410,6 +435,11 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
     assert [m["method"] for m in upgraded[0]] == ["ec.ready", "ec.ready", "ec.start"]
     assert upgraded[1] == ["window", "port", "port"]
     assert upgraded[0][2]["params"]["checkout"]["status"] == "completed"
+    # Nothing delegated: the page handled Pay with its own window, asking the host nothing.
+    for message in undelegated:
+        _check_message(message)
+    assert [m["method"] for m in undelegated] == ["ec.ready", "ec.start"]
+    assert undelegated[0]["params"] == {"delegate": []}
     # Another origin cannot frame the page at all, so it hears nothing.
     assert blocked == ("chrome-error://chromewebdata/", [])
 
