@@ -25,7 +25,9 @@ from app.ucp.embedded import EmbeddedSession
 
 __all__ = ["ec_query", "embedded_markup", "frame_headers"]
 
-_PARAMS = ("ec_version", "ec_delegate", "ec_color_scheme", "ec_auth")
+# Kept on the page's own links; ``ec_auth`` is not: the store takes no token, so a host's
+# credential is never copied into forms, redirects or logs.
+_PARAMS = ("ec_version", "ec_delegate", "ec_color_scheme")
 
 _SCRIPT = """(() => {
 const S = JSON.parse(document.getElementById('ec-state').textContent);

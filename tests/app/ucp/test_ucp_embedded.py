@@ -350,11 +350,13 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
                         "ec_version": UCP_VERSION,
                         "ec_delegate": "window.open,payment.credential",
                         "ec_color_scheme": "dark",
+                        "ec_auth": "host-credential-7f3a",
                     }
                 )
             )
             framed = httpx.get(session_url, timeout=10)
             assert framed.headers["content-security-policy"] == f"frame-ancestors {host}"
+            assert "host-credential-7f3a" not in framed.text  # no token is taken or copied
 
             with chromium(BROWSER, tmp_path) as devtools:
                 seen = asyncio.run(
