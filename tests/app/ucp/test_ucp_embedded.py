@@ -3,7 +3,7 @@
 The host (served on another loopback origin) iframes ``continue_url`` with ``ec_version``,
 ``ec_delegate=window.open`` and ``ec_color_scheme=dark``, answers ``ec.ready``, records
 every message, and opens Stripe's page on ``ec.window.open_request``. The buyer changes the
-quantity, presses Pay (a real mouse click), pays in the window the host opened, and the
+quantity and email, presses Pay (a real mouse click), pays in the window the host opened, and the
 page reports ``ec.complete``. Every message is checked against ``embedded.openrpc.json``
 and the schemas it references; a wrong ``ec_version`` gets ``ec.error`` alone.
 Screenshots go to ``.reelcart/test-artifacts/embedded-*.png``.
@@ -231,6 +231,13 @@ async def _embedded_purchase(devtools: int, host_url: str) -> dict[str, Any]:
             context=frame,
         )
         await _until(tab, "window.messages.some(m => m.method === 'ec.totals.change')")
+        await _until(
+            tab,
+            "(() => { document.querySelector('[name=email]').value = 'ada@example.com';"
+            " document.getElementById('update').form.requestSubmit(); return true; })()",
+            context=frame,
+        )
+        await _until(tab, "window.messages.some(m => m.method === 'ec.buyer.change')")
         await _click(tab, frame, "#pay")
         await _until(tab, "window.opened.length === 1")
         opened = await tab.evaluate("window.opened[0]")
@@ -402,14 +409,20 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
     for message in messages + errors:
         _check_message(message)
     methods = [m["method"] for m in messages]
-    # Handshake first; the buyer's quantity change (line items, then totals); Pay asks the
-    # host to open Stripe's page; the order is written; nothing unsolicited in between.
-    assert methods[:2] == ["ec.ready", "ec.start"]
+    # Handshake; the quantity change (line items, then totals, as the spec orders them); the
+    # email (buyer only: the totals did not change); Pay asks the host to open Stripe's page;
+    # the order is written. Nothing unsolicited (no payment credential request) in between.
+    assert methods == [
+        "ec.ready",
+        "ec.start",
+        "ec.line_items.change",
+        "ec.totals.change",
+        "ec.buyer.change",
+        "ec.window.open_request",
+        "ec.complete",
+    ]
     assert messages[0]["params"] == {"delegate": ["window.open"]}  # payment.credential refused
-    assert methods.index("ec.line_items.change") < methods.index("ec.totals.change")
-    assert methods.index("ec.totals.change") < methods.index("ec.window.open_request")
-    assert methods[-1] == "ec.complete"
-    assert "ec.payment.credential_request" not in methods
+    assert messages[4]["params"]["checkout"]["buyer"]["email"] == "ada@example.com"
     assert messages[1]["params"]["checkout"]["line_items"][0]["quantity"] == 1
     changed = messages[methods.index("ec.line_items.change")]["params"]["checkout"]
     assert changed["line_items"][0]["quantity"] == 2
