@@ -1,11 +1,11 @@
 """UCP Embedded Checkout: a host page in headless Chromium embeds the store's checkout page.
 
-The host (served on another loopback origin) iframes ``continue_url`` with ``ec_version``,
-``ec_delegate=window.open`` and ``ec_color_scheme=dark``, answers ``ec.ready``, records
-every message, and opens Stripe's page on ``ec.window.open_request``. The buyer changes the
-quantity and email, presses Pay (a real mouse click), pays in the window the host opened, and the
-page reports ``ec.complete``. Every message is checked against ``embedded.openrpc.json``
-and the schemas it references; a wrong ``ec_version`` gets ``ec.error`` alone.
+The host (:mod:`tests.app.ucp.ecp_host`, another loopback origin) iframes ``continue_url``
+with ``ec_version``, ``ec_delegate=window.open`` and ``ec_color_scheme=dark``. The buyer
+changes the quantity and email, presses Pay (a real mouse click), pays in the window the
+host opened, and the page reports ``ec.complete``. Every message is checked against
+``embedded.openrpc.json``; a wrong ``ec_version`` gets ``ec.error`` alone; a channel
+upgrade, a host that delegates nothing and a host the store does not trust are tried too.
 Screenshots go to ``.reelcart/test-artifacts/embedded-*.png``.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,6 @@ from urllib.parse import urlencode
 
 import aiohttp
 import httpx
-from jsonschema import Draft202012Validator
-from referencing.jsonschema import DRAFT202012
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
 from ucp_sdk.models.schemas import ucp as sdk_ucp
 from ucp_sdk.models.schemas.shopping import checkout as sdk_checkout
 
@@ -39,210 +32,63 @@ from connectors.storage import MediaStore
 from reelcart.db import Database
 from reelcart.settings import Settings
 from tests.commerce.acp_helpers import stock_shop
-from tests.experiments.cdp import Tab, chromium, open_tab
+from tests.experiments.cdp import chromium, open_tab
 from tests.fakes.stripe_server import LocalStripe
 from tests.servers import free_port, serve_on_loopback
 
-from .test_ucp_schemas import SPEC, _registry, _validate
+from .ecp_host import (
+    ARTIFACTS,
+    BROWSER,
+    check_message,
+    click,
+    find_window,
+    host_app,
+    in_frame,
+    pay_in_popup,
+    until,
+)
+from .test_ucp_schemas import _validate
 from .ucp_helpers import client, create_body, platform_on_loopback, signed_get, ucp_settings
-
-ROOT = Path(__file__).resolve().parents[3]
-ARTIFACTS = ROOT / ".reelcart" / "test-artifacts"
-BROWSER = shutil.which("chromium") or "/usr/bin/chromium"
-OPENRPC_URL = "https://ucp.dev/services/shopping/embedded.openrpc.json"
-
-# The host: frames the page as the spec's security section asks (sandboxed, credentialless),
-# speaks only to the store's origin and only to its frame, opens https (or loopback) URLs.
-HOST_PAGE = """<!doctype html><meta charset="utf-8"><title>Host</title>
-<body style="margin:0;background:#eef"><p>Host app</p>
-<iframe id="ec" width="900" height="1500" credentialless
- sandbox="allow-scripts allow-forms allow-same-origin allow-popups"></iframe>
-<script>
-const params = new URLSearchParams(location.search);
-const src = params.get('src'), store = new URL(src).origin, version = params.get('version');
-const frame = document.getElementById('ec');
-window.messages = []; window.opened = []; window.via = [];
-let port = null;  // after a channel upgrade every message goes over it
-const post = (msg) => port ? port.postMessage(msg) : frame.contentWindow.postMessage(msg, store);
-const reply = (id, result) => post({jsonrpc: '2.0', id, result});
-const handle = (m, via) => {
-  window.messages.push(m); window.via.push(via);
-  const ucp = {version, status: 'success'};
-  if (m.method === 'ec.ready' && params.get('upgrade') === '1' && !port) {
-    const channel = new MessageChannel();
-    const result = {ucp, upgrade: {port: channel.port2}};
-    frame.contentWindow.postMessage({jsonrpc: '2.0', id: m.id, result}, store, [channel.port2]);
-    port = channel.port1;
-    port.onmessage = (e) => handle(e.data, 'port');
-    return;
-  }
-  if (m.method === 'ec.ready') reply(m.id, {ucp});
-  if (m.method === 'ec.window.open_request') {
-    const url = new URL(m.params.url);
-    const allowed = url.protocol === 'https:' || url.hostname === '127.0.0.1';
-    const opened = allowed ? window.open(m.params.url, '_blank') : null;
-    if (opened) { window.opened.push(m.params.url); reply(m.id, {ucp}); return; }
-    reply(m.id, {ucp: {version, status: 'error'}, messages: [{type: 'error',
-      code: 'window_open_rejected_error', content: 'Window open rejected by host.',
-      severity: 'unrecoverable'}]});
-  }
-};
-addEventListener('message', (e) => {
-  if (e.origin === store && e.source === frame.contentWindow) handle(e.data, 'window');
-});
-frame.src = src;
-</script>"""
-
-
-def _host_app() -> Starlette:
-    async def page(_: Request) -> HTMLResponse:
-        return HTMLResponse(HOST_PAGE)
-
-    return Starlette(routes=[Route("/", page)])
-
-
-def _check_message(message: dict[str, Any]) -> None:
-    """One ECP message against its method in ``embedded.openrpc.json``."""
-    document = json.loads((SPEC / "source/services/shopping/embedded.openrpc.json").read_text())
-    registry = _registry().with_resource(OPENRPC_URL, DRAFT202012.create_resource(document))
-    assert message["jsonrpc"] == "2.0"
-    index, method = next(
-        (i, m) for i, m in enumerate(document["methods"]) if m.get("name") == message["method"]
-    )
-    assert ("id" in message) == ("result" in method), message  # requests vs notifications
-    params = message["params"]
-    if method["name"] == "ec.error":
-        # embedded-protocol.md (Session Error): the payload is the error response itself.
-        _validate("schemas/shopping/types/error_response.json", params)
-        return
-    for number, param in enumerate(method["params"]):
-        if param.get("required"):
-            assert param["name"] in params, (message["method"], param["name"])
-        if param["name"] in params:
-            ref = f"{OPENRPC_URL}#/methods/{index}/params/{number}/schema"
-            validator = Draft202012Validator({"$ref": ref}, registry=registry)
-            errors = [
-                f"{list(e.absolute_path)}: {e.message}"
-                for e in validator.iter_errors(params[param["name"]])
-            ]
-            assert not errors, (message["method"], errors[:5])
-
-
-async def _until(tab: Tab, expression: str, timeout: float = 20, context: int | None = None) -> Any:
-    """Poll ``expression`` (in the page or a frame's world) until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        extra = {"contextId": context} if context is not None else {}
-        reply = await tab.call(
-            "Runtime.evaluate", expression=expression, returnByValue=True, **extra
-        )
-        value = reply["result"].get("value")
-        if value:
-            print(f"TIMING {time.monotonic():.2f} {expression[:60]}")
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"never true: {expression}")
-        await asyncio.sleep(0.05)
-
-
-async def _in_frame(tab: Tab) -> int:
-    """An isolated world in the embedded page (same DOM, its own globals)."""
-    tree = await tab.call("Page.getFrameTree")
-    frame_id = tree["frameTree"]["childFrames"][0]["frame"]["id"]
-    world = await tab.call("Page.createIsolatedWorld", frameId=frame_id, worldName="test")
-    return int(world["executionContextId"])
-
-
-async def _click(tab: Tab, context: int, selector: str) -> None:
-    """A real mouse click (user activation) on ``selector`` inside the frame."""
-    frame = json.loads(
-        await tab.evaluate("JSON.stringify(document.getElementById('ec').getBoundingClientRect())")
-    )
-    x, y = await _until(
-        tab,
-        f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
-        ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()",
-        context=context,
-    )
-    for kind in ("mousePressed", "mouseReleased"):
-        await tab.call(
-            "Input.dispatchMouseEvent",
-            type=kind,
-            x=frame["x"] + x,
-            y=frame["y"] + y,
-            button="left",
-            clickCount=1,
-        )
-
-
-async def _window(http: aiohttp.ClientSession, devtools: int, prefix: str) -> dict[str, Any]:
-    """The browser window (page target) whose address starts with ``prefix``."""
-    deadline = time.monotonic() + 20
-    while True:
-        async with http.get(f"http://127.0.0.1:{devtools}/json/list") as r:
-            found = [t for t in await r.json() if t["url"].startswith(prefix)]
-        if found and found[0]["type"] == "page":
-            return dict(found[0])
-        assert time.monotonic() < deadline, f"no window opened at {prefix}"
-        await asyncio.sleep(0.05)
-
-
-async def _pay_in_popup(devtools: int, url: str) -> None:
-    """The window the host opened: Stripe's hosted page; the buyer pays there."""
-    async with aiohttp.ClientSession() as http:
-        found = await _window(http, devtools, url)
-        async with http.ws_connect(found["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-            popup = Tab(ws)
-            reader = asyncio.create_task(popup.read())
-            try:
-                await popup.call("Page.enable")
-                await _until(
-                    popup, "document.readyState === 'complete' && !!document.getElementById('pay')"
-                )
-                await popup.screenshot(ARTIFACTS / "embedded-2-stripe-window.png")
-                await popup.submit("document.getElementById('pay').click()")
-            finally:
-                reader.cancel()
 
 
 async def _not_delegated(devtools: int, host_url: str, stripe: str) -> list[dict[str, Any]]:
     """A host that delegates nothing: the page opens Stripe's page itself on Pay."""
     async with open_tab(devtools, {}) as tab, aiohttp.ClientSession() as http:
         await tab.goto(host_url)
-        await _until(tab, "window.messages.some(m => m.method === 'ec.start')")
-        await _click(tab, await _in_frame(tab), "#pay")
-        await _window(http, devtools, stripe + "/c/pay/cs_test_")
+        await until(tab, "window.messages.some(m => m.method === 'ec.start')")
+        await click(tab, await in_frame(tab), "#pay")
+        await find_window(http, devtools, stripe + "/c/pay/cs_test_")
         return list(await tab.evaluate("window.messages"))
 
 
 async def _embedded_purchase(devtools: int, host_url: str) -> dict[str, Any]:
     async with open_tab(devtools, {}) as tab:
         await tab.goto(host_url)
-        await _until(tab, "window.messages.some(m => m.method === 'ec.start')")
-        frame = await _in_frame(tab)
-        scheme = await _until(
+        await until(tab, "window.messages.some(m => m.method === 'ec.start')")
+        frame = await in_frame(tab)
+        scheme = await until(
             tab, "getComputedStyle(document.documentElement).colorScheme", context=frame
         )
         await tab.screenshot(ARTIFACTS / "embedded-1-started.png")
-        await _until(
+        await until(
             tab,
             "(() => { document.querySelector('[name=quantity_0]').value = '2';"
             " document.getElementById('update').form.requestSubmit(); return true; })()",
             context=frame,
         )
-        await _until(tab, "window.messages.some(m => m.method === 'ec.totals.change')")
-        await _until(
+        await until(tab, "window.messages.some(m => m.method === 'ec.totals.change')")
+        await until(
             tab,
             "(() => { document.querySelector('[name=email]').value = 'ada@example.com';"
             " document.getElementById('update').form.requestSubmit(); return true; })()",
             context=frame,
         )
-        await _until(tab, "window.messages.some(m => m.method === 'ec.buyer.change')")
-        await _click(tab, frame, "#pay")
-        await _until(tab, "window.opened.length === 1")
+        await until(tab, "window.messages.some(m => m.method === 'ec.buyer.change')")
+        await click(tab, frame, "#pay")
+        await until(tab, "window.opened.length === 1")
         opened = await tab.evaluate("window.opened[0]")
-        await _pay_in_popup(devtools, opened)
-        await _until(tab, "window.messages.some(m => m.method === 'ec.complete')", timeout=30)
+        await pay_in_popup(devtools, opened)
+        await until(tab, "window.messages.some(m => m.method === 'ec.complete')", timeout=30)
         await tab.call("Page.bringToFront")  # a background tab is never painted
         await tab.screenshot(ARTIFACTS / "embedded-3-complete.png")
         return {
@@ -255,7 +101,7 @@ async def _embedded_purchase(devtools: int, host_url: str) -> dict[str, Any]:
 async def _wrong_version(devtools: int, host_url: str) -> list[dict[str, Any]]:
     async with open_tab(devtools, {}) as tab:
         await tab.goto(host_url)
-        await _until(tab, "window.messages.length > 0")
+        await until(tab, "window.messages.length > 0")
         await tab.screenshot(ARTIFACTS / "embedded-4-version-error.png")
         return list(await tab.evaluate("window.messages"))
 
@@ -264,7 +110,7 @@ async def _upgraded(devtools: int, host_url: str) -> tuple[list[dict[str, Any]],
     """A host that moves the session onto a ``MessagePort`` in its ``ec.ready`` answer."""
     async with open_tab(devtools, {}) as tab:
         await tab.goto(host_url)
-        await _until(tab, "window.messages.some(m => m.method === 'ec.start')")
+        await until(tab, "window.messages.some(m => m.method === 'ec.start')")
         return list(await tab.evaluate("window.messages")), list(await tab.evaluate("window.via"))
 
 
@@ -294,7 +140,7 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
     stock_shop(sqlite_db, store, tmp_path, stock=5)
     port = free_port()
     secret = "whsec_" + secrets.token_hex(16)
-    with serve_on_loopback(_host_app()) as host, serve_on_loopback(_host_app()) as foreign:
+    with serve_on_loopback(host_app()) as host, serve_on_loopback(host_app()) as foreign:
         configured = ucp_settings(
             settings,
             localstripe.url,
@@ -407,7 +253,7 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
 
     messages = seen["messages"]
     for message in messages + errors:
-        _check_message(message)
+        check_message(message)
     methods = [m["method"] for m in messages]
     # Handshake; the quantity change (line items, then totals, as the spec orders them); the
     # email (buyer only: the totals did not change); Pay asks the host to open Stripe's page;
@@ -446,13 +292,13 @@ def test_a_host_embeds_the_checkout_and_the_page_speaks_ecp(
     assert errors[0]["params"]["continue_url"] == page
     # A channel upgrade: ec.ready again over the port, then everything over it alone.
     for message in upgraded[0]:
-        _check_message(message)
+        check_message(message)
     assert [m["method"] for m in upgraded[0]] == ["ec.ready", "ec.ready", "ec.start"]
     assert upgraded[1] == ["window", "port", "port"]
     assert upgraded[0][2]["params"]["checkout"]["status"] == "completed"
     # Nothing delegated: the page handled Pay with its own window, asking the host nothing.
     for message in undelegated:
-        _check_message(message)
+        check_message(message)
     assert [m["method"] for m in undelegated] == ["ec.ready", "ec.start"]
     assert undelegated[0]["params"] == {"delegate": []}
     # Another origin cannot frame the page at all, so it hears nothing.
