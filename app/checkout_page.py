@@ -4,7 +4,10 @@
 variant, quantity, address and shipping choice, discount code, totals from the one pricing
 core); its form changes the checkout through the same core every protocol uses, and Pay
 opens a Stripe Checkout Session (:mod:`commerce.checkout.handoff`). Stripe sends the buyer
-back to the page, which asks Stripe where the payment stands.
+back to the page, which asks Stripe where the payment stands. Loaded with ``ec_version`` by a
+host the store trusts, the page speaks UCP's Embedded Checkout Protocol
+(:mod:`app.checkout_page_embedded`); ``Accept: application/json`` on Pay answers Stripe's
+URL for its script; otherwise the page may not be framed.
 
 ``POST /webhooks/stripe``: ``checkout.session.completed`` / ``.expired``, verified with the
 SDK (``stripe.Webhook.construct_event``, the endpoint's ``whsec_…`` secret) over the raw body.
