@@ -4,7 +4,10 @@
 variant, quantity, address and shipping choice, discount code, totals from the one pricing
 core); its form changes the checkout through the same core every protocol uses, and Pay
 opens a Stripe Checkout Session (:mod:`commerce.checkout.handoff`). Stripe sends the buyer
-back to the page, which asks Stripe where the payment stands.
+back to the page, which asks Stripe where the payment stands. Loaded with ``ec_version`` by a
+host the store trusts, the page speaks UCP's Embedded Checkout Protocol
+(:mod:`app.checkout_page_embedded`); ``Accept: application/json`` on Pay answers Stripe's
+URL for its script; otherwise the page may not be framed.
 
 ``POST /webhooks/stripe``: ``checkout.session.completed`` / ``.expired``, verified with the
 SDK (``stripe.Webhook.construct_event``, the endpoint's ``whsec_…`` secret) over the raw body.
@@ -21,7 +24,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from app.checkout_page_embedded import ec_query, embedded_markup, frame_headers
 from app.checkout_page_html import render_checkout
+from app.ucp.checkout import UcpCheckout
+from app.ucp.embedded import EmbeddedSession, embedded_session
+from app.ucp.envelope import UcpError
 from commerce.catalog.product_views import creative_view
 from commerce.checkout.errors import CheckoutError
 from commerce.checkout.handoff import settle_hosted, start_hosted_payment
@@ -94,6 +101,42 @@ def _update_body(form: dict[str, str], view: dict[str, Any]) -> dict[str, Any]:
 def checkout_page_routes(service: CheckoutService) -> list[Route]:
     """The checkout page, its form and Pay, and ``POST /webhooks/stripe``."""
     base = service.base_url
+    ucp = UcpCheckout(service)
+
+    def ucp_view(checkout_id: str) -> dict[str, Any] | None:
+        try:
+            return ucp.get(checkout_id)
+        except UcpError:  # not a UCP checkout: no embedded session for it
+            return None
+
+    async def embedded(request: Request, checkout_id: str) -> EmbeddedSession | None:
+        if "ec_version" not in request.query_params:
+            return None
+        view = await run_in_threadpool(ucp_view, checkout_id)
+        page_url = continue_url(base, checkout_id)
+        return embedded_session(request.query_params, service.settings, view, page_url)
+
+    async def respond(
+        request: Request,
+        view: dict[str, Any],
+        *,
+        error: str | None = None,
+        notice: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        checkout_id = view["id"]
+        session = await embedded(request, checkout_id)
+        video = await run_in_threadpool(_video, service, checkout_id, view)
+        html = render_checkout(
+            view,
+            video,
+            error=error,
+            notice=notice,
+            query=ec_query(request.query_params) if session else "",
+            color_scheme=session.color_scheme if session else None,
+            embedded=embedded_markup(session) if session and session.hosts else "",
+        )
+        return HTMLResponse(html, status, headers=frame_headers(session))
 
     # The page is the buyer's, whichever party (ACP agent, UCP platform, shopping tools)
     # made the checkout: the unguessable id in continue_url is the key it handed over.
@@ -113,7 +156,6 @@ def checkout_page_routes(service: CheckoutService) -> list[Route]:
         view = await load(checkout_id)
         if view is None:
             return not_found()
-        video = await run_in_threadpool(_video, service, checkout_id, view)
         notice = None
         if request.query_params.get("paid"):  # back from Stripe: say what the store knows
             notice = (
@@ -121,7 +163,7 @@ def checkout_page_routes(service: CheckoutService) -> list[Route]:
                 if view["status"] == "completed"
                 else "Your payment is being confirmed; reload this page in a moment."
             )
-        return HTMLResponse(render_checkout(view, video, notice=notice))
+        return await respond(request, view, notice=notice)
 
     async def change(request: Request) -> Response:
         checkout_id = request.path_params["id"]
@@ -134,9 +176,9 @@ def checkout_page_routes(service: CheckoutService) -> list[Route]:
         try:
             await run_in_threadpool(service.update, checkout_id, _update_body(form, view), None)
         except CheckoutError as error:
-            video = await run_in_threadpool(_video, service, checkout_id, view)
-            return HTMLResponse(render_checkout(view, video, error=error.message), 400)
-        return RedirectResponse(continue_url(base, checkout_id), status_code=303)
+            return await respond(request, view, error=error.message, status=400)
+        page_url = continue_url(base, checkout_id) + ec_query(request.query_params)
+        return RedirectResponse(page_url, status_code=303)
 
     async def pay(request: Request) -> Response:
         checkout_id = request.path_params["id"]
@@ -144,6 +186,7 @@ def checkout_page_routes(service: CheckoutService) -> list[Route]:
         if view is None:
             return not_found()
         page_url = continue_url(base, checkout_id)
+        wants_json = "application/json" in request.headers.get("accept", "")
         try:
             started = await run_in_threadpool(
                 lambda: start_hosted_payment(
@@ -154,9 +197,12 @@ def checkout_page_routes(service: CheckoutService) -> list[Route]:
                 )
             )
         except CheckoutError as error:
-            video = await run_in_threadpool(_video, service, checkout_id, view)
             status = error.status if error.status >= 500 else 400
-            return HTMLResponse(render_checkout(view, video, error=error.message), status)
+            if wants_json:
+                return JSONResponse({"error": error.message}, status)
+            return await respond(request, view, error=error.message, status=status)
+        if wants_json:  # the embedded page opens Stripe's page itself (or asks its host to)
+            return JSONResponse({"url": started.url})
         return RedirectResponse(started.url, status_code=303)
 
     async def webhook(request: Request) -> Response:

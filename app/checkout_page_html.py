@@ -1,4 +1,5 @@
-"""The checkout page's HTML: server-rendered, no script needed, every value escaped."""
+"""The checkout page's HTML: server-rendered, no script needed (but in an embedded
+session), every value escaped."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from reelcart.money import format_money
 __all__ = ["render_checkout"]
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;max-width:40rem;margin:1.5rem auto;padding:0 1rem;color:#222}
+:root{color-scheme:light dark}
+body{font-family:system-ui,sans-serif;max-width:40rem;margin:1.5rem auto;padding:0 1rem;
+background:Canvas;color:CanvasText}
 video{width:100%;max-height:22rem;background:#000;border-radius:8px}
 table{width:100%;border-collapse:collapse}td{padding:.3rem 0}td.r{text-align:right}
 fieldset{border:1px solid #ddd;border-radius:8px;margin:1rem 0}label{display:block;margin:.3rem 0}
-input{padding:.3rem}.problem{color:#a00}.ok{color:#070}
+input{padding:.3rem}.problem{color:light-dark(#a00,#f77)}.ok{color:light-dark(#070,#6d6)}
 button{font-size:1.05rem;padding:.5rem 1.2rem;border-radius:6px}#pay{background:#635bff;color:#fff}
 """
 _ADDRESS = (
@@ -42,11 +45,21 @@ def render_checkout(
     *,
     error: str | None = None,
     notice: str | None = None,
+    query: str = "",
+    color_scheme: str | None = None,
+    embedded: str = "",
 ) -> str:
-    """The page for an ACP checkout view, with the creative's video when there is one."""
+    """The page for an ACP checkout view, with the creative's video when there is one.
+
+    ``query`` is kept on the forms' actions (an embedded session's ``ec_*`` parameters),
+    ``color_scheme`` forces light or dark (else the buyer's system preference), and
+    ``embedded`` is markup added at the end of the body (the embedded session's script).
+    """
     cid, currency, status = escape(view["id"]), view["currency"], view["status"]
+    scheme = f" style='color-scheme:{escape(color_scheme)}'" if color_scheme else ""
+    action = f"/checkout/{cid}"
     parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<!doctype html><html lang='en'{scheme}><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>Checkout</title><style>{_STYLE}</style></head>",
         f"<body data-status='{escape(status)}'><h1>Your order</h1>",
@@ -78,7 +91,7 @@ def render_checkout(
     open_ = status in ("not_ready_for_payment", "ready_for_payment")
     if status in ("canceled", "expired"):
         parts.append(f"<p class='problem' id='closed'>This checkout is {escape(status)}.</p>")
-    parts.append(f"<form method='post' action='/checkout/{cid}'><table>")
+    parts.append(f"<form method='post' action='{action}{escape(query)}'><table>")
     for index, line in enumerate(view.get("line_items", [])):
         options = ", ".join(f"{o['name']}: {o['value']}" for o in line.get("variant_options", []))
         quantity = (
@@ -126,8 +139,8 @@ def render_checkout(
     parts.append("</table>")
     if status == "ready_for_payment":
         parts.append(
-            f"<form method='post' action='/checkout/{cid}/pay'>"
+            f"<form method='post' action='{action}/pay{escape(query)}'>"
             "<button id='pay' type='submit'>Pay with card</button></form>"
         )
-    parts.append("</body></html>")
+    parts.append(f"{embedded}</body></html>")
     return "".join(parts)

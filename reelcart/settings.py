@@ -334,6 +334,11 @@ class Settings(BaseSettings):
         description="Comma-separated hosts or IPs a catalog image may come from although they "
         "are not public (tests, a private CDN); default: public addresses only.",
     )
+    embedded_host_origins: str = Field(
+        default="",
+        description="Comma-separated origins (scheme://host[:port]) of hosts allowed to embed "
+        "the checkout page (UCP Embedded Checkout); default: none, the page is never framed.",
+    )
     fetch_max_image_bytes: int = Field(
         default=20 << 20, ge=1024, description="Largest catalog image downloaded."
     )

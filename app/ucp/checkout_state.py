@@ -31,6 +31,7 @@ from reelcart.models import CheckoutSession, Order
 from reelcart.models.base import as_utc
 from reelcart.settings import Settings
 
+from .embedded import checkout_services
 from .envelope import UcpError, error_message, response_meta
 from .fulfillment import Method, method_view, shipping_address
 
@@ -313,6 +314,9 @@ def checkout_view(
             "applied": list(ucp.get("applied_discounts") or []),
         },
     }
+    services = checkout_services(settings, view["status"])
+    if services is not None:  # the page can be embedded (``embedded-checkout.md``)
+        view["ucp"]["services"] = services
     if cs.expires_at is not None:
         view["expires_at"] = as_utc(cs.expires_at).isoformat()
     # The buyer can always finish on the store's page; required at requires_escalation.

@@ -22,6 +22,7 @@ from app.idempotency import IdempotencyStore
 from reelcart.settings import Settings
 
 from .door import Call, UcpDoor, UcpRoute
+from .embedded import discovery_service
 from .envelope import CAPABILITY_SPECS, SPEC_BASE, UCP_VERSION, UcpError
 from .mcp_binding import UCP_MCP_PATH
 from .parts import UcpParts
@@ -60,6 +61,9 @@ def discovery_document(settings: Settings, key: SigningKey) -> dict[str, Any]:
             service("mcp", f"{base}{UCP_MCP_PATH}", "mcp.openrpc.json"),
         ]
     }
+    embedded = discovery_service(settings)
+    if embedded is not None:  # only when some host may frame the checkout page
+        services["dev.ucp.shopping"].append(embedded)
     handlers = payment_handlers(settings)
     return {
         "ucp": {
