@@ -105,7 +105,7 @@ def checkout_page_routes(service: CheckoutService) -> list[Route]:
 
     def ucp_view(checkout_id: str) -> dict[str, Any] | None:
         try:
-            return ucp.get(checkout_id)
+            return ucp.buyer_view(checkout_id)
         except UcpError:  # not a UCP checkout: no embedded session for it
             return None
 

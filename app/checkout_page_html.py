@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from commerce.checkout.handoff import PAYABLE_ON_PAGE
 from reelcart.money import format_money
 
 __all__ = ["render_checkout"]
@@ -137,7 +138,7 @@ def render_checkout(
             f"<td class='r'>{_money(total['amount'], currency)}</td></tr>"
         )
     parts.append("</table>")
-    if status == "ready_for_payment":
+    if status in PAYABLE_ON_PAGE:
         parts.append(
             f"<form method='post' action='{action}/pay{escape(query)}'>"
             "<button id='pay' type='submit'>Pay with card</button></form>"

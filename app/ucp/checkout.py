@@ -102,11 +102,19 @@ class UcpCheckout:
         )
 
     def _load(
-        self, session: Session, checkout_id: str, now: datetime, profile: str | None
+        self,
+        session: Session,
+        checkout_id: str,
+        now: datetime,
+        profile: str | None,
+        *,
+        any_owner: bool = False,
     ) -> CheckoutSession:
-        """The platform's own checkout, locked; another party's is not found."""
+        """The platform's own checkout, locked; another party's is not found (``any_owner``:
+        the buyer's page, whose key is the checkout id the platform handed over)."""
         cs = session.get(CheckoutSession, checkout_id, with_for_update=True, populate_existing=True)
-        if cs is None or "ucp" not in (cs.extra or {}) or cs.owner != ucp_owner(profile):
+        mine = any_owner or (cs is not None and cs.owner == ucp_owner(profile))
+        if cs is None or "ucp" not in (cs.extra or {}) or not mine:
             raise UcpError(404, "not_found", "Checkout session not found", path="$.id")
         if cs.status in OPEN_STATUSES and cs.expires_at is not None and cs.expires_at <= now:
             cs.status = "expired"
@@ -205,6 +213,12 @@ class UcpCheckout:
     def get(self, checkout_id: str, profile: str | None) -> dict[str, Any]:
         with self.service.tx() as session:
             return self._view(session, self._load(session, checkout_id, utcnow(), profile))
+
+    def buyer_view(self, checkout_id: str) -> dict[str, Any]:
+        """The checkout as the buyer's page shows it to an embedding host, whoever made it."""
+        with self.service.tx() as session:
+            cs = self._load(session, checkout_id, utcnow(), None, any_owner=True)
+            return self._view(session, cs)
 
     def update(self, checkout_id: str, body: Any, profile: str | None) -> dict[str, Any]:
         """Replace what the body names (line items, buyer, fulfillment, discounts, payment)."""

@@ -36,6 +36,7 @@ from .settle import apply_outcome, refund_attempt
 __all__ = [
     "AWAITING_BUYER",
     "HOSTED_WINDOW",
+    "PAYABLE_ON_PAGE",
     "HostedStart",
     "close_hosted",
     "refresh_hosted",
@@ -45,6 +46,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# What the buyer can pay on the store's page: a checkout ready for payment, and one whose
+# card needed authentication the API could not give (UCP's requires_escalation hands it here).
+PAYABLE_ON_PAGE = ("ready_for_payment", "authentication_required")
 
 AWAITING_BUYER = "awaiting_buyer"
 # Stripe's shortest Checkout Session lifetime; the stock stays held a little longer.
@@ -78,7 +83,7 @@ def start_hosted_payment(
     now = utcnow()
     with service.tx() as session:
         cs = service.load(session, checkout_id, now)
-        if cs.status != "ready_for_payment":
+        if cs.status not in PAYABLE_ON_PAGE:
             problems = [m["content"] for m in cs.messages if m.get("type") == "error"]
             reason = "; ".join(problems) or f"the checkout is {cs.status.replace('_', ' ')}"
             raise CheckoutError(400, "not_ready_for_payment", reason)
@@ -162,7 +167,7 @@ def settle_hosted(service: CheckoutCore, hosted: HostedCheckout) -> str:
         order = session.scalar(select(Order.id).where(Order.checkout_session_id == cs.id))
         wanted = (
             cs.status in OPEN_STATUSES
-            and cs.status == "ready_for_payment"
+            and cs.status in PAYABLE_ON_PAGE
             and order is None
             and hosted.amount_total == attempt.amount == _total(cs.totals)
             and hosted.currency.lower() == cs.currency.lower()
