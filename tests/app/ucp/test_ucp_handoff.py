@@ -4,6 +4,8 @@ pays through Stripe Checkout (the stand-in), and the platform reads ``completed`
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -17,6 +19,7 @@ from tests.fakes.stripe_server import LocalStripe
 from tests.servers import free_port, serve_on_loopback
 
 from .ucp_helpers import (
+    Platform,
     client,
     complete_body,
     create_body,
@@ -26,6 +29,37 @@ from .ucp_helpers import (
 )
 
 
+@contextmanager
+def served_shop(
+    db: Database, store: MediaStore, settings: Settings, tmp_path: Path, stripe: LocalStripe
+) -> Iterator[tuple[Platform, str, httpx.Client]]:
+    """A stocked shop served on loopback, Stripe's signed webhooks delivered to it, and a
+    platform on loopback to sign its requests: (platform, base URL, client)."""
+    stock_shop(db, store, tmp_path, stock=5)
+    port = free_port()
+    secret = "whsec_" + secrets.token_hex(16)
+    configured = ucp_settings(settings, stripe.url, port, stripe_webhook_secret=secret)
+    httpx.post(
+        f"{stripe.url}/_config/webhooks/reelcart-{port}",
+        data={"url": f"http://127.0.0.1:{port}/webhooks/stripe", "secret": secret},
+        timeout=10,
+    ).raise_for_status()
+    with (
+        platform_on_loopback() as platform,
+        serve_on_loopback(create_app(configured, db, store), port) as base,
+        client(base) as http,
+    ):
+        yield platform, base, http
+
+
+def pay_on_the_page(continue_url: str) -> str:
+    """The buyer's part: Pay on the store's page, then the hosted Stripe page's test card."""
+    with httpx.Client(timeout=30, follow_redirects=True) as buyer:
+        pay = buyer.post(f"{continue_url}/pay", follow_redirects=False)
+        assert pay.status_code == 303, pay.text[:300]
+        return buyer.post(pay.headers["location"], data={"card": "4242424242424242"}).text
+
+
 def test_a_ucp_checkout_is_finished_by_the_buyer_on_the_stores_page(
     sqlite_db: Database,
     store: MediaStore,
@@ -33,20 +67,7 @@ def test_a_ucp_checkout_is_finished_by_the_buyer_on_the_stores_page(
     tmp_path: Path,
     localstripe: LocalStripe,
 ) -> None:
-    stock_shop(sqlite_db, store, tmp_path, stock=5)
-    port = free_port()
-    secret = "whsec_" + secrets.token_hex(16)
-    configured = ucp_settings(settings, localstripe.url, port, stripe_webhook_secret=secret)
-    httpx.post(
-        f"{localstripe.url}/_config/webhooks/reelcart-handoff",
-        data={"url": f"http://127.0.0.1:{port}/webhooks/stripe", "secret": secret},
-        timeout=10,
-    ).raise_for_status()
-    with (
-        platform_on_loopback() as platform,
-        serve_on_loopback(create_app(configured, sqlite_db, store), port) as base,
-        client(base) as http,
-    ):
+    with served_shop(sqlite_db, store, settings, tmp_path, localstripe) as (platform, base, http):
         url = f"{base}/checkout-sessions"
         raw, headers = platform.signed("POST", url, create_body())
         created = http.post(url, content=raw, headers=headers)
@@ -54,11 +75,7 @@ def test_a_ucp_checkout_is_finished_by_the_buyer_on_the_stores_page(
         checkout = created.json()
         assert checkout["status"] == "ready_for_complete"
         assert checkout["continue_url"] == f"{base}/checkout/{checkout['id']}"
-        with httpx.Client(timeout=30, follow_redirects=True) as buyer:
-            pay = buyer.post(f"{checkout['continue_url']}/pay", follow_redirects=False)
-            assert pay.status_code == 303, pay.text[:300]
-            paid = buyer.post(pay.headers["location"], data={"card": "4242424242424242"})
-            assert "data-status='completed'" in paid.text
+        assert "data-status='completed'" in pay_on_the_page(checkout["continue_url"])
         after = signed_get(http, platform, f"/checkout-sessions/{checkout['id']}")
     assert after.status_code == 200, after.text
     view = after.json()
@@ -76,20 +93,7 @@ def test_a_payment_the_api_cannot_finish_escalates_to_the_stores_page(
 ) -> None:
     """A card that needs 3-D Secure cannot be finished over the API: UCP's answer is
     ``requires_escalation`` with ``continue_url``, where the buyer completes it."""
-    stock_shop(sqlite_db, store, tmp_path, stock=5)
-    port = free_port()
-    secret = "whsec_" + secrets.token_hex(16)
-    configured = ucp_settings(settings, localstripe.url, port, stripe_webhook_secret=secret)
-    httpx.post(
-        f"{localstripe.url}/_config/webhooks/reelcart-escalation",
-        data={"url": f"http://127.0.0.1:{port}/webhooks/stripe", "secret": secret},
-        timeout=10,
-    ).raise_for_status()
-    with (
-        platform_on_loopback() as platform,
-        serve_on_loopback(create_app(configured, sqlite_db, store), port) as base,
-        client(base) as http,
-    ):
+    with served_shop(sqlite_db, store, settings, tmp_path, localstripe) as (platform, base, http):
         url = f"{base}/checkout-sessions"
         raw, headers = platform.signed("POST", url, create_body())
         checkout = http.post(url, content=raw, headers=headers).json()
@@ -99,10 +103,7 @@ def test_a_payment_the_api_cannot_finish_escalates_to_the_stores_page(
         view = signed_get(http, platform, f"/checkout-sessions/{checkout['id']}").json()
         assert view["status"] == "requires_escalation", (escalated.status_code, escalated.text)
         assert view["continue_url"] == f"{base}/checkout/{checkout['id']}"
-        with httpx.Client(timeout=30, follow_redirects=True) as buyer:
-            pay = buyer.post(f"{view['continue_url']}/pay", follow_redirects=False)
-            assert pay.status_code == 303, pay.text[:300]
-            buyer.post(pay.headers["location"], data={"card": "4242424242424242"})
+        pay_on_the_page(view["continue_url"])
         after = signed_get(http, platform, f"/checkout-sessions/{checkout['id']}").json()
     assert after["status"] == "completed"
     assert after["order"]["id"]
