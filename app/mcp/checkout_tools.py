@@ -237,8 +237,8 @@ def shopping_checkout_tools(checkout: CheckoutService) -> list[Tool]:
         return await run(lambda: checkout.retrieve(checkout_id))
 
     async def cancel_checkout(checkout_id: CheckoutId) -> CheckoutView:
-        """Cancel a checkout the shopper no longer wants, before it is paid (a payment
-        already made on the store's page is found first: that checkout is completed)."""
+        """Cancel a checkout the shopper no longer wants, before it is paid. If the shopper
+        has paid on the store's page meanwhile, the checkout is completed and stays so."""
         return await run(lambda: checkout.cancel(checkout_id, {}))
 
     async def get_order(
