@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from commerce.checkout.delegate import delegate_payment, delegate_payment_enabled
 from commerce.checkout.errors import CheckoutError
+from commerce.checkout.payments import total_minor
 from commerce.checkout.service import CheckoutService
 from experiments.tracking import find_exposure, record_click, record_exposure
 from reelcart.db import Database
@@ -138,7 +139,7 @@ def register_app(
                 cs = session.get(CheckoutSession, checkout_session_id)
                 if cs is None:
                     raise ToolError(f"No checkout session {checkout_session_id!r}")
-                total = next(int(t["amount"]) for t in cs.totals if t["type"] == "total")
+                total = total_minor(cs)
                 currency = cs.currency
             expires = datetime.now(UTC) + timedelta(minutes=15)
             body = {

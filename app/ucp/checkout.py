@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from commerce.checkout import inventory
 from commerce.checkout.errors import CheckoutError
+from commerce.checkout.payments import total_minor
 from commerce.checkout.service import OPEN_STATUSES, CheckoutService
 from commerce.checkout.session import catalog_currency
 from commerce.store.customers import SignedInShopper
@@ -269,7 +270,7 @@ class UcpCheckout:
                 cs.extra = {**cs.extra, "ucp": {**ucp, "attribution": attribution}}
                 if attribution.get("shopper_id"):
                     cs.subject = attribution["shopper_id"][:255]
-            amount = int(next(t["amount"] for t in cs.totals if t["type"] == "total"))
+            amount = total_minor(cs)
             currency = cs.currency
             in_progress = cs.status == "complete_in_progress"
         payment: dict[str, Any] = {}

@@ -38,7 +38,7 @@ from .attempts import (
 from .attribution import merge_attribution
 from .core import CheckoutCore, parse
 from .errors import PAYMENTS_NOT_CONFIGURED, CheckoutError, payment_in_progress
-from .payments import plan_payment
+from .payments import plan_payment, total_minor
 from .settle import UNKNOWN_HOLD, apply_outcome, declined_message
 
 __all__ = ["complete_session"]
@@ -172,7 +172,7 @@ def _prepare(
                 param="$.discounts",
             )
         plan = plan_payment(session, cs, request, service.settings, now)
-        amount = int(next(t["amount"] for t in cs.totals if t["type"] == "total"))
+        amount = total_minor(cs)
         attempt = new_attempt(
             session,
             cs.id,

@@ -31,6 +31,7 @@ from .attempts import AttemptCall, Outcome
 from .core import OPEN_STATUSES, CheckoutCore
 from .errors import PAYMENTS_NOT_CONFIGURED, CheckoutError
 from .orders import attributed_creative, quoted_creative
+from .payments import total_minor
 from .settle import apply_outcome, refund_attempt
 
 __all__ = [
@@ -67,10 +68,6 @@ class HostedStart:
     stripe_session_id: str
 
 
-def _total(totals: list[dict[str, object]]) -> int:
-    return int(next(int(str(t["amount"])) for t in totals if t["type"] == "total"))
-
-
 def start_hosted_payment(
     service: CheckoutCore, checkout_id: str, *, success_url: str, cancel_url: str
 ) -> HostedStart:
@@ -87,7 +84,7 @@ def start_hosted_payment(
             problems = [m["content"] for m in cs.messages if m.get("type") == "error"]
             reason = "; ".join(problems) or f"the checkout is {cs.status.replace('_', ' ')}"
             raise CheckoutError(400, "not_ready_for_payment", reason)
-        amount = _total(cs.totals)
+        amount = total_minor(cs)
         product_id = cs.line_items[0]["product_id"] if cs.line_items else ""
         creative = attributed_creative(session, cs.subject, product_id, quoted_creative(cs))
         metadata = {"checkout_session_id": cs.id, "shopper_id": cs.subject or ""}
@@ -169,7 +166,7 @@ def settle_hosted(service: CheckoutCore, hosted: HostedCheckout) -> str:
             cs.status in OPEN_STATUSES
             and cs.status in PAYABLE_ON_PAGE
             and order is None
-            and hosted.amount_total == attempt.amount == _total(cs.totals)
+            and hosted.amount_total == attempt.amount == total_minor(cs)
             and hosted.currency.lower() == cs.currency.lower()
         )
         if wanted:

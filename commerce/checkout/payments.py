@@ -25,7 +25,7 @@ from reelcart.settings import Settings
 from .acp_requests import CompleteRequest
 from .errors import CheckoutError
 
-__all__ = ["HANDLER_ID", "PaymentPlan", "payment_handler", "plan_payment"]
+__all__ = ["HANDLER_ID", "PaymentPlan", "payment_handler", "plan_payment", "total_minor"]
 
 HANDLER_ID = "card_tokenized"
 
@@ -67,7 +67,8 @@ class PaymentPlan:
     shared_payment_token: str | None
 
 
-def _total(cs: CheckoutSession) -> int:
+def total_minor(cs: CheckoutSession) -> int:
+    """The checkout's total in minor units, the amount any payment of it must carry."""
     return int(next(t["amount"] for t in cs.totals if t["type"] == "total"))
 
 
@@ -95,7 +96,7 @@ def plan_payment(
             param="$.payment_data.handler_id",
         )
     token = data.instrument.credential.token
-    amount, currency = _total(cs), cs.currency.lower()
+    amount, currency = total_minor(cs), cs.currency.lower()
     param = "$.payment_data.instrument.credential.token"
     if token.startswith("spt_"):
         return PaymentPlan(token, None, token)

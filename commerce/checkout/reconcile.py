@@ -29,6 +29,7 @@ from reelcart.models import CheckoutSession, DelegatedPaymentToken, PaymentAttem
 
 from .attempts import OPEN_STATES
 from .handoff import settle_hosted_due
+from .payments import total_minor
 from .settle import refund_attempt, settle_attempt
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def _adopt_legacy_payments(service: CheckoutService) -> int:
                     checkout_session_id=cs.id,
                     state="unknown",
                     idempotency_key=key,
-                    amount=int(next(t["amount"] for t in cs.totals if t["type"] == "total")),
+                    amount=total_minor(cs),
                     currency=cs.currency.lower(),
                     credential=token,
                     payment_method_id=vault.payment_method_id if vault else None,
