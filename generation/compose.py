@@ -1,14 +1,14 @@
-"""Ad compositing: footage in, overlays on, cuts dissolved, the end card at the end.
+"""Ad compositing: footage in, overlays on, clean cuts, the end card at the end.
 
 Every text layer is planned once per creative around the product (see
 :mod:`generation.overlays.plan`); per frame only the layer's own rectangle is
 alpha-blended (with a short fade-in), so overlays cost a few milliseconds per frame even
 at 1080x1920.
 
-Cuts between different photos dissolve the *footage* only; overlays are drawn after the
-dissolve, so a caption or price never smears into the next scene. Cuts between two shots
-of the same photo are clean: dissolved, they would show the product twice (ghosting).
-The end card fades in over a blurred still of the last footage frame without overlays.
+Every cut is clean. A cross-dissolve between two shots of one product (two crops of one
+photo, or two photos that frame it alike) shows the product twice, offset, for its
+length: a ghosted double image. The end card fades in over a blurred still of the last
+footage frame without overlays.
 """
 
 from __future__ import annotations
@@ -42,20 +42,18 @@ __all__ = [
 Picture = Frame | Yuv420
 """A frame the compositor draws on: RGB, or YUV 4:2:0 as the encoder takes it."""
 
-# Fade-in length for overlays and the end card; cross-dissolve length at cuts.
+# Fade-in length of the end card.
 _FADE_S = 0.3
-_DISSOLVE_S = 0.2
-# Letterbox bands: a near-black that reads as a deliberate frame, not missing video.
-_BAND = (14, 14, 16)
+# Letterbox bands and the end card's backdrop: the footage blurred, at 40 % brightness.
+_DIM = [v * 2 // 5 for v in range(256)] * 3
 
 
 class Compositor:
     """Draws a creative's overlays onto footage frames and builds its end card.
 
     Timeline: the hook layer is on the first shot from its first frame; from the second
-    shot on a compact title+price strip takes over; a cut to another photo is a short
-    cross-dissolve of the footage, a cut within one photo a clean cut; after the last
-    shot the end card (logo, brand, title, price, one CTA) fades in over a blurred,
+    shot on a compact title+price strip takes over (not on a close-up when the layout was
+    planned around the wide shots); every cut is clean; after the last shot the end card (logo, brand, title, price, one CTA) fades in over a blurred,
     darkened still of the last footage frame. Captions (one per scene) sit where the
     plan put them. ``overlay`` must be called with increasing frame indices.
     ``product`` is the product's box in the footage frame, in pixels (``None``: unknown,
@@ -73,7 +71,6 @@ class Compositor:
         self.plan: OverlayPlan = plan_overlays(spec, self.theme, product)
         self.area = self.plan.area
         self.fade_frames = max(1, round(_FADE_S * spec.fps))
-        self.dissolve_frames = max(0, round(_DISSOLVE_S * spec.fps))
         self._first_shot_frames = spec.shot_frames[0]
         self._scene_starts = [start for start, _ in spec.scene_frames]
         self.hook_layer = self.plan.hook
@@ -82,8 +79,6 @@ class Compositor:
         self.end_card_layer = self.plan.end_card
         self.label_layer = self.plan.label
         self._previous_raw: Picture | None = None
-        self._previous_image: Image.Image | None = None
-        self._canvas: np.ndarray | None = None
         self._yuv_layers: dict[int, YuvLayer] = {}
 
     @property
@@ -114,8 +109,19 @@ class Compositor:
     def active_layers(self, index: int) -> tuple[str, ...]:
         """Names of the layers drawn on frame ``index`` (as in :attr:`DrawnText.layer`)."""
         scene = self.scene_at(index)
-        main = "end_card" if scene >= len(self.spec.shots) else ("hook" if scene == 0 else "info")
-        return (main, f"caption{scene}")
+        if scene >= len(self.spec.shots):
+            return ("end_card", f"caption{scene}")
+        if scene == 0:
+            return ("hook", f"caption{scene}")
+        if self._strip_hidden(scene):
+            return (f"caption{scene}",)
+        return ("info", f"caption{scene}")
+
+    def _strip_hidden(self, scene: int) -> bool:
+        """Whether the title+price strip stays off scene ``scene``: a close-up (the
+        product fills the frame) when the layout was planned around the wide shots."""
+        shots = self.spec.shots
+        return shots[scene].close_up and not all(shot.close_up for shot in shots)
 
     @overload
     def footage(self, frame: Yuv420, *, owned: bool = False) -> Yuv420: ...
@@ -138,12 +144,17 @@ class Compositor:
         return self._letterboxed(frame)
 
     def _letterboxed(self, frame: Frame) -> Frame:
+        """The footage scaled into its letterbox, the bands around it filled with the
+        same footage blurred and darkened: the frame reads as designed (as feeds show
+        a picture of another shape), not as a small picture in black bars."""
         lb = self.plan.letterbox
-        if self._canvas is None:
-            self._canvas = np.empty_like(frame)
-            self._canvas[...] = _BAND
-        out = self._canvas.copy()
-        small = Image.fromarray(frame).resize((lb.width, lb.height), Image.Resampling.BILINEAR)
+        h, w = frame.shape[:2]
+        picture = Image.fromarray(frame)
+        tiny = picture.resize((max(1, w // 16), max(1, h // 16)), Image.Resampling.BILINEAR,
+                              reducing_gap=3.0)  # fmt: skip
+        tiny = tiny.filter(ImageFilter.GaussianBlur(2)).point(_DIM)
+        out = np.asarray(tiny.resize((w, h), Image.Resampling.BILINEAR)).copy()
+        small = picture.resize((lb.width, lb.height), Image.Resampling.BILINEAR)
         out[lb.y : lb.y + lb.height, lb.x : lb.x + lb.width] = np.asarray(small)
         return out
 
@@ -153,16 +164,6 @@ class Compositor:
     def poster_index(self) -> int:
         """First frame of the first shot where the hook is fully visible."""
         return min(self.fade_frames, self._first_shot_frames - 1)
-
-    def dissolves_into(self, scene: int) -> bool:
-        """Whether the cut into shot ``scene`` is a cross-dissolve (else a clean cut).
-
-        Two shots of the same photo dissolved into each other show the product twice,
-        offset (a ghosted double image): those are cut cleanly. Different photos
-        dissolve.
-        """
-        shots = self.spec.shots
-        return 0 < scene < len(shots) and shots[scene].image_path != shots[scene - 1].image_path
 
     def scene_at(self, index: int) -> int:
         """Number of the scene (shots, then the end card) frame ``index`` belongs to."""
@@ -185,17 +186,6 @@ class Compositor:
         if caption is not None:
             self._draw(caption, frame)
 
-    def _dissolve(self, out: Picture, t: float) -> Picture:
-        """The previous shot's last picture (kept without overlays) dissolved into ``out``."""
-        previous = self._previous_raw
-        if isinstance(out, Yuv420):
-            assert isinstance(previous, Yuv420)
-            return dissolve(previous, out, t)
-        assert isinstance(previous, np.ndarray)
-        if self._previous_image is None:
-            self._previous_image = Image.fromarray(previous)
-        return np.array(Image.blend(self._previous_image, Image.fromarray(out), t))
-
     @overload
     def overlay(self, frame: Yuv420, index: int, *, owned: bool = False) -> Yuv420: ...
     @overload
@@ -207,23 +197,13 @@ class Compositor:
         """
         out = self.footage(frame, owned=owned)
         scene = self.scene_at(index)
-        into_scene = index - self._scene_starts[scene]
-        if (
-            scene > 0
-            and into_scene < self.dissolve_frames
-            and self._previous_raw is not None
-            and self.dissolves_into(scene)
-        ):
-            # Cross-dissolve the footage from the previous shot's last picture (without
-            # its overlays): softens the cut, and no caption or price is carried over.
-            out = self._dissolve(out, (into_scene + 1) / (self.dissolve_frames + 1))
         if index == self._scene_starts[scene] + self.spec.shot_frames[scene] - 1:
-            self._previous_raw, self._previous_image = out.copy(), None
+            self._previous_raw = out.copy()
         if index < self._first_shot_frames:
             # The hook is there from the very first frame: a feed shows that frame first,
             # and a viewer scrolling past sees nothing that fades in after it.
             self._draw(self.hook_layer, out)
-        else:
+        elif not self._strip_hidden(scene):
             # No fade here: the cut to the next shot already changes the whole picture,
             # and fading from nothing would make the text blink off at every cut.
             self._draw(self.info_layer, out)
@@ -246,7 +226,7 @@ class Compositor:
         still = Image.fromarray(rgb)
         small = still.resize((max(1, w // 8), max(1, h // 8)), Image.Resampling.BILINEAR)
         small = small.filter(ImageFilter.GaussianBlur(max(1.0, w / 200)))
-        backdrop = small.point(lambda v: v * 2 // 5).resize((w, h), Image.Resampling.BILINEAR)
+        backdrop = small.point(_DIM).resize((w, h), Image.Resampling.BILINEAR)
         final = np.array(backdrop)
         self.end_card_layer.blend_into(final)
         for layer in (self._caption_layer(len(self.spec.shots)), self.label_layer):

@@ -37,7 +37,7 @@ __all__ = ["FOOTAGE_VERSION", "FootageCache", "FootageEntry"]
 _log = logging.getLogger(__name__)
 
 # Bump when the mezzanine format or the product locator changes.
-FOOTAGE_VERSION = "1"
+FOOTAGE_VERSION = "2"
 # Near-transparent quality: the creative is encoded again after compositing.
 _MEZZANINE_CRF = 14
 # Frames decoded ahead of the compositor (6 MB each at 1080x1920).

@@ -60,6 +60,47 @@ def _bounds(mask: np.ndarray, lo: float, hi: float) -> tuple[int, int, int, int]
     return int(x0), int(y0), int(x1) + 1, int(y1) + 1
 
 
+# A row (or column) belongs to the product's core while the product is at least this
+# share of its widest row there.
+_CORE_SHARE = 0.55
+# Only a box this much longer than wide (or wider than long) is trimmed: a compact
+# product has no appendage worth trimming, and trimming across would cut it.
+_ELONGATED = 1.25
+
+
+def _extent(mask: np.ndarray) -> np.ndarray:
+    """How wide the product is in each row: first to last set pixel (a hollow outline,
+    e.g. a dial the colour of the backdrop, is as wide as a filled one)."""
+    cols = np.arange(mask.shape[1])
+    first = np.where(mask, cols, mask.shape[1]).min(axis=1)
+    last = np.where(mask, cols, -1).max(axis=1)
+    return np.maximum(0, last - first + 1)
+
+
+def _core(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> tuple[int, int, int, int]:
+    """The box ``(x0, y0, x1, y1)`` of ``mask`` without thin appendages at its long ends.
+
+    A watch's strap, a bag's handles or a lamp's cable make the product's box much
+    longer than the part a shopper looks at, and text planned around the whole box is
+    pushed off the frame (or the footage letterboxed deep). Along the box's long axis,
+    rows (or columns) where the product is much narrower than at its widest are cut
+    from both ends; across it nothing is cut (a round face is narrow at its edges).
+    """
+    width, height = x1 - x0, y1 - y0
+    if width <= 0 or height <= 0:
+        return x0, y0, x1, y1
+    inside = mask[y0:y1, x0:x1]
+    if height >= _ELONGATED * width:
+        profile, start = _extent(inside), y0
+    elif width >= _ELONGATED * height:
+        profile, start = _extent(inside.T), x0
+    else:
+        return x0, y0, x1, y1
+    keep = np.nonzero(profile >= _CORE_SHARE * profile.max())[0]
+    lo, hi = start + int(keep[0]), start + int(keep[-1]) + 1
+    return (x0, lo, x1, hi) if height >= _ELONGATED * width else (lo, y0, hi, y1)
+
+
 def _box_in(image: Frame, fast: bool = False) -> Box | None:
     """The product in one picture, or ``None`` when nothing stands out.
 
@@ -92,7 +133,7 @@ def _box_in(image: Frame, fast: bool = False) -> Box | None:
         # A plain studio background leaves a clear object; a busy photo differs
         # everywhere, and then the whole sharp region is the best guess.
         if 16 <= differs.sum() <= 0.85 * differs.size:
-            bx0, by0, bx1, by1 = _bounds(differs, 2, 98)
+            bx0, by0, bx1, by1 = _core(differs, *_bounds(differs, 2, 98))
             x0, y0, x1, y1 = x0 + ring + bx0, y0 + ring + by0, x0 + ring + bx1, y0 + ring + by1
     return (x0 / w, y0 / h, x1 / w, y1 / h)
 

@@ -116,7 +116,10 @@ def product_box(engine: FootageEngine, spec: CreativeSpec) -> Box | None:
     """
     fractions = []
     entry = getattr(engine, "entry", None)
-    for shot, count in zip(spec.shots, spec.shot_frames, strict=True):
+    # A close-up fills the frame with the product by design: planned around, it would
+    # leave no room for text in any shot. Its scene shows captions only (see Compositor).
+    wide = [(s, n) for s, n in zip(spec.shots, spec.shot_frames, strict=True) if not s.close_up]
+    for shot, count in wide or list(zip(spec.shots, spec.shot_frames, strict=True)):
         if callable(entry):
             master = getattr(engine, "master", None) or (spec.width, spec.height)
             found = entry(shot, master[0], master[1], spec.fps)
@@ -162,7 +165,11 @@ def _watch(compositor: Compositor, spec: CreativeSpec) -> FrameWatch:
     def overlays_at(index: int) -> list[tuple[str, Box]]:
         return [b for name in compositor.active_layers(index) for b in boxes.get(name, [])]
 
-    return FrameWatch(spec.fps, locate, overlays_at)
+    def close_up_at(index: int) -> bool:
+        scene = compositor.scene_at(index)
+        return scene < len(spec.shots) and spec.shots[scene].close_up
+
+    return FrameWatch(spec.fps, locate, overlays_at, close_up_at)
 
 
 def _check_frame(frame: Frame, spec: CreativeSpec, engine_name: str) -> None:

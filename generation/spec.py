@@ -84,6 +84,11 @@ class ShotSpec:
         if not isinstance(self.prompt, str):
             raise ValueError(f"ShotSpec.prompt must be a string, got {self.prompt!r}")
 
+    @property
+    def close_up(self) -> bool:
+        """A close-up on one part of the product (it fills the frame by design)."""
+        return self.motion == "detail"
+
     def key(self) -> str:
         """Stable hex digest identifying the footage this shot produces.
 

@@ -118,14 +118,19 @@ class Letterbox:
         )
 
 
-def letterbox(width: int, height: int, scale: float) -> Letterbox:
-    """The footage at ``scale`` (<= 1), centred horizontally, bands split top and bottom.
+def letterbox(
+    width: int, height: int, scale: float, anchor: tuple[float, float] = (0.5, 0.5)
+) -> Letterbox:
+    """The footage at ``scale`` (<= 1), placed at ``anchor`` of the room it leaves.
 
-    Sizes are even, as yuv420p wants; the top band is the smaller one, so the bottom
-    band (captions) gets any odd row.
+    ``anchor`` ``(0.5, 0.5)`` centres it (bands split top and bottom, left and right);
+    ``(1.0, 0.5)`` pushes it to the right edge, opening one wide band on the left (a
+    text column beside the product), ``(0.5, 0.0)`` to the top, and so on. Sizes are
+    even, as yuv420p wants; a centred top band is the smaller one, so the bottom band
+    (captions) gets any odd row.
     """
     if scale >= 1.0:
         return Letterbox(1.0, 0, 0, width, height)
     w = max(2, 2 * round(width * scale / 2))
     h = max(2, 2 * round(height * scale / 2))
-    return Letterbox(scale, (width - w) // 2, (height - h) // 2, w, h)
+    return Letterbox(scale, int((width - w) * anchor[0]), int((height - h) * anchor[1]), w, h)

@@ -123,6 +123,7 @@ class TextParts:
                 lambda: render_pill(
                     text, font, self.theme.accent, self.theme.on_accent, pad_x=pad_x, pad_y=pad_y
                 ),
+                int(font.size),
             )
 
         return part

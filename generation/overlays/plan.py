@@ -34,8 +34,10 @@ from generation.spec import CreativeSpec
 
 __all__ = ["AI_LABEL", "DrawnText", "OverlayPlan", "Theme", "plan_overlays"]
 
-# Footage scales tried in turn: full frame first, then ever deeper letterboxing.
+# Footage scales tried in turn: full frame first, then ever deeper letterboxing; at
+# each scale the footage centred, then pushed to one side (one wide band for text).
 _SCALES = (1.0, 0.88, 0.78, 0.68, 0.6)
+_ANCHORS = ((0.5, 0.5), (1.0, 0.5), (0.0, 0.5), (0.5, 0.0), (0.5, 1.0))
 
 
 @dataclass
@@ -57,14 +59,23 @@ class OverlayPlan:
         return [d.box for d in self.drawn if d.layer == layer]
 
 
+def _words(text: str) -> set[str]:
+    return {w.strip(".,:;!?\"'()").lower() for w in text.split()} - {""}
+
+
 def _caption_lines(spec: CreativeSpec) -> list[str]:
-    """Lines to burn in, per scene; the end card's line is not burned when it only repeats
-    the CTA button (one call to action on the end card)."""
+    """Lines to burn in, per scene. The opening line is not burned when the hook already
+    shows every word of it (the title, the price: on screen twice at once otherwise),
+    nor the end card's line when it only repeats the CTA button (one call to action on
+    the end card). The sidecar captions keep every spoken line."""
     if not spec.burn_captions or not spec.lines:
         return []
     lines = [line if line.strip() else "" for line in spec.lines]
     if " ".join(lines[-1].split()).lower() == " ".join(spec.cta_text.split()).lower():
         lines[-1] = ""
+    headline = _words(" ".join((spec.title, spec.price_text, spec.was_price_text)))
+    if len(lines) > 1 and _words(lines[0]) <= headline:
+        lines[0] = ""
     return lines
 
 
@@ -164,9 +175,11 @@ def _try(planner: TextParts, regions: dict[str, SafeArea], label: bool) -> _Atte
     return None
 
 
-# The least a hook title and a caption should measure (at 1080 px) before the layout
-# settles for them rather than letterboxing deeper.
-_LEGIBLE_TITLE = 60
+# The least the hook's hero (the title, or the price of a price hook, whose title is
+# the smaller line under it), and a caption should measure (at 1080 px) before the
+# layout settles for them rather than letterboxing deeper.
+_LEGIBLE_HERO = 60
+_LEGIBLE_SUBTITLE = 30
 _LEGIBLE_CAPTION = 46
 
 
@@ -174,10 +187,13 @@ def _legible(planner: TextParts, attempt: _Attempt) -> bool:
     headline, title_size, _ = _title_score(attempt.hook)
     if not headline:
         return False
+    if planner.spec.hook == "price":
+        price = next((p.font_size for p in attempt.hook[0] if p.role == "price"), 0)
+        hero = price >= planner.px(_LEGIBLE_HERO) and title_size >= planner.px(_LEGIBLE_SUBTITLE)
+    else:
+        hero = title_size >= planner.px(_LEGIBLE_HERO)
     captions = [c.font_size for c in attempt.captions if c is not None]
-    return title_size >= planner.px(_LEGIBLE_TITLE) and all(
-        size >= planner.px(_LEGIBLE_CAPTION) for size in captions
-    )
+    return hero and all(size >= planner.px(_LEGIBLE_CAPTION) for size in captions)
 
 
 def _end_card(planner: TextParts, top: int, bottom: int) -> tuple[Layer, list[DrawnText]]:
@@ -248,8 +264,9 @@ def _layout(planner: TextParts, product: Box | None) -> tuple[_Attempt, Letterbo
     margin = planner.px(24)
     lb = letterbox(spec.width, spec.height, 1.0)
     biggest: tuple[_Attempt, Letterbox, Box | None] | None = None
-    for scale in _SCALES if product is not None else (1.0,):
-        lb = letterbox(spec.width, spec.height, scale)
+    tries = [(s, a) for s in _SCALES for a in (_ANCHORS if s < 1.0 else _ANCHORS[:1])]
+    for scale, anchor in tries if product is not None else [(1.0, _ANCHORS[0])]:
+        lb = letterbox(spec.width, spec.height, scale, anchor)
         box = None
         if product is not None:
             box = inflate(lb.map_box(product), margin, spec.width, spec.height)

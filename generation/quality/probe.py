@@ -34,7 +34,8 @@ class FrameWatch:
     """Collects the gate's per-frame measurements during a render.
 
     ``locate`` finds the product in a footage frame (pixel box, or ``None``);
-    ``overlays_at`` names the overlay boxes drawn on a frame.
+    ``overlays_at`` names the overlay boxes drawn on a frame; ``close_up_at`` says
+    whether a frame belongs to a close-up.
     """
 
     def __init__(
@@ -42,10 +43,12 @@ class FrameWatch:
         fps: int,
         locate: Callable[[Frame], Box | None],
         overlays_at: Callable[[int], Sequence[tuple[str, Box]]],
+        close_up_at: Callable[[int], bool] = lambda index: False,
     ) -> None:
         self.fps = fps
         self.locate = locate
         self.overlays_at = overlays_at
+        self.close_up_at = close_up_at
         self.every = max(1, round(_SAMPLE_S * fps))
         self.luma: list[float] = []
         self.frozen_runs: list[tuple[int, int]] = []
@@ -60,7 +63,8 @@ class FrameWatch:
     def footage(self, index: int, footage: Frame) -> None:
         """A footage frame before overlays (called on sampled indices)."""
         overlays = tuple(self.overlays_at(index))
-        self.samples.append(FrameSample(index, self.locate(footage), overlays))
+        close_up = self.close_up_at(index)
+        self.samples.append(FrameSample(index, self.locate(footage), overlays, close_up))
 
     def output(self, index: int, frame: Frame | Yuv420) -> None:
         """A finished frame, as handed to the encoder (RGB or YUV 4:2:0)."""

@@ -53,6 +53,7 @@ class FrameSample:
     index: int
     product: Box | None
     overlays: tuple[tuple[str, Box], ...]
+    close_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,35 @@ class Cue:
     text: str
 
 
+# In a close-up the product fills the frame by design; an overlay there may cover at
+# most this share of it (a caption along one edge), never its middle.
+CLOSE_UP_COVER = 0.15
+
+
+def _covered(box: Box, product: Box) -> float:
+    """The share of ``product``'s area that ``box`` covers."""
+    w = min(box[2], product[2]) - max(box[0], product[0])
+    h = min(box[3], product[3]) - max(box[1], product[1])
+    area = (product[2] - product[0]) * (product[3] - product[1])
+    return max(0, w) * max(0, h) / area if area > 0 else 0.0
+
+
+def _on_product(sample: FrameSample, box: Box) -> bool:
+    assert sample.product is not None
+    if sample.close_up:
+        return _covered(box, sample.product) > CLOSE_UP_COVER
+    return intersects(box, sample.product)
+
+
 def check_overlays_clear_of_product(samples: Sequence[FrameSample]) -> Check:
-    """No overlay box shares a pixel with the product's box on any sampled frame."""
+    """No overlay box shares a pixel with the product's box on any sampled frame (in a
+    close-up, none covers more than :data:`CLOSE_UP_COVER` of it)."""
     hits = [
         {"frame": s.index, "overlay": name, "overlay_box": list(box), "product": list(s.product)}
         for s in samples
         if s.product is not None
         for name, box in s.overlays
-        if intersects(box, s.product)
+        if _on_product(s, box)
     ]
     located = sum(1 for s in samples if s.product is not None)
     detail = f"{len(samples)} frames sampled, product found on {located}; " + (
