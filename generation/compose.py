@@ -53,8 +53,9 @@ class Compositor:
 
     Timeline: the hook layer is on the first shot from its first frame; from the second
     shot on a compact title+price strip takes over (not on a close-up when the layout was
-    planned around the wide shots); every cut is clean; after the last shot the end card (logo, brand, title, price, one CTA) fades in over a blurred,
-    darkened still of the last footage frame. Captions (one per scene) sit where the
+    planned around the wide shots); every cut is clean; after the last shot the end card
+    (logo, brand, title, price, one CTA) fades in over a blurred, darkened still of the
+    last footage frame. Captions (one per scene) sit where the
     plan put them. ``overlay`` must be called with increasing frame indices.
     ``product`` is the product's box in the footage frame, in pixels (``None``: unknown,
     the layout then keeps only to the safe area).

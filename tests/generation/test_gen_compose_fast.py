@@ -1,7 +1,7 @@
 """The fast compositing path draws the same picture as a plain PIL composite.
 
-The renderer draws on frames the footage cache hands over (no copy), keeps the previous
-shot's last picture for dissolves, and decodes footage ahead on a reader thread; each
+The renderer draws on frames the footage cache hands over (no copy), keeps the last
+shot's last picture for the end card, and decodes footage ahead on a reader thread; each
 shortcut is checked here against a straightforward reference.
 """
 
@@ -49,23 +49,13 @@ def _over(base: Image.Image, layer: Layer | None, opacity: float = 1.0) -> Image
 def _reference(
     spec: CreativeSpec, compositor: Compositor, footage: list[np.ndarray]
 ) -> list[np.ndarray]:
-    """Every shot frame composited the plain way: float dissolves, RGBA alpha compositing."""
+    """Every shot frame composited the plain way: RGBA alpha compositing."""
     plan = compositor.plan
     starts = [start for start, _ in spec.scene_frames]
     out: list[np.ndarray] = []
-    previous: np.ndarray | None = None
     for index, frame in enumerate(footage):
         scene = bisect.bisect_right(starts, index) - 1
-        into = index - starts[scene]
         picture = frame.astype(np.float64)
-        other_photo = scene > 0 and (
-            spec.shots[scene].image_path != spec.shots[scene - 1].image_path
-        )
-        if other_photo and into < compositor.dissolve_frames and previous is not None:
-            t = (into + 1) / (compositor.dissolve_frames + 1)
-            picture = previous * (1 - t) + picture * t
-        if into == spec.shot_frames[scene] - 1:
-            previous = np.round(picture)
         base = Image.fromarray(np.round(picture).astype(np.uint8)).convert("RGBA")
         # The hook is whole from the first frame.
         base = _over(base, plan.hook) if scene == 0 else _over(base, plan.info)
@@ -97,7 +87,7 @@ def test_fast_composite_matches_a_plain_pil_composite(spec: CreativeSpec, tmp_pa
     footage = [f for shot in spec.shots for f in cache.frames(shot, W, H, FPS)]
     assert all(f.flags.writeable for f in footage)  # handed over: drawn on in place
     compositor = Compositor(spec)
-    assert compositor.dissolve_frames > 0 and any(c is not None for c in compositor.caption_layers)
+    assert any(c is not None for c in compositor.caption_layers)
     expected = _reference(spec, compositor, footage)
     fast = [compositor.overlay(f.copy(), i, owned=True) for i, f in enumerate(footage)]
     copied = Compositor(spec)
@@ -105,10 +95,10 @@ def test_fast_composite_matches_a_plain_pil_composite(spec: CreativeSpec, tmp_pa
     for index, (got, want, other) in enumerate(zip(fast, expected, safe, strict=True)):
         assert _psnr(got, want) > 45, (index, _psnr(got, want))
         assert np.array_equal(got, other), index  # owned or copied: the same picture
-    # The reference is not trivially equal to the footage: overlays and dissolves show.
+    # The reference is not trivially equal to the footage: the overlays show.
     assert _psnr(expected[0], footage[0]) < 45 or _psnr(expected[-1], footage[-1]) < 45
     cut = spec.scene_frames[1][0]
-    assert _psnr(fast[cut], footage[cut]) < 40  # the dissolve mixes in the previous shot
+    assert _psnr(fast[cut], footage[cut]) < 40  # the strip is drawn from the cut on
 
 
 def test_composite_in_yuv_is_what_the_rgb_composite_hands_the_encoder(

@@ -58,21 +58,18 @@ def _diff(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return float(np.abs(a.astype(int) - b.astype(int))[mask].mean())
 
 
-def test_same_photo_cuts_clean_other_photo_dissolves(tmp_path: Path) -> None:
+def test_every_cut_is_clean(tmp_path: Path) -> None:
+    """Two shots of one product dissolved into each other show it twice, offset (a
+    ghosted double image), whether they are two crops of one photo or two photos."""
     spec = _spec(tmp_path)
     raw = _footage(spec)
     compositor = Compositor(spec)
     out = [compositor.overlay(frame, i) for i, frame in enumerate(raw)]
     mask = _outside_text(compositor)
-    starts = [a for a, _ in spec.scene_frames]
-    # Into shot 1 (same photo): the first frame is shot 1's own crop, nothing of shot 0.
-    cut = starts[1]
-    assert _diff(raw[cut - 1], raw[cut], mask) > 5  # the two crops do differ
-    assert _diff(out[cut], raw[cut], mask) < 1.0
-    # Into shot 2 (another photo): a dissolve, the frame between both shots' pictures.
-    cut = starts[2]
-    to_new, to_old = _diff(out[cut], raw[cut], mask), _diff(out[cut], raw[cut - 1], mask)
-    assert to_new > 1.0 and to_old > 1.0
+    for cut in [a for a, _ in spec.scene_frames][1:3]:
+        assert _diff(raw[cut - 1], raw[cut], mask) > 5  # the two shots do differ
+        # The first frame of the new shot is that shot's own picture, nothing of the last.
+        assert _diff(out[cut], raw[cut], mask) < 1.0
 
 
 def test_the_hook_is_on_the_first_frame(tmp_path: Path) -> None:
