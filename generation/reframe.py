@@ -66,6 +66,8 @@ _CORE_SHARE = 0.55
 # Only a box this much longer than wide (or wider than long) is trimmed: a compact
 # product has no appendage worth trimming, and trimming across would cut it.
 _ELONGATED = 1.25
+# A narrow end this share of the product's length or longer is an appendage.
+_APPENDAGE = 0.2
 
 
 def _extent(mask: np.ndarray) -> np.ndarray:
@@ -97,7 +99,14 @@ def _core(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> tuple[int, in
     else:
         return x0, y0, x1, y1
     keep = np.nonzero(profile >= _CORE_SHARE * profile.max())[0]
-    lo, hi = start + int(keep[0]), start + int(keep[-1]) + 1
+    first, last = int(keep[0]), int(keep[-1]) + 1
+    # A short narrow end is part of the product (a bottle's cap, a mug's rim): only a
+    # long one is an appendage.
+    if first < _APPENDAGE * len(profile):
+        first = 0
+    if len(profile) - last < _APPENDAGE * len(profile):
+        last = len(profile)
+    lo, hi = start + first, start + last
     return (x0, lo, x1, hi) if height >= _ELONGATED * width else (lo, y0, hi, y1)
 
 

@@ -18,10 +18,13 @@ from generation.storyboard import RenderConfig, storyboard
 from tests.generation.demo_jobs import demo_job, demo_products
 
 
-def _spec(handle: str, aspect: str, long_edge: int, duration: str = "6s") -> CreativeSpec:
+def _spec(
+    handle: str, aspect: str, long_edge: int, duration: str = "6s", hook: str = "title"
+) -> CreativeSpec:
     product = next(p for p in demo_products() if p["handle"] == handle)
     config = RenderConfig(width=long_edge * 9 // 16 // 2 * 2, height=long_edge, fps=4)
-    return storyboard(demo_job(product, {"aspect": aspect, "duration": duration}), config)
+    factors = {"aspect": aspect, "duration": duration, "hook": hook}
+    return storyboard(demo_job(product, factors), config)
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:
@@ -62,13 +65,17 @@ def test_headline_contrast_meets_wcag_aa(aspect: str) -> None:
     assert ratio >= 4.5
 
 
-@pytest.mark.parametrize(("handle", "aspect", "duration"), [
-    ("field-watch-38mm", "9:16", "6s"),
-    ("over-ear-headphones", "16:9", "6s"),
-    ("over-ear-headphones", "16:9", "15s"),
+@pytest.mark.parametrize(("handle", "aspect", "duration", "hook"), [
+    ("field-watch-38mm", "9:16", "6s", "title"),
+    ("field-watch-38mm", "1:1", "15s", "price"),
+    ("field-watch-38mm", "4:5", "15s", "price"),
+    ("over-ear-headphones", "16:9", "6s", "title"),
+    ("over-ear-headphones", "16:9", "15s", "title"),
 ])  # fmt: skip
-def test_titles_and_captions_are_phone_sized(handle: str, aspect: str, duration: str) -> None:
-    spec = _spec(handle, aspect, 1920, duration)
+def test_titles_and_captions_are_phone_sized(
+    handle: str, aspect: str, duration: str, hook: str
+) -> None:
+    spec = _spec(handle, aspect, 1920, duration, hook)
     engine = MotionEngine()
     compositor = Compositor(spec, None, product_box(engine, spec))
     short_side = min(spec.width, spec.height)
