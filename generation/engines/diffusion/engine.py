@@ -45,13 +45,13 @@ from generation.engines.diffusion.devices import (
 from generation.engines.diffusion.presets import ModelPreset, get_preset
 from generation.spec import ShotSpec
 
+from .calls import remix_inputs, run_call
 from .frames import NativeShape, native_shape, resample
 from .inputs import MOTION_PROMPTS, StageTimes, fit_image, load_image, prompt_for
 from .load import Loaded, Loader, load_pipeline, load_planned
-from .pipes import PromptEmbeds, decode_to_uint8, encode_prompt, remix_pipeline, stack_embeds
-from .sound import ClipAudio, generate_with_sound
+from .pipes import PromptEmbeds, encode_prompt, remix_pipeline, stack_embeds
+from .sound import ClipAudio
 from .speed import SpeedOptions, check_speed_options, release
-from .two_pass import denoise_for
 
 __all__ = [
     "MOTION_PROMPTS",
@@ -274,54 +274,11 @@ class DiffusionEngine:
         video: Sequence[Image.Image] | None,
         strength: float | None,
     ) -> tuple[list[_Clip], list[ClipAudio] | None]:
-        assert self.plan is not None
-        marks: dict[str, float] = {}
-        generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
-        started = time.perf_counter()
-        if self.preset.sound:
-            assert images is not None and video is None  # presets with sound do not remix
-            frames, sounds = generate_with_sound(
-                pipe,
-                self.preset,
-                image=images[0],
-                embeds=embeds,
-                generators=generators,
-                width=native.width,
-                height=native.height,
-                num_frames=native.num_frames,
-                out_size=size,
-                marks=marks,
-                clock=time.perf_counter,
-            )
-            synchronize(self.plan.device)
-            denoised = marks.get("denoised", time.perf_counter())
-            self.times.denoise_s += denoised - started
-            self.times.decode_s += time.perf_counter() - denoised
-            self.times.batches += 1
-            return [np.ascontiguousarray(clip) for clip in frames.numpy()], sounds
-        # One pass, or a two-pass preset's both passes and its latent upsampler.
-        latents, shape = denoise_for(
-            pipe,
-            self._loaded.upsample if self._loaded else None,
-            self.preset,
-            images=images,
-            video=video,
-            embeds=embeds,
-            generators=generators,
-            width=native.width,
-            height=native.height,
-            num_frames=native.num_frames,
-            strength=strength,
-            marks=marks,
-            clock=time.perf_counter,
-        )
-        synchronize(self.plan.device)
-        denoised = marks.get("denoised", time.perf_counter())
-        pixels = decode_to_uint8(pipe, self.preset, latents, seeds, shape, size)
-        self.times.denoise_s += denoised - started
-        self.times.decode_s += time.perf_counter() - denoised
-        self.times.batches += 1
-        return [np.ascontiguousarray(clip) for clip in pixels.numpy()], None
+        assert self._loaded is not None
+        return run_call(
+            pipe, self.preset, self._loaded, self.times, native, size, embeds, seeds, images,
+            video, strength,
+        )  # fmt: skip
 
     def _key(self, shot: ShotSpec, width: int, height: int) -> _Key:
         return (
@@ -398,9 +355,18 @@ class DiffusionEngine:
         clip, native = self.native_clip(shot, width, height)
         yield from resample(clip, native, shot.duration_s, width, height, fps)
 
-    def sound(self, shot: ShotSpec, width: int, height: int) -> ClipAudio | None:
+    @property
+    def makes_sound(self) -> bool:
+        """Whether the preset generates each shot's sound with its frames (LTX-2)."""
+        return self.preset.sound
+
+    def sound(
+        self, shot: ShotSpec, width: int, height: int, fps: int | None = None
+    ) -> ClipAudio | None:
         """The sound generated with the shot's footage at this size (``None``: a preset
-        without sound); generates the shot if it is not cached."""
+        without sound); generates the shot if it is not cached. Footage does not depend
+        on ``fps`` (accepted for a footage cache's signature), nor does its sound."""
+        del fps
         if not self.preset.sound:
             return None
         key = self._key(shot, width, height)
@@ -433,27 +399,43 @@ class DiffusionEngine:
         Yields frames at ``width x height`` and ``fps`` (defaults: the source size, the
         preset's fps). A preset that cannot remix raises :class:`ValueError`.
         """
-        if not 0.0 < strength <= 1.0:
-            raise ValueError(f"remix strength must be in (0, 1], got {strength!r}")
-        src = np.asarray(source, dtype=np.uint8)
-        if src.ndim != 4 or src.shape[-1] != 3 or len(src) == 0:
-            raise ValueError("remix source must be frames of shape (n, height, width, 3)")
-        if self.preset.remix_pipeline is None:
-            remix_pipeline(None, self.preset)  # raises the preset's own explanation
-        height = height or src.shape[1]
-        width = width or src.shape[2]
-        fps = fps or self.preset.fps
-        duration = duration_s or len(src) / fps
-        native = native_shape(self.preset, width, height, duration)
-        picks = np.linspace(0, len(src) - 1, native.num_frames).round().astype(int)
-        video = [fit_image(Image.fromarray(src[i]), native.width, native.height) for i in picks]
+        frames, _ = self.remix_with_sound(
+            source,
+            prompt,
+            strength=strength,
+            seed=seed,
+            duration_s=duration_s,
+            width=width,
+            height=height,
+            fps=fps,
+        )
+        yield from frames
+
+    def remix_with_sound(
+        self,
+        source: Sequence[npt.NDArray[np.uint8]] | npt.NDArray[np.uint8],
+        prompt: str,
+        *,
+        strength: float = 0.6,
+        seed: int = 0,
+        duration_s: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        fps: int | None = None,
+    ) -> tuple[Iterator[Frame], ClipAudio | None]:
+        """:meth:`remix`, run now: its frames, and the sound a preset with sound generated
+        with them (LTX-2, in the same call; from the native clip's first frame on)."""
+        asked = remix_inputs(self.preset, source, strength, duration_s, width, height, fps)
+        size = (asked.width, asked.height)
         with self._generate_lock, self.slot(), torch.inference_mode():
             pipe = self._load()
             if self._remix_pipe is None:
                 self._remix_pipe = remix_pipeline(pipe, self.preset)
             embeds = self._guidance_kwargs([prompt])
-            clip = self._run(
-                self._remix_pipe, native, (width, height), embeds, [seed], None, video, strength
-            )[0][0]
-        native = NativeShape(native.width, native.height, len(clip), native.fps)
-        yield from resample(clip, native, duration, width, height, fps)
+            clips, sounds = self._run(
+                self._remix_pipe, asked.native, size, embeds, [seed], None, asked.video, strength
+            )
+        native = asked.native
+        native = NativeShape(native.width, native.height, len(clips[0]), native.fps)
+        frames = resample(clips[0], native, asked.duration_s, *size, asked.fps)
+        return frames, sounds[0] if sounds else None
