@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
@@ -46,6 +45,7 @@ from generation.engines.diffusion.presets import ModelPreset, get_preset
 from generation.spec import ShotSpec
 
 from .calls import remix_inputs, run_call
+from .clips import ClipCache
 from .frames import NativeShape, native_shape, resample
 from .inputs import MOTION_PROMPTS, StageTimes, fit_image, load_image, prompt_for
 from .load import Loaded, Loader, load_pipeline, load_planned
@@ -102,7 +102,6 @@ class DiffusionEngine:
             compile_blocks, attention_backend, first_block_cache, compile_backend
         )
         check_speed_options(self.options)
-        self._cache_bytes = cache_bytes
         self._loader = loader
         # Held around every GPU use (load, text encoding, each batch); a flow may set it
         # to a cross-process GPU slot.
@@ -111,13 +110,10 @@ class DiffusionEngine:
         self._loaded: Loaded | None = None
         self._remix_pipe: Any = None
         self._embeds: dict[str, PromptEmbeds] = {}
-        self._footage: OrderedDict[_Key, _Clip] = OrderedDict()
-        # The sound a preset generates with its frames (LTX-2), by the same keys.
-        self._sounds: dict[_Key, ClipAudio] = {}
-        self._footage_bytes = 0
+        # Footage, and the sound a preset generates with it (LTX-2), by the same keys.
+        self._clips: ClipCache[_Key, ClipAudio] = ClipCache(cache_bytes)
         self._state_lock = threading.RLock()  # loading, embeddings
         self._generate_lock = threading.Lock()  # one batch at a time
-        self._cache_lock = threading.Lock()  # the footage dictionary only
 
     @property
     def fingerprint(self) -> str:
@@ -167,10 +163,7 @@ class DiffusionEngine:
                 self._embeds.clear()
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
-        with self._cache_lock:
-            self._footage.clear()
-            self._sounds.clear()
-            self._footage_bytes = 0
+        self._clips.clear()
 
     # -- prompts ---------------------------------------------------------------------
     def _encode(self, texts: Iterable[str]) -> None:
@@ -218,31 +211,11 @@ class DiffusionEngine:
         )
         return stack_embeds(positives, negative)
 
-    # -- footage cache (never waits for a generation) --------------------------------
-    def _cached(self, key: _Key) -> _Clip | None:
-        with self._cache_lock:
-            clip = self._footage.get(key)
-            if clip is not None:
-                self._footage.move_to_end(key)
-            return clip
-
-    def _store(self, key: _Key, clip: _Clip) -> None:
-        with self._cache_lock:
-            if key in self._footage:
-                return
-            self._footage[key] = clip
-            self._footage_bytes += clip.nbytes
-            # Keep at least the newest clip even if it alone exceeds the budget.
-            while self._footage_bytes > self._cache_bytes and len(self._footage) > 1:
-                gone, old = self._footage.popitem(last=False)
-                self._footage_bytes -= old.nbytes
-                self._sounds.pop(gone, None)
-
     # -- generation ------------------------------------------------------------------
     def _batch(self, shots: Sequence[ShotSpec], keys: Sequence[_Key]) -> int:
         """Generate the still-missing ``shots`` (one shape, one batch); returns how many."""
         with self._generate_lock:
-            todo = [(s, k) for s, k in zip(shots, keys, strict=True) if self._cached(k) is None]
+            todo = [(s, k) for s, k in zip(shots, keys, strict=True) if self._clips.get(k) is None]
             if not todo:
                 return 0
             native, size = todo[0][1][1], todo[0][1][2]
@@ -256,10 +229,7 @@ class DiffusionEngine:
                 embeds = self._guidance_kwargs([prompt_for(s) for s, _ in todo])
                 clips, sounds = self._run(pipe, native, size, embeds, seeds, images, None, None)
             for index, (_, key) in enumerate(todo):
-                if sounds is not None:
-                    with self._cache_lock:
-                        self._sounds[key] = sounds[index]
-                self._store(key, clips[index])
+                self._clips.put(key, clips[index], sounds[index] if sounds else None)
             self.times.clips += len(todo)
             return len(todo)
 
@@ -315,7 +285,7 @@ class DiffusionEngine:
         seen: set[_Key] = set()
         for shot in shots:
             key = self._key(shot, width, height)
-            if key in seen or self._cached(key) is not None:
+            if key in seen or self._clips.get(key) is not None:
                 continue
             seen.add(key)
             todo.append((shot, key))
@@ -343,10 +313,10 @@ class DiffusionEngine:
     def native_clip(self, shot: ShotSpec, width: int, height: int) -> tuple[_Clip, NativeShape]:
         """The shot's uint8 footage ``(frames, height, width, 3)``, generated if not cached."""
         key = self._key(shot, width, height)
-        clip = self._cached(key)
+        clip = self._clips.get(key)
         if clip is None:
             self._batch([shot], [key])
-            clip = self._cached(key)
+            clip = self._clips.get(key)
             assert clip is not None
         return clip, key[1]
 
@@ -370,13 +340,9 @@ class DiffusionEngine:
         if not self.preset.sound:
             return None
         key = self._key(shot, width, height)
-        with self._cache_lock:
-            cached = self._sounds.get(key)
-        if cached is None:
+        if self._clips.sound(key) is None:
             self.native_clip(shot, width, height)
-            with self._cache_lock:
-                cached = self._sounds.get(key)
-        return cached
+        return self._clips.sound(key)
 
     # -- remix -----------------------------------------------------------------------
     def remix(
@@ -399,17 +365,10 @@ class DiffusionEngine:
         Yields frames at ``width x height`` and ``fps`` (defaults: the source size, the
         preset's fps). A preset that cannot remix raises :class:`ValueError`.
         """
-        frames, _ = self.remix_with_sound(
-            source,
-            prompt,
-            strength=strength,
-            seed=seed,
-            duration_s=duration_s,
-            width=width,
-            height=height,
-            fps=fps,
-        )
-        yield from frames
+        yield from self.remix_with_sound(
+            source, prompt, strength=strength, seed=seed, duration_s=duration_s, width=width,
+            height=height, fps=fps,
+        )[0]  # fmt: skip
 
     def remix_with_sound(
         self,
