@@ -27,7 +27,8 @@ it time. Stages, in order:
    steps; the per-step time extrapolates).
 9. ``ltx2``: LTX-2 (19B) with its generated sound at full size with random weights
    (Gemma 3 12B included), 4 steps extrapolated to the preset's: seconds per stage,
-   peak memory, clips per minute, the sound's length against the clip's.
+   peak memory, clips per minute, the sound's length against the clip's; then a remix
+   of the clip with its new sound (``LTX2ConditionPipeline``), timed the same way.
 
 ``--toy`` swaps every full-size model for its toy-width twin (same classes, layout,
 pipelines, schedules), so the whole script runs on a CPU in the test suite and cannot rot.
@@ -375,7 +376,7 @@ def main(argv: list[str] | None = None) -> None:
     main_run.engine = None  # one full-size model on the GPU at a time
     rec.stage("two_pass", 120 * scale, lambda: two_pass(ctx))
     rec.stage("wan", 90 * scale, lambda: wan(ctx))
-    rec.stage("ltx2", 150 * scale, lambda: ltx2(ctx))
+    rec.stage("ltx2", 200 * scale, lambda: ltx2(ctx))
     rec.write({"stage": "done", "ok": True, "out": str(out)})
 
 

@@ -185,45 +185,71 @@ LTX2_PRESET = "ltx2-i2v-audio"
 
 def ltx2(ctx: Context) -> Iterator[Result]:
     """LTX-2 with its sound at full size (random weights, Gemma 3 12B included): seconds
-    per stage, peak memory, clips per minute, and the sound's length against the clip's.
+    per stage, peak memory, clips per minute, and the sound's length against the clip's;
+    then a remix of that clip, picture and new sound in one ``LTX2ConditionPipeline`` call,
+    timed the same way.
 
-    Fewer steps than the preset's (the per-step time extrapolates); ``--toy`` builds it
-    on ``meta`` only (a toy LTX-2 runs in the test suite's own engine test).
+    Fewer steps than the preset's (the per-step time extrapolates). ``--toy`` builds the
+    full size on ``meta`` only (both pipelines, sharing their modules) and runs the same
+    generation and remix on the tiny LTX-2 (loaded through ``from_pretrained``).
     """
+    from generation.engines.diffusion.pipes import remix_pipeline
     from generation.engines.diffusion.random_weights import build_ltx2_pipeline, parameter_count
+    from tests.generation.tiny_pipelines import saved_tiny_pipeline
 
     preset = get_preset(LTX2_PRESET)
     if ctx.toy:
         pipe = build_ltx2_pipeline(preset, "meta", torch.bfloat16)
+        remix = remix_pipeline(pipe, preset)
         yield {
-            "ok": True,
+            "ok": all(remix.components[k] is v for k, v in pipe.components.items()),
             "preset": preset.name,
             "meta_only": True,
             "transformer_b": round(parameter_count(pipe.transformer) / 1e9, 3),
             "text_encoder_b": round(parameter_count(pipe.text_encoder) / 1e9, 3),
+            "remix_pipeline": type(remix).__name__,
         }
-        return
-    timed = dataclasses.replace(preset, steps=4)
-    engine = DiffusionEngine(timed, device=ctx.device, loader=random_loader(timed))
+        timed = get_preset("tiny-ltx2")
+        engine = DiffusionEngine(timed, device=ctx.device, model_dir=saved_tiny_pipeline("ltx2"))
+        size, seconds = (64, 64), 0.5
+    else:
+        timed = dataclasses.replace(preset, steps=4)
+        engine = DiffusionEngine(timed, device=ctx.device, loader=random_loader(timed))
+        size, seconds = (480, 848), 5.0
     started = time.perf_counter()
     engine.pipeline()
     yield {
         "ok": True,
-        "preset": preset.name,
+        "preset": timed.name,
         "load_s": round(time.perf_counter() - started, 2),
         "applied": engine.times.applied,
         **peaks(ctx),
     }
-    size, seconds = (480, 848), 5.0
+    full = timed if ctx.toy else preset  # what the per-step time extrapolates to
     shot = ShotSpec(ctx.photo, "push_in", seconds, 300)
     result = timed_run(engine, ctx, [shot], size)
     sound = engine.sound(shot, *size)
-    native = engine.native_clip(shot, *size)[1]
+    clip, native = engine.native_clip(shot, *size)
+    clip_s = native.num_frames / native.fps
+    yield {**_sound_figures(timed, full, result, sound, clip_s), "task": "i2v", **result}
+    remixed = timed_remix(engine, ctx, clip, shot, size)
+    remix_sound = remixed.pop("sound")
+    yield {
+        **_sound_figures(timed, full, remixed, remix_sound, clip_s),
+        "task": "remix",
+        "pipeline": type(engine._remix_pipe).__name__,
+        **remixed,
+    }
+
+
+def _sound_figures(
+    timed: ModelPreset, preset: ModelPreset, result: Result, sound: Any, clip_s: float
+) -> Result:
     sound_s = sound.samples.shape[1] / sound.rate if sound is not None else 0.0
     per_step = result["denoise_s"] / timed.steps
-    yield {
-        "ok": sound is not None and abs(sound_s - native.num_frames / native.fps) < 0.1,
-        "preset": preset.name,
+    return {
+        "ok": sound is not None and abs(sound_s - clip_s) < 0.1,
+        "preset": timed.name,
         "steps": timed.steps,
         "denoise_s_per_step": round(per_step, 3),
         "s_per_clip_at_preset_steps": round(
@@ -231,5 +257,41 @@ def ltx2(ctx: Context) -> Iterator[Result]:
         ),
         "sound_s": round(sound_s, 3),
         "sound_rate": sound.rate if sound is not None else None,
-        **result,
+    }
+
+
+def timed_remix(
+    engine: DiffusionEngine, ctx: Context, clip: Any, shot: ShotSpec, size: tuple[int, int]
+) -> Result:
+    """One remix of ``clip`` with its new sound: seconds per stage and peak memory."""
+    from generation.engines.diffusion.engine import prompt_for
+    from generation.engines.diffusion.inputs import StageTimes
+
+    engine.times = StageTimes(applied=engine.times.applied)
+    if ctx.cuda:
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    frames, sound = engine.remix_with_sound(
+        clip,
+        prompt_for(shot),
+        strength=0.6,
+        seed=shot.seed + 1,
+        duration_s=shot.duration_s,
+        width=size[0],
+        height=size[1],
+        fps=engine.preset.fps,
+    )
+    count = sum(1 for _ in frames)
+    wall = time.perf_counter() - started
+    t = engine.times
+    return {
+        "frames": count,
+        "wall_s": round(wall, 3),
+        "text_s": round(t.text_s, 3),
+        "denoise_s": round(t.denoise_s, 3),
+        "decode_s": round(t.decode_s, 3),
+        "calls": t.batches,
+        **peaks(ctx),
+        "sound": sound,
     }

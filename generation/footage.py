@@ -9,6 +9,11 @@ later request by decoding it and reframing to the requested size around the prod
 
 :class:`FootageCache` is itself a :class:`~generation.engines.base.FootageEngine`, so the
 renderer takes it wherever it takes an engine.
+
+Footage an engine generates with its own sound (LTX-2: a ``sound(shot, width, height)``
+method and a true ``makes_sound``) keeps that sound in the same mezzanine, losslessly
+(:mod:`generation.footage_sound`): a later render, in any process, gets picture and
+sound from disk and never asks the engine again.
 """
 
 from __future__ import annotations
@@ -27,16 +32,19 @@ from av.video.reformatter import VideoReformatter
 
 from generation.encode import VideoWriter
 from generation.engines.base import FootageEngine, Frame
+from generation.footage_sound import StoredSound, add_sound, read_sound
 from generation.prefetch import prefetch
 from generation.reframe import Box, crop_window, locate_product, pixel_crop, reframe
 from generation.spec import ShotSpec, frames_for
 from generation.yuv import Yuv420
 
-__all__ = ["FOOTAGE_VERSION", "FootageCache", "FootageEntry"]
+__all__ = ["FOOTAGE_VERSION", "FootageCache", "FootageEntry", "makes_sound"]
 
 _log = logging.getLogger(__name__)
 
-# Bump when the mezzanine format or the product locator changes.
+# Bump when the mezzanine format or the product locator changes. 2: the locator keeps
+# the product's core (a strap is not the product), and the shot's generated sound rides
+# in the mezzanine (an entry of 1 would be served without it).
 FOOTAGE_VERSION = "2"
 # Near-transparent quality: the creative is encoded again after compositing.
 _MEZZANINE_CRF = 14
@@ -46,7 +54,8 @@ _READ_AHEAD = 4
 
 @dataclass(frozen=True)
 class FootageEntry:
-    """One cached shot: its mezzanine file, size, frame count and product box."""
+    """One cached shot: its mezzanine file, size, frame count and product box, and how
+    many samples of generated sound the mezzanine holds (0: none)."""
 
     path: Path
     width: int
@@ -54,6 +63,12 @@ class FootageEntry:
     fps: int
     frames: int
     product_box: Box
+    sound_samples: int = 0
+
+
+def makes_sound(engine: object) -> bool:
+    """Whether ``engine`` generates sound with its frames (asks nothing of it)."""
+    return bool(getattr(engine, "makes_sound", False)) and hasattr(engine, "sound")
 
 
 class FootageCache:
@@ -84,6 +99,8 @@ class FootageCache:
         self.engine_calls = 0
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
+        # The fps each shot was last served at: its sound lies in that entry.
+        self._fps: dict[str, int] = {}
 
     def _key(self, shot: ShotSpec, width: int, height: int, fps: int) -> str:
         payload = [FOOTAGE_VERSION, shot.key(), self.engine.name, width, height, fps]
@@ -98,13 +115,35 @@ class FootageCache:
         key = self._key(shot, width, height, fps)
         folder = self.root / key[:2]
         video, meta = folder / f"{key}.mp4", folder / f"{key}.json"
+        self._fps[shot.key()] = fps
         with self._lock(key):
             if video.is_file() and meta.is_file():
                 info = json.loads(meta.read_text())
-                return FootageEntry(
-                    video, width, height, fps, info["frames"], tuple(info["product_box"])
-                )
+                box = tuple(info["product_box"])
+                sound = int(info.get("sound_samples", 0))
+                return FootageEntry(video, width, height, fps, info["frames"], box, sound)
             return self._generate(shot, width, height, fps, video, meta)
+
+    def sound(
+        self, shot: ShotSpec, width: int, height: int, fps: int | None = None
+    ) -> StoredSound | None:
+        """The sound generated with the shot's footage, read from its mezzanine (any crop
+        of the master shares it); ``None`` from an engine that makes no sound, which is
+        never asked. ``fps``: the entry's (default: the one the shot was last served at).
+        """
+        if not makes_sound(self.engine):
+            return None
+        fps = fps or self._fps.get(shot.key())
+        if fps is None:
+            raise ValueError("the shot was never served by this cache: pass its fps")
+        master_w, master_h = self.master or (width, height)
+        entry = self.entry(shot, master_w, master_h, fps)
+        if not entry.sound_samples:
+            return None
+        stored = read_sound(entry.path)
+        if stored is None or stored.samples.shape[1] != entry.sound_samples:
+            raise ValueError(f"footage {entry.path.name} lost its sound: delete it to regenerate")
+        return stored
 
     def _generate(
         self, shot: ShotSpec, width: int, height: int, fps: int, video: Path, meta: Path
@@ -143,10 +182,18 @@ class FootageCache:
                     f"{shot.duration_s}s shot; expected {expected}"
                 )
         box = locate_product(picked)
+        sound_samples = 0
+        if makes_sound(self.engine):
+            # Made with the frames just read: the engine hands over what it holds.
+            sound = self.engine.sound(shot, width, height, fps=fps)  # type: ignore[attr-defined]
+            if sound is not None:
+                add_sound(video, sound.samples, sound.rate)
+                sound_samples = int(np.atleast_2d(sound.samples).shape[1])
         part = meta.with_suffix(".json.part")
-        part.write_text(json.dumps({"frames": count, "product_box": box, "shot": shot.key()}))
+        info = {"frames": count, "product_box": box, "shot": shot.key()}
+        part.write_text(json.dumps({**info, "sound_samples": sound_samples}))
         part.replace(meta)  # the entry counts as present only once both files are whole
-        return FootageEntry(video, width, height, fps, count, box)
+        return FootageEntry(video, width, height, fps, count, box, sound_samples)
 
     def frames(self, shot: ShotSpec, width: int, height: int, fps: int) -> Iterator[Frame]:
         """Yield the shot at ``width x height``, cut from the master around the product.

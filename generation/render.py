@@ -305,7 +305,7 @@ def render_creative(
         product = product_box(engine, spec)
         sound = sound_job.result()
         # Footage generated with its own sound (LTX-2) plays under the voice and music.
-        scene = engine_sounds(engine, spec.shots, starts, spec.width, spec.height)
+        scene = engine_sounds(engine, spec.shots, starts, spec.width, spec.height, spec.fps)
         audio = mix_scene_sound(sound.samples, scene, sound.voice)
     if sound.said:
         # Captions (burned in and sidecars) list exactly what the voice says: a line it

@@ -107,19 +107,26 @@ def scene_layer(
 
 
 def engine_sounds(
-    engine: Any, shots: Sequence[Any], starts_s: Sequence[float], width: int, height: int
+    engine: Any,
+    shots: Sequence[Any],
+    starts_s: Sequence[float],
+    width: int,
+    height: int,
+    fps: int | None = None,
 ) -> list[ClipSound]:
     """Each shot's generated sound from a footage engine that makes sound with its frames
-    (a ``sound(shot, width, height)`` method, on the engine or the engine a footage cache
-    wraps); none from any other engine."""
+    (a ``sound(shot, width, height)`` method: a footage cache's reads it from disk, else
+    the engine it wraps is asked); none from any other engine. ``fps`` is the render's
+    (a footage cache keeps each shot's sound with its footage at that fps)."""
     source = getattr(engine, "sound", None) or getattr(
         getattr(engine, "engine", None), "sound", None
     )
     if source is None:
         return []
+    extra = {} if fps is None else {"fps": fps}
     clips = []
     for shot, start_s in zip(shots, starts_s, strict=False):
-        made = source(shot, width, height)
+        made = source(shot, width, height, **extra)
         if made is not None:
             clips.append(ClipSound(start_s, made.samples, made.rate))
     return clips

@@ -84,8 +84,15 @@ def test_toy_check_runs_every_stage_and_every_check_holds(
     assert [(t["batch"], t["clips"]) for t in two] == [(1, 1), (4, 4)]
     # Both passes ran: the second at twice the first, the frames at the asked size.
     assert all(t["second_pass"] == [2 * v for v in t["first_pass"]] for t in two)
-    (sound,) = [line for line in lines if line["stage"] == "ltx2"]
-    assert sound["meta_only"] and 18.5 < sound["transformer_b"] < 19.5
+    meta_ltx2, _, fresh, remix = [line for line in lines if line["stage"] == "ltx2"]
+    assert meta_ltx2["meta_only"] and 18.5 < meta_ltx2["transformer_b"] < 19.5
+    assert meta_ltx2["remix_pipeline"] == "LTX2ConditionPipeline"
+    # The tiny LTX-2 generates, then remixes in one condition-pipeline call: both come
+    # with their sound, timed by stage.
+    assert (fresh["task"], remix["task"]) == ("i2v", "remix")
+    assert remix["pipeline"] == "LTX2ConditionPipeline" and remix["calls"] == 1
+    assert remix["frames"] == round(0.5 * 24) and remix["sound_s"] == fresh["sound_s"] > 0
+    assert all(line["denoise_s"] > 0 and line["decode_s"] > 0 for line in (fresh, remix))
 
 
 def test_stages_past_the_deadline_are_skipped_and_lines_append(

@@ -299,7 +299,8 @@ def _ltx2_components(seed: int) -> dict[str, Any]:
         rope_double_precision=False,
         rope_type="split",
     )
-    # One spatial downsampling (2x, patch 1): 32 px multiples stay whole latents.
+    # One 2x downsampling in space and time (patch 1): 32 px multiples stay whole latents,
+    # and a clip encodes to the latent frames its decode expands (a remix's condition).
     vae = AutoencoderKLLTX2Video(
         latent_channels=4,
         block_out_channels=(8,),
@@ -309,7 +310,7 @@ def _ltx2_components(seed: int) -> dict[str, Any]:
         spatio_temporal_scaling=(True,),
         decoder_spatio_temporal_scaling=(True,),
         decoder_inject_noise=(False, False),
-        downsample_type=("spatial",),
+        downsample_type=("spatiotemporal",),
         upsample_residual=(False,),
         upsample_factor=(1,),
         timestep_conditioning=False,

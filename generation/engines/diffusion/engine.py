@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
@@ -45,13 +44,14 @@ from generation.engines.diffusion.devices import (
 from generation.engines.diffusion.presets import ModelPreset, get_preset
 from generation.spec import ShotSpec
 
+from .calls import remix_inputs, run_call
+from .clips import ClipCache
 from .frames import NativeShape, native_shape, resample
 from .inputs import MOTION_PROMPTS, StageTimes, fit_image, load_image, prompt_for
 from .load import Loaded, Loader, load_pipeline, load_planned
-from .pipes import PromptEmbeds, decode_to_uint8, encode_prompt, remix_pipeline, stack_embeds
-from .sound import ClipAudio, generate_with_sound
+from .pipes import PromptEmbeds, encode_prompt, remix_pipeline, stack_embeds
+from .sound import ClipAudio
 from .speed import SpeedOptions, check_speed_options, release
-from .two_pass import denoise_for
 
 __all__ = [
     "MOTION_PROMPTS",
@@ -102,7 +102,6 @@ class DiffusionEngine:
             compile_blocks, attention_backend, first_block_cache, compile_backend
         )
         check_speed_options(self.options)
-        self._cache_bytes = cache_bytes
         self._loader = loader
         # Held around every GPU use (load, text encoding, each batch); a flow may set it
         # to a cross-process GPU slot.
@@ -111,13 +110,10 @@ class DiffusionEngine:
         self._loaded: Loaded | None = None
         self._remix_pipe: Any = None
         self._embeds: dict[str, PromptEmbeds] = {}
-        self._footage: OrderedDict[_Key, _Clip] = OrderedDict()
-        # The sound a preset generates with its frames (LTX-2), by the same keys.
-        self._sounds: dict[_Key, ClipAudio] = {}
-        self._footage_bytes = 0
+        # Footage, and the sound a preset generates with it (LTX-2), by the same keys.
+        self._clips: ClipCache[_Key, ClipAudio] = ClipCache(cache_bytes)
         self._state_lock = threading.RLock()  # loading, embeddings
         self._generate_lock = threading.Lock()  # one batch at a time
-        self._cache_lock = threading.Lock()  # the footage dictionary only
 
     @property
     def fingerprint(self) -> str:
@@ -167,10 +163,7 @@ class DiffusionEngine:
                 self._embeds.clear()
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
-        with self._cache_lock:
-            self._footage.clear()
-            self._sounds.clear()
-            self._footage_bytes = 0
+        self._clips.clear()
 
     # -- prompts ---------------------------------------------------------------------
     def _encode(self, texts: Iterable[str]) -> None:
@@ -218,31 +211,11 @@ class DiffusionEngine:
         )
         return stack_embeds(positives, negative)
 
-    # -- footage cache (never waits for a generation) --------------------------------
-    def _cached(self, key: _Key) -> _Clip | None:
-        with self._cache_lock:
-            clip = self._footage.get(key)
-            if clip is not None:
-                self._footage.move_to_end(key)
-            return clip
-
-    def _store(self, key: _Key, clip: _Clip) -> None:
-        with self._cache_lock:
-            if key in self._footage:
-                return
-            self._footage[key] = clip
-            self._footage_bytes += clip.nbytes
-            # Keep at least the newest clip even if it alone exceeds the budget.
-            while self._footage_bytes > self._cache_bytes and len(self._footage) > 1:
-                gone, old = self._footage.popitem(last=False)
-                self._footage_bytes -= old.nbytes
-                self._sounds.pop(gone, None)
-
     # -- generation ------------------------------------------------------------------
     def _batch(self, shots: Sequence[ShotSpec], keys: Sequence[_Key]) -> int:
         """Generate the still-missing ``shots`` (one shape, one batch); returns how many."""
         with self._generate_lock:
-            todo = [(s, k) for s, k in zip(shots, keys, strict=True) if self._cached(k) is None]
+            todo = [(s, k) for s, k in zip(shots, keys, strict=True) if self._clips.get(k) is None]
             if not todo:
                 return 0
             native, size = todo[0][1][1], todo[0][1][2]
@@ -256,10 +229,7 @@ class DiffusionEngine:
                 embeds = self._guidance_kwargs([prompt_for(s) for s, _ in todo])
                 clips, sounds = self._run(pipe, native, size, embeds, seeds, images, None, None)
             for index, (_, key) in enumerate(todo):
-                if sounds is not None:
-                    with self._cache_lock:
-                        self._sounds[key] = sounds[index]
-                self._store(key, clips[index])
+                self._clips.put(key, clips[index], sounds[index] if sounds else None)
             self.times.clips += len(todo)
             return len(todo)
 
@@ -274,54 +244,11 @@ class DiffusionEngine:
         video: Sequence[Image.Image] | None,
         strength: float | None,
     ) -> tuple[list[_Clip], list[ClipAudio] | None]:
-        assert self.plan is not None
-        marks: dict[str, float] = {}
-        generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
-        started = time.perf_counter()
-        if self.preset.sound:
-            assert images is not None and video is None  # presets with sound do not remix
-            frames, sounds = generate_with_sound(
-                pipe,
-                self.preset,
-                image=images[0],
-                embeds=embeds,
-                generators=generators,
-                width=native.width,
-                height=native.height,
-                num_frames=native.num_frames,
-                out_size=size,
-                marks=marks,
-                clock=time.perf_counter,
-            )
-            synchronize(self.plan.device)
-            denoised = marks.get("denoised", time.perf_counter())
-            self.times.denoise_s += denoised - started
-            self.times.decode_s += time.perf_counter() - denoised
-            self.times.batches += 1
-            return [np.ascontiguousarray(clip) for clip in frames.numpy()], sounds
-        # One pass, or a two-pass preset's both passes and its latent upsampler.
-        latents, shape = denoise_for(
-            pipe,
-            self._loaded.upsample if self._loaded else None,
-            self.preset,
-            images=images,
-            video=video,
-            embeds=embeds,
-            generators=generators,
-            width=native.width,
-            height=native.height,
-            num_frames=native.num_frames,
-            strength=strength,
-            marks=marks,
-            clock=time.perf_counter,
-        )
-        synchronize(self.plan.device)
-        denoised = marks.get("denoised", time.perf_counter())
-        pixels = decode_to_uint8(pipe, self.preset, latents, seeds, shape, size)
-        self.times.denoise_s += denoised - started
-        self.times.decode_s += time.perf_counter() - denoised
-        self.times.batches += 1
-        return [np.ascontiguousarray(clip) for clip in pixels.numpy()], None
+        assert self._loaded is not None
+        return run_call(
+            pipe, self.preset, self._loaded, self.times, native, size, embeds, seeds, images,
+            video, strength,
+        )  # fmt: skip
 
     def _key(self, shot: ShotSpec, width: int, height: int) -> _Key:
         return (
@@ -358,7 +285,7 @@ class DiffusionEngine:
         seen: set[_Key] = set()
         for shot in shots:
             key = self._key(shot, width, height)
-            if key in seen or self._cached(key) is not None:
+            if key in seen or self._clips.get(key) is not None:
                 continue
             seen.add(key)
             todo.append((shot, key))
@@ -386,10 +313,10 @@ class DiffusionEngine:
     def native_clip(self, shot: ShotSpec, width: int, height: int) -> tuple[_Clip, NativeShape]:
         """The shot's uint8 footage ``(frames, height, width, 3)``, generated if not cached."""
         key = self._key(shot, width, height)
-        clip = self._cached(key)
+        clip = self._clips.get(key)
         if clip is None:
             self._batch([shot], [key])
-            clip = self._cached(key)
+            clip = self._clips.get(key)
             assert clip is not None
         return clip, key[1]
 
@@ -398,19 +325,24 @@ class DiffusionEngine:
         clip, native = self.native_clip(shot, width, height)
         yield from resample(clip, native, shot.duration_s, width, height, fps)
 
-    def sound(self, shot: ShotSpec, width: int, height: int) -> ClipAudio | None:
+    @property
+    def makes_sound(self) -> bool:
+        """Whether the preset generates each shot's sound with its frames (LTX-2)."""
+        return self.preset.sound
+
+    def sound(
+        self, shot: ShotSpec, width: int, height: int, fps: int | None = None
+    ) -> ClipAudio | None:
         """The sound generated with the shot's footage at this size (``None``: a preset
-        without sound); generates the shot if it is not cached."""
+        without sound); generates the shot if it is not cached. Footage does not depend
+        on ``fps`` (accepted for a footage cache's signature), nor does its sound."""
+        del fps
         if not self.preset.sound:
             return None
         key = self._key(shot, width, height)
-        with self._cache_lock:
-            cached = self._sounds.get(key)
-        if cached is None:
+        if self._clips.sound(key) is None:
             self.native_clip(shot, width, height)
-            with self._cache_lock:
-                cached = self._sounds.get(key)
-        return cached
+        return self._clips.sound(key)
 
     # -- remix -----------------------------------------------------------------------
     def remix(
@@ -433,27 +365,36 @@ class DiffusionEngine:
         Yields frames at ``width x height`` and ``fps`` (defaults: the source size, the
         preset's fps). A preset that cannot remix raises :class:`ValueError`.
         """
-        if not 0.0 < strength <= 1.0:
-            raise ValueError(f"remix strength must be in (0, 1], got {strength!r}")
-        src = np.asarray(source, dtype=np.uint8)
-        if src.ndim != 4 or src.shape[-1] != 3 or len(src) == 0:
-            raise ValueError("remix source must be frames of shape (n, height, width, 3)")
-        if self.preset.remix_pipeline is None:
-            remix_pipeline(None, self.preset)  # raises the preset's own explanation
-        height = height or src.shape[1]
-        width = width or src.shape[2]
-        fps = fps or self.preset.fps
-        duration = duration_s or len(src) / fps
-        native = native_shape(self.preset, width, height, duration)
-        picks = np.linspace(0, len(src) - 1, native.num_frames).round().astype(int)
-        video = [fit_image(Image.fromarray(src[i]), native.width, native.height) for i in picks]
+        yield from self.remix_with_sound(
+            source, prompt, strength=strength, seed=seed, duration_s=duration_s, width=width,
+            height=height, fps=fps,
+        )[0]  # fmt: skip
+
+    def remix_with_sound(
+        self,
+        source: Sequence[npt.NDArray[np.uint8]] | npt.NDArray[np.uint8],
+        prompt: str,
+        *,
+        strength: float = 0.6,
+        seed: int = 0,
+        duration_s: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        fps: int | None = None,
+    ) -> tuple[Iterator[Frame], ClipAudio | None]:
+        """:meth:`remix`, run now: its frames, and the sound a preset with sound generated
+        with them (LTX-2, in the same call; from the native clip's first frame on)."""
+        asked = remix_inputs(self.preset, source, strength, duration_s, width, height, fps)
+        size = (asked.width, asked.height)
         with self._generate_lock, self.slot(), torch.inference_mode():
             pipe = self._load()
             if self._remix_pipe is None:
                 self._remix_pipe = remix_pipeline(pipe, self.preset)
             embeds = self._guidance_kwargs([prompt])
-            clip = self._run(
-                self._remix_pipe, native, (width, height), embeds, [seed], None, video, strength
-            )[0][0]
-        native = NativeShape(native.width, native.height, len(clip), native.fps)
-        yield from resample(clip, native, duration, width, height, fps)
+            clips, sounds = self._run(
+                self._remix_pipe, asked.native, size, embeds, [seed], None, asked.video, strength
+            )
+        native = asked.native
+        native = NativeShape(native.width, native.height, len(clips[0]), native.fps)
+        frames = resample(clips[0], native, asked.duration_s, *size, asked.fps)
+        return frames, sounds[0] if sounds else None

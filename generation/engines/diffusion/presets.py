@@ -329,7 +329,9 @@ PRESETS: dict[str, ModelPreset] = {
             family="ltx2",
             model_id="Lightricks/LTX-2",
             i2v_pipeline="LTX2ImageToVideoPipeline",
-            remix_pipeline=None,  # no video-to-video pipeline with sound
+            # Video-to-video with new sound in the same call, from the same modules
+            # (generation/engines/diffusion/sound.py: the clip is its condition).
+            remix_pipeline="LTX2ConditionPipeline",
             width=768,
             height=512,
             num_frames=121,
@@ -354,7 +356,7 @@ PRESETS: dict[str, ModelPreset] = {
             family="ltx2",
             model_id=None,
             i2v_pipeline="LTX2ImageToVideoPipeline",
-            remix_pipeline=None,
+            remix_pipeline="LTX2ConditionPipeline",
             width=32,
             height=32,
             num_frames=9,
