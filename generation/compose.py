@@ -46,6 +46,8 @@ Picture = Frame | Yuv420
 _FADE_S = 0.3
 # Letterbox bands and the end card's backdrop: the footage blurred, at 40 % brightness.
 _DIM = [v * 2 // 5 for v in range(256)] * 3
+_DIM_LUMA = [16 + max(0, v - 16) * 2 // 5 for v in range(256)]
+_DIM_CHROMA = [128 + round((v - 128) * 0.4) for v in range(256)]
 
 
 class Compositor:
@@ -137,8 +139,7 @@ class Compositor:
         """
         if isinstance(frame, Yuv420):
             if self.plan.letterbox.active:
-                # Deep letterboxing is the layout's last resort: drawn in RGB, converted.
-                return Yuv420.from_rgb(self._letterboxed(frame.to_rgb()))
+                return self._letterboxed_yuv(frame)
             return frame if owned and frame.data.flags.writeable else frame.copy()
         if not self.plan.letterbox.active:
             return frame if owned and frame.flags.writeable else frame.copy()
@@ -157,6 +158,27 @@ class Compositor:
         out = np.asarray(tiny.resize((w, h), Image.Resampling.BILINEAR)).copy()
         small = picture.resize((lb.width, lb.height), Image.Resampling.BILINEAR)
         out[lb.y : lb.y + lb.height, lb.x : lb.x + lb.width] = np.asarray(small)
+        return out
+
+    def _letterboxed_yuv(self, frame: Yuv420) -> Yuv420:
+        """:meth:`_letterboxed` plane by plane, in YUV (no colour conversion): the dimming
+        scales luma towards black (16) and chroma towards grey (128), as 40 % of RGB."""
+        lb = self.plan.letterbox
+        out = Yuv420(np.empty_like(frame.data))
+        tiny_size = (max(1, frame.width // 16), max(1, frame.height // 16))
+        for src, dst, sub, dim in (
+            (frame.y, out.y, 1, _DIM_LUMA),
+            (frame.u, out.u, 2, _DIM_CHROMA),
+            (frame.v, out.v, 2, _DIM_CHROMA),
+        ):
+            plane = Image.fromarray(src)
+            tiny = plane.resize(tiny_size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+            tiny = tiny.filter(ImageFilter.GaussianBlur(2)).point(dim)
+            dst[...] = np.asarray(tiny.resize(plane.size, Image.Resampling.BILINEAR))
+            x, y, w, h = lb.x // sub, lb.y // sub, lb.width // sub, lb.height // sub
+            dst[y : y + h, x : x + w] = np.asarray(
+                plane.resize((w, h), Image.Resampling.BILINEAR)
+            )
         return out
 
     # -- per-frame ------------------------------------------------------------------------

@@ -133,4 +133,6 @@ def letterbox(
         return Letterbox(1.0, 0, 0, width, height)
     w = max(2, 2 * round(width * scale / 2))
     h = max(2, 2 * round(height * scale / 2))
-    return Letterbox(scale, int((width - w) * anchor[0]), int((height - h) * anchor[1]), w, h)
+    # Even offsets: the chroma planes (half size) then cut at the same place as luma.
+    x, y = 2 * int((width - w) * anchor[0] / 2), 2 * int((height - h) * anchor[1] / 2)
+    return Letterbox(scale, x, y, w, h)

@@ -23,6 +23,7 @@ from generation.reframe import locate_product
 from generation.render import product_box
 from generation.spec import ShotSpec
 from generation.storyboard import RenderConfig, master_size, storyboard
+from generation.yuv import Yuv420
 from tests.generation.demo_jobs import demo_job, demo_products
 
 ASPECTS = ("9:16", "1:1", "4:5", "16:9")
@@ -127,6 +128,10 @@ def test_letterbox_bands_are_the_footage_blurred_and_dimmed() -> None:
     steps = np.abs(np.diff(out[rows].astype(float), axis=1)).mean()
     raw_steps = np.abs(np.diff(footage[rows].astype(float), axis=1)).mean()
     assert steps < 0.5 * raw_steps + 0.5
+    # The renderer letterboxes YUV pictures plane by plane: the same picture.
+    yuv = compositor.footage(Yuv420.from_rgb(footage)).to_rgb().astype(float)
+    want = Yuv420.from_rgb(out).to_rgb().astype(float)
+    assert 10 * np.log10(255**2 / ((yuv - want) ** 2).mean()) > 40
 
 
 def test_the_opening_caption_is_not_burned_when_the_hook_shows_it() -> None:
