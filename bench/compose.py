@@ -44,7 +44,8 @@ from generation.brand import BrandKit
 from generation.compose import Compositor
 from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
-from generation.render import product_box, render_creative
+from generation.placement import product_box
+from generation.render import render_creative
 from generation.storyboard import RenderConfig, storyboard
 from generation.yuv import Yuv420
 from reelcart.domain import CreativeJob

@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from generation.compose import Compositor
 from generation.encode import VideoWriter
 from generation.engines.motion import MotionEngine
-from generation.render import product_box, render_creative
+from generation.placement import product_box
+from generation.render import render_creative
 from generation.spec import CreativeSpec, ShotSpec
 from generation.yuv import Yuv420
 

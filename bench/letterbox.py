@@ -22,12 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generation.compose import Compositor  # noqa: E402
-from generation.engines.motion import MotionEngine  # noqa: E402
-from generation.overlays.layout import letterbox  # noqa: E402
-from generation.storyboard import RenderConfig, storyboard  # noqa: E402
-from generation.yuv import Yuv420  # noqa: E402
-from tests.generation.demo_jobs import demo_job, demo_products  # noqa: E402
+from generation.compose import Compositor
+from generation.engines.motion import MotionEngine
+from generation.overlays.layout import letterbox
+from generation.storyboard import RenderConfig, storyboard
+from generation.yuv import Yuv420
+from tests.generation.demo_jobs import demo_job, demo_products
 
 
 def _per_frame(step: Callable[[], object], frames: int) -> float:

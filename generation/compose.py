@@ -176,9 +176,7 @@ class Compositor:
             tiny = tiny.filter(ImageFilter.GaussianBlur(2)).point(dim)
             dst[...] = np.asarray(tiny.resize(plane.size, Image.Resampling.BILINEAR))
             x, y, w, h = lb.x // sub, lb.y // sub, lb.width // sub, lb.height // sub
-            dst[y : y + h, x : x + w] = np.asarray(
-                plane.resize((w, h), Image.Resampling.BILINEAR)
-            )
+            dst[y : y + h, x : x + w] = np.asarray(plane.resize((w, h), Image.Resampling.BILINEAR))
         return out
 
     # -- per-frame ------------------------------------------------------------------------

@@ -28,12 +28,11 @@ from generation.compose import Compositor, Theme
 from generation.encode import VideoWriter
 from generation.engines.base import FootageEngine, Frame
 from generation.overlays.captions import write_captions
-from generation.overlays.layout import Box, to_pixels, union
+from generation.placement import frame_watch, product_box
 from generation.platforms import aspect_for_size
 from generation.preview import PreviewCollector
 from generation.provenance import SigningConfig, sign_video
-from generation.quality import CatalogPrice, FrameWatch, QualityReport, run_gate
-from generation.reframe import box_in_window, crop_window, locate_product, product_in_frame
+from generation.quality import CatalogPrice, QualityReport, run_gate
 from generation.scene_sound import engine_sounds, mix_scene_sound
 from generation.spec import CreativeSpec, ShotSpec
 from generation.yuv import Yuv420
@@ -43,7 +42,6 @@ __all__ = [
     "RenderedCreative",
     "build_manifest",
     "catalog_price",
-    "product_box",
     "render_creative",
 ]
 
@@ -53,9 +51,6 @@ ProgressCallback = Callable[[int, int], None]
 # Output names become file names next to other renders; keep them boring.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _POSTER_QUALITY = 90
-# Product boxes of shots from engines without a footage cache, by shot and frame size.
-_RAW_BOXES: dict[tuple[object, ...], tuple[float, float, float, float] | None] = {}
-_RAW_BOXES_MAX = 512
 
 
 @dataclass(frozen=True)
@@ -106,70 +101,12 @@ def build_manifest(spec: CreativeSpec, engine_name: str) -> dict[str, Any]:
     }
 
 
-def product_box(engine: FootageEngine, spec: CreativeSpec) -> Box | None:
-    """Where the product is in the creative's frames (pixels; the union over its shots).
-
-    A footage cache knows it from generation (found on the master, mapped through the
-    crop); any other engine is asked for each shot once more, and its first, middle and
-    last frames are searched (remembered per shot, so variants pay that once). ``None``
-    when no shot shows anything that stands out.
-    """
-    fractions = []
-    entry = getattr(engine, "entry", None)
-    # A close-up fills the frame with the product by design: planned around, it would
-    # leave no room for text in any shot. Its scene shows captions only (see Compositor).
-    wide = [(s, n) for s, n in zip(spec.shots, spec.shot_frames, strict=True) if not s.close_up]
-    for shot, count in wide or list(zip(spec.shots, spec.shot_frames, strict=True)):
-        if callable(entry):
-            master = getattr(engine, "master", None) or (spec.width, spec.height)
-            found = entry(shot, master[0], master[1], spec.fps)
-            window = crop_window(master[0], master[1], spec.width, spec.height, found.product_box)
-            fractions.append(box_in_window(found.product_box, window, *master))
-            continue
-        key = (shot.key(), engine.name, getattr(engine, "fingerprint", None), spec.width,
-               spec.height, spec.fps)  # fmt: skip
-        if key not in _RAW_BOXES:
-            wanted = {0, count // 2, count - 1}
-            frames = itertools.islice(engine.frames(shot, spec.width, spec.height, spec.fps), count)
-            picked = [frame for i, frame in enumerate(frames) if i in wanted]
-            if len(_RAW_BOXES) >= _RAW_BOXES_MAX:
-                _RAW_BOXES.pop(next(iter(_RAW_BOXES)))
-            _RAW_BOXES[key] = locate_product(picked) if picked else None
-        found_box = _RAW_BOXES[key]
-        if found_box is not None:
-            fractions.append(found_box)
-    boxes = [to_pixels(b, spec.width, spec.height) for b in fractions if b != (0.0, 0.0, 1.0, 1.0)]
-    return union(boxes) if boxes else None
-
-
 def catalog_price(spec: CreativeSpec) -> CatalogPrice | None:
     """The catalog's prices the spec was made from, for the gate's price rule."""
     if spec.price_minor is None or spec.currency is None:
         return None
     top = spec.price_max_minor if spec.price_max_minor is not None else spec.price_minor
     return CatalogPrice(spec.price_minor, top, spec.currency, spec.compare_at_minor)
-
-
-def _watch(compositor: Compositor, spec: CreativeSpec) -> FrameWatch:
-    lb = compositor.plan.letterbox
-    boxes: dict[str, list[tuple[str, Box]]] = {}
-    for item in compositor.drawn:
-        boxes.setdefault(item.layer, []).append((f"{item.layer}.{item.role}", item.box))
-
-    def locate(frame: Frame) -> Box | None:
-        found = product_in_frame(frame)
-        if found is None:
-            return None
-        return lb.map_box(to_pixels(found, spec.width, spec.height))
-
-    def overlays_at(index: int) -> list[tuple[str, Box]]:
-        return [b for name in compositor.active_layers(index) for b in boxes.get(name, [])]
-
-    def close_up_at(index: int) -> bool:
-        scene = compositor.scene_at(index)
-        return scene < len(spec.shots) and spec.shots[scene].close_up
-
-    return FrameWatch(spec.fps, locate, overlays_at, close_up_at)
 
 
 def _check_frame(frame: Frame, spec: CreativeSpec, engine_name: str) -> None:
@@ -312,7 +249,7 @@ def render_creative(
         # could not say in its scene is cut from them too.
         spec = dataclasses.replace(spec, lines=sound.said)
     compositor = Compositor(spec, theme, product)
-    watch = _watch(compositor, spec)
+    watch = frame_watch(compositor, spec)
     thumbs = PreviewCollector(spec.fps, spec.width, spec.height) if preview else None
 
     # Footage is composited in YUV 4:2:0, the encoder's own format; pictures decoded or

@@ -21,9 +21,9 @@ from generation.encode import probe_video
 from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
 from generation.jobs import render_job
+from generation.placement import product_box
 from generation.provenance import SigningConfig, read_credentials
 from generation.reframe import crop_window, locate_product
-from generation.render import product_box
 from generation.spec import ShotSpec
 from generation.storyboard import RenderConfig, master_size, storyboard
 from reelcart.domain import CampaignPlan, CreativeJob

@@ -20,6 +20,7 @@ from generation.contact_sheet import make_contact_sheet
 from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
 from generation.overlays.layout import DrawnText, intersects
+from generation.placement import frame_watch, product_box
 from generation.quality import CatalogPrice, parse_vtt, read_price
 from generation.quality.report import Check
 from generation.quality.rules import (
@@ -32,7 +33,7 @@ from generation.quality.rules import (
     check_price,
     check_text_in_frame,
 )
-from generation.render import _watch, product_box, render_creative
+from generation.render import render_creative
 from generation.storyboard import RenderConfig, master_size, storyboard
 from tests.generation.demo_jobs import demo_job, demo_products
 
@@ -105,7 +106,7 @@ def test_a_layout_that_covers_the_product_is_caught(demo_cache: FootageCache) ->
 
     def gate_samples(claimed: tuple[int, int, int, int]) -> Check:
         compositor = Compositor(spec, None, claimed)
-        watch = _watch(compositor, spec)
+        watch = frame_watch(compositor, spec)
         for index, frame in enumerate(frames):
             if watch.want_sample(index):
                 watch.footage(index, frame)

@@ -18,9 +18,9 @@ from generation.compose import Compositor
 from generation.engines.motion import MotionEngine
 from generation.footage import FootageCache
 from generation.overlays.plan import plan_overlays
+from generation.placement import product_box
 from generation.quality.rules import FrameSample, check_overlays_clear_of_product
 from generation.reframe import locate_product
-from generation.render import product_box
 from generation.spec import ShotSpec
 from generation.storyboard import RenderConfig, master_size, storyboard
 from generation.yuv import Yuv420

@@ -12,7 +12,7 @@ import pytest
 
 from generation.compose import Compositor
 from generation.engines.motion import MotionEngine
-from generation.render import product_box
+from generation.placement import product_box
 from generation.spec import CreativeSpec
 from generation.storyboard import RenderConfig, storyboard
 from tests.generation.demo_jobs import demo_job, demo_products
