@@ -148,21 +148,26 @@ def checkout_tools(checkout: CheckoutService) -> list[Tool]:
         name: str,
         arguments: dict[str, Any],
         scope: str,
-        run: Callable[[], dict[str, Any]],
+        run: Callable[[str | None], dict[str, Any]],
+        *,
+        reenter: bool = False,
     ) -> dict[str, Any]:
+        """``run`` gets the request's idempotency key (``None`` without one)."""
         try:
             meta, body = arguments["meta"], arguments.get("payload")
             check_version(meta.get("api_version"), "meta.api_version", "$.meta.api_version")
             _validate(name, arguments)
             key = meta.get("idempotency_key") if name != "get_checkout_session" else None
             if not key:
-                return await anyio.to_thread.run_sync(run)
+                return await anyio.to_thread.run_sync(run, None)
+            checked = check_key(str(key), "meta.idempotency_key")
             answer = await run_once(
                 idempotency,
                 f"mcp {scope}",
-                check_key(str(key), "meta.idempotency_key"),
+                checked,
                 fingerprint(body),
-                lambda: (200, run()),
+                lambda: (200, run(checked)),
+                reenter=reenter,
             )
             answer.raise_error()
             return dict(answer.body)
@@ -172,19 +177,19 @@ def checkout_tools(checkout: CheckoutService) -> list[Tool]:
     async def create_checkout_session(meta: Meta, payload: Payload) -> dict[str, Any]:
         args = {"meta": meta, "payload": payload}
         return await call(
-            "create_checkout_session", args, "create", lambda: checkout.create(payload)
+            "create_checkout_session", args, "create", lambda _: checkout.create(payload)
         )
 
     async def get_checkout_session(meta: Meta, id: SessionId) -> dict[str, Any]:
         args = {"meta": meta, "id": id}
-        return await call("get_checkout_session", args, "get", lambda: checkout.retrieve(id))
+        return await call("get_checkout_session", args, "get", lambda _: checkout.retrieve(id))
 
     async def update_checkout_session(
         meta: Meta, id: SessionId, payload: Payload
     ) -> dict[str, Any]:
         args = {"meta": meta, "id": id, "payload": payload}
         return await call(
-            "update_checkout_session", args, f"update {id}", lambda: checkout.update(id, payload)
+            "update_checkout_session", args, f"update {id}", lambda _: checkout.update(id, payload)
         )
 
     async def complete_checkout_session(
@@ -195,7 +200,11 @@ def checkout_tools(checkout: CheckoutService) -> list[Tool]:
             "complete_checkout_session",
             args,
             f"complete {id}",
-            lambda: checkout.complete(id, payload),
+            # As over REST: the agent's key names its request; re-sent after a crash it is
+            # answered with what its charge became; one still marked in flight runs again
+            # (it settles the payment with Stripe, never sends a second one).
+            lambda key: checkout.complete(id, payload, request_key=key),
+            reenter=True,
         )
 
     async def cancel_checkout_session(
@@ -204,7 +213,7 @@ def checkout_tools(checkout: CheckoutService) -> list[Tool]:
         body = payload or {}
         args = {"meta": meta, "id": id} | ({"payload": payload} if payload is not None else {})
         return await call(
-            "cancel_checkout_session", args, f"cancel {id}", lambda: checkout.cancel(id, body)
+            "cancel_checkout_session", args, f"cancel {id}", lambda _: checkout.cancel(id, body)
         )
 
     async def get_order(

@@ -10,6 +10,7 @@ from mcp.shared.exceptions import MCPError
 from starlette.testclient import TestClient
 
 from app.acp.mcp_server import build_acp_mcp_server
+from app.idempotency import IdempotencyStore, fingerprint
 from commerce.checkout.factory import build_checkout_service
 from connectors.storage import MediaStore
 from reelcart.db import Database
@@ -161,3 +162,35 @@ async def test_a_checkout_created_over_rest_is_read_and_completed_over_mcp(
     mine = [pi for pi in intents if pi["metadata"].get("checkout_session_id") == session["id"]]
     paid = [pi for pi in mine if pi["status"] == "succeeded"]
     assert [pi["amount"] for pi in paid] == [total_of(done.structured_content)]
+
+
+async def test_a_complete_resent_after_a_crash_gets_its_order_over_mcp(
+    db: Database, store: MediaStore, settings: Settings, tmp_path: Path, localstripe: LocalStripe
+) -> None:
+    """The server died after the charge became the order, before it answered: the
+    idempotency key is still marked in flight (the dead process's lease). The agent
+    re-sends the same complete with the same key and gets the completed session and its
+    order at once, as over REST, not a 409 for a minute and then "already completed"."""
+    stock_shop(db, store, tmp_path)
+    app_settings = acp_settings(settings, localstripe.url)
+    with TestClient(acp_app(db, store, app_settings)) as rest:
+        created = rest.post("/checkout_sessions", json=create_body({"id": MUG}), headers=headers())
+        session = created.json()
+        token = delegate(rest, session)
+    checkout = build_checkout_service(db, store, app_settings)
+    payload, key = complete_body(token), "agent-complete-1"
+    # What the dead process did: claimed the key, charged, wrote the order; no answer.
+    IdempotencyStore(db).begin(f"mcp complete {session['id']}", key, fingerprint(payload))
+    first = checkout.complete(session["id"], payload, request_key=key)
+    assert first["status"] == "completed"
+    async with Client(build_acp_mcp_server(checkout)) as client:
+        again = await client.call_tool(
+            "complete_checkout_session",
+            {"meta": {**META, "idempotency_key": key}, "id": session["id"], "payload": payload},
+        )
+    validate("CheckoutSessionWithOrder", again.structured_content)
+    assert again.structured_content["order"]["id"] == first["order"]["id"]
+    # The stand-in's own records: one charge.
+    intents = stripe_list(localstripe.url, "payment_intents")
+    mine = [pi for pi in intents if pi["metadata"].get("checkout_session_id") == session["id"]]
+    assert len([pi for pi in mine if pi["status"] == "succeeded"]) == 1
