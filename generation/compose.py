@@ -45,7 +45,8 @@ Picture = Frame | Yuv420
 # Fade-in length of the end card.
 _FADE_S = 0.3
 # Letterbox bands and the end card's backdrop: the footage blurred, at 40 % brightness.
-_DIM = [v * 2 // 5 for v in range(256)] * 3
+_DIM_PLANE = [v * 2 // 5 for v in range(256)]
+_DIM = _DIM_PLANE * 3
 _DIM_LUMA = [16 + max(0, v - 16) * 2 // 5 for v in range(256)]
 _DIM_CHROMA = [128 + round((v - 128) * 0.4) for v in range(256)]
 
@@ -76,6 +77,8 @@ class Compositor:
         self.fade_frames = max(1, round(_FADE_S * spec.fps))
         self._first_shot_frames = spec.shot_frames[0]
         self._scene_starts = [start for start, _ in spec.scene_frames]
+        # Scenes whose shot the layout was not planned around: no title+price strip there.
+        self._strip_off = {i for i, planned in enumerate(spec.planned_around) if not planned}
         self.hook_layer = self.plan.hook
         self.info_layer = self.plan.info
         self.caption_layers = self.plan.captions
@@ -116,15 +119,9 @@ class Compositor:
             return ("end_card", f"caption{scene}")
         if scene == 0:
             return ("hook", f"caption{scene}")
-        if self._strip_hidden(scene):
+        if scene in self._strip_off:
             return (f"caption{scene}",)
         return ("info", f"caption{scene}")
-
-    def _strip_hidden(self, scene: int) -> bool:
-        """Whether the title+price strip stays off scene ``scene``: a close-up (the
-        product fills the frame) when the layout was planned around the wide shots."""
-        shots = self.spec.shots
-        return shots[scene].close_up and not all(shot.close_up for shot in shots)
 
     @overload
     def footage(self, frame: Yuv420, *, owned: bool = False) -> Yuv420: ...
@@ -149,34 +146,35 @@ class Compositor:
         """The footage scaled into its letterbox, the bands around it filled with the
         same footage blurred and darkened: the frame reads as designed (as feeds show
         a picture of another shape), not as a small picture in black bars."""
-        lb = self.plan.letterbox
-        h, w = frame.shape[:2]
-        picture = Image.fromarray(frame)
-        tiny = picture.resize((max(1, w // 16), max(1, h // 16)), Image.Resampling.BILINEAR,
-                              reducing_gap=3.0)  # fmt: skip
-        tiny = tiny.filter(ImageFilter.GaussianBlur(2)).point(_DIM)
-        out = np.asarray(tiny.resize((w, h), Image.Resampling.BILINEAR)).copy()
-        small = picture.resize((lb.width, lb.height), Image.Resampling.BILINEAR)
-        out[lb.y : lb.y + lb.height, lb.x : lb.x + lb.width] = np.asarray(small)
+        out = np.empty_like(frame)
+        for channel in range(3):
+            plane = np.ascontiguousarray(frame[..., channel])
+            out[..., channel] = self._letterboxed_plane(plane, 1, _DIM_PLANE)
         return out
 
     def _letterboxed_yuv(self, frame: Yuv420) -> Yuv420:
         """:meth:`_letterboxed` plane by plane, in YUV (no colour conversion): the dimming
         scales luma towards black (16) and chroma towards grey (128), as 40 % of RGB."""
-        lb = self.plan.letterbox
         out = Yuv420(np.empty_like(frame.data))
-        tiny_size = (max(1, frame.width // 16), max(1, frame.height // 16))
         for src, dst, sub, dim in (
             (frame.y, out.y, 1, _DIM_LUMA),
             (frame.u, out.u, 2, _DIM_CHROMA),
             (frame.v, out.v, 2, _DIM_CHROMA),
         ):
-            plane = Image.fromarray(src)
-            tiny = plane.resize(tiny_size, Image.Resampling.BILINEAR, reducing_gap=3.0)
-            tiny = tiny.filter(ImageFilter.GaussianBlur(2)).point(dim)
-            dst[...] = np.asarray(tiny.resize(plane.size, Image.Resampling.BILINEAR))
-            x, y, w, h = lb.x // sub, lb.y // sub, lb.width // sub, lb.height // sub
-            dst[y : y + h, x : x + w] = np.asarray(plane.resize((w, h), Image.Resampling.BILINEAR))
+            dst[...] = self._letterboxed_plane(src, sub, dim)
+        return out
+
+    def _letterboxed_plane(self, plane: np.ndarray, sub: int, dim: list[int]) -> np.ndarray:
+        """One plane (subsampled by ``sub``) letterboxed: the bands blurred at a sixteenth
+        of the frame's size and dimmed through ``dim``, the footage scaled into its box."""
+        lb = self.plan.letterbox
+        image = Image.fromarray(plane)
+        tiny_size = (max(1, image.width * sub // 16), max(1, image.height * sub // 16))
+        tiny = image.resize(tiny_size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+        tiny = tiny.filter(ImageFilter.GaussianBlur(2)).point(dim)
+        out = np.array(tiny.resize(image.size, Image.Resampling.BILINEAR))
+        x, y, w, h = lb.x // sub, lb.y // sub, lb.width // sub, lb.height // sub
+        out[y : y + h, x : x + w] = np.asarray(image.resize((w, h), Image.Resampling.BILINEAR))
         return out
 
     # -- per-frame ------------------------------------------------------------------------
@@ -224,7 +222,7 @@ class Compositor:
             # The hook is there from the very first frame: a feed shows that frame first,
             # and a viewer scrolling past sees nothing that fades in after it.
             self._draw(self.hook_layer, out)
-        elif not self._strip_hidden(scene):
+        elif scene not in self._strip_off:
             # No fade here: the cut to the next shot already changes the whole picture,
             # and fading from nothing would make the text blink off at every cut.
             self._draw(self.info_layer, out)

@@ -99,8 +99,6 @@ class FootageCache:
         self.engine_calls = 0
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
-        # The fps each shot was last served at: its sound lies in that entry.
-        self._fps: dict[str, int] = {}
 
     def _key(self, shot: ShotSpec, width: int, height: int, fps: int) -> str:
         payload = [FOOTAGE_VERSION, shot.key(), self.engine.name, width, height, fps]
@@ -115,7 +113,6 @@ class FootageCache:
         key = self._key(shot, width, height, fps)
         folder = self.root / key[:2]
         video, meta = folder / f"{key}.mp4", folder / f"{key}.json"
-        self._fps[shot.key()] = fps
         with self._lock(key):
             if video.is_file() and meta.is_file():
                 info = json.loads(meta.read_text())
@@ -129,13 +126,12 @@ class FootageCache:
     ) -> StoredSound | None:
         """The sound generated with the shot's footage, read from its mezzanine (any crop
         of the master shares it); ``None`` from an engine that makes no sound, which is
-        never asked. ``fps``: the entry's (default: the one the shot was last served at).
+        never asked. ``fps``: the entry's (the render's), required.
         """
         if not makes_sound(self.engine):
             return None
-        fps = fps or self._fps.get(shot.key())
         if fps is None:
-            raise ValueError("the shot was never served by this cache: pass its fps")
+            raise ValueError("a footage cache keeps sound per fps: pass the render's fps")
         master_w, master_h = self.master or (width, height)
         entry = self.entry(shot, master_w, master_h, fps)
         if not entry.sound_samples:

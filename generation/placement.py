@@ -33,10 +33,9 @@ def product_box(engine: FootageEngine, spec: CreativeSpec) -> Box | None:
     """
     fractions = []
     entry = getattr(engine, "entry", None)
-    # A close-up fills the frame with the product by design: planned around, it would
-    # leave no room for text in any shot. Its scene shows captions only (see Compositor).
-    wide = [(s, n) for s, n in zip(spec.shots, spec.shot_frames, strict=True) if not s.close_up]
-    for shot, count in wide or list(zip(spec.shots, spec.shot_frames, strict=True)):
+    # A shot the layout is not planned around shows captions only (see Compositor).
+    shots = zip(spec.shots, spec.shot_frames, spec.planned_around, strict=True)
+    for shot, count in [(shot, count) for shot, count, planned in shots if planned]:
         if callable(entry):
             master = getattr(engine, "master", None) or (spec.width, spec.height)
             found = entry(shot, master[0], master[1], spec.fps)

@@ -123,10 +123,9 @@ def engine_sounds(
     )
     if source is None:
         return []
-    extra = {} if fps is None else {"fps": fps}
     clips = []
     for shot, start_s in zip(shots, starts_s, strict=False):
-        made = source(shot, width, height, **extra)
+        made = source(shot, width, height, fps=fps)
         if made is not None:
             clips.append(ClipSound(start_s, made.samples, made.rate))
     return clips

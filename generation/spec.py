@@ -233,6 +233,14 @@ class CreativeSpec:
         return tuple(frames_for(shot.duration_s, self.fps) for shot in self.shots)
 
     @property
+    def planned_around(self) -> tuple[bool, ...]:
+        """Per shot, whether the overlay layout is planned around it: every wide shot; a
+        close-up (the product fills the frame by design) only when all shots are close-ups,
+        since planned around, it would leave text no room in any shot."""
+        wide = tuple(not shot.close_up for shot in self.shots)
+        return wide if any(wide) else (True,) * len(self.shots)
+
+    @property
     def end_card_frames(self) -> int:
         """Frames of the end card: whatever remains, so the total is exactly right."""
         return self.frame_count - sum(self.shot_frames)

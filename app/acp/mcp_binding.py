@@ -65,7 +65,9 @@ _GUIDE = {
         "one, give the buyer the session's continue_url: they pay on the store's page and "
         "the session becomes completed (poll get_checkout_session)."
     ),
-    "cancel_checkout_session": " A paid session is refunded; held stock is released.",
+    "cancel_checkout_session": (
+        " Held stock is released; a completed session is not cancelable (its order stands)."
+    ),
 }
 
 
@@ -259,7 +261,7 @@ def checkout_tools(checkout: CheckoutService) -> list[Tool]:
             cancel_checkout_session,
             "cancel_checkout_session",
             "Cancel checkout",
-            # Cancelling ends the session for good (and refunds a paid one).
+            # Cancelling ends the session for good (a payment landing meanwhile is refunded).
             ToolAnnotations(
                 read_only_hint=False,
                 destructive_hint=True,

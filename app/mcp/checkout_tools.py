@@ -279,7 +279,7 @@ def shopping_checkout_tools(checkout: CheckoutService) -> list[Tool]:
         (create_checkout, "Start checkout", _write(idempotent=False)),
         (update_checkout, "Change checkout", _write(idempotent=True)),
         (get_checkout, "Get checkout", read),
-        # Cancelling ends the checkout for good and refunds a paid one through Stripe.
+        # Cancelling ends the checkout for good; a payment landing meanwhile is refunded.
         (
             cancel_checkout,
             "Cancel checkout",
